@@ -1,0 +1,77 @@
+# driftsim build. `make` builds bin/driftsim; `make check` and `make run` also install
+# the Debian packages when they are missing (as root). PETSC_DIR/PETSC_ARCH are honoured
+# when set (cluster modules); otherwise pkg-config finds Debian's PETSc.
+
+PROGRAM   := bin/driftsim
+BUILD     := build
+MPIEXEC   ?= mpiexec
+RANKS     ?= 2
+
+# Vector width of the host; override with ARCH_FLAGS= (portable) on a heterogeneous cluster.
+ARCH_FLAGS ?= -march=native
+OPT_FLAGS  ?= -O3 $(ARCH_FLAGS)
+WARN_FLAGS := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+
+ifdef PETSC_DIR
+  PKG_PATH := PKG_CONFIG_PATH=$(PETSC_DIR)/$(PETSC_ARCH)/lib/pkgconfig:$(PKG_CONFIG_PATH)
+endif
+PKG_CONFIG := $(PKG_PATH) pkg-config
+PKGS       := PETSc hdf5-openmpi
+
+DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DEPS_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
+
+CC        := mpicc
+GIT_REV   := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT_FLAGS) $(WARN_FLAGS) -Iinclude $(DEPS_CFLAGS) \
+             -DDS_GIT_REVISION='"$(GIT_REV)"' -DDS_BUILD_FLAGS='"$(OPT_FLAGS)"' $(CFLAGS)
+LDLIBS_ALL = $(DEPS_LIBS) -lm $(LDLIBS)
+
+LIB_SOURCES  := $(filter-out src/driftsim.c,$(wildcard src/*.c))
+LIB_OBJECTS  := $(patsubst src/%.c,$(BUILD)/src/%.o,$(LIB_SOURCES))
+MPI_TEST_SOURCES := $(wildcard tests/mpi/*.c)
+MPI_TEST_OBJECTS := $(patsubst tests/mpi/%.c,$(BUILD)/tests/mpi/%.o,$(MPI_TEST_SOURCES))
+CLI_TEST_SOURCES := $(wildcard tests/cli/*.c)
+CLI_TEST_OBJECTS := $(patsubst tests/cli/%.c,$(BUILD)/tests/cli/%.o,$(CLI_TEST_SOURCES))
+MPI_TESTS := $(BUILD)/tests/ds_mpi_tests
+CLI_TESTS := $(BUILD)/tests/ds_cli_tests
+
+.PHONY: all deps check run bench clean
+all: $(PROGRAM)
+
+$(BUILD)/%.o: %.c $(wildcard include/*.h) | deps-built
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/tests/%.o: CFLAGS_ALL += $(CHECK_CFLAGS)
+
+$(PROGRAM): $(BUILD)/src/driftsim.o $(LIB_OBJECTS)
+	@mkdir -p bin
+	$(CC) $^ -o $@ $(LDLIBS_ALL)
+
+$(MPI_TESTS): $(MPI_TEST_OBJECTS) $(LIB_OBJECTS)
+	$(CC) $^ -o $@ $(CHECK_LIBS) $(LDLIBS_ALL)
+
+$(CLI_TESTS): $(CLI_TEST_OBJECTS)
+	$(CC) $^ -o $@ $(CHECK_LIBS) $(LDLIBS_ALL)
+
+# Installs what is missing (Debian 12, as root); a no-op when everything is present.
+deps:
+	@tools/install-deps
+deps-built:
+	@command -v $(CC) >/dev/null && $(PKG_CONFIG) --exists $(PKGS) || \
+	  { echo "driftsim: MPI, PETSc or parallel HDF5 not found; run 'make deps' (or 'make check'/'make run', which install them)"; exit 1; }
+.PHONY: deps-built
+
+check: deps
+	$(MAKE) $(PROGRAM) $(MPI_TESTS) $(CLI_TESTS)
+	tools/run-tests
+
+run: deps
+	$(MAKE) $(PROGRAM)
+	tools/run-demo
+
+clean:
+	rm -rf $(BUILD) bin
