@@ -1,0 +1,54 @@
+/* Targets nu: analytic Gaussian mixtures (exact smoothed score) and sample sets drawn
+   with the counter-based generator, partitioned across ranks or replicated. */
+#ifndef DS_TARGET_H
+#define DS_TARGET_H
+
+#include <petscsys.h>
+#include "ds_options.h"
+#include "ds_rng.h"
+
+typedef struct {
+  DSTargetType type;
+  PetscInt     dim;
+  PetscReal    scale;
+  PetscInt     seed;
+
+  /* Mixture description, present for targets with a density (gaussian, gmm8). */
+  PetscInt   components;  /* K; 0 when the target has no density */
+  PetscReal *weights;     /* [K], summing to 1 */
+  PetscReal *means;       /* [K][d] */
+  PetscReal *covariances; /* [K][d][d] */
+
+  /* Smoothed mixture nu_h = sum_k w_k N(m_k, C_k + h^2 I), factored for the h last used. */
+  PetscReal  smoothed_h;        /* h the factors belong to; negative before first use */
+  PetscReal *smoothed_cholesky; /* [K][d][d], lower triangle of C_k + h^2 I */
+  PetscReal *smoothed_logdet;   /* [K], log det(C_k + h^2 I) */
+
+  /* Samples y_1..y_M. analytic == PETSC_TRUE means M = 0 and the density is used. */
+  PetscBool  analytic;
+  PetscInt   samples_global; /* M */
+  PetscInt   samples_local;  /* rows held by this rank (M when replicated) */
+  PetscInt   samples_start;  /* global index of the first local row */
+  PetscBool  replicated;
+  PetscReal *samples;        /* [samples_local][d], row-major */
+} DSTarget;
+
+/* Builds the target of the options (collective): the mixture description when the target
+   has a density, and this rank's share of M samples (all of them with -drift_replicate_data). */
+PETSC_EXTERN PetscErrorCode ds_target_create(MPI_Comm comm, const DSOptions *opts, DSTarget **target);
+
+/* Frees everything ds_target_create allocated. */
+PETSC_EXTERN PetscErrorCode ds_target_destroy(DSTarget **target);
+
+/* Draws sample `index` of target `type` (scale, dimension) from stream `stream` under `seed`:
+   a pure function of its arguments. y has dim entries. */
+PETSC_EXTERN PetscErrorCode ds_target_draw(DSTargetType type, PetscReal scale, PetscInt dim, uint64_t seed, DSRngStream stream, PetscInt index, PetscReal *y);
+
+/* Score of the smoothed mixture, grad log nu_h(z) with nu_h = nu * N(0, h^2 I) (gaussian
+   kernel), at npoints points z (row-major [npoints][d]) into score (same layout). */
+PETSC_EXTERN PetscErrorCode ds_target_smoothed_score(DSTarget *target, PetscReal h, PetscInt npoints, const PetscReal *z, PetscReal *score);
+
+/* log nu_h(z) of the smoothed mixture at one point (normalised density). */
+PETSC_EXTERN PetscErrorCode ds_target_smoothed_log_density(DSTarget *target, PetscReal h, const PetscReal *z, PetscReal *logp);
+
+#endif

@@ -1,0 +1,321 @@
+/* Targets: analytic Gaussian mixtures with their exact smoothed score, and the built-in
+   sample sets, every sample a pure function of (type, scale, dim, seed, stream, index).
+
+   Target definitions (s = -drift_target_scale, u, u', u'' uniforms in (0, 1), n, n' standard
+   normals; every planar target is 2-D):
+     gaussian     N(0, s^2 I) in any dimension d (a mixture with K = 1).
+     gmm8         8 equal-weight components N(m_k, (0.2 s)^2 I), m_k = 2 s (cos(2 pi k/8), sin(2 pi k/8));
+                  the component of a sample is k = floor(8 u).
+     checkerboard FFJORD's: x1 = 4u - 2, x2 = u' - 2 floor(2u'') + (floor(x1) mod 2 in {0, 1}),
+                  y = 2 s (x1, x2): uniform on the 8 cells of [-4s, 4s]^2 of side 2s with
+                  floor(y1 / 2s) + floor(y2 / 2s) even.
+     swissroll    t = 1.5 pi (1 + 2u), y = s ((t cos t, t sin t) / 5 + 0.1 (n, n')).
+     moons        sklearn's make_moons with noise 0.1, then FFJORD's 2 p + (-1, -0.2), times s:
+                  a = pi u, p = (cos a, sin a) for even indices (upper moon),
+                  p = (1 - cos a, 0.5 - sin a) for odd ones (lower moon),
+                  y = s (2 p + (-1, -0.2) + 0.2 (n, n')).
+     rings        ring j = index mod 4, radius (j + 1) s / 2, angle 2 pi u,
+                  y = s ((j + 1)/2 (cos, sin)(2 pi u) + 0.05 (n, n')). */
+#include "ds_target.h"
+
+#include <math.h>
+
+#define GMM8_COMPONENTS 8
+#define GMM8_RADIUS     2.0 /* mode radius, in units of scale */
+#define GMM8_STD        0.2 /* component standard deviation, in units of scale */
+#define RINGS_COUNT     4
+
+/* Philox counters of the draws of one sample: shape uniforms use blocks 0 and 1, noise
+   normals start at block 2, so the two never overlap. */
+#define COUNTER_SHAPE 0
+#define COUNTER_NOISE 2
+
+/* Mean of gmm8 component k: radius GMM8_RADIUS * scale, angle 2 pi k / 8. */
+static void gmm8_mean(PetscInt k, PetscReal scale, PetscReal mean[2])
+{
+  const PetscReal angle = 2.0 * PETSC_PI * (PetscReal)k / GMM8_COMPONENTS;
+
+  mean[0] = GMM8_RADIUS * scale * cos(angle);
+  mean[1] = GMM8_RADIUS * scale * sin(angle);
+}
+
+/* Noise-free point p of a planar target at unit scale from three shape uniforms u, and the
+   standard deviation (unit scale) of the isotropic normal noise added to it. */
+static PetscErrorCode planar_shape(DSTargetType type, PetscInt index, const double u[3], PetscReal p[2], PetscReal *noise_std)
+{
+  PetscFunctionBeginUser;
+  switch (type) {
+  case DS_TARGET_GMM8:
+    gmm8_mean((PetscInt)floor(GMM8_COMPONENTS * u[0]), 1.0, p);
+    *noise_std = GMM8_STD;
+    break;
+  case DS_TARGET_CHECKERBOARD: {
+    const PetscReal x1     = 4.0 * u[0] - 2.0;
+    const PetscReal column = (PetscReal)(((PetscInt)floor(x1) + 2) % 2);
+
+    p[0]       = 2.0 * x1;
+    p[1]       = 2.0 * (u[1] - 2.0 * floor(2.0 * u[2]) + column);
+    *noise_std = 0.0;
+    break;
+  }
+  case DS_TARGET_SWISSROLL: {
+    const PetscReal t = 1.5 * PETSC_PI * (1.0 + 2.0 * u[0]);
+
+    p[0]       = t * cos(t) / 5.0;
+    p[1]       = t * sin(t) / 5.0;
+    *noise_std = 0.1;
+    break;
+  }
+  case DS_TARGET_MOONS: {
+    const PetscReal a     = PETSC_PI * u[0];
+    const PetscBool upper = (index % 2 == 0) ? PETSC_TRUE : PETSC_FALSE;
+
+    p[0]       = 2.0 * (upper ? cos(a) : 1.0 - cos(a)) - 1.0;
+    p[1]       = 2.0 * (upper ? sin(a) : 0.5 - sin(a)) - 0.2;
+    *noise_std = 2.0 * 0.1; /* sklearn noise 0.1, doubled with the point */
+    break;
+  }
+  case DS_TARGET_RINGS: {
+    const PetscReal radius = (PetscReal)(index % RINGS_COUNT + 1) / 2.0;
+    const PetscReal angle  = 2.0 * PETSC_PI * u[0];
+
+    p[0]       = radius * cos(angle);
+    p[1]       = radius * sin(angle);
+    *noise_std = 0.05;
+    break;
+  }
+  default:
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "target type %d is not planar", (int)type);
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Sample `index` of the target: gaussian from d normals, planar targets from their shape
+   uniforms plus noise normals (see the definitions at the top of this file). */
+PetscErrorCode ds_target_draw(DSTargetType type, PetscReal scale, PetscInt dim, uint64_t seed, DSRngStream stream, PetscInt index, PetscReal *y)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(type == DS_TARGET_GAUSSIAN || dim == 2, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "target %s is only defined in 2 dimensions (dimension %" PetscInt_FMT " given)", DSTargetTypes[type], dim);
+  PetscCheck(index >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "sample index %" PetscInt_FMT " is negative", index);
+  if (type == DS_TARGET_GAUSSIAN) {
+    ds_rng_normals(seed, (uint32_t)stream, (uint64_t)index, COUNTER_NOISE, dim, y);
+    for (PetscInt j = 0; j < dim; j++) y[j] *= scale;
+  } else {
+    double    u[3], noise[2] = {0.0, 0.0};
+    PetscReal p[2], noise_std;
+
+    ds_rng_uniforms(seed, (uint32_t)stream, (uint64_t)index, COUNTER_SHAPE, 3, u);
+    PetscCall(planar_shape(type, index, u, p, &noise_std));
+    if (noise_std > 0.0) ds_rng_normals(seed, (uint32_t)stream, (uint64_t)index, COUNTER_NOISE, 2, noise);
+    for (PetscInt j = 0; j < 2; j++) y[j] = scale * (p[j] + noise_std * noise[j]);
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Mixture description of a target with a density: gaussian as K = 1, gmm8 as K = 8. */
+static PetscErrorCode mixture_create(DSTarget *t)
+{
+  const PetscInt  d        = t->dim;
+  const PetscBool gaussian = (t->type == DS_TARGET_GAUSSIAN) ? PETSC_TRUE : PETSC_FALSE;
+  const PetscInt  K        = gaussian ? 1 : GMM8_COMPONENTS;
+  const PetscReal std      = gaussian ? t->scale : GMM8_STD * t->scale;
+
+  PetscFunctionBeginUser;
+  t->components = K;
+  PetscCall(PetscMalloc1(K, &t->weights));
+  PetscCall(PetscCalloc1(K * d, &t->means));
+  PetscCall(PetscCalloc1(K * d * d, &t->covariances));
+  PetscCall(PetscCalloc1(K * d * d, &t->smoothed_cholesky));
+  PetscCall(PetscMalloc1(K, &t->smoothed_logdet));
+  for (PetscInt k = 0; k < K; k++) {
+    t->weights[k] = 1.0 / (PetscReal)K;
+    if (!gaussian) gmm8_mean(k, t->scale, &t->means[k * d]);
+    for (PetscInt j = 0; j < d; j++) t->covariances[(k * d + j) * d + j] = std * std;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* This rank's rows of the M samples (PETSc's split: M/P + (r < M % P) rows, starts the
+   prefix sums), or all of them when replicated, drawn from stream DS_STREAM_TARGET. */
+static PetscErrorCode samples_create(MPI_Comm comm, PetscBool replicated, DSTarget *t)
+{
+  PetscInt    local = PETSC_DECIDE, start = 0;
+  PetscMPIInt rank;
+
+  PetscFunctionBeginUser;
+  t->replicated = replicated;
+  if (replicated) local = t->samples_global;
+  else {
+    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    PetscCall(PetscSplitOwnership(comm, &local, &t->samples_global));
+    PetscCallMPI(MPI_Exscan(&local, &start, 1, MPIU_INT, MPI_SUM, comm));
+    if (rank == 0) start = 0; /* MPI_Exscan leaves rank 0's result undefined */
+  }
+  t->samples_local = local;
+  t->samples_start = start;
+  PetscCall(PetscMalloc1(local * t->dim, &t->samples));
+  for (PetscInt i = 0; i < local; i++) PetscCall(ds_target_draw(t->type, t->scale, t->dim, (uint64_t)t->seed, DS_STREAM_TARGET, start + i, &t->samples[i * t->dim]));
+  PetscFunctionReturn(0);
+}
+
+/* Builds the target of the options; refuses a planar target outside 2-D and M = 0 for a
+   target without a density (both verdicts depend only on the options: same on every rank). */
+PetscErrorCode ds_target_create(MPI_Comm comm, const DSOptions *opts, DSTarget **target)
+{
+  DSTarget *t;
+
+  PetscFunctionBeginUser;
+  *target = NULL;
+  PetscCheck(!(ds_target_is_planar(opts->target) && opts->dim != 2), comm, PETSC_ERR_USER_INPUT, "-drift_target %s is only defined in 2 dimensions (-drift_dim %" PetscInt_FMT " given)", DSTargetTypes[opts->target], opts->dim);
+  PetscCheck(opts->target_samples > 0 || ds_target_has_density(opts->target), comm, PETSC_ERR_USER_INPUT, "-drift_target_samples 0 asks for the analytic density, but -drift_target %s has none; give a sample count M >= 1", DSTargetTypes[opts->target]);
+  PetscCall(PetscCalloc1(1, &t));
+  t->type           = opts->target;
+  t->dim            = opts->dim;
+  t->scale          = opts->target_scale;
+  t->seed           = opts->seed;
+  t->smoothed_h     = -1.0;
+  t->analytic       = (opts->target_samples == 0) ? PETSC_TRUE : PETSC_FALSE;
+  t->samples_global = opts->target_samples;
+  if (ds_target_has_density(t->type)) PetscCall(mixture_create(t));
+  PetscCall(samples_create(comm, opts->replicate_data, t));
+  *target = t;
+  PetscFunctionReturn(0);
+}
+
+/* Frees the mixture, its factors and the samples. */
+PetscErrorCode ds_target_destroy(DSTarget **target)
+{
+  PetscFunctionBeginUser;
+  if (!*target) PetscFunctionReturn(0);
+  PetscCall(PetscFree((*target)->weights));
+  PetscCall(PetscFree((*target)->means));
+  PetscCall(PetscFree((*target)->covariances));
+  PetscCall(PetscFree((*target)->smoothed_cholesky));
+  PetscCall(PetscFree((*target)->smoothed_logdet));
+  PetscCall(PetscFree((*target)->samples));
+  PetscCall(PetscFree(*target));
+  PetscFunctionReturn(0);
+}
+
+/* Cholesky factor L (lower triangle, upper zeroed) of the d x d row-major SPD matrix a, in
+   place; log det a = 2 sum log L_jj. Returns PETSC_FALSE when a pivot is not positive. */
+static PetscBool cholesky(PetscInt d, PetscReal *a, PetscReal *logdet)
+{
+  *logdet = 0.0;
+  for (PetscInt j = 0; j < d; j++) {
+    PetscReal pivot = a[j * d + j];
+
+    for (PetscInt k = 0; k < j; k++) pivot -= a[j * d + k] * a[j * d + k];
+    if (!(pivot > 0.0)) return PETSC_FALSE;
+    a[j * d + j] = sqrt(pivot);
+    *logdet += 2.0 * log(a[j * d + j]);
+    for (PetscInt i = j + 1; i < d; i++) {
+      PetscReal v = a[i * d + j];
+
+      for (PetscInt k = 0; k < j; k++) v -= a[i * d + k] * a[j * d + k];
+      a[i * d + j] = v / a[j * d + j];
+      a[j * d + i] = 0.0;
+    }
+  }
+  return PETSC_TRUE;
+}
+
+/* Solves L x = b in place (b overwritten by x), L lower triangular row-major. */
+static void solve_lower(PetscInt d, const PetscReal *L, PetscReal *b)
+{
+  for (PetscInt i = 0; i < d; i++) {
+    for (PetscInt k = 0; k < i; k++) b[i] -= L[i * d + k] * b[k];
+    b[i] /= L[i * d + i];
+  }
+}
+
+/* Solves L^T x = b in place, L lower triangular row-major. */
+static void solve_lower_transpose(PetscInt d, const PetscReal *L, PetscReal *b)
+{
+  for (PetscInt i = d - 1; i >= 0; i--) {
+    for (PetscInt k = i + 1; k < d; k++) b[i] -= L[k * d + i] * b[k];
+    b[i] /= L[i * d + i];
+  }
+}
+
+/* Checks that the smoothed mixture exists for h, and factors C_k + h^2 I unless h is the
+   bandwidth the factors already belong to. */
+static PetscErrorCode smoothed_prepare(DSTarget *t, PetscReal h)
+{
+  const PetscInt d = t->dim;
+
+  PetscFunctionBeginUser;
+  PetscCheck(t->components > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "target %s has no density, so no smoothed score or log density", DSTargetTypes[t->type]);
+  PetscCheck(h >= 0.0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "bandwidth h = %g must be >= 0", (double)h);
+  if (h == t->smoothed_h) PetscFunctionReturn(0);
+  for (PetscInt k = 0; k < t->components; k++) {
+    PetscReal *L = &t->smoothed_cholesky[k * d * d];
+
+    for (PetscInt e = 0; e < d * d; e++) L[e] = t->covariances[k * d * d + e];
+    for (PetscInt j = 0; j < d; j++) L[j * d + j] += h * h;
+    PetscCheck(cholesky(d, L, &t->smoothed_logdet[k]), PETSC_COMM_SELF, PETSC_ERR_MAT_CH_ZRPVT, "covariance of component %" PetscInt_FMT " plus h^2 I (h = %g) is not positive definite", k, (double)h);
+  }
+  t->smoothed_h = h;
+  PetscFunctionReturn(0);
+}
+
+/* For every component k: log(w_k N(z; m_k, S_k)) with S_k = C_k + h^2 I = L_k L_k^T, and the
+   whitened residual L_k^{-1} (z - m_k) into whitened[k][d]. Returns log nu_h(z) by
+   log-sum-exp (largest term subtracted, so it stays finite far from every mode). */
+static PetscReal component_log_terms(const DSTarget *t, const PetscReal *z, PetscReal *logterm, PetscReal *whitened)
+{
+  const PetscInt d = t->dim, K = t->components;
+  PetscReal      largest = -PETSC_INFINITY, sum = 0.0;
+
+  for (PetscInt k = 0; k < K; k++) {
+    PetscReal *w = &whitened[k * d];
+    PetscReal  q = 0.0;
+
+    for (PetscInt j = 0; j < d; j++) w[j] = z[j] - t->means[k * d + j];
+    solve_lower(d, &t->smoothed_cholesky[k * d * d], w);
+    for (PetscInt j = 0; j < d; j++) q += w[j] * w[j];
+    logterm[k] = log(t->weights[k]) - 0.5 * ((PetscReal)d * log(2.0 * PETSC_PI) + t->smoothed_logdet[k] + q);
+    largest    = PetscMax(largest, logterm[k]);
+  }
+  for (PetscInt k = 0; k < K; k++) sum += exp(logterm[k] - largest);
+  return largest + log(sum);
+}
+
+/* grad log nu_h(z) = sum_k r_k(z) (-(S_k)^{-1} (z - m_k)), r_k = w_k N(z; m_k, S_k) / nu_h(z). */
+PetscErrorCode ds_target_smoothed_score(DSTarget *target, PetscReal h, PetscInt npoints, const PetscReal *z, PetscReal *score)
+{
+  const PetscInt d = target->dim, K = target->components;
+  PetscReal     *logterm, *whitened;
+
+  PetscFunctionBeginUser;
+  PetscCall(smoothed_prepare(target, h));
+  PetscCall(PetscMalloc2(K, &logterm, K * d, &whitened));
+  for (PetscInt p = 0; p < npoints; p++) {
+    const PetscReal  lognu = component_log_terms(target, &z[p * d], logterm, whitened);
+    PetscReal       *s     = &score[p * d];
+
+    for (PetscInt j = 0; j < d; j++) s[j] = 0.0;
+    for (PetscInt k = 0; k < K; k++) {
+      const PetscReal responsibility = exp(logterm[k] - lognu);
+      PetscReal      *w              = &whitened[k * d];
+
+      solve_lower_transpose(d, &target->smoothed_cholesky[k * d * d], w);
+      for (PetscInt j = 0; j < d; j++) s[j] -= responsibility * w[j];
+    }
+  }
+  PetscCall(PetscFree2(logterm, whitened));
+  PetscFunctionReturn(0);
+}
+
+/* log nu_h(z) = log sum_k w_k N(z; m_k, C_k + h^2 I). */
+PetscErrorCode ds_target_smoothed_log_density(DSTarget *target, PetscReal h, const PetscReal *z, PetscReal *logp)
+{
+  PetscReal *logterm, *whitened;
+
+  PetscFunctionBeginUser;
+  PetscCall(smoothed_prepare(target, h));
+  PetscCall(PetscMalloc2(target->components, &logterm, target->components * target->dim, &whitened));
+  *logp = component_log_terms(target, z, logterm, whitened);
+  PetscCall(PetscFree2(logterm, whitened));
+  PetscFunctionReturn(0);
+}
