@@ -1,0 +1,55 @@
+/* Radial kernels of SCIENCE.md (gaussian, laplace, imq) and the block micro-kernel that
+   accumulates kernel sums of query points against a block of source points. All pair
+   loops of driftsim live in kernels.c. */
+#ifndef DS_KERNELS_H
+#define DS_KERNELS_H
+
+#include <petscsys.h>
+#include "ds_options.h"
+
+typedef struct {
+  DSKernelType type;
+  PetscReal    h;      /* bandwidth */
+  PetscReal    beta;   /* imq exponent */
+  PetscReal    inv_h;  /* 1 / h */
+  PetscReal    inv_h2; /* 1 / h^2 */
+} DSKernel;
+
+/* Points in structure-of-arrays layout: coordinate k of point i is x[k * ld + i].
+   start is the global index of point 0 (particles: the particle index). */
+typedef struct {
+  PetscInt         n;
+  PetscInt         dim;
+  PetscInt         ld;
+  PetscInt         start;
+  const PetscReal *x;
+} DSBlock;
+
+/* What each pair (z_i, s_j) contributes: f = k (value-weighted, for kernel-weighted means)
+   or f = g, the gradient factor with grad_z k(z, s) = g (z - s) (for KDE gradients). */
+typedef enum { DS_WEIGHT_VALUE, DS_WEIGHT_GRADIENT } DSWeight;
+
+/* Per-query accumulators: value[i] = sum_j k_ij and moment[c * ld + i] = sum_j f_ij (z_ic - s_jc).
+   Relative to the query point, so moment / value is free of cancellation: it is z - m_S(z)
+   for DS_WEIGHT_VALUE and grad log sum_j k(z, s_j) for DS_WEIGHT_GRADIENT. */
+typedef struct {
+  PetscInt   ld;
+  PetscReal *value;
+  PetscReal *moment;
+} DSKernelSums;
+
+/* Fills a kernel description for bandwidth h (and exponent beta for imq). */
+PETSC_EXTERN void ds_kernel_setup(DSKernelType type, PetscReal h, PetscReal beta, DSKernel *kernel);
+
+/* k(r) of SCIENCE.md's kernel table. */
+PETSC_EXTERN PetscReal ds_kernel_value(const DSKernel *kernel, PetscReal r);
+
+/* g(r) with grad_z k(z, w) = g(r) (z - w), r = |z - w|; laplace gives 0 at r = 0. */
+PETSC_EXTERN PetscReal ds_kernel_gradient_factor(const DSKernel *kernel, PetscReal r);
+
+/* Adds to `sums` the kernel sums of every query point against every source point.
+   With exclude_same_index, pairs whose global indices agree (query->start + i ==
+   source->start + j: the self pair of a particle) contribute nothing. */
+PETSC_EXTERN void ds_kernel_sums(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSKernelSums *sums);
+
+#endif
