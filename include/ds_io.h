@@ -1,0 +1,34 @@
+/* Parallel HDF5 output: particle snapshots, diagnostics and provenance, written
+   collectively as the run goes and flushed so a killed job keeps what was written. */
+#ifndef DS_IO_H
+#define DS_IO_H
+
+#include <petscvec.h>
+#include "ds_options.h"
+#include "ds_target.h"
+
+typedef struct DSOutput_ *DSOutput;
+
+/* Checks (collectively, without creating or truncating anything) that `path` can be
+   written: its directory exists and is writable, and an existing file is a writable
+   regular file. Raises PETSC_ERR_USER_INPUT naming `option` and the path otherwise. */
+PETSC_EXTERN PetscErrorCode ds_output_check_path(MPI_Comm comm, const char *option, const char *path);
+
+/* Creates the output file (replacing an old one), writes root attributes (n, dim, ranks,
+   field, kernel, bandwidth, seed, version, git_revision, compiler, build_flags, host,
+   options) and /target. Collective. */
+PETSC_EXTERN PetscErrorCode ds_output_open(MPI_Comm comm, const DSOptions *opts, const DSTarget *target, PetscReal bandwidth, DSOutput *out);
+
+/* Appends one snapshot: /particles/step, /particles/time, /particles/position[T][N][d]
+   from X, and /particles/velocity from V when V is not NULL. Collective. */
+PETSC_EXTERN PetscErrorCode ds_output_write_particles(DSOutput out, PetscInt step, PetscReal time, Vec X, Vec V);
+
+/* Appends one row of global diagnostics: /diagnostics/step, /diagnostics/time and
+   /diagnostics/<names[k]> = values[k]; the set of names is fixed by the first call.
+   Values must be identical on every rank. Collective. */
+PETSC_EXTERN PetscErrorCode ds_output_write_diagnostics(DSOutput out, PetscInt step, PetscReal time, PetscInt count, const char *const names[], const PetscReal values[]);
+
+/* Flushes and closes the file. Collective. */
+PETSC_EXTERN PetscErrorCode ds_output_close(DSOutput *out);
+
+#endif

@@ -1,0 +1,62 @@
+static const char help[] = "driftsim: simulates the finite-particle ODE of drifting models.\n"
+                           "Usage: mpiexec -n P driftsim [-options_file runs/x.opts] [-drift_* ...] [-ts_* ...]\n\n";
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "ds_simulation.h"
+
+/* Bad input (PETSC_ERR_USER_INPUT) is reported once, cleanly, by main; every other error
+   gets PETSc's usual traceback. */
+static PetscErrorCode error_handler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n, PetscErrorType p, const char *mess, void *ctx)
+{
+  if (n == PETSC_ERR_USER_INPUT) return n;
+  return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
+}
+
+/* PetscInitialize cannot report an unreadable -options_file cleanly, so rank 0 checks every
+   one first and all ranks learn the verdict; returns 0 when all can be read. */
+static int check_options_files(int argc, char **argv)
+{
+  char message[1024] = "";
+  int  rank;
+
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (!rank)
+    for (int a = 1; a + 1 < argc && !message[0]; a++) {
+      if (strcmp(argv[a], "-options_file")) continue;
+      FILE *f = fopen(argv[a + 1], "r");
+      if (f) fclose(f);
+      else snprintf(message, sizeof(message), "-options_file %s cannot be read: %s", argv[a + 1], strerror(errno));
+    }
+  (void)MPI_Bcast(message, sizeof(message), MPI_CHAR, 0, MPI_COMM_WORLD);
+  if (message[0] && !rank) fprintf(stderr, "driftsim: error: %s\n", message);
+  return message[0] ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+  PetscErrorCode ierr;
+
+  MPI_Init(&argc, &argv);
+  if (check_options_files(argc, argv)) {
+    MPI_Finalize();
+    return 1;
+  }
+  PetscCall(PetscInitialize(&argc, &argv, NULL, help));
+  PetscCall(PetscPushErrorHandler(error_handler, NULL));
+  ierr = ds_simulation_run(PETSC_COMM_WORLD);
+  if (ierr == PETSC_ERR_USER_INPUT) {
+    /* Input checks are collective: every rank raised the same error; rank 0 reports it. */
+    char *message = NULL;
+    PetscErrorMessage(ierr, NULL, &message);
+    PetscFPrintf(PETSC_COMM_WORLD, stderr, "driftsim: error: %s\n", message ? message : "bad input");
+    PetscFinalize();
+    MPI_Finalize();
+    return 1;
+  }
+  if (ierr) MPI_Abort(PETSC_COMM_WORLD, (int)ierr);
+  PetscCall(PetscFinalize());
+  MPI_Finalize();
+  return 0;
+}
