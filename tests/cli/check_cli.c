@@ -1,0 +1,281 @@
+/* The driftsim program as a user runs it: through mpiexec, with its HDF5 output read back
+   by the HDF5 C API and checked against computations made here (Euler's update from the
+   stored velocities, diagnostics recomputed from the stored field, pair counts from N and M),
+   the same run at different rank counts, -help, and every class of bad input. Runs from the
+   repository root (tools/run-tests does), without MPI itself. */
+#include <check.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char workdir[256];
+
+typedef struct {
+  int  exit_code;
+  char out[1 << 16];
+  char err[1 << 16];
+} Run;
+
+static void slurp(const char *path, char *buf, size_t len)
+{
+  FILE  *f = fopen(path, "r");
+  size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+  buf[n]   = 0;
+  if (f) fclose(f);
+}
+
+/* Runs driftsim on `ranks` ranks with `args`; captures exit code, stdout and stderr. */
+static void run_driftsim(Run *r, int ranks, const char *args)
+{
+  char cmd[4096];
+  snprintf(cmd, sizeof(cmd), "tools/mpiexec-local -n %d bin/driftsim %s >%s/out 2>%s/err", ranks, args, workdir, workdir);
+  int status = system(cmd);
+  r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  snprintf(cmd, sizeof(cmd), "%s/out", workdir);
+  slurp(cmd, r->out, sizeof(r->out));
+  snprintf(cmd, sizeof(cmd), "%s/err", workdir);
+  slurp(cmd, r->err, sizeof(r->err));
+}
+
+static int count_occurrences(const char *text, const char *needle)
+{
+  int n = 0;
+  for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) n++;
+  return n;
+}
+
+/* A dataset read whole as doubles; dims (up to 3) returned. */
+static double *read_dataset(hid_t file, const char *name, int *rank, hsize_t dims[3])
+{
+  hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+  ck_assert_msg(dset >= 0, "dataset %s missing", name);
+  hid_t space = H5Dget_space(dset);
+  *rank       = H5Sget_simple_extent_ndims(space);
+  H5Sget_simple_extent_dims(space, dims, NULL);
+  size_t count = 1;
+  for (int k = 0; k < *rank; k++) count *= dims[k];
+  double *data = malloc(count * sizeof(double) + 1);
+  ck_assert(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+  H5Sclose(space);
+  H5Dclose(dset);
+  return data;
+}
+
+static double read_attribute(hid_t file, const char *name)
+{
+  double value = NAN;
+  hid_t  attr  = H5Aopen(file, name, H5P_DEFAULT);
+  ck_assert_msg(attr >= 0, "attribute %s missing", name);
+  H5Aread(attr, H5T_NATIVE_DOUBLE, &value);
+  H5Aclose(attr);
+  return value;
+}
+
+/* The value of key=... in the PERF_SUMMARY line. */
+static double perf_value(const char *out, const char *key)
+{
+  const char *line = strstr(out, "PERF_SUMMARY ");
+  ck_assert_msg(line != NULL, "no PERF_SUMMARY line");
+  char pattern[64];
+  snprintf(pattern, sizeof(pattern), " %s=", key);
+  const char *p = strstr(line, pattern);
+  ck_assert_msg(p != NULL, "PERF_SUMMARY has no %s", key);
+  return atof(p + strlen(pattern));
+}
+
+/* Euler with output every step: x_{k+1} = x_k + dt v(x_k) for the stored x and v; the
+   stored diagnostics are the RMS and centre of the stored velocities; time = step * dt. */
+START_TEST(run_writes_output_that_reads_back)
+{
+  const int N = 37, M = 23, d = 2, steps = 4;
+  const double dt = 0.05;
+  char args[1024], file[300];
+  Run  r;
+  snprintf(file, sizeof(file), "%s/run.h5", workdir);
+  snprintf(args, sizeof(args), "-drift_n %d -drift_dim %d -drift_target gmm8 -drift_target_samples %d -drift_field displacement -drift_bandwidth 0.5 -ts_type euler -ts_dt %g -ts_max_steps %d -drift_output %s -drift_output_every 1 -drift_output_velocity -drift_monitor 2", N, d, M, dt, steps, file);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code == 0, "driftsim failed: %s", r.err);
+  ck_assert_msg(strstr(r.out, "rms_velocity") != NULL, "no progress line");
+
+  hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+  ck_assert(f >= 0);
+  ck_assert(read_attribute(f, "n") == N && read_attribute(f, "dim") == d && read_attribute(f, "ranks") == 2 && read_attribute(f, "bandwidth") == 0.5);
+  int     rank;
+  hsize_t dims[3], vdims[3], sdims[3], tdims[3], ddims[3];
+  double *x  = read_dataset(f, "/particles/position", &rank, dims);
+  ck_assert(rank == 3 && dims[0] == steps + 1 && dims[1] == (hsize_t)N && dims[2] == (hsize_t)d);
+  double *v  = read_dataset(f, "/particles/velocity", &rank, vdims);
+  ck_assert(vdims[0] == dims[0] && vdims[1] == dims[1] && vdims[2] == dims[2]);
+  double *st = read_dataset(f, "/particles/step", &rank, sdims);
+  double *t  = read_dataset(f, "/particles/time", &rank, tdims);
+  double *y  = read_dataset(f, "/target/samples", &rank, ddims);
+  ck_assert(rank == 2 && ddims[0] == (hsize_t)M && ddims[1] == (hsize_t)d);
+  double *rms = read_dataset(f, "/diagnostics/rms_velocity", &rank, ddims);
+  ck_assert(ddims[0] == steps + 1);
+  double *csq = read_dataset(f, "/diagnostics/center_velocity_sq", &rank, ddims);
+
+  double worst_euler = 0, worst_diag = 0;
+  for (int k = 0; k <= steps; k++) {
+    ck_assert(st[k] == k && fabs(t[k] - k * dt) < 1e-12);
+    double sum2 = 0, center[2] = {0, 0};
+    for (int i = 0; i < N; i++)
+      for (int c = 0; c < d; c++) {
+        const double vk = v[(k * N + i) * d + c];
+        sum2 += vk * vk;
+        center[c] += vk / N;
+        if (k < steps) worst_euler = fmax(worst_euler, fabs(x[((k + 1) * N + i) * d + c] - (x[(k * N + i) * d + c] + dt * vk)));
+      }
+    worst_diag = fmax(worst_diag, fabs(rms[k] - sqrt(sum2 / N)) / rms[k]);
+    worst_diag = fmax(worst_diag, fabs(csq[k] - (center[0] * center[0] + center[1] * center[1])) / fmax(csq[k], 1e-300));
+  }
+  ck_assert_msg(worst_euler < 1e-13, "positions do not follow x + dt v: %g", worst_euler);
+  ck_assert_msg(worst_diag < 1e-12, "diagnostics do not match the stored velocities: %g", worst_diag);
+
+  /* Field evaluations: one per Euler step and one at the final state (the monitor's, reused). */
+  const double evals = perf_value(r.out, "rhs_evals");
+  ck_assert_msg(evals == steps + 1, "rhs_evals %g, expected %d", evals, steps + 1);
+  ck_assert_msg(perf_value(r.out, "pairs") == evals * ((double)N * N + (double)N * M), "pair count is not rhs_evals (N^2 + N M)");
+  ck_assert(perf_value(r.out, "ranks") == 2 && perf_value(r.out, "n") == N && perf_value(r.out, "dim") == d);
+  free(x); free(v); free(st); free(t); free(y); free(rms); free(csq);
+  H5Fclose(f);
+}
+END_TEST
+
+/* The same seed at 1 and 3 ranks: the same initial cloud bit for bit, the same trajectory
+   to rounding (sums are added in another order). */
+START_TEST(rank_count_does_not_change_the_run)
+{
+  double *x[2];
+  hsize_t dims[3];
+  int     rank, ranks[2] = {1, 3};
+  for (int k = 0; k < 2; k++) {
+    char args[512], file[300];
+    Run  r;
+    snprintf(file, sizeof(file), "%s/ranks%d.h5", workdir, ranks[k]);
+    snprintf(args, sizeof(args), "-drift_n 50 -drift_target_samples 31 -drift_kernel imq -ts_type rk -ts_rk_type 4 -ts_dt 0.05 -ts_max_steps 6 -drift_monitor 0 -drift_output_every 6 -drift_output %s", file);
+    run_driftsim(&r, ranks[k], args);
+    ck_assert_msg(r.exit_code == 0, "driftsim failed at %d ranks: %s", ranks[k], r.err);
+    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    x[k]    = read_dataset(f, "/particles/position", &rank, dims);
+    H5Fclose(f);
+  }
+  ck_assert(dims[0] == 2);
+  ck_assert_msg(memcmp(x[0], x[1], 50 * 2 * sizeof(double)) == 0, "initial clouds differ between 1 and 3 ranks");
+  double worst = 0, scale = 0;
+  for (int i = 50 * 2; i < 2 * 50 * 2; i++) {
+    worst = fmax(worst, fabs(x[0][i] - x[1][i]));
+    scale = fmax(scale, fabs(x[0][i]));
+  }
+  ck_assert_msg(worst / scale < 1e-12, "final positions differ between 1 and 3 ranks by %g (relative)", worst / scale);
+  free(x[0]);
+  free(x[1]);
+}
+END_TEST
+
+START_TEST(help_lists_the_options)
+{
+  Run r;
+  run_driftsim(&r, 1, "-help");
+  ck_assert_msg(r.exit_code == 0, "-help exited %d", r.exit_code);
+  ck_assert(strstr(r.out, "-drift_n") && strstr(r.out, "-drift_field") && strstr(r.out, "-ts_type"));
+  ck_assert_msg(!strstr(r.out, "PERF_SUMMARY"), "-help ran the simulation");
+}
+END_TEST
+
+/* Bad input: non-zero exit, one clean message on stderr naming the option, no traceback,
+   and an existing output file left untouched. */
+static const struct {
+  const char *args;
+  const char *names;
+} bad_inputs[] = {
+  {"-drift_n 0", "-drift_n 0"},
+  {"-drift_n -3", "-drift_n -3"},
+  {"-drift_n abc", "-drift_n abc"},
+  {"-drift_dim 0", "-drift_dim 0"},
+  {"-drift_bandwidth 0", "-drift_bandwidth 0"},
+  {"-drift_bandwidth -0.5", "-drift_bandwidth -0.5"},
+  {"-drift_bandwidth nan", "-drift_bandwidth nan"},
+  {"-drift_field conservative -drift_kernel laplace", "-drift_kernel laplace"},
+  {"-drift_kernel imq -drift_target_samples 0", "-drift_target_samples 0"},
+  {"-drift_target checkerboard -drift_target_samples 0", "-drift_target_samples 0"},
+  {"-drift_target moons -drift_dim 3", "-drift_target moons"},
+  {"-drift_field curl", "-drift_field curl"},
+  {"-drift_self maybe", "-drift_self maybe"},
+  {"-drift_nn 5", "-drift_nn"},
+  {"-drift_output_every 0", "-drift_output_every 0"},
+  {"-drift_init_scale 0", "-drift_init_scale 0"},
+  {"-drift_output_velocity perhaps", "-drift_output_velocity perhaps"},
+  {"-ts_type bogus", "bogus"},
+  {"-options_file /nonexistent/x.opts", "-options_file /nonexistent/x.opts"},
+};
+
+START_TEST(bad_input_is_refused_cleanly)
+{
+  const char *contents = "keep me";
+  char        keep[300], args[1024], seen[64];
+  Run         r;
+  snprintf(keep, sizeof(keep), "%s/keep.h5", workdir);
+  FILE *f = fopen(keep, "w");
+  fputs(contents, f);
+  fclose(f);
+  snprintf(args, sizeof(args), "%s -drift_output %s", bad_inputs[_i].args, keep);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code != 0, "'%s' exited 0", bad_inputs[_i].args);
+  ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1, "'%s': expected one error line, stderr: %s", bad_inputs[_i].args, r.err);
+  ck_assert_msg(strstr(r.err, bad_inputs[_i].names) != NULL, "'%s': message does not name '%s': %s", bad_inputs[_i].args, bad_inputs[_i].names, r.err);
+  ck_assert_msg(!strstr(r.err, "PETSC ERROR"), "'%s': a PETSc traceback instead of a message: %s", bad_inputs[_i].args, r.err);
+  slurp(keep, seen, sizeof(seen));
+  ck_assert_msg(!strcmp(seen, contents), "'%s' destroyed the existing output file", bad_inputs[_i].args);
+}
+END_TEST
+
+/* An output path that cannot be written: refused before anything runs. */
+START_TEST(unwritable_output_is_refused)
+{
+  const char *paths[] = {"/nonexistent/dir/out.h5", "/etc/passwd/out.h5", "/tmp"};
+  for (int k = 0; k < 3; k++) {
+    char args[512];
+    Run  r;
+    snprintf(args, sizeof(args), "-drift_output %s", paths[k]);
+    run_driftsim(&r, 2, args);
+    ck_assert_msg(r.exit_code != 0, "output %s accepted", paths[k]);
+    ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1 && strstr(r.err, "-drift_output") && strstr(r.err, paths[k]), "output %s: unclear message: %s", paths[k], r.err);
+    ck_assert_msg(!strstr(r.out, "PERF_SUMMARY"), "output %s: the run went ahead", paths[k]);
+  }
+}
+END_TEST
+
+static Suite *cli_suite(void)
+{
+  Suite *s  = suite_create("cli");
+  TCase *tc = tcase_create("cli");
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, run_writes_output_that_reads_back);
+  tcase_add_test(tc, rank_count_does_not_change_the_run);
+  tcase_add_test(tc, help_lists_the_options);
+  tcase_add_loop_test(tc, bad_input_is_refused_cleanly, 0, sizeof(bad_inputs) / sizeof(bad_inputs[0]));
+  tcase_add_test(tc, unwritable_output_is_refused);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void)
+{
+  snprintf(workdir, sizeof(workdir), "/tmp/driftsim-cli-XXXXXX");
+  if (!mkdtemp(workdir)) return 2;
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  SRunner *runner = srunner_create(cli_suite());
+  srunner_set_fork_status(runner, CK_NOFORK);
+  srunner_run_all(runner, CK_NORMAL);
+  const int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  char cmd[300];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", workdir);
+  if (system(cmd)) return 2;
+  return failed ? 1 : 0;
+}

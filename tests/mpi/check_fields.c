@@ -1,0 +1,310 @@
+/* Fields against a serial brute force written from SCIENCE.md's formulas (kernel-weighted
+   means m_S = sum k s / sum k and KDE gradients sum grad k / sum k over all gathered
+   particles and samples), at the rank count the suite runs with; N not a multiple of it
+   and N smaller than it. Plus V = h^2 b for the gaussian kernel and the symmetry of the
+   Jacobians (conservative: symmetric; laplace displacement: not). */
+#include <math.h>
+#include <petscvec.h>
+#include "ds_test.h"
+#include "ds_field.h"
+#include "ds_init.h"
+#include "ds_target.h"
+
+static DSOptions make_options(DSFieldType field, DSKernelType kernel, DSSelfPair self, DSTargetType target, PetscInt samples, PetscBool replicate, PetscInt n, PetscInt dim)
+{
+  DSOptions o;
+  memset(&o, 0, sizeof(o));
+  o.n = n; o.dim = dim; o.seed = 7;
+  o.field = field; o.kernel = kernel; o.self = self; o.bandwidth = 0.8; o.imq_beta = 0.5;
+  o.target = target; o.target_samples = samples; o.target_scale = 1.0; o.replicate_data = replicate;
+  o.init = DS_INIT_GAUSSIAN; o.init_mean = 0.5; o.init_scale = 1.5;
+  return o;
+}
+
+/* SCIENCE.md's kernel table, written out independently of kernels.c. */
+static double bf_kernel(const DSOptions *o, double r)
+{
+  const double h = o->bandwidth;
+  switch (o->kernel) {
+  case DS_KERNEL_GAUSSIAN: return exp(-r * r / (2 * h * h));
+  case DS_KERNEL_LAPLACE: return exp(-r / h);
+  case DS_KERNEL_IMQ: return pow(1 + r * r / (h * h), -o->imq_beta);
+  }
+  return NAN;
+}
+
+/* grad_z k(z, w) = factor * (z - w). */
+static double bf_gradient_factor(const DSOptions *o, double r)
+{
+  const double h = o->bandwidth;
+  switch (o->kernel) {
+  case DS_KERNEL_GAUSSIAN: return -bf_kernel(o, r) / (h * h);
+  case DS_KERNEL_LAPLACE: return r > 0 ? -bf_kernel(o, r) / (h * r) : 0;
+  case DS_KERNEL_IMQ: return -2 * o->imq_beta / (h * h) * pow(1 + r * r / (h * h), -o->imq_beta - 1);
+  }
+  return NAN;
+}
+
+/* For point z against rows S[n][d] (skipping row `skip`): sum k, sum grad k, sum k s. */
+static void bf_sums(const DSOptions *o, const double *z, PetscInt n, const double *S, PetscInt skip, double *W, double *grad, double *mean_num)
+{
+  const PetscInt d = o->dim;
+  *W               = 0;
+  for (PetscInt c = 0; c < d; c++) grad[c] = mean_num[c] = 0;
+  for (PetscInt j = 0; j < n; j++) {
+    if (j == skip) continue;
+    double r2 = 0;
+    for (PetscInt c = 0; c < d; c++) r2 += (z[c] - S[j * d + c]) * (z[c] - S[j * d + c]);
+    const double r = sqrt(r2), k = bf_kernel(o, r), g = bf_gradient_factor(o, r);
+    *W += k;
+    for (PetscInt c = 0; c < d; c++) {
+      grad[c] += g * (z[c] - S[j * d + c]);
+      mean_num[c] += k * S[j * d + c];
+    }
+  }
+}
+
+/* The field at z by the formulas of SCIENCE.md items 1 and 2 (gaussian analytic target:
+   grad log nu_h(z) = -z / (s^2 + h^2), and m_Y = z + h^2 grad log nu_h for the gaussian kernel). */
+static void bf_field(const DSOptions *o, const double *z, PetscInt skip, PetscInt n, const double *X, PetscInt m, const double *Y, double *v)
+{
+  const PetscInt d = o->dim;
+  const double   h = o->bandwidth, s2 = o->target_scale * o->target_scale;
+  double         Wx, Wy = 0, gx[8], gy[8], mx[8], my[8];
+
+  bf_sums(o, z, n, X, skip, &Wx, gx, mx);
+  if (m) bf_sums(o, z, m, Y, -1, &Wy, gy, my);
+  for (PetscInt c = 0; c < d; c++) {
+    const double score_y = m ? gy[c] / Wy : -z[c] / (s2 + h * h);
+    const double mean_y  = m ? my[c] / Wy : z[c] + h * h * score_y;
+    v[c]                 = o->field == DS_FIELD_CONSERVATIVE ? score_y - gx[c] / Wx : mean_y - mx[c] / Wx;
+  }
+}
+
+/* Every rank's copy of a distributed Vec. */
+static double *gather_all(Vec X, PetscInt *count)
+{
+  VecScatter         scatter;
+  Vec                all;
+  const PetscScalar *a;
+  double            *copy;
+  PetscInt           size;
+  VecScatterCreateToAll(X, &scatter, &all);
+  VecScatterBegin(scatter, X, all, INSERT_VALUES, SCATTER_FORWARD);
+  VecScatterEnd(scatter, X, all, INSERT_VALUES, SCATTER_FORWARD);
+  VecGetSize(all, &size);
+  PetscMalloc1(size, &copy);
+  VecGetArrayRead(all, &a);
+  memcpy(copy, a, size * sizeof(double));
+  VecRestoreArrayRead(all, &a);
+  VecScatterDestroy(&scatter);
+  VecDestroy(&all);
+  *count = size;
+  return copy;
+}
+
+/* Every rank's copy of the target samples. */
+static double *gather_samples(const DSTarget *t)
+{
+  const PetscInt d = t->dim;
+  double        *all;
+  PetscMalloc1(PetscMax(t->samples_global * d, 1), &all);
+  if (t->replicated) memcpy(all, t->samples, t->samples_global * d * sizeof(double));
+  else {
+    PetscMPIInt size, count = (PetscMPIInt)(t->samples_local * d), *counts, *displs;
+    MPI_Comm_size(PETSC_COMM_WORLD, &size);
+    PetscMalloc2(size, &counts, size, &displs);
+    (void)MPI_Allgather(&count, 1, MPI_INT, counts, 1, MPI_INT, PETSC_COMM_WORLD);
+    displs[0] = 0;
+    for (int p = 1; p < size; p++) displs[p] = displs[p - 1] + counts[p - 1];
+    (void)MPI_Allgatherv(t->samples, count, MPI_DOUBLE, all, counts, displs, MPI_DOUBLE, PETSC_COMM_WORLD);
+    PetscFree2(counts, displs);
+  }
+  return all;
+}
+
+typedef struct {
+  DSOptions opts;
+  DSTarget *target;
+  DSField   field;
+  Vec       X, V;
+} FieldRun;
+
+static void setup_run(FieldRun *run, DSOptions o)
+{
+  PetscInt local;
+  run->opts = o;
+  DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &run->opts, &run->target));
+  DS_ASSERT_PETSC(ds_init_create_particles(PETSC_COMM_WORLD, o.n, o.dim, &run->X));
+  VecDuplicate(run->X, &run->V);
+  DS_ASSERT_PETSC(ds_init_cloud(&run->opts, run->X));
+  VecGetLocalSize(run->X, &local);
+  DS_ASSERT_PETSC(ds_field_create(PETSC_COMM_WORLD, &run->opts, run->target, local / o.dim, &run->field));
+}
+
+static void teardown_run(FieldRun *run)
+{
+  ds_field_destroy(&run->field);
+  ds_target_destroy(&run->target);
+  VecDestroy(&run->X);
+  VecDestroy(&run->V);
+}
+
+/* max_i |v_i - v_i^ref| / max_i |v_i^ref| over all particles (reduced over ranks). */
+static double relative_error_against_brute_force(DSOptions o)
+{
+  FieldRun run;
+  PetscInt total, rstart, rend, local_error_count;
+  double   err = 0, scale = 0, global_err, global_scale;
+
+  setup_run(&run, o);
+  DS_ASSERT_PETSC(ds_field_evaluate(run.field, o.bandwidth, run.X, run.V));
+  double *X = gather_all(run.X, &total);
+  double *Y = run.target->analytic ? NULL : gather_samples(run.target);
+  const PetscScalar *v;
+  VecGetOwnershipRange(run.X, &rstart, &rend);
+  VecGetArrayRead(run.V, &v);
+  local_error_count = 0;
+  for (PetscInt i = rstart / o.dim; i < rend / o.dim; i++) {
+    double ref[8];
+    bf_field(&o, X + i * o.dim, o.self == DS_SELF_EXCLUDE ? i : -1, o.n, X, run.target->analytic ? 0 : run.target->samples_global, Y, ref);
+    for (PetscInt c = 0; c < o.dim; c++) {
+      err   = PetscMax(err, fabs(v[(i - rstart / o.dim) * o.dim + c] - ref[c]));
+      scale = PetscMax(scale, fabs(ref[c]));
+      local_error_count += !isfinite(v[(i - rstart / o.dim) * o.dim + c]);
+    }
+  }
+  VecRestoreArrayRead(run.V, &v);
+  MPI_Allreduce(&err, &global_err, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD);
+  MPI_Allreduce(&scale, &global_scale, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD);
+  DS_ASSERT_ALL(local_error_count == 0, "non-finite field values");
+  PetscFree(X);
+  PetscFree(Y);
+  teardown_run(&run);
+  return global_err / global_scale;
+}
+
+static const struct {
+  DSFieldType  field;
+  DSKernelType kernel;
+} field_kernels[] = {
+  {DS_FIELD_CONSERVATIVE, DS_KERNEL_GAUSSIAN}, {DS_FIELD_CONSERVATIVE, DS_KERNEL_IMQ}, {DS_FIELD_DISPLACEMENT, DS_KERNEL_LAPLACE},
+  {DS_FIELD_DISPLACEMENT, DS_KERNEL_GAUSSIAN}, {DS_FIELD_DISPLACEMENT, DS_KERNEL_IMQ},
+};
+
+/* Every field and kernel, self pair in and out, samples partitioned and replicated,
+   M != N, N = 37 (not a multiple of 2, 3 or 4) and N = 3 (fewer than 4 ranks). */
+START_TEST(fields_match_brute_force_with_samples)
+{
+  static const PetscInt sizes[][2] = {{37, 23}, {3, 5}};
+  for (size_t fk = 0; fk < sizeof(field_kernels) / sizeof(field_kernels[0]); fk++)
+    for (int self = 0; self < 2; self++)
+      for (int replicate = 0; replicate < 2; replicate++)
+        for (int s = 0; s < 2; s++) {
+          DSOptions    o   = make_options(field_kernels[fk].field, field_kernels[fk].kernel, (DSSelfPair)self, DS_TARGET_GAUSSIAN, sizes[s][1], (PetscBool)replicate, sizes[s][0], 2);
+          const double err = relative_error_against_brute_force(o);
+          DS_ASSERT_ALL(err < 1e-12, "%s/%s self %s replicate %d N %d: relative error %g", DSFieldTypes[o.field], DSKernelTypes[o.kernel], DSSelfPairs[o.self], replicate, (int)o.n, err);
+        }
+}
+END_TEST
+
+/* Analytic gaussian target (gaussian kernel): the smoothed score in closed form. */
+START_TEST(fields_match_brute_force_analytic)
+{
+  for (int field = 0; field < 2; field++)
+    for (int self = 0; self < 2; self++)
+      for (PetscInt dim = 1; dim <= 3; dim++) {
+        DSOptions    o   = make_options((DSFieldType)field, DS_KERNEL_GAUSSIAN, (DSSelfPair)self, DS_TARGET_GAUSSIAN, 0, PETSC_FALSE, 37, dim);
+        const double err = relative_error_against_brute_force(o);
+        DS_ASSERT_ALL(err < 1e-12, "analytic %s self %s d %d: relative error %g", DSFieldTypes[o.field], DSSelfPairs[o.self], (int)dim, err);
+      }
+}
+END_TEST
+
+/* SCIENCE.md: with the gaussian kernel and the self pair kept, V = h^2 b exactly. */
+START_TEST(gaussian_displacement_is_h2_conservative)
+{
+  for (PetscInt samples = 0; samples <= 29; samples += 29) {
+    FieldRun  cons, disp;
+    PetscReal diff, norm;
+    setup_run(&cons, make_options(DS_FIELD_CONSERVATIVE, DS_KERNEL_GAUSSIAN, DS_SELF_INCLUDE, DS_TARGET_GAUSSIAN, samples, PETSC_FALSE, 41, 3));
+    setup_run(&disp, make_options(DS_FIELD_DISPLACEMENT, DS_KERNEL_GAUSSIAN, DS_SELF_INCLUDE, DS_TARGET_GAUSSIAN, samples, PETSC_FALSE, 41, 3));
+    const PetscReal h = cons.opts.bandwidth;
+    DS_ASSERT_PETSC(ds_field_evaluate(cons.field, h, cons.X, cons.V));
+    DS_ASSERT_PETSC(ds_field_evaluate(disp.field, h, disp.X, disp.V));
+    VecScale(cons.V, h * h);
+    VecNorm(disp.V, NORM_INFINITY, &norm);
+    VecAXPY(cons.V, -1.0, disp.V);
+    VecNorm(cons.V, NORM_INFINITY, &diff);
+    DS_ASSERT_ALL(diff / norm < 1e-12, "M = %d: |h^2 b - V| / |V| = %g", (int)samples, (double)(diff / norm));
+    teardown_run(&cons);
+    teardown_run(&disp);
+  }
+}
+END_TEST
+
+/* ||J - J^T|| / ||J|| of the field of the run at query point z, J by central differences. */
+static double jacobian_asymmetry(FieldRun *run, const double z[3])
+{
+  const PetscInt d = PetscMin(run->opts.dim, 3);
+  const double   eps = 1e-5;
+  double         J[3][3], asym = 0, norm = 0;
+  Vec            Z, Vz;
+
+  VecCreateSeq(PETSC_COMM_SELF, d, &Z);
+  VecSetBlockSize(Z, d);
+  VecDuplicate(Z, &Vz);
+  for (PetscInt b = 0; b < d; b++) {
+    double vp[3], vm[3];
+    for (int side = 0; side < 2; side++) {
+      PetscScalar *zz;
+      const PetscScalar *vv;
+      VecGetArray(Z, &zz);
+      for (PetscInt c = 0; c < d; c++) zz[c] = z[c] + (c == b ? (side ? -eps : eps) : 0);
+      VecRestoreArray(Z, &zz);
+      DS_ASSERT_PETSC(ds_field_evaluate_at(run->field, run->opts.bandwidth, run->X, Z, Vz));
+      VecGetArrayRead(Vz, &vv);
+      for (PetscInt c = 0; c < d; c++) (side ? vm : vp)[c] = vv[c];
+      VecRestoreArrayRead(Vz, &vv);
+    }
+    for (PetscInt a = 0; a < d; a++) J[a][b] = (vp[a] - vm[a]) / (2 * eps);
+  }
+  for (PetscInt a = 0; a < d; a++)
+    for (PetscInt b = 0; b < d; b++) {
+      asym += PetscSqr(J[a][b] - J[b][a]);
+      norm += PetscSqr(J[a][b]);
+    }
+  VecDestroy(&Z);
+  VecDestroy(&Vz);
+  return sqrt(asym / norm);
+}
+
+START_TEST(conservative_jacobian_is_symmetric_laplace_is_not)
+{
+  const double z[3] = {0.3, -0.2, 0.45};
+  for (size_t fk = 0; fk < sizeof(field_kernels) / sizeof(field_kernels[0]); fk++) {
+    if (field_kernels[fk].field == DS_FIELD_DISPLACEMENT && field_kernels[fk].kernel != DS_KERNEL_LAPLACE) continue;
+    FieldRun run;
+    setup_run(&run, make_options(field_kernels[fk].field, field_kernels[fk].kernel, DS_SELF_INCLUDE, DS_TARGET_GAUSSIAN, 31, PETSC_FALSE, 43, 3));
+    const double asym = jacobian_asymmetry(&run, z);
+    if (field_kernels[fk].field == DS_FIELD_CONSERVATIVE)
+      /* Central differences with eps = 1e-5: truncation ~ eps^2 |v'''| ~ 1e-10, rounding ~ 1e-16 |v| / eps ~ 1e-11. */
+      DS_ASSERT_ALL(asym < 1e-7, "conservative %s: Jacobian asymmetry %g", DSKernelTypes[run.opts.kernel], asym);
+    else DS_ASSERT_ALL(asym > 1e-2, "laplace displacement: Jacobian asymmetry only %g; it is not a gradient field", asym);
+    teardown_run(&run);
+  }
+}
+END_TEST
+
+Suite *ds_suite_fields(void)
+{
+  Suite *s  = suite_create("fields");
+  TCase *tc = tcase_create("fields");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, fields_match_brute_force_with_samples);
+  tcase_add_test(tc, fields_match_brute_force_analytic);
+  tcase_add_test(tc, gaussian_displacement_is_h2_conservative);
+  tcase_add_test(tc, conservative_jacobian_is_symmetric_laplace_is_not);
+  suite_add_tcase(s, tc);
+  return s;
+}

@@ -1,0 +1,77 @@
+/* Ring engine: every block visits every rank exactly once with its own contents, and
+   travelling accumulators come home with the sum of every rank's contributions. */
+#include "ds_test.h"
+#include "ds_ring.h"
+
+typedef struct {
+  int    *visits;     /* [global count] times each point was seen */
+  int     contents_ok;
+  double  rank_weight;
+} RingProbe;
+
+static double coordinate_of(PetscInt global, PetscInt c) { return 1000.0 * global + c; }
+
+static PetscErrorCode probe_visit(void *ctx, const DSBlock *b, PetscReal *acc)
+{
+  RingProbe *p = (RingProbe *)ctx;
+  for (PetscInt j = 0; j < b->n; j++) {
+    p->visits[b->start + j]++;
+    for (PetscInt c = 0; c < b->dim; c++) p->contents_ok &= b->x[c * b->ld + j] == coordinate_of(b->start + j, c);
+    if (acc)
+      for (PetscInt a = 0; a < 2; a++) acc[a * b->n + j] += (a + 1) * p->rank_weight;
+  }
+  return 0;
+}
+
+/* A layout with uneven counts, some ranks empty: rank r holds counts[r % 5] points. */
+static void run_ring(PetscInt naccumulators)
+{
+  static const PetscInt pattern[] = {5, 0, 3, 1, 4};
+  PetscMPIInt           rank, size;
+  PetscInt              dim = 3, start, total;
+  DSRing                ring;
+
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  MPI_Comm_size(PETSC_COMM_WORLD, &size);
+  const PetscInt n = pattern[rank % 5];
+  DS_ASSERT_PETSC(ds_ring_create(PETSC_COMM_WORLD, dim, n, naccumulators, &ring));
+  DS_ASSERT_PETSC(ds_ring_get_layout(ring, &start, &total));
+  PetscReal *x, home[2 * 5];
+  PetscMalloc1(dim * PetscMax(n, 1), &x);
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt c = 0; c < dim; c++) x[c * n + i] = coordinate_of(start + i, c);
+  RingProbe probe = {NULL, 1, rank + 1.0};
+  PetscCalloc1(total, &probe.visits);
+  DSBlock block = {n, dim, n, start, x};
+  DS_ASSERT_PETSC(ds_ring_pass(ring, &block, probe_visit, &probe, naccumulators ? home : NULL));
+
+  int once = 1;
+  for (PetscInt g = 0; g < total; g++) once &= probe.visits[g] == 1;
+  DS_ASSERT_ALL(once, "a point did not visit rank %d exactly once", rank);
+  DS_ASSERT_ALL(probe.contents_ok, "a visiting block's coordinates were wrong on rank %d", rank);
+  if (naccumulators) {
+    int home_ok = 1;
+    for (PetscInt i = 0; i < n; i++)
+      for (PetscInt a = 0; a < 2; a++) home_ok &= home[a * n + i] == (a + 1) * size * (size + 1) / 2.0;
+    DS_ASSERT_ALL(home_ok, "accumulators that came home to rank %d miss contributions", rank);
+  }
+  PetscFree(probe.visits);
+  PetscFree(x);
+  DS_ASSERT_PETSC(ds_ring_destroy(&ring));
+}
+
+START_TEST(every_block_visits_every_rank) { run_ring(0); }
+END_TEST
+
+START_TEST(accumulators_travel_home) { run_ring(2); }
+END_TEST
+
+Suite *ds_suite_ring(void)
+{
+  Suite *s  = suite_create("ring");
+  TCase *tc = tcase_create("ring");
+  tcase_add_test(tc, every_block_visits_every_rank);
+  tcase_add_test(tc, accumulators_travel_home);
+  suite_add_tcase(s, tc);
+  return s;
+}

@@ -1,0 +1,618 @@
+/* Tests of the targets: refused option combinations, the smoothed mixture against closed
+   forms, finite differences and quadrature, and the sample sets (rank-count independence,
+   partition, moments and shapes). */
+#include <math.h>
+#include <string.h>
+#include "ds_target.h"
+#include "ds_test.h"
+
+#define SIGMAS 5.0 /* a statistic passes within this many standard errors */
+
+/* Target options; every other field zero. */
+static DSOptions target_options(DSTargetType type, PetscInt dim, PetscInt samples, PetscReal scale, PetscBool replicate)
+{
+  DSOptions o;
+
+  memset(&o, 0, sizeof(o));
+  o.dim            = dim;
+  o.seed           = 4242;
+  o.target         = type;
+  o.target_samples = samples;
+  o.target_scale   = scale;
+  o.replicate_data = replicate;
+  return o;
+}
+
+/* ds_target_create on PETSC_COMM_WORLD with PETSc's error printing silenced; the error code. */
+static PetscErrorCode create_quietly(const DSOptions *o, DSTarget **t)
+{
+  PetscErrorCode ierr;
+
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = ds_target_create(PETSC_COMM_WORLD, o, t);
+  PetscCall(PetscPopErrorHandler());
+  return ierr;
+}
+
+/* A planar target outside 2-D and M = 0 for a target without a density are refused with
+   PETSC_ERR_USER_INPUT on every rank and leave no target; their legal neighbours are accepted. */
+START_TEST(test_refused_combinations)
+{
+  const struct {
+    DSTargetType type;
+    PetscInt     dim, samples;
+  } refused[] = {
+    {DS_TARGET_CHECKERBOARD, 3, 10}, {DS_TARGET_GMM8, 3, 0}, {DS_TARGET_RINGS, 1, 10}, {DS_TARGET_CHECKERBOARD, 2, 0}, {DS_TARGET_MOONS, 2, 0},
+  }, accepted[] = {
+    {DS_TARGET_CHECKERBOARD, 2, 10}, {DS_TARGET_GMM8, 2, 0}, {DS_TARGET_GAUSSIAN, 3, 0}, {DS_TARGET_GAUSSIAN, 1, 5},
+  };
+
+  for (size_t c = 0; c < sizeof(refused) / sizeof(refused[0]); c++) {
+    const DSOptions o = target_options(refused[c].type, refused[c].dim, refused[c].samples, 1.0, PETSC_FALSE);
+    DSTarget       *t = NULL;
+    PetscErrorCode  ierr = create_quietly(&o, &t);
+
+    DS_ASSERT_ALL(ierr == PETSC_ERR_USER_INPUT && !t, "-drift_target %s -drift_dim %d -drift_target_samples %d: error %d, expected PETSC_ERR_USER_INPUT (%d)", DSTargetTypes[o.target], (int)o.dim, (int)o.target_samples, (int)ierr, PETSC_ERR_USER_INPUT);
+  }
+  for (size_t c = 0; c < sizeof(accepted) / sizeof(accepted[0]); c++) {
+    const DSOptions o = target_options(accepted[c].type, accepted[c].dim, accepted[c].samples, 1.0, PETSC_FALSE);
+    DSTarget       *t = NULL;
+    PetscErrorCode  ierr = create_quietly(&o, &t);
+
+    DS_ASSERT_ALL(ierr == 0 && t && t->analytic == (o.target_samples == 0), "-drift_target %s -drift_dim %d -drift_target_samples %d refused (error %d)", DSTargetTypes[o.target], (int)o.dim, (int)o.target_samples, (int)ierr);
+    DS_ASSERT_PETSC(ds_target_destroy(&t));
+  }
+}
+END_TEST
+
+/* Points of dimension d for the density tests: the origin, points near and between modes,
+   and points far from every mode. The first NEAR_POINTS lie within 4 scale of the origin; the
+   first MODERATE_POINTS within 25 scale (far enough that every mixture term underflows without
+   log-sum-exp); the last is 10^3 scale away. */
+#define TEST_POINTS     7
+#define MODERATE_POINTS 6
+#define NEAR_POINTS     5
+static void test_points(PetscInt d, PetscReal scale, PetscReal *z)
+{
+  const PetscReal radius[TEST_POINTS] = {0.0, 1.0, 2.0, 2.05, 4.0, 25.0, 1000.0};
+  const PetscReal angle[TEST_POINTS]  = {0.0, 0.3, PETSC_PI / 8.0, 1.5, 2.9, -2.2, 0.77};
+
+  for (int p = 0; p < TEST_POINTS; p++)
+    for (PetscInt j = 0; j < d; j++) z[p * d + j] = scale * radius[p] * (j % 2 ? sin(angle[p] + 0.4 * (j / 2)) : cos(angle[p] + 0.4 * (j / 2)));
+}
+
+/* Gaussian target N(0, s^2 I), d = 3: nu_h = N(0, (s^2 + h^2) I), so
+   log nu_h(z) = -d/2 log(2 pi v) - |z|^2 / (2 v) and score -z / v, v = s^2 + h^2. */
+START_TEST(test_gaussian_smoothed_closed_form)
+{
+  const PetscInt  d = 3;
+  const PetscReal s = 1.3, bandwidths[] = {0.0, 0.1, 0.7, 2.0, 0.1};
+  const DSOptions o = target_options(DS_TARGET_GAUSSIAN, d, 0, s, PETSC_FALSE);
+  DSTarget       *t = NULL;
+  PetscReal       z[TEST_POINTS * 3], score[TEST_POINTS * 3];
+  int             ok_density = 1, ok_score = 1;
+
+  DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &o, &t));
+  test_points(d, s, z);
+  for (size_t b = 0; b < sizeof(bandwidths) / sizeof(bandwidths[0]); b++) {
+    const PetscReal h = bandwidths[b], v = s * s + h * h;
+
+    DS_ASSERT_PETSC(ds_target_smoothed_score(t, h, TEST_POINTS, z, score));
+    for (int p = 0; p < TEST_POINTS; p++) {
+      PetscReal logp = 0.0, norm2 = 0.0;
+
+      DS_ASSERT_PETSC(ds_target_smoothed_log_density(t, h, &z[p * d], &logp));
+      for (PetscInt j = 0; j < d; j++) norm2 += z[p * d + j] * z[p * d + j];
+      ok_density = ok_density && ds_test_reldiff(logp, -0.5 * d * log(2.0 * PETSC_PI * v) - norm2 / (2.0 * v), 1.0) < 1e-13;
+      for (PetscInt j = 0; j < d; j++) ok_score = ok_score && ds_test_reldiff(score[p * d + j], -z[p * d + j] / v, 1.0) < 1e-13;
+    }
+  }
+  DS_ASSERT_PETSC(ds_target_destroy(&t));
+  DS_ASSERT_ALL(ok_density, "gaussian smoothed log density differs from log N(0, (s^2 + h^2) I)");
+  DS_ASSERT_ALL(ok_score, "gaussian smoothed score differs from -z / (s^2 + h^2)");
+}
+END_TEST
+
+/* Worst difference, relative to max(|score|, 1 / s_h), between the score and central
+   differences (f(z + e) - f(z - e)) / 2e of f = log nu_h with e = 1e-5 s_h (s_h the smoothed
+   component std) at the points within 25 scale. Bound: truncation e^2 |f'''| / 6 is largest
+   at the saddle between two gmm8 modes 2a = 1.53 s apart, where along their axis
+   f''' = (a / s_h^2)^3 g'''(u), |g'''| = |(log cosh)'''| <= 0.77, giving
+   1.3e-11 (a / s_h)^3 < 1e-9 relative to 1 / s_h; rounding is a few eps |f| / e, relative to
+   |score| ~ |z - m| / s_h^2 at most eps |z - m| / e < 1e-9 at 25 scale (and < 1e-10 near the
+   modes). Tolerance 1e-7 covers both with a wide margin. */
+static PetscErrorCode score_versus_differences(DSTarget *t, PetscReal h, PetscReal smallest_std, PetscReal *worst)
+{
+  const PetscInt  d    = t->dim;
+  const PetscReal step = 1e-5 * smallest_std;
+  PetscReal       z[TEST_POINTS * 3], score[TEST_POINTS * 3];
+
+  PetscFunctionBeginUser;
+  test_points(d, t->scale, z);
+  PetscCall(ds_target_smoothed_score(t, h, MODERATE_POINTS, z, score));
+  *worst = 0.0;
+  for (int p = 0; p < MODERATE_POINTS; p++) {
+    PetscReal norm = 0.0;
+
+    for (PetscInt j = 0; j < d; j++) norm += score[p * d + j] * score[p * d + j];
+    norm = PetscMax(sqrt(norm), 1.0 / smallest_std);
+    for (PetscInt j = 0; j < d; j++) {
+      PetscReal zp[3], zm[3], fp, fm;
+
+      for (PetscInt k = 0; k < d; k++) zp[k] = zm[k] = z[p * d + k];
+      zp[j] += step;
+      zm[j] -= step;
+      PetscCall(ds_target_smoothed_log_density(t, h, zp, &fp));
+      PetscCall(ds_target_smoothed_log_density(t, h, zm, &fm));
+      *worst = PetscMax(*worst, PetscAbsReal(score[p * d + j] - (fp - fm) / (zp[j] - zm[j])) / norm);
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Gaussian target in d = 3 and gmm8 in 2-D, several bandwidths (the factors are rebuilt
+   when h changes and reused when it does not: h repeats). */
+START_TEST(test_score_matches_finite_differences)
+{
+  const DSTargetType types[]      = {DS_TARGET_GAUSSIAN, DS_TARGET_GMM8};
+  const PetscInt     dims[]       = {3, 2};
+  const PetscReal    scales[]     = {1.3, 1.0};
+  const PetscReal    stds[]       = {1.0, 0.2}; /* component std in units of scale */
+  const PetscReal    bandwidths[] = {0.05, 0.3, 0.3, 1.0, 0.0};
+
+  for (int c = 0; c < 2; c++) {
+    const DSOptions o = target_options(types[c], dims[c], 0, scales[c], PETSC_FALSE);
+    DSTarget       *t = NULL;
+
+    DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &o, &t));
+    for (size_t b = 0; b < sizeof(bandwidths) / sizeof(bandwidths[0]); b++) {
+      const PetscReal h = bandwidths[b], smoothed_std = sqrt(PetscSqr(stds[c] * scales[c]) + h * h);
+      PetscReal       worst = 1.0;
+
+      DS_ASSERT_PETSC(score_versus_differences(t, h, smoothed_std, &worst));
+      DS_ASSERT_ALL(worst < 1e-7, "%s, h = %g: score and central differences of log nu_h differ by %g (relative)", DSTargetTypes[types[c]], (double)h, (double)worst);
+    }
+    DS_ASSERT_PETSC(ds_target_destroy(&t));
+  }
+}
+END_TEST
+
+/* Far from every mode the score of gmm8 is the score of the nearest component alone:
+   at z = 1000 s (cos, sin)(7/4 pi + 0.01), -(z - m_7) / (0.04 s^2 + h^2), finite. */
+START_TEST(test_gmm8_score_far_from_modes)
+{
+  const PetscReal s = 1.5, h = 0.1, v = PetscSqr(0.2 * s) + h * h, angle = 1.75 * PETSC_PI;
+  const DSOptions o = target_options(DS_TARGET_GMM8, 2, 0, s, PETSC_FALSE);
+  const PetscReal z[2] = {1000.0 * s * cos(angle + 0.01), 1000.0 * s * sin(angle + 0.01)};
+  const PetscReal mode[2] = {2.0 * s * cos(angle), 2.0 * s * sin(angle)};
+  DSTarget       *t = NULL;
+  PetscReal       score[2] = {NAN, NAN}, logp = NAN;
+
+  DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &o, &t));
+  DS_ASSERT_PETSC(ds_target_smoothed_score(t, h, 1, z, score));
+  DS_ASSERT_PETSC(ds_target_smoothed_log_density(t, h, z, &logp));
+  DS_ASSERT_PETSC(ds_target_destroy(&t));
+  DS_ASSERT_ALL(PetscIsNormalReal(logp), "log density far from the modes is %g", (double)logp);
+  for (int j = 0; j < 2; j++) DS_ASSERT_ALL(ds_test_reldiff(score[j], -(z[j] - mode[j]) / v, 1.0) < 1e-12, "far score[%d] = %g, nearest component gives %g", j, (double)score[j], (double)(-(z[j] - mode[j]) / v));
+}
+END_TEST
+
+/* The smoothed gmm8 density integrates to 1: midpoint rule on a square reaching 12 smoothed
+   standard deviations past the mode circle, spacing a third of the smoothed std. For a
+   Gaussian the rule's error is below 2 exp(-2 pi^2 std^2 / spacing^2) = 2 e^-178 (Poisson
+   summation), the tails beyond 12 std hold < e^-72, so only rounding of ~10^5 terms is left:
+   tolerance 1e-9. Grid rows are split across the ranks and summed. */
+START_TEST(test_gmm8_density_integrates_to_one)
+{
+  const PetscReal s = 1.0, bandwidths[] = {0.0, 0.1, 0.5};
+  const DSOptions o = target_options(DS_TARGET_GMM8, 2, 0, s, PETSC_FALSE);
+  DSTarget       *t = NULL;
+
+  DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &o, &t));
+  for (size_t b = 0; b < sizeof(bandwidths) / sizeof(bandwidths[0]); b++) {
+    const PetscReal h = bandwidths[b], std = sqrt(PetscSqr(0.2 * s) + h * h);
+    const PetscReal half = 2.0 * s + 12.0 * std, spacing = std / 3.0;
+    const PetscInt  cells = (PetscInt)ceil(2.0 * half / spacing);
+    const PetscReal dx = 2.0 * half / cells;
+    PetscReal       local = 0.0, total = 0.0;
+    PetscErrorCode  ierr = 0;
+
+    for (PetscInt r = PetscGlobalRank; r < cells; r += PetscGlobalSize)
+      for (PetscInt c = 0; c < cells && !ierr; c++) {
+        const PetscReal z[2] = {-half + (r + 0.5) * dx, -half + (c + 0.5) * dx};
+        PetscReal       logp = 0.0;
+
+        ierr = ds_target_smoothed_log_density(t, h, z, &logp);
+        local += exp(logp) * dx * dx;
+      }
+    DS_ASSERT_ALL(!ierr, "ds_target_smoothed_log_density failed (error %d)", (int)ierr);
+    MPI_Allreduce(&local, &total, 1, MPIU_REAL, MPI_SUM, PETSC_COMM_WORLD);
+    DS_ASSERT_ALL(fabs(total - 1.0) < 1e-9, "gmm8 smoothed density (h = %g) integrates to %.15g", (double)h, (double)total);
+  }
+  DS_ASSERT_PETSC(ds_target_destroy(&t));
+}
+END_TEST
+
+/* Determinant and inverse of a 2 x 2 or 3 x 3 row-major matrix by cofactors. */
+static double determinant_inverse(PetscInt d, const double *a, double *inverse)
+{
+  double det;
+
+  if (d == 2) {
+    det        = a[0] * a[3] - a[1] * a[2];
+    inverse[0] = a[3] / det;
+    inverse[1] = -a[1] / det;
+    inverse[2] = -a[2] / det;
+    inverse[3] = a[0] / det;
+    return det;
+  }
+  det = 0.0;
+  for (int j = 0; j < 3; j++) det += a[j] * (a[3 + (j + 1) % 3] * a[6 + (j + 2) % 3] - a[3 + (j + 2) % 3] * a[6 + (j + 1) % 3]);
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++)
+      inverse[j * 3 + i] = (a[3 * ((i + 1) % 3) + (j + 1) % 3] * a[3 * ((i + 2) % 3) + (j + 2) % 3] - a[3 * ((i + 1) % 3) + (j + 2) % 3] * a[3 * ((i + 2) % 3) + (j + 1) % 3]) / det;
+  return det;
+}
+
+/* log nu_h(z) and its gradient summed directly, sum_k w_k N(z; m_k, C_k + h^2 I), with the
+   cofactor inverse: an evaluation independent of the target's Cholesky and log-sum-exp. */
+static void direct_mixture(const DSTarget *t, PetscReal h, const PetscReal *z, double *logp, double *score)
+{
+  const PetscInt d = t->dim;
+  double         density = 0.0, gradient[3] = {0.0, 0.0, 0.0};
+
+  for (PetscInt k = 0; k < t->components; k++) {
+    double smoothed[9], inverse[9], r[3], q = 0.0, solved[3] = {0.0, 0.0, 0.0};
+
+    for (PetscInt e = 0; e < d * d; e++) smoothed[e] = t->covariances[k * d * d + e] + (e % (d + 1) == 0 ? h * h : 0.0);
+    const double det = determinant_inverse(d, smoothed, inverse);
+    for (PetscInt i = 0; i < d; i++) r[i] = z[i] - t->means[k * d + i];
+    for (PetscInt i = 0; i < d; i++)
+      for (PetscInt j = 0; j < d; j++) solved[i] += inverse[i * d + j] * r[j];
+    for (PetscInt i = 0; i < d; i++) q += r[i] * solved[i];
+    const double term = t->weights[k] * exp(-0.5 * q) / sqrt(pow(2.0 * PETSC_PI, (double)d) * det);
+    density += term;
+    for (PetscInt i = 0; i < d; i++) gradient[i] -= term * solved[i];
+  }
+  *logp = log(density);
+  for (PetscInt i = 0; i < d; i++) score[i] = gradient[i] / density;
+}
+
+/* Full (non-diagonal) covariances, set in the public mixture description after creation with
+   the factors invalidated: a gaussian target in 3-D with a shifted mean and C = A A^T + 0.1 I,
+   and gmm8 with each component stretched along its own direction. Log density and score at
+   the points within 4 scale agree with the direct sum to 1e-12 (rounding of two evaluations). */
+START_TEST(test_full_covariance_mixture_against_direct_sum)
+{
+  const DSTargetType types[]      = {DS_TARGET_GAUSSIAN, DS_TARGET_GMM8};
+  const PetscInt     dims[]       = {3, 2};
+  const PetscReal    bandwidths[] = {0.0, 0.3, 1.0};
+  const PetscReal    A[9]         = {1.0, 0.4, -0.3, 0.0, 0.8, 0.5, 0.2, -0.6, 0.7};
+
+  for (int c = 0; c < 2; c++) {
+    const PetscInt  d = dims[c];
+    const DSOptions o = target_options(types[c], d, 0, 1.2, PETSC_FALSE);
+    DSTarget       *t = NULL;
+    PetscReal       z[TEST_POINTS * 3], score[TEST_POINTS * 3];
+    int             ok = 1;
+
+    DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &o, &t));
+    for (PetscInt k = 0; k < t->components; k++) {
+      PetscReal *C = &t->covariances[k * d * d];
+
+      if (d == 3) {
+        for (int i = 0; i < 3; i++) {
+          t->means[i] = 0.3 * (i + 1) * (i % 2 ? -1.0 : 1.0);
+          for (int j = 0; j < 3; j++) C[i * 3 + j] = A[i * 3] * A[j * 3] + A[i * 3 + 1] * A[j * 3 + 1] + A[i * 3 + 2] * A[j * 3 + 2] + (i == j ? 0.1 : 0.0);
+        }
+      } else {
+        const double angle = 0.4 + 0.7 * k, along = PetscSqr(0.35 * o.target_scale), across = PetscSqr(0.1 * o.target_scale);
+        const double cs = cos(angle), sn = sin(angle);
+
+        C[0] = along * cs * cs + across * sn * sn;
+        C[1] = C[2] = (along - across) * cs * sn;
+        C[3] = along * sn * sn + across * cs * cs;
+      }
+    }
+    t->smoothed_h = -1.0;
+    test_points(d, o.target_scale, z);
+    for (size_t b = 0; b < sizeof(bandwidths) / sizeof(bandwidths[0]); b++) {
+      const PetscReal h = bandwidths[b];
+
+      DS_ASSERT_PETSC(ds_target_smoothed_score(t, h, NEAR_POINTS, z, score));
+      for (int p = 0; p < NEAR_POINTS; p++) {
+        double    expected_logp, expected_score[3];
+        PetscReal logp = 0.0;
+
+        DS_ASSERT_PETSC(ds_target_smoothed_log_density(t, h, &z[p * d], &logp));
+        direct_mixture(t, h, &z[p * d], &expected_logp, expected_score);
+        ok = ok && ds_test_reldiff(logp, expected_logp, 1.0) < 1e-12;
+        for (PetscInt j = 0; j < d; j++) ok = ok && ds_test_reldiff(score[p * d + j], expected_score[j], 1.0) < 1e-12;
+      }
+    }
+    DS_ASSERT_PETSC(ds_target_destroy(&t));
+    DS_ASSERT_ALL(ok, "%s with full covariances: log density or score differs from the direct sum", DSTargetTypes[types[c]]);
+  }
+}
+END_TEST
+
+/* Gathers the partitioned samples of t on every rank (rows in global order). */
+static PetscErrorCode gather_samples(const DSTarget *t, PetscReal *all)
+{
+  PetscMPIInt size, mine = (PetscMPIInt)(t->samples_local * t->dim), start = (PetscMPIInt)(t->samples_start * t->dim);
+  PetscMPIInt *counts, *starts;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(PetscMalloc2(size, &counts, size, &starts));
+  PetscCallMPI(MPI_Allgather(&mine, 1, MPI_INT, counts, 1, MPI_INT, PETSC_COMM_WORLD));
+  PetscCallMPI(MPI_Allgather(&start, 1, MPI_INT, starts, 1, MPI_INT, PETSC_COMM_WORLD));
+  PetscCallMPI(MPI_Allgatherv(t->samples, mine, MPIU_REAL, all, counts, starts, MPIU_REAL, PETSC_COMM_WORLD));
+  PetscCall(PetscFree2(counts, starts));
+  PetscFunctionReturn(0);
+}
+
+#define SAMPLE_COUNT 29
+/* M = 29 samples of every target: the partition is PETSc's (rank r holds M/P + (r < M % P)
+   rows from r (M/P) + min(r, M % P)); gathered, they equal bit for bit the samples built on
+   PETSC_COMM_SELF, as do the replicated ones; each row is ds_target_draw of its index. */
+START_TEST(test_samples_bit_identical_partitioned_and_replicated)
+{
+  const PetscInt     M = SAMPLE_COUNT;
+  const DSTargetType types[] = {DS_TARGET_GAUSSIAN, DS_TARGET_GMM8, DS_TARGET_CHECKERBOARD, DS_TARGET_SWISSROLL, DS_TARGET_MOONS, DS_TARGET_RINGS};
+  const PetscInt     P = PetscGlobalSize, r = PetscGlobalRank;
+
+  for (size_t c = 0; c < sizeof(types) / sizeof(types[0]); c++) {
+    const PetscInt  d           = types[c] == DS_TARGET_GAUSSIAN ? 3 : 2;
+    const DSOptions partitioned = target_options(types[c], d, M, 1.7, PETSC_FALSE);
+    const DSOptions replicated  = target_options(types[c], d, M, 1.7, PETSC_TRUE);
+    DSTarget       *part = NULL, *repl = NULL, *serial = NULL;
+    PetscReal       gathered[SAMPLE_COUNT * 3], drawn[SAMPLE_COUNT * 3];
+
+    DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &partitioned, &part));
+    DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &replicated, &repl));
+    DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_SELF, &partitioned, &serial));
+    DS_ASSERT_ALL(part->samples_local == M / P + (r < M % P) && part->samples_start == r * (M / P) + PetscMin(r, M % P) && !part->replicated,
+                  "%s: rank holds rows [%d, +%d), expected PETSc's split", DSTargetTypes[types[c]], (int)part->samples_start, (int)part->samples_local);
+    DS_ASSERT_ALL(repl->samples_local == M && repl->samples_start == 0 && repl->replicated, "%s: replicated target holds %d rows", DSTargetTypes[types[c]], (int)repl->samples_local);
+    DS_ASSERT_PETSC(gather_samples(part, gathered));
+    for (PetscInt i = 0; i < M; i++) DS_ASSERT_PETSC(ds_target_draw(types[c], 1.7, d, 4242, DS_STREAM_TARGET, i, &drawn[i * d]));
+    DS_ASSERT_ALL(!memcmp(gathered, serial->samples, sizeof(PetscReal) * M * d), "%s: partitioned samples differ from the serial ones", DSTargetTypes[types[c]]);
+    DS_ASSERT_ALL(!memcmp(repl->samples, serial->samples, sizeof(PetscReal) * M * d), "%s: replicated samples differ from the serial ones", DSTargetTypes[types[c]]);
+    DS_ASSERT_ALL(!memcmp(drawn, serial->samples, sizeof(PetscReal) * M * d), "%s: a sample is not ds_target_draw of its index", DSTargetTypes[types[c]]);
+    DS_ASSERT_PETSC(ds_target_destroy(&part));
+    DS_ASSERT_PETSC(ds_target_destroy(&repl));
+    DS_ASSERT_PETSC(ds_target_destroy(&serial));
+  }
+}
+END_TEST
+
+/* Accumulators of the sample-shape tests, summed over ranks. */
+#define STAT_SLOTS 16
+typedef struct {
+  double sum[STAT_SLOTS];   /* per-slot sums of a statistic */
+  double count[STAT_SLOTS]; /* per-slot counts */
+  double violations;        /* samples outside their documented set */
+} SampleStats;
+
+/* Draws M = 8000 samples of a target partitioned on PETSC_COMM_WORLD and lets `visit`
+   accumulate statistics of each (global index, point / scale); sums them over ranks. */
+static PetscErrorCode sample_statistics(DSTargetType type, PetscInt d, PetscReal scale, void (*visit)(PetscInt, const PetscReal *, SampleStats *), SampleStats *global)
+{
+  const DSOptions o = target_options(type, d, 8000, scale, PETSC_FALSE);
+  DSTarget       *t = NULL;
+  SampleStats     local;
+  PetscReal       y[3];
+
+  PetscFunctionBeginUser;
+  memset(&local, 0, sizeof(local));
+  PetscCall(ds_target_create(PETSC_COMM_WORLD, &o, &t));
+  for (PetscInt i = 0; i < t->samples_local; i++) {
+    for (PetscInt j = 0; j < d; j++) y[j] = t->samples[i * d + j] / scale;
+    visit(t->samples_start + i, y, &local);
+  }
+  PetscCall(ds_target_destroy(&t));
+  PetscCallMPI(MPI_Allreduce(&local, global, sizeof(SampleStats) / sizeof(double), MPI_DOUBLE, MPI_SUM, PETSC_COMM_WORLD));
+  PetscFunctionReturn(0);
+}
+
+/* Slot s: sum of x. */
+static void add(SampleStats *st, int slot, double x)
+{
+  st->sum[slot] += x;
+  st->count[slot] += 1.0;
+}
+
+static double average(const SampleStats *st, int slot)
+{
+  return st->sum[slot] / st->count[slot];
+}
+
+/* gaussian (d = 3, unit scale): slots 0-2 coordinates, 3-5 their squares. */
+static void visit_gaussian(PetscInt index, const PetscReal *y, SampleStats *st)
+{
+  (void)index;
+  for (int j = 0; j < 3; j++) {
+    add(st, j, y[j]);
+    add(st, 3 + j, y[j] * y[j]);
+  }
+}
+
+/* gmm8: slots 0-1 coordinates, 2 radius, 3 squared distance to the nearest mode, 8-15 counts
+   of the nearest mode. */
+static void visit_gmm8(PetscInt index, const PetscReal *y, SampleStats *st)
+{
+  const int    nearest = ((int)floor(atan2(y[1], y[0]) / (PETSC_PI / 4.0) + 0.5) + 8) % 8;
+  const double mode[2] = {2.0 * cos(nearest * PETSC_PI / 4.0), 2.0 * sin(nearest * PETSC_PI / 4.0)};
+
+  (void)index;
+  add(st, 0, y[0]);
+  add(st, 1, y[1]);
+  add(st, 2, hypot(y[0], y[1]));
+  add(st, 3, PetscSqr(y[0] - mode[0]) + PetscSqr(y[1] - mode[1]));
+  st->sum[8 + nearest] += 1.0;
+}
+
+/* checkerboard: slots 0-15 the cells of side 2 of [-4, 4]^2; violations outside the square or
+   in a cell with odd floor(y1 / 2) + floor(y2 / 2). */
+static void visit_checkerboard(PetscInt index, const PetscReal *y, SampleStats *st)
+{
+  const int column = (int)floor(y[0] / 2.0), row = (int)floor(y[1] / 2.0);
+
+  (void)index;
+  if (!(fabs(y[0]) < 4.0 && fabs(y[1]) < 4.0) || (column + row) % 2) st->violations += 1.0;
+  else st->sum[(column + 2) * 4 + row + 2] += 1.0;
+}
+
+/* swissroll: slot 0 radius; slot 1 the squared distance from y to the nearest point of the
+   curve (t cos t, t sin t) / 5, t in [1.5 pi, 4.5 pi], among those on the ray through y
+   (t = angle of y + 2 pi k) and the two ends; violations outside radius
+   [1.5 pi/5 - 0.7, 4.5 pi/5 + 0.7] (the noise-free band widened by 7 noise std). */
+static void visit_swissroll(PetscInt index, const PetscReal *y, SampleStats *st)
+{
+  const double radius = hypot(y[0], y[1]), angle = atan2(y[1], y[0]);
+  double       nearest = PETSC_MAX_REAL;
+
+  (void)index;
+  for (int k = 0; k < 4; k++) {
+    const double t = PetscMin(PetscMax(angle + 2.0 * PETSC_PI * k, 1.5 * PETSC_PI), 4.5 * PETSC_PI);
+
+    nearest = PetscMin(nearest, PetscSqr(y[0] - t * cos(t) / 5.0) + PetscSqr(y[1] - t * sin(t) / 5.0));
+  }
+  add(st, 0, radius);
+  add(st, 1, nearest);
+  if (radius < 1.5 * PETSC_PI / 5.0 - 0.7 || radius > 4.5 * PETSC_PI / 5.0 + 0.7) st->violations += 1.0;
+}
+
+/* moons: even indices on the circle of radius 2 about (-1, -0.2) above its centre, odd ones on
+   the circle about (1, 0.8) below it (noise std 0.2). Slots 0/1 distance to the centre, 2/3 the
+   height above (upper) or below (lower) the centre, 4/5 the squared deviation of the distance
+   from 2; violations outside the noise-free box
+   [-3, 3] x [-1.2, 1.8] widened by 7 noise std. */
+static void visit_moons(PetscInt index, const PetscReal *y, SampleStats *st)
+{
+  const int    upper     = index % 2 == 0;
+  const double centre[2] = {upper ? -1.0 : 1.0, upper ? -0.2 : 0.8};
+
+  const double distance  = hypot(y[0] - centre[0], y[1] - centre[1]);
+
+  add(st, upper ? 0 : 1, distance);
+  add(st, upper ? 2 : 3, upper ? y[1] - centre[1] : centre[1] - y[1]);
+  add(st, upper ? 4 : 5, PetscSqr(distance - 2.0));
+  if (fabs(y[0]) > 3.0 + 1.4 || y[1] < -1.2 - 1.4 || y[1] > 1.8 + 1.4) st->violations += 1.0;
+}
+
+/* rings: slot j the radius of ring j = index mod 4 (radius (j + 1)/2, noise std 0.05), slot
+   4 + j its squared deviation from (j + 1)/2; violations beyond radius 2 + 7 noise std. */
+static void visit_rings(PetscInt index, const PetscReal *y, SampleStats *st)
+{
+  const int    ring   = (int)(index % 4);
+  const double radius = hypot(y[0], y[1]);
+
+  add(st, ring, radius);
+  add(st, 4 + ring, PetscSqr(radius - (ring + 1) / 2.0));
+  if (radius > 2.0 + 0.35) st->violations += 1.0;
+}
+
+/* Mean radius of a point at radius R plus isotropic 2-D noise n of std sigma << R:
+   |R e + n| = R + n_r + n_t^2 / (2 R) + ..., so E|R e + n| = R + sigma^2 / (2 R) + O(sigma^4 / R^3). */
+static double noisy_radius(double R, double sigma)
+{
+  return R + sigma * sigma / (2.0 * R);
+}
+
+/* Mean squared radial deviation, from the same expansion:
+   E(|R e + n| - R)^2 = sigma^2 + 3 sigma^4 / (4 R^2) + O(sigma^6 / R^4); its standard deviation
+   is about sqrt(2) sigma^2 (that of sigma^2 chi^2_1). */
+static double noisy_radial_variance(double R, double sigma)
+{
+  return sigma * sigma * (1.0 + 3.0 * sigma * sigma / (4.0 * R * R));
+}
+
+/* Sample moments and shapes of every target at 8000 samples, in units of scale; each
+   statistic within 5 standard errors of its value under the documented definition. */
+START_TEST(test_sample_moments_and_shapes)
+{
+  const double M = 8000.0, s = 1.7;
+  SampleStats  st;
+
+  DS_ASSERT_PETSC(sample_statistics(DS_TARGET_GAUSSIAN, 3, s, visit_gaussian, &st));
+  for (int j = 0; j < 3; j++) {
+    DS_ASSERT_ALL(fabs(average(&st, j)) < SIGMAS / sqrt(M), "gaussian mean[%d] = %g", j, average(&st, j));
+    DS_ASSERT_ALL(fabs(average(&st, 3 + j) - 1.0) < SIGMAS * sqrt(2.0 / M), "gaussian E y_%d^2 / s^2 = %g", j, average(&st, 3 + j));
+  }
+
+  DS_ASSERT_PETSC(sample_statistics(DS_TARGET_GMM8, 2, s, visit_gmm8, &st));
+  /* per-coordinate variance R^2/2 + sigma^2 = 2.04; radius std ~ sigma = 0.2; squared distance to
+     the mode sigma^2 chi^2_2, mean 2 sigma^2 = 0.08 and std 0.08; mode counts binomial(M, 1/8) */
+  for (int j = 0; j < 2; j++) DS_ASSERT_ALL(fabs(average(&st, j)) < SIGMAS * sqrt(2.04 / M), "gmm8 mean[%d] = %g", j, average(&st, j));
+  DS_ASSERT_ALL(fabs(average(&st, 2) - noisy_radius(2.0, 0.2)) < SIGMAS * 0.2 / sqrt(M), "gmm8 mean radius %g, expected %g", average(&st, 2), noisy_radius(2.0, 0.2));
+  DS_ASSERT_ALL(fabs(average(&st, 3) - 0.08) < SIGMAS * 0.08 / sqrt(M), "gmm8 mean squared distance to the nearest mode %g, expected 2 (0.2)^2", average(&st, 3));
+  for (int k = 0; k < 8; k++) DS_ASSERT_ALL(fabs(st.sum[8 + k] - M / 8.0) < SIGMAS * sqrt(M / 8.0 * 7.0 / 8.0), "gmm8 mode %d holds %g samples of %g", k, st.sum[8 + k], M);
+
+  DS_ASSERT_PETSC(sample_statistics(DS_TARGET_CHECKERBOARD, 2, s, visit_checkerboard, &st));
+  DS_ASSERT_ALL(st.violations == 0.0, "%g checkerboard samples outside the 8 dark cells of [-4s, 4s]^2", st.violations);
+  for (int cell = 0; cell < 16; cell++) {
+    const int dark = (cell / 4 + cell % 4) % 2 == 0;
+
+    DS_ASSERT_ALL(fabs(st.sum[cell] - (dark ? M / 8.0 : 0.0)) <= SIGMAS * sqrt(M / 8.0 * 7.0 / 8.0), "checkerboard cell %d holds %g samples", cell, st.sum[cell]);
+  }
+
+  /* noise-free radius t / 5 uniform on [a, b] = [0.3 pi, 0.9 pi]: mean (a + b)/2, std (b - a)/sqrt(12),
+     noise bias sigma^2/2 E[1/r] = 0.005 ln(b/a) / (b - a). The curve meets the ray through a point
+     at pitch angle psi, tan psi = 1/t, so the radial distance of the noisy point to the curve is
+     n_normal / cos psi and its mean square 0.01 (1 + E[1/t^2]), E[1/t^2] = (1/5a - 1/5b) / (5b - 5a);
+     its standard deviation is about sqrt(2) 0.01. */
+  {
+    const double a = 0.3 * PETSC_PI, b = 0.9 * PETSC_PI, expected = (a + b) / 2.0 + 0.005 * log(b / a) / (b - a);
+    const double offcurve = 0.01 * (1.0 + (1.0 / (5.0 * a) - 1.0 / (5.0 * b)) / (5.0 * (b - a)));
+
+    DS_ASSERT_PETSC(sample_statistics(DS_TARGET_SWISSROLL, 2, s, visit_swissroll, &st));
+    DS_ASSERT_ALL(st.violations == 0.0, "%g swissroll samples outside their radius band", st.violations);
+    DS_ASSERT_ALL(fabs(average(&st, 0) - expected) < SIGMAS * sqrt(PetscSqr(b - a) / 12.0 + 0.01) / sqrt(M), "swissroll mean radius %g, expected %g", average(&st, 0), expected);
+    DS_ASSERT_ALL(fabs(average(&st, 1) - offcurve) < SIGMAS * sqrt(2.0) * 0.01 / sqrt(M), "swissroll mean squared distance to the spiral %g, expected %g", average(&st, 1), offcurve);
+  }
+
+  /* each moon: M/2 samples at distance 2 from its centre (noise 0.2), height 2 sin(a) with
+     mean 4/pi and std 2 sqrt(1/2 - 4/pi^2) */
+  DS_ASSERT_PETSC(sample_statistics(DS_TARGET_MOONS, 2, s, visit_moons, &st));
+  DS_ASSERT_ALL(st.violations == 0.0, "%g moons samples outside their box", st.violations);
+  for (int m = 0; m < 2; m++) {
+    const double height_std = sqrt(4.0 * (0.5 - 4.0 / PetscSqr(PETSC_PI)) + 0.04);
+
+    DS_ASSERT_ALL(fabs(average(&st, m) - noisy_radius(2.0, 0.2)) < SIGMAS * 0.2 / sqrt(M / 2.0), "moon %d: mean distance to its centre %g, expected %g", m, average(&st, m), noisy_radius(2.0, 0.2));
+    DS_ASSERT_ALL(fabs(average(&st, 2 + m) - 4.0 / PETSC_PI) < SIGMAS * height_std / sqrt(M / 2.0), "moon %d: mean height %g, expected 4/pi", m, average(&st, 2 + m));
+    DS_ASSERT_ALL(fabs(average(&st, 4 + m) - noisy_radial_variance(2.0, 0.2)) < SIGMAS * sqrt(2.0) * 0.04 / sqrt(M / 2.0), "moon %d: radial noise variance %g, expected %g", m, average(&st, 4 + m), noisy_radial_variance(2.0, 0.2));
+  }
+
+  DS_ASSERT_PETSC(sample_statistics(DS_TARGET_RINGS, 2, s, visit_rings, &st));
+  DS_ASSERT_ALL(st.violations == 0.0, "%g rings samples beyond the outer ring", st.violations);
+  for (int j = 0; j < 4; j++) {
+    const double R = (j + 1) / 2.0;
+
+    DS_ASSERT_ALL(fabs(average(&st, j) - noisy_radius(R, 0.05)) < SIGMAS * 0.05 / sqrt(M / 4.0), "ring %d: mean radius %g, expected %g", j, average(&st, j), noisy_radius(R, 0.05));
+    DS_ASSERT_ALL(fabs(average(&st, 4 + j) - noisy_radial_variance(R, 0.05)) < SIGMAS * sqrt(2.0) * 0.0025 / sqrt(M / 4.0), "ring %d: radial noise variance %g, expected %g", j, average(&st, 4 + j), noisy_radial_variance(R, 0.05));
+  }
+}
+END_TEST
+
+Suite *ds_suite_target(void)
+{
+  Suite *s        = suite_create("target");
+  TCase *options  = tcase_create("options");
+  TCase *density  = tcase_create("density");
+  TCase *samples  = tcase_create("samples");
+
+  tcase_add_test(options, test_refused_combinations);
+  tcase_add_test(density, test_gaussian_smoothed_closed_form);
+  tcase_add_test(density, test_score_matches_finite_differences);
+  tcase_add_test(density, test_full_covariance_mixture_against_direct_sum);
+  tcase_add_test(density, test_gmm8_score_far_from_modes);
+  tcase_add_test(density, test_gmm8_density_integrates_to_one);
+  tcase_add_test(samples, test_samples_bit_identical_partitioned_and_replicated);
+  tcase_add_test(samples, test_sample_moments_and_shapes);
+  suite_add_tcase(s, options);
+  suite_add_tcase(s, density);
+  suite_add_tcase(s, samples);
+  return s;
+}

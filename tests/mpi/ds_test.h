@@ -1,0 +1,44 @@
+/* Shared helpers of the MPI test suites: verdicts reduced across ranks before asserting,
+   so a failure on one rank fails every rank instead of hanging the others. */
+#ifndef DS_TEST_H
+#define DS_TEST_H
+
+#include <check.h>
+#include <petscsys.h>
+
+/* Logical AND of a verdict over PETSC_COMM_WORLD. */
+static inline int ds_test_all(int ok)
+{
+  int all = 0;
+  MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, PETSC_COMM_WORLD);
+  return all;
+}
+
+/* Asserts a verdict on every rank after reducing it; prints the message on failing ranks. */
+#define DS_ASSERT_ALL(ok, ...) \
+  do { \
+    int ds_ok_ = (ok); \
+    if (!ds_ok_) { fprintf(stderr, "[rank %d] ", PetscGlobalRank); fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); } \
+    ck_assert_msg(ds_test_all(ds_ok_), __VA_ARGS__); \
+  } while (0)
+
+/* Asserts that a PETSc call succeeded on every rank. */
+#define DS_ASSERT_PETSC(call) DS_ASSERT_ALL((call) == 0, "%s failed", #call)
+
+/* Relative difference |a - b| / max(|b|, floor). */
+static inline double ds_test_reldiff(double a, double b, double floor_)
+{
+  double den = PetscMax(PetscAbsReal(b), floor_);
+  return PetscAbsReal(a - b) / den;
+}
+
+/* The suites, one per module (tests/mpi/check_<module>.c). */
+Suite *ds_suite_rng_init(void);
+Suite *ds_suite_target(void);
+Suite *ds_suite_kernels(void);
+Suite *ds_suite_ring(void);
+Suite *ds_suite_fields(void);
+Suite *ds_suite_meanfield(void);
+Suite *ds_suite_io(void);
+
+#endif

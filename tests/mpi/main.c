@@ -1,0 +1,39 @@
+/* MPI test driver: runs every suite in one process per rank (CK_FORK=no), at whatever
+   rank count mpiexec gives it. `-suite NAME` runs one suite. */
+#include <petscsys.h>
+#include "ds_test.h"
+
+typedef Suite *(*SuiteMaker)(void);
+static const struct { const char *name; SuiteMaker make; } suites[] = {
+  {"rng_init", ds_suite_rng_init}, {"target", ds_suite_target},   {"kernels", ds_suite_kernels},
+  {"ring", ds_suite_ring},         {"fields", ds_suite_fields},   {"meanfield", ds_suite_meanfield},
+  {"io", ds_suite_io},
+};
+
+int main(int argc, char **argv)
+{
+  char      only[64] = "";
+  PetscBool has_only = PETSC_FALSE;
+  int       failed   = 0;
+
+  PetscCall(PetscInitialize(&argc, &argv, NULL, "driftsim MPI tests"));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-suite", only, sizeof(only), &has_only));
+  SRunner *runner = NULL;
+  for (size_t s = 0; s < sizeof(suites) / sizeof(suites[0]); s++) {
+    if (has_only && strcmp(only, suites[s].name)) continue;
+    if (!runner) runner = srunner_create(suites[s].make());
+    else srunner_add_suite(runner, suites[s].make());
+  }
+  if (!runner) {
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "no suite named %s\n", only));
+    PetscCall(PetscFinalize());
+    return 1;
+  }
+  srunner_set_fork_status(runner, CK_NOFORK);
+  /* Only rank 0 reports; the verdicts are identical on every rank. */
+  srunner_run_all(runner, PetscGlobalRank == 0 ? CK_NORMAL : CK_SILENT);
+  failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  PetscCall(PetscFinalize());
+  return failed ? 1 : 0;
+}
