@@ -16,26 +16,31 @@ typedef struct {
 } DSKernel;
 
 /* Points in structure-of-arrays layout: coordinate k of point i is x[k * ld + i].
-   start is the global index of point 0 (particles: the particle index). */
+   start is the global index of point 0 (particles: the particle index). As a source of
+   kernel sums, point j's contributions are multiplied by weight[j] (NULL: weight 1). */
 typedef struct {
   PetscInt         n;
   PetscInt         dim;
   PetscInt         ld;
   PetscInt         start;
   const PetscReal *x;
+  const PetscReal *weight;
 } DSBlock;
 
 /* What each pair (z_i, s_j) contributes: f = k (value-weighted, for kernel-weighted means)
    or f = g, the gradient factor with grad_z k(z, s) = g (z - s) (for KDE gradients). */
 typedef enum { DS_WEIGHT_VALUE, DS_WEIGHT_GRADIENT } DSWeight;
 
-/* Per-query accumulators: value[i] = sum_j k_ij and moment[c * ld + i] = sum_j f_ij (z_ic - s_jc).
-   Relative to the query point, so moment / value is free of cancellation: it is z - m_S(z)
-   for DS_WEIGHT_VALUE and grad log sum_j k(z, s_j) for DS_WEIGHT_GRADIENT. */
+/* Per-query accumulators, with w_j the source weights: value[i] = sum_j w_j k_ij and
+   moment[c * ld + i] = sum_j w_j f_ij (z_ic - s_jc). Relative to the query point, so
+   moment / value is free of cancellation: it is z - m_S(z) for DS_WEIGHT_VALUE and
+   grad log sum_j k(z, s_j) for DS_WEIGHT_GRADIENT. companion[i] = sum_j w_j l_ij with the
+   companion l(r) = (h + r) k(r) of the laplace kernel, accumulated only when not NULL. */
 typedef struct {
   PetscInt   ld;
   PetscReal *value;
   PetscReal *moment;
+  PetscReal *companion;
 } DSKernelSums;
 
 /* Fills a kernel description for bandwidth h (and exponent beta for imq). */
@@ -51,5 +56,13 @@ PETSC_EXTERN PetscReal ds_kernel_gradient_factor(const DSKernel *kernel, PetscRe
    With exclude_same_index, pairs whose global indices agree (query->start + i ==
    source->start + j: the self pair of a particle) contribute nothing. */
 PETSC_EXTERN void ds_kernel_sums(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSKernelSums *sums);
+
+/* Adds the kernel matrix's row sums row[i] += sum_j k_ij and column sums
+   column[j] += sum_i k_ij of a query block against a source block (self pairs excluded
+   as in ds_kernel_sums; source weights ignored). */
+PETSC_EXTERN void ds_kernel_row_column_sums(const DSKernel *kernel, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, PetscReal *row, PetscReal *column);
+
+/* sum_i sum_j |z_i - s_j| over a query and a source block. */
+PETSC_EXTERN PetscReal ds_kernel_distance_sum(const DSBlock *query, const DSBlock *source);
 
 #endif

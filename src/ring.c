@@ -1,24 +1,24 @@
 /* Ring engine: P - 1 shifts of a coordinate block to the right neighbour with
    MPI_Isend/MPI_Irecv posted before the current block is worked on, so the transfer of
-   the next block overlaps the work on this one. Accumulators are updated by the work,
-   so they follow after it, one small message per step; the last of these brings each
-   block's accumulators back to its owner. */
+   the next block overlaps the work on this one. Travelling values may be updated by the
+   work, so they follow after it, one small message per step; the last of these brings
+   each block's values back to its owner. */
 #include "ds_ring.h"
 #include "ds_log.h"
 
-enum { TAG_COORDINATES = 7101, TAG_ACCUMULATORS = 7102 };
+enum { TAG_COORDINATES = 7101, TAG_TRAVELLING = 7102 };
 
 struct DSRing_ {
   MPI_Comm    comm;
   PetscMPIInt size, rank, left, right;
-  PetscInt    dim, naccumulators;
+  PetscInt    dim, max_values;
   PetscInt   *counts; /* [size] points of each rank's block */
   PetscInt   *starts; /* [size + 1] global index of each block's first point */
   PetscReal  *coordinates[2];  /* current and next block, [dim][count] packed */
-  PetscReal  *accumulators[2]; /* [naccumulators][count] packed */
+  PetscReal  *values[2];      /* travelling values, [nvalues][count] packed */
 };
 
-PetscErrorCode ds_ring_create(MPI_Comm comm, PetscInt dim, PetscInt local_count, PetscInt naccumulators, DSRing *ring)
+PetscErrorCode ds_ring_create(MPI_Comm comm, PetscInt dim, PetscInt local_count, PetscInt nvalues, DSRing *ring)
 {
   DSRing   r;
   PetscInt max_count = 0;
@@ -28,7 +28,7 @@ PetscErrorCode ds_ring_create(MPI_Comm comm, PetscInt dim, PetscInt local_count,
   PetscCall(PetscNew(&r));
   r->comm          = comm;
   r->dim           = dim;
-  r->naccumulators = naccumulators;
+  r->max_values    = nvalues;
   PetscCallMPI(MPI_Comm_size(comm, &r->size));
   PetscCallMPI(MPI_Comm_rank(comm, &r->rank));
   r->left  = (r->rank + r->size - 1) % r->size;
@@ -40,7 +40,7 @@ PetscErrorCode ds_ring_create(MPI_Comm comm, PetscInt dim, PetscInt local_count,
     r->starts[p + 1] = r->starts[p] + r->counts[p];
     max_count        = PetscMax(max_count, r->counts[p]);
   }
-  for (int b = 0; b < 2; b++) PetscCall(PetscMalloc2(dim * max_count, &r->coordinates[b], naccumulators * max_count, &r->accumulators[b]));
+  for (int b = 0; b < 2; b++) PetscCall(PetscMalloc2(dim * max_count, &r->coordinates[b], nvalues * max_count, &r->values[b]));
   *ring = r;
   PetscFunctionReturn(0);
 }
@@ -53,16 +53,17 @@ PetscErrorCode ds_ring_get_layout(DSRing ring, PetscInt *start, PetscInt *global
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode ds_ring_pass(DSRing r, const DSBlock *points, DSRingVisitor visit, void *ctx, PetscReal *home_accumulators)
+PetscErrorCode ds_ring_pass(DSRing r, const DSBlock *points, DSRingVisitor visit, void *ctx, PetscInt nvalues, PetscReal *travelling)
 {
-  const PetscInt dim = r->dim, nacc = r->naccumulators;
+  const PetscInt dim = r->dim, nacc = travelling ? nvalues : 0;
   PetscMPIInt    origin = r->rank;
   int            cur    = 0;
 
   PetscFunctionBeginUser;
+  PetscCheck(nacc <= r->max_values, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "%" PetscInt_FMT " travelling values per point asked of a ring built for %" PetscInt_FMT, nacc, r->max_values);
   PetscCheck(points->n == r->counts[r->rank] && points->dim == dim, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "ring block of %" PetscInt_FMT " points of dimension %" PetscInt_FMT " given to a ring built for %" PetscInt_FMT " of dimension %" PetscInt_FMT, points->n, points->dim, r->counts[r->rank], dim);
   for (PetscInt c = 0; c < dim; c++) PetscCall(PetscArraycpy(r->coordinates[0] + c * points->n, points->x + c * points->ld, points->n));
-  PetscCall(PetscArrayzero(r->accumulators[0], nacc * points->n));
+  PetscCall(PetscArraycpy(r->values[0], travelling, nacc * points->n));
 
   for (PetscMPIInt step = 0; step < r->size; step++) {
     const PetscMPIInt next     = (origin + r->size - 1) % r->size; /* origin of the block arriving from the left */
@@ -70,7 +71,7 @@ PetscErrorCode ds_ring_pass(DSRing r, const DSBlock *points, DSRingVisitor visit
     const PetscBool   shifting = r->size > 1 ? PETSC_TRUE : PETSC_FALSE;
     MPI_Request       requests[2];
     PetscMPIInt       send_count, recv_count;
-    DSBlock           block = {n, dim, n, r->starts[origin], r->coordinates[cur]};
+    DSBlock           block = {n, dim, n, r->starts[origin], r->coordinates[cur], NULL};
 
     if (shifting && step < r->size - 1) {
       PetscCall(PetscMPIIntCast(n * dim, &send_count));
@@ -79,7 +80,7 @@ PetscErrorCode ds_ring_pass(DSRing r, const DSBlock *points, DSRingVisitor visit
       PetscCallMPI(MPI_Isend(r->coordinates[cur], send_count, MPIU_REAL, r->right, TAG_COORDINATES, r->comm, &requests[1]));
     }
     PetscCall(PetscLogEventBegin(ds_events.ring_compute, 0, 0, 0, 0));
-    PetscCall(visit(ctx, &block, nacc ? r->accumulators[cur] : NULL));
+    PetscCall(visit(ctx, &block, nacc ? r->values[cur] : NULL));
     PetscCall(PetscLogEventEnd(ds_events.ring_compute, 0, 0, 0, 0));
 
     if (!shifting) break;
@@ -87,15 +88,15 @@ PetscErrorCode ds_ring_pass(DSRing r, const DSBlock *points, DSRingVisitor visit
     if (nacc) {
       PetscCall(PetscMPIIntCast(n * nacc, &send_count));
       PetscCall(PetscMPIIntCast(r->counts[next] * nacc, &recv_count));
-      PetscCallMPI(MPI_Sendrecv(r->accumulators[cur], send_count, MPIU_REAL, r->right, TAG_ACCUMULATORS, r->accumulators[1 - cur], recv_count, MPIU_REAL, r->left, TAG_ACCUMULATORS, r->comm, MPI_STATUS_IGNORE));
+      PetscCallMPI(MPI_Sendrecv(r->values[cur], send_count, MPIU_REAL, r->right, TAG_TRAVELLING, r->values[1 - cur], recv_count, MPIU_REAL, r->left, TAG_TRAVELLING, r->comm, MPI_STATUS_IGNORE));
     }
     if (step < r->size - 1) PetscCallMPI(MPI_Waitall(2, requests, MPI_STATUSES_IGNORE));
     PetscCall(PetscLogEventEnd(ds_events.ring_wait, 0, 0, 0, 0));
     cur    = 1 - cur;
     origin = next;
   }
-  /* After P accumulator shifts (or none on one rank) the current buffer is this rank's own. */
-  if (nacc && home_accumulators) PetscCall(PetscArraycpy(home_accumulators, r->accumulators[cur], nacc * r->counts[r->rank]));
+  /* After P shifts of the travelling values (none on one rank) the current buffer is this rank's own. */
+  if (nacc) PetscCall(PetscArraycpy(travelling, r->values[cur], nacc * r->counts[r->rank]));
   PetscFunctionReturn(0);
 }
 
@@ -103,7 +104,7 @@ PetscErrorCode ds_ring_destroy(DSRing *ring)
 {
   PetscFunctionBeginUser;
   if (!*ring) PetscFunctionReturn(0);
-  for (int b = 0; b < 2; b++) PetscCall(PetscFree2((*ring)->coordinates[b], (*ring)->accumulators[b]));
+  for (int b = 0; b < 2; b++) PetscCall(PetscFree2((*ring)->coordinates[b], (*ring)->values[b]));
   PetscCall(PetscFree2((*ring)->counts, (*ring)->starts));
   PetscCall(PetscFree(*ring));
   PetscFunctionReturn(0);

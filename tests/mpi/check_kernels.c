@@ -56,45 +56,97 @@ START_TEST(values_match_table)
 }
 END_TEST
 
-/* The block sums of every kernel and weight, with and without the self pair, against a
-   double loop; blocks longer than one tile and a source block offset in global index. */
+/* Query block of 7 points that are source points 3..9 of a 600-point source block (longer
+   than a tile), so self pairs fall inside it; source weights w_j = 1 + j mod 3. */
+enum { NQ = 7, NS = 600, DIM = 3, SOURCE_START = 3 };
+static double zq[DIM * NQ], ss[DIM * NS], sw[NS];
+
+static void fill_blocks(DSBlock *query, DSBlock *source)
+{
+  for (int i = 0; i < NQ; i++)
+    for (int c = 0; c < DIM; c++) zq[c * NQ + i] = point_coordinate(i + SOURCE_START, c);
+  for (int j = 0; j < NS; j++) {
+    sw[j] = 1 + j % 3;
+    for (int c = 0; c < DIM; c++) ss[c * NS + j] = point_coordinate(j, c);
+  }
+  *query  = (DSBlock){NQ, DIM, NQ, 2 * SOURCE_START, zq, NULL};
+  *source = (DSBlock){NS, DIM, NS, SOURCE_START, ss, NULL};
+}
+
+/* The block sums of every kernel and weight, with and without the self pair and source
+   weights, and the companion sum, against a double loop over the single-pair formulas. */
 START_TEST(block_sums_match_double_loop)
 {
-  const int nq = 7, ns = 600, dim = 3, source_start = 3;
-  double    zq[3 * 7], ss[3 * 600], worst = 0;
-
-  for (int i = 0; i < nq; i++)
-    for (int c = 0; c < dim; c++) zq[c * nq + i] = point_coordinate(i + source_start, c);
-  for (int j = 0; j < ns; j++)
-    for (int c = 0; c < dim; c++) ss[c * ns + j] = point_coordinate(j, c);
-  /* Query i is source point i + source_start: the self pairs are inside the block. */
-  DSBlock query = {nq, dim, nq, 2 * source_start, zq}, source = {ns, dim, ns, source_start, ss};
+  DSBlock query, source;
+  double  worst = 0;
+  fill_blocks(&query, &source);
 
   for (size_t t = 0; t < 3; t++)
     for (int weight = 0; weight < 2; weight++)
-      for (int exclude = 0; exclude < 2; exclude++) {
-        DSKernel     K;
-        double       value[7] = {0}, moment[3 * 7] = {0};
-        DSKernelSums sums = {nq, value, moment};
-        ds_kernel_setup(all_kernels[t], 0.6, 0.5, &K);
-        ds_kernel_sums(&K, (DSWeight)weight, &query, &source, (PetscBool)exclude, &sums);
-        for (int i = 0; i < nq; i++) {
-          double z[3], ref_value = 0, ref_moment[3] = {0};
-          for (int c = 0; c < dim; c++) z[c] = zq[c * nq + i];
-          for (int j = 0; j < ns; j++) {
-            if (exclude && query.start + i == source.start + j) continue;
-            double s[3];
-            for (int c = 0; c < dim; c++) s[c] = ss[c * ns + j];
-            const double r = distance(dim, z, s), k = ds_kernel_value(&K, r);
-            const double f = weight == DS_WEIGHT_VALUE ? k : ds_kernel_gradient_factor(&K, r);
-            ref_value += k;
-            for (int c = 0; c < dim; c++) ref_moment[c] += f * (z[c] - s[c]);
+      for (int exclude = 0; exclude < 2; exclude++)
+        for (int weighted = 0; weighted < 2; weighted++) {
+          DSKernel     K;
+          double       value[NQ] = {0}, moment[DIM * NQ] = {0}, companion[NQ] = {0};
+          DSKernelSums sums = {NQ, value, moment, companion};
+          source.weight     = weighted ? sw : NULL;
+          ds_kernel_setup(all_kernels[t], 0.6, 0.5, &K);
+          ds_kernel_sums(&K, (DSWeight)weight, &query, &source, (PetscBool)exclude, &sums);
+          for (int i = 0; i < NQ; i++) {
+            double z[DIM], ref_value = 0, ref_moment[DIM] = {0}, ref_companion = 0;
+            for (int c = 0; c < DIM; c++) z[c] = zq[c * NQ + i];
+            for (int j = 0; j < NS; j++) {
+              if (exclude && query.start + i == source.start + j) continue;
+              double s[DIM];
+              for (int c = 0; c < DIM; c++) s[c] = ss[c * NS + j];
+              const double w = weighted ? sw[j] : 1, r = distance(DIM, z, s), k = ds_kernel_value(&K, r);
+              const double f = weight == DS_WEIGHT_VALUE ? k : ds_kernel_gradient_factor(&K, r);
+              ref_value += w * k;
+              ref_companion += w * (K.h + r) * k;
+              for (int c = 0; c < DIM; c++) ref_moment[c] += w * f * (z[c] - s[c]);
+            }
+            worst = PetscMax(worst, ds_test_reldiff(value[i], ref_value, 1e-300));
+            worst = PetscMax(worst, ds_test_reldiff(companion[i], ref_companion, 1e-300));
+            for (int c = 0; c < DIM; c++) worst = PetscMax(worst, ds_test_reldiff(moment[c * NQ + i], ref_moment[c], 1e-300));
           }
-          worst = PetscMax(worst, ds_test_reldiff(value[i], ref_value, 1e-300));
-          for (int c = 0; c < dim; c++) worst = PetscMax(worst, ds_test_reldiff(moment[c * nq + i], ref_moment[c], 1e-300));
         }
-      }
   DS_ASSERT_ALL(worst < 1e-12, "block sums differ from the double loop by %g (relative)", worst);
+}
+END_TEST
+
+/* Row and column sums of the kernel matrix, and the distance sum, against a double loop. */
+START_TEST(row_column_and_distance_sums_match_double_loop)
+{
+  DSBlock query, source;
+  double  worst = 0;
+  fill_blocks(&query, &source);
+
+  for (size_t t = 0; t < 3; t++)
+    for (int exclude = 0; exclude < 2; exclude++) {
+      DSKernel K;
+      double   row[NQ] = {0}, column[NS] = {0}, ref_row[NQ] = {0}, ref_column[NS] = {0};
+      ds_kernel_setup(all_kernels[t], 0.6, 0.5, &K);
+      ds_kernel_row_column_sums(&K, &query, &source, (PetscBool)exclude, row, column);
+      for (int i = 0; i < NQ; i++)
+        for (int j = 0; j < NS; j++) {
+          if (exclude && query.start + i == source.start + j) continue;
+          double z[DIM], s[DIM];
+          for (int c = 0; c < DIM; c++) z[c] = zq[c * NQ + i], s[c] = ss[c * NS + j];
+          const double k = ds_kernel_value(&K, distance(DIM, z, s));
+          ref_row[i] += k;
+          ref_column[j] += k;
+        }
+      for (int i = 0; i < NQ; i++) worst = PetscMax(worst, ds_test_reldiff(row[i], ref_row[i], 1e-300));
+      for (int j = 0; j < NS; j++) worst = PetscMax(worst, ds_test_reldiff(column[j], ref_column[j], 1e-300));
+    }
+  double ref_distance = 0;
+  for (int i = 0; i < NQ; i++)
+    for (int j = 0; j < NS; j++) {
+      double z[DIM], s[DIM];
+      for (int c = 0; c < DIM; c++) z[c] = zq[c * NQ + i], s[c] = ss[c * NS + j];
+      ref_distance += distance(DIM, z, s);
+    }
+  worst = PetscMax(worst, ds_test_reldiff(ds_kernel_distance_sum(&query, &source), ref_distance, 1e-300));
+  DS_ASSERT_ALL(worst < 1e-12, "row, column or distance sums differ from the double loop by %g (relative)", worst);
 }
 END_TEST
 
@@ -105,6 +157,7 @@ Suite *ds_suite_kernels(void)
   tcase_add_test(tc, values_match_table);
   tcase_add_test(tc, gradient_matches_finite_differences);
   tcase_add_test(tc, block_sums_match_double_loop);
+  tcase_add_test(tc, row_column_and_distance_sums_match_double_loop);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -42,8 +42,9 @@ static void run_ring(PetscInt naccumulators)
     for (PetscInt c = 0; c < dim; c++) x[c * n + i] = coordinate_of(start + i, c);
   RingProbe probe = {NULL, 1, rank + 1.0};
   PetscCalloc1(total, &probe.visits);
-  DSBlock block = {n, dim, n, start, x};
-  DS_ASSERT_PETSC(ds_ring_pass(ring, &block, probe_visit, &probe, naccumulators ? home : NULL));
+  DSBlock block = {n, dim, n, start, x, NULL};
+  for (PetscInt i = 0; i < 2 * n; i++) home[i] = 0;
+  DS_ASSERT_PETSC(ds_ring_pass(ring, &block, probe_visit, &probe, naccumulators, naccumulators ? home : NULL));
 
   int once = 1;
   for (PetscInt g = 0; g < total; g++) once &= probe.visits[g] == 1;
