@@ -4,7 +4,7 @@
 
 #include <petscsys.h>
 
-typedef enum { DS_FIELD_CONSERVATIVE, DS_FIELD_DISPLACEMENT } DSFieldType;
+typedef enum { DS_FIELD_CONSERVATIVE, DS_FIELD_DISPLACEMENT, DS_FIELD_JOINT, DS_FIELD_MULTITEMPERATURE } DSFieldType;
 typedef enum { DS_KERNEL_GAUSSIAN, DS_KERNEL_LAPLACE, DS_KERNEL_IMQ } DSKernelType;
 typedef enum { DS_SELF_INCLUDE, DS_SELF_EXCLUDE } DSSelfPair;
 typedef enum {
@@ -16,6 +16,9 @@ typedef enum {
   DS_TARGET_RINGS
 } DSTargetType;
 typedef enum { DS_INIT_GAUSSIAN, DS_INIT_UNIFORM } DSInitType;
+typedef enum { DS_BANDWIDTH_FIXED, DS_BANDWIDTH_RATE, DS_BANDWIDTH_SILVERMAN, DS_BANDWIDTH_SCOTT, DS_BANDWIDTH_MEDIAN } DSBandwidthRule;
+
+#define DS_MAX_TEMPERATURES 16
 
 /* Name tables in PETSc's enum-list form (names, then type name, prefix, NULL). */
 PETSC_EXTERN const char *const DSFieldTypes[];
@@ -23,6 +26,7 @@ PETSC_EXTERN const char *const DSKernelTypes[];
 PETSC_EXTERN const char *const DSSelfPairs[];
 PETSC_EXTERN const char *const DSTargetTypes[];
 PETSC_EXTERN const char *const DSInitTypes[];
+PETSC_EXTERN const char *const DSBandwidthRules[];
 
 typedef struct {
   PetscInt     n;              /* -drift_n: particle count N */
@@ -30,7 +34,14 @@ typedef struct {
   PetscInt     seed;           /* -drift_seed: key of the counter-based generator */
   DSFieldType  field;          /* -drift_field */
   DSKernelType kernel;         /* -drift_kernel */
-  PetscReal    bandwidth;      /* -drift_bandwidth: h */
+  PetscReal    bandwidth;      /* -drift_bandwidth: h (the fixed rule's value) */
+  DSBandwidthRule bandwidth_rule; /* -drift_bandwidth_rule */
+  PetscReal    bandwidth_scale;   /* -drift_bandwidth_scale: c of the rate rule h = c N^(-1/(d+4)) */
+  PetscInt     bandwidth_pairs;   /* -drift_bandwidth_pairs: pairs sampled by the median rule */
+  PetscReal    bandwidth_anneal;  /* -drift_bandwidth_anneal: r of h(t) = max(h_min, h0 exp(-r t)); 0 = none */
+  PetscReal    bandwidth_min;     /* -drift_bandwidth_min: h_min of the annealing */
+  PetscInt     ntemperatures;     /* -drift_temperatures: how many (multitemperature field) */
+  PetscReal    temperatures[DS_MAX_TEMPERATURES];
   PetscReal    imq_beta;       /* -drift_imq_beta: exponent of the imq kernel */
   DSSelfPair   self;           /* -drift_self: the j = i pair in particle sums */
   DSTargetType target;         /* -drift_target */
