@@ -1,6 +1,8 @@
-/* Velocity fields of SCIENCE.md: conservative (KDE gradient) and displacement
-   (mean shift, per-particle normalisation), built from ring passes over the particles
-   and the target samples (or the analytic smoothed target score). */
+/* Velocity fields of SCIENCE.md: conservative (KDE gradient), displacement (mean shift,
+   per-particle normalisation), joint (row and column normalisation, the official
+   implementation) and multitemperature (joint fields at temperatures tau of the mean
+   distance, each normalised by its RMS), built from ring passes over the particles and
+   the target samples (or the analytic smoothed target score). */
 #ifndef DS_FIELD_H
 #define DS_FIELD_H
 
@@ -9,6 +11,9 @@
 #include "ds_target.h"
 
 typedef struct DSField_ *DSField;
+
+/* At most this many diagnostics of a field's own (ds_field_get_diagnostics). */
+#define DS_FIELD_MAX_OWN_DIAGNOSTICS (1 + DS_MAX_TEMPERATURES + 6)
 
 /* Creates the field of the options for particle Vecs with this rank's `local_count`
    particles (collective). The target is borrowed and must outlive the field. */
@@ -20,6 +25,25 @@ PETSC_EXTERN PetscErrorCode ds_field_evaluate(DSField field, PetscReal h, Vec X,
 /* V = the field of particles X evaluated at query points Z (not particles: no self pair).
    Z and V have block size d and any layout. */
 PETSC_EXTERN PetscErrorCode ds_field_evaluate_at(DSField field, PetscReal h, Vec X, Vec Z, Vec V);
+
+/* Asks the following evaluations to compute the field's own diagnostics too: for the
+   laplace displacement field the companion decomposition, for the multitemperature field
+   the distance scale and the unnormalised RMS of each temperature's field. Off at creation. */
+PETSC_EXTERN PetscErrorCode ds_field_set_diagnostics(DSField field, PetscBool on);
+
+/* The field's own diagnostics from the last evaluation that computed them: `count` names,
+   fixed at creation (0 when the field has none), and their global values:
+     laplace displacement: companion_sharp_rms, companion_residual_rms (sqrt(1/N sum_i |term_i|^2)),
+                           rho_particles_min, rho_particles_max, rho_data_min, rho_data_max
+                           (rho_S(x_i) = sum l / sum k over S, l(r) = (h + r) exp(-r/h))
+     multitemperature:     distance_scale (s), rms_tau_<tau> (sqrt(1/(N d) sum_i |V^tau_i|^2))
+   Values are NaN before any evaluation computed them. */
+PETSC_EXTERN PetscErrorCode ds_field_get_diagnostics(DSField field, PetscInt *count, const char *const **names, const PetscReal **values);
+
+/* Laplace displacement field with samples only: V at the particles X and its companion
+   decomposition V = sharp + residual (SCIENCE.md), sharp = h rho_X [grad log(l*Y) - grad log(l*X)],
+   residual = h (rho_Y - rho_X) grad log(l*Y), all evaluated at the particles. */
+PETSC_EXTERN PetscErrorCode ds_field_evaluate_companion(DSField field, PetscReal h, Vec X, Vec V, Vec sharp, Vec residual);
 
 /* Pair interactions (one (i, j) contribution to the kernel sums) done by this rank so far. */
 PETSC_EXTERN PetscErrorCode ds_field_get_pair_count(DSField field, PetscLogDouble *pairs);

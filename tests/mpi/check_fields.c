@@ -81,86 +81,18 @@ static void bf_field(const DSOptions *o, const double *z, PetscInt skip, PetscIn
   }
 }
 
-/* Every rank's copy of a distributed Vec. */
-static double *gather_all(Vec X, PetscInt *count)
-{
-  VecScatter         scatter;
-  Vec                all;
-  const PetscScalar *a;
-  double            *copy;
-  PetscInt           size;
-  VecScatterCreateToAll(X, &scatter, &all);
-  VecScatterBegin(scatter, X, all, INSERT_VALUES, SCATTER_FORWARD);
-  VecScatterEnd(scatter, X, all, INSERT_VALUES, SCATTER_FORWARD);
-  VecGetSize(all, &size);
-  PetscMalloc1(size, &copy);
-  VecGetArrayRead(all, &a);
-  memcpy(copy, a, size * sizeof(double));
-  VecRestoreArrayRead(all, &a);
-  VecScatterDestroy(&scatter);
-  VecDestroy(&all);
-  *count = size;
-  return copy;
-}
-
-/* Every rank's copy of the target samples. */
-static double *gather_samples(const DSTarget *t)
-{
-  const PetscInt d = t->dim;
-  double        *all;
-  PetscMalloc1(PetscMax(t->samples_global * d, 1), &all);
-  if (t->replicated) memcpy(all, t->samples, t->samples_global * d * sizeof(double));
-  else {
-    PetscMPIInt size, count = (PetscMPIInt)(t->samples_local * d), *counts, *displs;
-    MPI_Comm_size(PETSC_COMM_WORLD, &size);
-    PetscMalloc2(size, &counts, size, &displs);
-    (void)MPI_Allgather(&count, 1, MPI_INT, counts, 1, MPI_INT, PETSC_COMM_WORLD);
-    displs[0] = 0;
-    for (int p = 1; p < size; p++) displs[p] = displs[p - 1] + counts[p - 1];
-    (void)MPI_Allgatherv(t->samples, count, MPI_DOUBLE, all, counts, displs, MPI_DOUBLE, PETSC_COMM_WORLD);
-    PetscFree2(counts, displs);
-  }
-  return all;
-}
-
-typedef struct {
-  DSOptions opts;
-  DSTarget *target;
-  DSField   field;
-  Vec       X, V;
-} FieldRun;
-
-static void setup_run(FieldRun *run, DSOptions o)
-{
-  PetscInt local;
-  run->opts = o;
-  DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &run->opts, &run->target));
-  DS_ASSERT_PETSC(ds_init_create_particles(PETSC_COMM_WORLD, o.n, o.dim, &run->X));
-  VecDuplicate(run->X, &run->V);
-  DS_ASSERT_PETSC(ds_init_cloud(&run->opts, run->X));
-  VecGetLocalSize(run->X, &local);
-  DS_ASSERT_PETSC(ds_field_create(PETSC_COMM_WORLD, &run->opts, run->target, local / o.dim, &run->field));
-}
-
-static void teardown_run(FieldRun *run)
-{
-  ds_field_destroy(&run->field);
-  ds_target_destroy(&run->target);
-  VecDestroy(&run->X);
-  VecDestroy(&run->V);
-}
 
 /* max_i |v_i - v_i^ref| / max_i |v_i^ref| over all particles (reduced over ranks). */
 static double relative_error_against_brute_force(DSOptions o)
 {
-  FieldRun run;
-  PetscInt total, rstart, rend, local_error_count;
+  DSTestRun run;
+  PetscInt rstart, rend, local_error_count;
   double   err = 0, scale = 0, global_err, global_scale;
 
-  setup_run(&run, o);
+  ds_test_run_setup(&run, o);
   DS_ASSERT_PETSC(ds_field_evaluate(run.field, o.bandwidth, run.X, run.V));
-  double *X = gather_all(run.X, &total);
-  double *Y = run.target->analytic ? NULL : gather_samples(run.target);
+  double *X = ds_test_gather_vec(run.X);
+  double *Y = run.target->analytic ? NULL : ds_test_gather_samples(run.target);
   const PetscScalar *v;
   VecGetOwnershipRange(run.X, &rstart, &rend);
   VecGetArrayRead(run.V, &v);
@@ -180,7 +112,7 @@ static double relative_error_against_brute_force(DSOptions o)
   DS_ASSERT_ALL(local_error_count == 0, "non-finite field values");
   PetscFree(X);
   PetscFree(Y);
-  teardown_run(&run);
+  ds_test_run_teardown(&run);
   return global_err / global_scale;
 }
 
@@ -225,10 +157,10 @@ END_TEST
 START_TEST(gaussian_displacement_is_h2_conservative)
 {
   for (PetscInt samples = 0; samples <= 29; samples += 29) {
-    FieldRun  cons, disp;
+    DSTestRun  cons, disp;
     PetscReal diff, norm;
-    setup_run(&cons, make_options(DS_FIELD_CONSERVATIVE, DS_KERNEL_GAUSSIAN, DS_SELF_INCLUDE, DS_TARGET_GAUSSIAN, samples, PETSC_FALSE, 41, 3));
-    setup_run(&disp, make_options(DS_FIELD_DISPLACEMENT, DS_KERNEL_GAUSSIAN, DS_SELF_INCLUDE, DS_TARGET_GAUSSIAN, samples, PETSC_FALSE, 41, 3));
+    ds_test_run_setup(&cons, make_options(DS_FIELD_CONSERVATIVE, DS_KERNEL_GAUSSIAN, DS_SELF_INCLUDE, DS_TARGET_GAUSSIAN, samples, PETSC_FALSE, 41, 3));
+    ds_test_run_setup(&disp, make_options(DS_FIELD_DISPLACEMENT, DS_KERNEL_GAUSSIAN, DS_SELF_INCLUDE, DS_TARGET_GAUSSIAN, samples, PETSC_FALSE, 41, 3));
     const PetscReal h = cons.opts.bandwidth;
     DS_ASSERT_PETSC(ds_field_evaluate(cons.field, h, cons.X, cons.V));
     DS_ASSERT_PETSC(ds_field_evaluate(disp.field, h, disp.X, disp.V));
@@ -237,14 +169,14 @@ START_TEST(gaussian_displacement_is_h2_conservative)
     VecAXPY(cons.V, -1.0, disp.V);
     VecNorm(cons.V, NORM_INFINITY, &diff);
     DS_ASSERT_ALL(diff / norm < 1e-12, "M = %d: |h^2 b - V| / |V| = %g", (int)samples, (double)(diff / norm));
-    teardown_run(&cons);
-    teardown_run(&disp);
+    ds_test_run_teardown(&cons);
+    ds_test_run_teardown(&disp);
   }
 }
 END_TEST
 
 /* ||J - J^T|| / ||J|| of the field of the run at query point z, J by central differences. */
-static double jacobian_asymmetry(FieldRun *run, const double z[3])
+static double jacobian_asymmetry(DSTestRun *run, const double z[3])
 {
   const PetscInt d = PetscMin(run->opts.dim, 3);
   const double   eps = 1e-5;
@@ -284,14 +216,14 @@ START_TEST(conservative_jacobian_is_symmetric_laplace_is_not)
   const double z[3] = {0.3, -0.2, 0.45};
   for (size_t fk = 0; fk < sizeof(field_kernels) / sizeof(field_kernels[0]); fk++) {
     if (field_kernels[fk].field == DS_FIELD_DISPLACEMENT && field_kernels[fk].kernel != DS_KERNEL_LAPLACE) continue;
-    FieldRun run;
-    setup_run(&run, make_options(field_kernels[fk].field, field_kernels[fk].kernel, DS_SELF_INCLUDE, DS_TARGET_GAUSSIAN, 31, PETSC_FALSE, 43, 3));
+    DSTestRun run;
+    ds_test_run_setup(&run, make_options(field_kernels[fk].field, field_kernels[fk].kernel, DS_SELF_INCLUDE, DS_TARGET_GAUSSIAN, 31, PETSC_FALSE, 43, 3));
     const double asym = jacobian_asymmetry(&run, z);
     if (field_kernels[fk].field == DS_FIELD_CONSERVATIVE)
       /* Central differences with eps = 1e-5: truncation ~ eps^2 |v'''| ~ 1e-10, rounding ~ 1e-16 |v| / eps ~ 1e-11. */
       DS_ASSERT_ALL(asym < 1e-7, "conservative %s: Jacobian asymmetry %g", DSKernelTypes[run.opts.kernel], asym);
     else DS_ASSERT_ALL(asym > 1e-2, "laplace displacement: Jacobian asymmetry only %g; it is not a gradient field", asym);
-    teardown_run(&run);
+    ds_test_run_teardown(&run);
   }
 }
 END_TEST

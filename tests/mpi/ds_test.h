@@ -4,7 +4,9 @@
 #define DS_TEST_H
 
 #include <check.h>
-#include <petscsys.h>
+#include <petscvec.h>
+#include "ds_field.h"
+#include "ds_target.h"
 
 /* Logical AND of a verdict over PETSC_COMM_WORLD. */
 static inline int ds_test_all(int ok)
@@ -32,6 +34,23 @@ static inline double ds_test_reldiff(double a, double b, double floor_)
   return PetscAbsReal(a - b) / den;
 }
 
+/* Every rank's copy of a distributed Vec (free with PetscFree). Collective. */
+double *ds_test_gather_vec(Vec X);
+
+/* Every rank's copy of the target's M samples, rows in global order. Collective. */
+double *ds_test_gather_samples(const DSTarget *target);
+
+/* A field built from options on PETSC_COMM_WORLD, with its target and initial particles. */
+typedef struct {
+  DSOptions opts;
+  DSTarget *target;
+  DSField   field;
+  Vec       X, V;
+} DSTestRun;
+
+void ds_test_run_setup(DSTestRun *run, DSOptions opts);
+void ds_test_run_teardown(DSTestRun *run);
+
 /* The suites, one per module (tests/mpi/check_<module>.c). */
 Suite *ds_suite_rng_init(void);
 Suite *ds_suite_target(void);
@@ -40,5 +59,7 @@ Suite *ds_suite_ring(void);
 Suite *ds_suite_fields(void);
 Suite *ds_suite_meanfield(void);
 Suite *ds_suite_io(void);
+Suite *ds_suite_bandwidth(void);
+Suite *ds_suite_joint(void);
 
 #endif

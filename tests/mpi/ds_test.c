@@ -1,0 +1,67 @@
+/* Shared helpers of the MPI suites: gathering distributed data to every rank for the
+   serial brute forces, and a field with its particles and target built from options. */
+#include <string.h>
+#include "ds_test.h"
+#include "ds_init.h"
+
+double *ds_test_gather_vec(Vec X)
+{
+  VecScatter         scatter;
+  Vec                all;
+  const PetscScalar *a;
+  double            *copy;
+  PetscInt           size;
+
+  VecScatterCreateToAll(X, &scatter, &all);
+  VecScatterBegin(scatter, X, all, INSERT_VALUES, SCATTER_FORWARD);
+  VecScatterEnd(scatter, X, all, INSERT_VALUES, SCATTER_FORWARD);
+  VecGetSize(all, &size);
+  PetscMalloc1(PetscMax(size, 1), &copy);
+  VecGetArrayRead(all, &a);
+  memcpy(copy, a, size * sizeof(double));
+  VecRestoreArrayRead(all, &a);
+  VecScatterDestroy(&scatter);
+  VecDestroy(&all);
+  return copy;
+}
+
+double *ds_test_gather_samples(const DSTarget *t)
+{
+  const PetscInt d = t->dim;
+  double        *all;
+
+  PetscMalloc1(PetscMax(t->samples_global * d, 1), &all);
+  if (t->replicated) memcpy(all, t->samples, t->samples_global * d * sizeof(double));
+  else {
+    PetscMPIInt size, count = (PetscMPIInt)(t->samples_local * d), *counts, *displs;
+    MPI_Comm_size(PETSC_COMM_WORLD, &size);
+    PetscMalloc2(size, &counts, size, &displs);
+    (void)MPI_Allgather(&count, 1, MPI_INT, counts, 1, MPI_INT, PETSC_COMM_WORLD);
+    displs[0] = 0;
+    for (int p = 1; p < size; p++) displs[p] = displs[p - 1] + counts[p - 1];
+    (void)MPI_Allgatherv(t->samples, count, MPI_DOUBLE, all, counts, displs, MPI_DOUBLE, PETSC_COMM_WORLD);
+    PetscFree2(counts, displs);
+  }
+  return all;
+}
+
+void ds_test_run_setup(DSTestRun *run, DSOptions o)
+{
+  PetscInt local;
+
+  run->opts = o;
+  DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &run->opts, &run->target));
+  DS_ASSERT_PETSC(ds_init_create_particles(PETSC_COMM_WORLD, o.n, o.dim, &run->X));
+  VecDuplicate(run->X, &run->V);
+  DS_ASSERT_PETSC(ds_init_cloud(&run->opts, run->X));
+  VecGetLocalSize(run->X, &local);
+  DS_ASSERT_PETSC(ds_field_create(PETSC_COMM_WORLD, &run->opts, run->target, local / o.dim, &run->field));
+}
+
+void ds_test_run_teardown(DSTestRun *run)
+{
+  ds_field_destroy(&run->field);
+  ds_target_destroy(&run->target);
+  VecDestroy(&run->X);
+  VecDestroy(&run->V);
+}
