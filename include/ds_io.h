@@ -6,6 +6,7 @@
 #include <petscvec.h>
 #include "ds_options.h"
 #include "ds_target.h"
+#include "ds_bandwidth.h"
 
 typedef struct DSOutput_ *DSOutput;
 
@@ -14,10 +15,12 @@ typedef struct DSOutput_ *DSOutput;
    regular file. Raises PETSC_ERR_USER_INPUT naming `option` and the path otherwise. */
 PETSC_EXTERN PetscErrorCode ds_output_check_path(MPI_Comm comm, const char *option, const char *path);
 
-/* Creates the output file (replacing an old one), writes root attributes (n, dim, ranks,
-   field, kernel, bandwidth, seed, version, git_revision, compiler, build_flags, host,
-   options) and /target. Collective. */
-PETSC_EXTERN PetscErrorCode ds_output_open(MPI_Comm comm, const DSOptions *opts, const DSTarget *target, PetscReal bandwidth, DSOutput *out);
+/* Creates the output file (replacing an old one), writes the run description and
+   provenance as root attributes (n, dim, ranks, seed, field, kernel, the bandwidth rule
+   and schedule, target and initial cloud, version, git_revision, compiler, build_flags,
+   petsc and hdf5 versions, host, created, the options database) and /target (none when
+   target is NULL). Collective. */
+PETSC_EXTERN PetscErrorCode ds_output_open(MPI_Comm comm, const DSOptions *opts, const DSTarget *target, const DSBandwidth *bandwidth, DSOutput *out);
 
 /* Appends one snapshot: /particles/step, /particles/time, /particles/position[T][N][d]
    from X, and /particles/velocity from V when V is not NULL. Collective. */

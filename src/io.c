@@ -4,6 +4,7 @@
    grow by one row per call; values that are identical on every rank are written by
    rank 0's selection alone. The file is flushed after every append. */
 #include <errno.h>
+#include <stdio.h>
 #include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -209,7 +210,7 @@ static PetscErrorCode attribute_string(DSOutput out, const char *object, const c
 
 /* Writes the run description and provenance as attributes of the root group. Host,
    creation time and options text are rank 0's, so every rank writes the same values. */
-static PetscErrorCode write_root_attributes(DSOutput out, const DSOptions *opts, PetscReal bandwidth)
+static PetscErrorCode write_root_attributes(DSOutput out, const DSOptions *opts, const DSBandwidth *bandwidth)
 {
   char        host[256] = "unknown", created[32] = "", petsc[64], hdf5[32];
   char       *options = NULL, *shared_host, *shared_created, *shared_options;
@@ -241,7 +242,20 @@ static PetscErrorCode write_root_attributes(DSOutput out, const DSOptions *opts,
   PetscCall(attribute_int(out, "/", "dim", opts->dim));
   PetscCall(attribute_int(out, "/", "ranks", size));
   PetscCall(attribute_int(out, "/", "seed", opts->seed));
-  PetscCall(attribute_real(out, "/", "bandwidth", bandwidth));
+  PetscCall(attribute_real(out, "/", "bandwidth", bandwidth->h0));
+  PetscCall(attribute_string(out, "/", "bandwidth_rule", DSBandwidthRules[bandwidth->rule]));
+  PetscCall(attribute_real(out, "/", "bandwidth_h0", bandwidth->h0));
+  PetscCall(attribute_real(out, "/", "bandwidth_anneal", bandwidth->anneal));
+  PetscCall(attribute_real(out, "/", "bandwidth_min", bandwidth->h_min));
+  if (opts->field == DS_FIELD_MULTITEMPERATURE) {
+    char list[DS_MAX_TEMPERATURES * 32] = "";
+    for (PetscInt k = 0; k < opts->ntemperatures; k++) {
+      char one[32];
+      snprintf(one, sizeof(one), "%s%.15g", k ? "," : "", (double)opts->temperatures[k]);
+      PetscCall(PetscStrlcat(list, one, sizeof(list)));
+    }
+    PetscCall(attribute_string(out, "/", "temperatures", list));
+  }
   PetscCall(attribute_string(out, "/", "field", DSFieldTypes[opts->field]));
   PetscCall(attribute_string(out, "/", "kernel", DSKernelTypes[opts->kernel]));
   PetscCall(attribute_real(out, "/", "imq_beta", opts->imq_beta));
@@ -446,7 +460,7 @@ static PetscErrorCode write_target(DSOutput out, const DSTarget *target)
 
 /* Body of ds_output_open: creates the file through MPI-IO (replacing an old one), then
    writes the root attributes and /target, and flushes. */
-static PetscErrorCode output_open(MPI_Comm comm, const DSOptions *opts, const DSTarget *target, PetscReal bandwidth, DSOutput *out)
+static PetscErrorCode output_open(MPI_Comm comm, const DSOptions *opts, const DSTarget *target, const DSBandwidth *bandwidth, DSOutput *out)
 {
   DSOutput o;
   hid_t    fapl;
@@ -479,7 +493,7 @@ static PetscErrorCode output_open(MPI_Comm comm, const DSOptions *opts, const DS
 }
 
 /* Creates the file collectively (see output_open). */
-PetscErrorCode ds_output_open(MPI_Comm comm, const DSOptions *opts, const DSTarget *target, PetscReal bandwidth, DSOutput *out)
+PetscErrorCode ds_output_open(MPI_Comm comm, const DSOptions *opts, const DSTarget *target, const DSBandwidth *bandwidth, DSOutput *out)
 {
   PetscFunctionBeginUser;
   PetscCall(ds_log_register());

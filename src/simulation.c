@@ -6,6 +6,7 @@
 #include "ds_options.h"
 #include "ds_target.h"
 #include "ds_init.h"
+#include "ds_bandwidth.h"
 #include "ds_field.h"
 #include "ds_diagnostics.h"
 #include "ds_io.h"
@@ -17,7 +18,7 @@ typedef struct {
   DSTarget      *target;
   DSField        field;
   DSOutput       output;
-  PetscReal      h;
+  DSBandwidth    bandwidth;
   Vec            velocity;        /* the field at the last monitored state */
   Vec            velocity_points; /* the positions `velocity` belongs to */
   PetscReal      velocity_time;
@@ -59,13 +60,14 @@ static PetscErrorCode rhs_function(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
   PetscCall(velocity_is_known(sim, t, X, &known));
   if (known) PetscCall(VecCopy(sim->velocity, F));
   else {
-    PetscCall(ds_field_evaluate(sim->field, sim->h, X, F));
+    PetscCall(ds_field_evaluate(sim->field, ds_bandwidth_at(&sim->bandwidth, t), X, F));
     sim->rhs_evaluations++;
   }
   PetscFunctionReturn(0);
 }
 
-/* The field at the monitored state, kept for the next RHS evaluation at the same state. */
+/* The field at the monitored state, with the field's own diagnostics, kept for the next
+   RHS evaluation at the same state. */
 static PetscErrorCode update_velocity(Simulation *sim, PetscReal t, Vec X)
 {
   PetscBool known;
@@ -73,7 +75,9 @@ static PetscErrorCode update_velocity(Simulation *sim, PetscReal t, Vec X)
   PetscFunctionBeginUser;
   PetscCall(velocity_is_known(sim, t, X, &known));
   if (known) PetscFunctionReturn(0);
-  PetscCall(ds_field_evaluate(sim->field, sim->h, X, sim->velocity));
+  PetscCall(ds_field_set_diagnostics(sim->field, PETSC_TRUE));
+  PetscCall(ds_field_evaluate(sim->field, ds_bandwidth_at(&sim->bandwidth, t), X, sim->velocity));
+  PetscCall(ds_field_set_diagnostics(sim->field, PETSC_FALSE));
   sim->rhs_evaluations++;
   PetscCall(VecCopy(X, sim->velocity_points));
   sim->velocity_time  = t;
@@ -96,21 +100,40 @@ static PetscErrorCode run_fraction(TS ts, PetscInt step, PetscReal t, PetscReal 
   PetscFunctionReturn(0);
 }
 
-/* Diagnostics row, progress line and snapshot of one state, as far as each is due. */
+/* Diagnostics row, progress line and snapshot of one state, as far as each is due. The
+   row holds the bandwidth in force (not for the multitemperature field, whose bandwidths
+   s tau are in its own diagnostics), the velocity diagnostics and the field's own. */
 static PetscErrorCode record_state(TS ts, Simulation *sim, PetscInt step, PetscReal t, Vec X, PetscBool force)
 {
-  const DSOptions *o             = &sim->opts;
-  const PetscBool  print         = o->monitor_every > 0 && step != sim->last_printed_step && (force || step % o->monitor_every == 0);
-  const PetscBool  snapshot      = sim->output && step != sim->last_snapshot_step && (force || step % o->output_every == 0);
-  const PetscBool  diagnostics   = step != sim->last_diagnostics_step;
-  const char      *names[]       = {"bandwidth", "rms_velocity", "center_velocity_sq"};
-  PetscReal        values[3]     = {sim->h, 0, 0};
+  const DSOptions *o           = &sim->opts;
+  const PetscBool  print       = o->monitor_every > 0 && step != sim->last_printed_step && (force || step % o->monitor_every == 0);
+  const PetscBool  snapshot    = sim->output && step != sim->last_snapshot_step && (force || step % o->output_every == 0);
+  const PetscBool  diagnostics = step != sim->last_diagnostics_step;
+  const PetscBool  with_h      = o->field != DS_FIELD_MULTITEMPERATURE;
+  const char      *names[3 + DS_FIELD_MAX_OWN_DIAGNOSTICS];
+  PetscReal        values[3 + DS_FIELD_MAX_OWN_DIAGNOSTICS];
+  PetscInt         count = 0, field_count;
+  const char *const *field_names;
+  const PetscReal   *field_values;
 
   PetscFunctionBeginUser;
   if (!print && !snapshot && !diagnostics) PetscFunctionReturn(0);
   PetscCall(update_velocity(sim, t, X));
-  PetscCall(ds_diagnostics_velocity(sim->velocity, &values[1], &values[2]));
-  if (diagnostics && sim->output) PetscCall(ds_output_write_diagnostics(sim->output, step, t, 3, names, values));
+  if (with_h) {
+    names[count]    = "bandwidth";
+    values[count++] = ds_bandwidth_at(&sim->bandwidth, t);
+  }
+  names[count]     = "rms_velocity";
+  names[count + 1] = "center_velocity_sq";
+  PetscCall(ds_diagnostics_velocity(sim->velocity, &values[count], &values[count + 1]));
+  const PetscReal rms_velocity = values[count];
+  count += 2;
+  PetscCall(ds_field_get_diagnostics(sim->field, &field_count, &field_names, &field_values));
+  for (PetscInt k = 0; k < field_count; k++) {
+    names[count]    = field_names[k];
+    values[count++] = field_values[k];
+  }
+  if (diagnostics && sim->output) PetscCall(ds_output_write_diagnostics(sim->output, step, t, count, names, values));
   sim->last_diagnostics_step = step;
   if (snapshot) {
     PetscCall(ds_output_write_particles(sim->output, step, t, X, o->output_velocity ? sim->velocity : NULL));
@@ -123,7 +146,7 @@ static PetscErrorCode record_state(TS ts, Simulation *sim, PetscInt step, PetscR
     PetscCall(PetscTime(&now));
     PetscCall(run_fraction(ts, step, t, &fraction));
     const double wall = now - sim->wall_start, left = fraction > 0 ? wall * (1 - fraction) / fraction : 0;
-    PetscCall(PetscPrintf(sim->comm, "step %6" PetscInt_FMT "  t %.6e  dt %.3e  rms_velocity %.6e  wall %.1f s  left %.1f s\n", step, (double)t, (double)dt, (double)values[1], wall, left));
+    PetscCall(PetscPrintf(sim->comm, "step %6" PetscInt_FMT "  t %.6e  dt %.3e  rms_velocity %.6e  wall %.1f s  left %.1f s\n", step, (double)t, (double)dt, (double)rms_velocity, wall, left));
     sim->last_printed_step = step;
   }
   PetscFunctionReturn(0);
@@ -204,7 +227,6 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
 
   /* Everything the user gave is read and checked before anything is written. */
   PetscCall(ds_options_read(comm, &sim.opts));
-  sim.h = sim.opts.bandwidth;
   PetscCall(TSCreate(comm, &ts));
   PetscCall(TSSetProblemType(ts, TS_NONLINEAR));
   PetscCall(TSSetType(ts, TSEULER));
@@ -224,6 +246,7 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
 
   PetscCall(ds_init_create_particles(comm, sim.opts.n, sim.opts.dim, &X));
   PetscCall(ds_init_cloud(&sim.opts, X));
+  PetscCall(ds_bandwidth_create(comm, &sim.opts, sim.target, X, &sim.bandwidth));
   PetscCall(VecDuplicate(X, &sim.velocity));
   PetscCall(VecDuplicate(X, &sim.velocity_points));
   {
@@ -233,7 +256,7 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
   }
   PetscCall(TSSetRHSFunction(ts, NULL, rhs_function, &sim));
   PetscCall(TSMonitorSet(ts, monitor, &sim, NULL));
-  if (sim.opts.output[0]) PetscCall(ds_output_open(comm, &sim.opts, sim.target, sim.h, &sim.output));
+  if (sim.opts.output[0]) PetscCall(ds_output_open(comm, &sim.opts, sim.target, &sim.bandwidth, &sim.output));
 
   PetscCall(PetscTime(&sim.wall_start));
   PetscCall(TSSolve(ts, X));

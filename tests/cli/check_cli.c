@@ -76,6 +76,28 @@ static double read_attribute(hid_t file, const char *name)
   return value;
 }
 
+/* A string attribute (fixed or variable length) into buf. */
+static void read_string_attribute(hid_t file, const char *name, char *buf, size_t len)
+{
+  hid_t attr = H5Aopen(file, name, H5P_DEFAULT);
+  ck_assert_msg(attr >= 0, "attribute %s missing", name);
+  hid_t type = H5Aget_type(attr);
+  ck_assert_msg(H5Tget_class(type) == H5T_STRING, "attribute %s is not a string", name);
+  if (H5Tis_variable_str(type) > 0) {
+    char *text = NULL;
+    ck_assert(H5Aread(attr, type, &text) >= 0 && text);
+    snprintf(buf, len, "%s", text);
+    H5free_memory(text);
+  } else {
+    const size_t size = H5Tget_size(type);
+    ck_assert_msg(size < len, "attribute %s holds %zu characters", name, size);
+    ck_assert(H5Aread(attr, type, buf) >= 0);
+    buf[size] = 0;
+  }
+  H5Tclose(type);
+  H5Aclose(attr);
+}
+
 /* The value of key=... in the PERF_SUMMARY line. */
 static double perf_value(const char *out, const char *key)
 {
@@ -177,6 +199,79 @@ START_TEST(rank_count_does_not_change_the_run)
 }
 END_TEST
 
+/* Runs driftsim on 2 ranks with `args` and an output file; opens the file and reads
+   /diagnostics/time and /diagnostics/bandwidth (rows in *rows). */
+static hid_t run_and_read_bandwidth(const char *args, const char *name, double **time, double **bandwidth, hsize_t *rows)
+{
+  char    all[1024], file[300];
+  Run     r;
+  int     rank;
+  hsize_t dims[3], bdims[3];
+  snprintf(file, sizeof(file), "%s/%s.h5", workdir, name);
+  snprintf(all, sizeof(all), "%s -drift_monitor 0 -drift_output %s", args, file);
+  run_driftsim(&r, 2, all);
+  ck_assert_msg(r.exit_code == 0, "driftsim %s failed: %s", args, r.err);
+  hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+  ck_assert_msg(f >= 0, "%s not written", file);
+  *time      = read_dataset(f, "/diagnostics/time", &rank, dims);
+  *bandwidth = read_dataset(f, "/diagnostics/bandwidth", &rank, bdims);
+  ck_assert_msg(rank == 1 && bdims[0] == dims[0], "/diagnostics/bandwidth has %d rows, /diagnostics/time %d", (int)bdims[0], (int)dims[0]);
+  *rows = dims[0];
+  return f;
+}
+
+/* Annealing h(t) = max(h_min, h0 exp(-r t)) with h0 = 0.8, r = 2, h_min = 0.3: the recorded
+   bandwidth at every diagnostics time follows it (the floor is reached at t = log(8/3)/2 =
+   0.49, inside the run), and the root attributes describe the schedule. */
+START_TEST(annealed_run_records_its_bandwidth)
+{
+  const double h0 = 0.8, r = 2.0, h_min = 0.3;
+  double      *t, *h, worst = 0;
+  hsize_t      rows;
+  int          floored = 0, decaying = 0;
+  char         rule[64];
+  hid_t f = run_and_read_bandwidth("-drift_n 40 -drift_bandwidth 0.8 -drift_bandwidth_anneal 2 -drift_bandwidth_min 0.3 -ts_dt 0.1 -ts_max_steps 10", "annealed", &t, &h, &rows);
+  ck_assert_msg(rows == 11, "%d diagnostics rows, expected 11 (steps 0..10)", (int)rows);
+  for (hsize_t k = 0; k < rows; k++) {
+    const double expected = fmax(h_min, h0 * exp(-r * t[k]));
+    worst = fmax(worst, fabs(h[k] - expected) / expected);
+    floored += expected == h_min;
+    decaying += expected > h_min;
+  }
+  ck_assert_msg(worst < 1e-14, "recorded bandwidth differs from max(h_min, h0 exp(-r t)) by %g (relative)", worst);
+  ck_assert_msg(floored > 0 && decaying > 0, "the run does not cover both the decay and the floor");
+  read_string_attribute(f, "bandwidth_rule", rule, sizeof(rule));
+  ck_assert_msg(!strcmp(rule, "fixed"), "bandwidth_rule is '%s', expected 'fixed'", rule);
+  ck_assert_msg(read_attribute(f, "bandwidth_h0") == h0, "bandwidth_h0 is %g", read_attribute(f, "bandwidth_h0"));
+  ck_assert_msg(read_attribute(f, "bandwidth_anneal") == r, "bandwidth_anneal is %g", read_attribute(f, "bandwidth_anneal"));
+  ck_assert_msg(read_attribute(f, "bandwidth_min") == h_min, "bandwidth_min is %g", read_attribute(f, "bandwidth_min"));
+  free(t);
+  free(h);
+  H5Fclose(f);
+}
+END_TEST
+
+/* The rate rule h = c N^(-1/(d+4)) with c = 1.5, N = 81, d = 2: 1.5 * 81^(-1/6) recorded at
+   every diagnostics row and as the root attribute bandwidth. */
+START_TEST(rate_rule_sets_the_bandwidth)
+{
+  const double expected = 1.5 * pow(81.0, -1.0 / 6.0);
+  double      *t, *h, worst = 0;
+  hsize_t      rows;
+  char         rule[64];
+  hid_t f = run_and_read_bandwidth("-drift_bandwidth_rule rate -drift_bandwidth_scale 1.5 -drift_n 81 -drift_dim 2 -ts_dt 0.05 -ts_max_steps 3", "rate", &t, &h, &rows);
+  ck_assert_msg(rows == 4, "%d diagnostics rows, expected 4 (steps 0..3)", (int)rows);
+  for (hsize_t k = 0; k < rows; k++) worst = fmax(worst, fabs(h[k] - expected) / expected);
+  ck_assert_msg(worst < 1e-14, "recorded bandwidth differs from 1.5 * 81^(-1/6) = %.17g by %g (relative)", expected, worst);
+  ck_assert_msg(fabs(read_attribute(f, "bandwidth") - expected) / expected < 1e-14, "attribute bandwidth is %.17g, expected %.17g", read_attribute(f, "bandwidth"), expected);
+  read_string_attribute(f, "bandwidth_rule", rule, sizeof(rule));
+  ck_assert_msg(!strcmp(rule, "rate"), "bandwidth_rule is '%s', expected 'rate'", rule);
+  free(t);
+  free(h);
+  H5Fclose(f);
+}
+END_TEST
+
 START_TEST(help_lists_the_options)
 {
   Run r;
@@ -212,6 +307,13 @@ static const struct {
   {"-drift_output_velocity perhaps", "-drift_output_velocity perhaps"},
   {"-ts_type bogus", "bogus"},
   {"-options_file /nonexistent/x.opts", "-options_file /nonexistent/x.opts"},
+  {"-drift_temperatures 0.1,-2 -drift_field multitemperature", "-drift_temperatures"},
+  {"-drift_field multitemperature -drift_temperatures", "-drift_temperatures"},
+  {"-drift_field multitemperature -drift_temperatures 0,0.1", "-drift_temperatures"},
+  {"-drift_bandwidth_rule rate", "-drift_bandwidth_scale"},
+  {"-drift_bandwidth_anneal 1", "-drift_bandwidth_min"},
+  {"-drift_bandwidth_rule nonsense", "-drift_bandwidth_rule nonsense"},
+  {"-drift_bandwidth_anneal 0.5 -drift_bandwidth_min 2 -drift_bandwidth 1", "-drift_bandwidth_min 2 is larger than the initial bandwidth h0 = 1"},
 };
 
 START_TEST(bad_input_is_refused_cleanly)
@@ -257,6 +359,8 @@ static Suite *cli_suite(void)
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, run_writes_output_that_reads_back);
   tcase_add_test(tc, rank_count_does_not_change_the_run);
+  tcase_add_test(tc, annealed_run_records_its_bandwidth);
+  tcase_add_test(tc, rate_rule_sets_the_bandwidth);
   tcase_add_test(tc, help_lists_the_options);
   tcase_add_loop_test(tc, bad_input_is_refused_cleanly, 0, sizeof(bad_inputs) / sizeof(bad_inputs[0]));
   tcase_add_test(tc, unwritable_output_is_refused);

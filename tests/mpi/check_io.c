@@ -22,6 +22,9 @@
 #define LONG_OPTION   70000 /* characters of an option value longer than a compact attribute */
 
 /* The values every test writes and rank 0 expects, from global indices alone. */
+
+/* The bandwidth recorded by every test file: a fixed h0 = 0.125. */
+static const DSBandwidth bandwidth = {DS_BANDWIDTH_FIXED, 0.125, 0.0, 0.0};
 static double position_value(PetscInt t, PetscInt i, PetscInt k) { return 100.0 * t + 10.0 * i + k; }
 static double velocity_value(PetscInt t, PetscInt i, PetscInt k) { return 0.5 - (1000.0 * t + 10.0 * i + k); }
 static double sample_value(PetscInt j, PetscInt k) { return 1000.0 + 10.0 * j + k; }
@@ -411,7 +414,7 @@ static int check_string_attribute(hid_t file, const char *name, const char *expe
    while the marker option was set. */
 static int check_attributes(hid_t file, PetscInt n, PetscInt dim, int ranks)
 {
-  double bandwidth = 0;
+  double recorded_bandwidth = 0;
   hid_t  attr;
   char  *created;
   int    ok;
@@ -421,7 +424,8 @@ static int check_attributes(hid_t file, PetscInt n, PetscInt dim, int ranks)
   ok = ok && check_string_attribute(file, "version", DS_VERSION, PETSC_FALSE) && check_string_attribute(file, "options", MARKER_OPTION " " MARKER_VALUE, PETSC_TRUE);
   ok = ok && check_string_attribute(file, "git_revision", "", PETSC_TRUE) && check_string_attribute(file, "compiler", "", PETSC_TRUE) && check_string_attribute(file, "build_flags", "", PETSC_TRUE) && check_string_attribute(file, "host", "", PETSC_TRUE);
   attr = H5Aopen(file, "bandwidth", H5P_DEFAULT);
-  ok   = ok && attr >= 0 && H5Aread(attr, H5T_NATIVE_DOUBLE, &bandwidth) >= 0 && bandwidth == 0.125;
+  ok   = ok && attr >= 0 && H5Aread(attr, H5T_NATIVE_DOUBLE, &recorded_bandwidth) >= 0 && recorded_bandwidth == bandwidth.h0;
+  ok   = ok && check_string_attribute(file, "bandwidth_rule", "fixed", PETSC_FALSE);
   if (attr >= 0) H5Aclose(attr);
   /* UTC ISO 8601: YYYY-MM-DDTHH:MM:SSZ */
   created = read_string_attribute(file, "created");
@@ -454,7 +458,7 @@ START_TEST(test_write_and_read_back)
 
   DS_ASSERT_PETSC(PetscOptionsSetValue(NULL, MARKER_OPTION, MARKER_VALUE));
   objects = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
-  DS_ASSERT_PETSC(ds_output_open(PETSC_COMM_WORLD, &opts, &target, 0.125, &out));
+  DS_ASSERT_PETSC(ds_output_open(PETSC_COMM_WORLD, &opts, &target, &bandwidth, &out));
   DS_ASSERT_PETSC(PetscOptionsClearValue(NULL, MARKER_OPTION));
   for (PetscInt t = 0; t < SNAPSHOTS; t++) {
     DS_ASSERT_PETSC(fill_particles(X, t, position_value));
@@ -567,7 +571,7 @@ START_TEST(test_append_rules)
   memset(long_value, 'x', LONG_OPTION);
   long_value[LONG_OPTION] = 0;
   DS_ASSERT_PETSC(PetscOptionsSetValue(NULL, "-ds_io_test_long", long_value));
-  DS_ASSERT_PETSC(ds_output_open(PETSC_COMM_WORLD, &opts, &target, 0.125, &out));
+  DS_ASSERT_PETSC(ds_output_open(PETSC_COMM_WORLD, &opts, &target, &bandwidth, &out));
   DS_ASSERT_PETSC(PetscOptionsClearValue(NULL, "-ds_io_test_long"));
   for (PetscInt t = 0; t < 2; t++) {
     DS_ASSERT_PETSC(fill_particles(X, t, position_value));
