@@ -51,4 +51,9 @@ PETSC_EXTERN PetscErrorCode ds_target_smoothed_score(DSTarget *target, PetscReal
 /* log nu_h(z) of the smoothed mixture at one point (normalised density). */
 PETSC_EXTERN PetscErrorCode ds_target_smoothed_log_density(DSTarget *target, PetscReal h, const PetscReal *z, PetscReal *logp);
 
+/* Component log densities log w_k + log N(z; m_k, C_k + h^2 I) of the mixture (h = 0: the
+   unsmoothed components) at npoints points z ([npoints][d]) into logp ([npoints][K]).
+   Leaves the target unchanged (its cached smoothed factors included). */
+PETSC_EXTERN PetscErrorCode ds_target_component_log_densities(const DSTarget *target, PetscReal h, PetscInt npoints, const PetscReal *z, PetscReal *logp);
+
 #endif

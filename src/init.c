@@ -1,9 +1,46 @@
-/* Initial particle clouds, keyed by (seed, global particle index) on stream DS_STREAM_INIT. */
+/* Initial particle clouds, keyed by (seed, global particle index) on stream DS_STREAM_INIT,
+   or read from an HDF5 dataset. */
 #include "ds_init.h"
+#include "ds_h5input.h"
 #include "ds_rng.h"
 
+#define INIT_FILE_OPTION "-drift_init_file"
+
+/* With -drift_init file, N becomes the dataset's row count (checked against -drift_n when
+   given); the shape checks are ds_h5input's, raised on every rank. */
+PetscErrorCode ds_init_resolve(MPI_Comm comm, DSOptions *opts)
+{
+  PetscInt rows;
+
+  PetscFunctionBeginUser;
+  if (opts->init != DS_INIT_FILE) PetscFunctionReturn(0);
+  PetscCall(ds_h5input_shape(comm, opts->init_file, opts->init_dataset, INIT_FILE_OPTION, opts->dim, &rows));
+  PetscCheck(!opts->n_given || opts->n == rows, comm, PETSC_ERR_USER_INPUT, "-drift_n %" PetscInt_FMT " disagrees with the %" PetscInt_FMT " rows of %s in %s", opts->n, rows, opts->init_dataset, opts->init_file);
+  opts->n = rows;
+  PetscFunctionReturn(0);
+}
+
+/* Reads this rank's rows of the -drift_init_file dataset straight into X (N = opts->n rows,
+   settled by ds_init_resolve). */
+static PetscErrorCode cloud_read(const DSOptions *opts, Vec X)
+{
+  const PetscInt d = opts->dim;
+  PetscInt       size, first, end;
+  PetscScalar   *x;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetSize(X, &size));
+  PetscCheck(size == opts->n * d, PetscObjectComm((PetscObject)X), PETSC_ERR_ARG_SIZ, "cloud vector has %" PetscInt_FMT " entries, N d = %" PetscInt_FMT " (call ds_init_resolve first)", size, opts->n * d);
+  PetscCall(VecGetOwnershipRange(X, &first, &end));
+  PetscCall(VecGetArrayWrite(X, &x));
+  PetscCall(ds_h5input_read_rows(PetscObjectComm((PetscObject)X), opts->init_file, opts->init_dataset, INIT_FILE_OPTION, first / d, (end - first) / d, d, x));
+  PetscCall(VecRestoreArrayWrite(X, &x));
+  PetscFunctionReturn(0);
+}
+
 /* Row i of the cloud: mean + scale * n (n standard normals) for gaussian, mean + scale (2u - 1)
-   (u uniforms in (0, 1)) for uniform; each coordinate's mean is opts->init_mean. */
+   (u uniforms in (0, 1)) for uniform; each coordinate's mean is opts->init_mean. With
+   -drift_init file, the dataset's rows (cloud_read). */
 PetscErrorCode ds_init_cloud(const DSOptions *opts, Vec X)
 {
   const PetscInt  d        = opts->dim;
@@ -16,6 +53,10 @@ PetscErrorCode ds_init_cloud(const DSOptions *opts, Vec X)
   PetscFunctionBeginUser;
   PetscCall(VecGetBlockSize(X, &block));
   PetscCheck(block == d, PetscObjectComm((PetscObject)X), PETSC_ERR_ARG_SIZ, "cloud vector has block size %" PetscInt_FMT ", the dimension is %" PetscInt_FMT, block, d);
+  if (opts->init == DS_INIT_FILE) {
+    PetscCall(cloud_read(opts, X));
+    PetscFunctionReturn(0);
+  }
   PetscCall(VecGetOwnershipRange(X, &first, &end));
   PetscCall(PetscMalloc1(d, &draw));
   PetscCall(VecGetArrayWrite(X, &x));

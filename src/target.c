@@ -17,6 +17,7 @@
      rings        ring j = index mod 4, radius (j + 1) s / 2, angle 2 pi u,
                   y = s ((j + 1)/2 (cos, sin)(2 pi u) + 0.05 (n, n')). */
 #include "ds_target.h"
+#include "ds_h5input.h"
 
 #include <math.h>
 
@@ -158,26 +159,56 @@ static PetscErrorCode samples_create(MPI_Comm comm, PetscBool replicated, DSTarg
   PetscFunctionReturn(0);
 }
 
+/* This rank's rows of the M samples of -drift_target_file (split like samples_create's,
+   all of them when replicated), read in parallel. */
+static PetscErrorCode samples_read(MPI_Comm comm, const DSOptions *opts, DSTarget *t)
+{
+  PetscInt local = PETSC_DECIDE, end;
+
+  PetscFunctionBeginUser;
+  t->replicated = opts->replicate_data;
+  if (t->replicated) local = end = t->samples_global;
+  else {
+    PetscCall(PetscSplitOwnership(comm, &local, &t->samples_global));
+    PetscCallMPI(MPI_Scan(&local, &end, 1, MPIU_INT, MPI_SUM, comm));
+  }
+  t->samples_local = local;
+  t->samples_start = end - local;
+  PetscCall(PetscMalloc1(local * t->dim, &t->samples));
+  PetscCall(ds_h5input_read_rows(comm, opts->target_file, opts->target_dataset, "-drift_target_file", t->samples_start, local, t->dim, t->samples));
+  PetscFunctionReturn(0);
+}
+
 /* Builds the target of the options; refuses a planar target outside 2-D and M = 0 for a
-   target without a density (both verdicts depend only on the options: same on every rank). */
+   target without a density (both verdicts depend only on the options: same on every rank).
+   A file target has no density; its M is the row count of -drift_target_dataset, and the
+   file's problems are raised on every rank by ds_h5input, leaving no target. */
 PetscErrorCode ds_target_create(MPI_Comm comm, const DSOptions *opts, DSTarget **target)
 {
-  DSTarget *t;
+  const PetscBool file    = (opts->target == DS_TARGET_FILE) ? PETSC_TRUE : PETSC_FALSE;
+  PetscInt        samples = opts->target_samples;
+  DSTarget       *t;
+  PetscErrorCode  ierr;
 
   PetscFunctionBeginUser;
   *target = NULL;
   PetscCheck(!(ds_target_is_planar(opts->target) && opts->dim != 2), comm, PETSC_ERR_USER_INPUT, "-drift_target %s is only defined in 2 dimensions (-drift_dim %" PetscInt_FMT " given)", DSTargetTypes[opts->target], opts->dim);
-  PetscCheck(opts->target_samples > 0 || ds_target_has_density(opts->target), comm, PETSC_ERR_USER_INPUT, "-drift_target_samples 0 asks for the analytic density, but -drift_target %s has none; give a sample count M >= 1", DSTargetTypes[opts->target]);
+  if (file) PetscCall(ds_h5input_shape(comm, opts->target_file, opts->target_dataset, "-drift_target_file", opts->dim, &samples));
+  PetscCheck(samples > 0 || ds_target_has_density(opts->target), comm, PETSC_ERR_USER_INPUT, "-drift_target_samples 0 asks for the analytic density, but -drift_target %s has none; give a sample count M >= 1", DSTargetTypes[opts->target]);
   PetscCall(PetscCalloc1(1, &t));
   t->type           = opts->target;
   t->dim            = opts->dim;
   t->scale          = opts->target_scale;
   t->seed           = opts->seed;
   t->smoothed_h     = -1.0;
-  t->analytic       = (opts->target_samples == 0) ? PETSC_TRUE : PETSC_FALSE;
-  t->samples_global = opts->target_samples;
+  t->analytic       = (samples == 0) ? PETSC_TRUE : PETSC_FALSE;
+  t->samples_global = samples;
   if (ds_target_has_density(t->type)) PetscCall(mixture_create(t));
-  PetscCall(samples_create(comm, opts->replicate_data, t));
+  if (file) {
+    ierr = samples_read(comm, opts, t);
+    if (ierr) PetscCall(ds_target_destroy(&t));
+    PetscCall(ierr);
+  } else PetscCall(samples_create(comm, opts->replicate_data, t));
   *target = t;
   PetscFunctionReturn(0);
 }
@@ -317,5 +348,36 @@ PetscErrorCode ds_target_smoothed_log_density(DSTarget *target, PetscReal h, con
   PetscCall(PetscMalloc2(target->components, &logterm, target->components * target->dim, &whitened));
   *logp = component_log_terms(target, z, logterm, whitened);
   PetscCall(PetscFree2(logterm, whitened));
+  PetscFunctionReturn(0);
+}
+
+/* log(w_k N(z; m_k, C_k + h^2 I)) per point and component, from factors of its own: the
+   factors cached for the smoothed score are left as they are. */
+PetscErrorCode ds_target_component_log_densities(const DSTarget *target, PetscReal h, PetscInt npoints, const PetscReal *z, PetscReal *logp)
+{
+  const PetscInt d = target->dim, K = target->components;
+  PetscReal     *L, *logdet, *w;
+
+  PetscFunctionBeginUser;
+  PetscCheck(K > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "target %s has no mixture description", DSTargetTypes[target->type]);
+  PetscCheck(h >= 0.0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "bandwidth h = %g must be >= 0", (double)h);
+  PetscCall(PetscMalloc3(K * d * d, &L, K, &logdet, d, &w));
+  for (PetscInt k = 0; k < K; k++) {
+    PetscReal *Lk = &L[k * d * d];
+
+    for (PetscInt e = 0; e < d * d; e++) Lk[e] = target->covariances[k * d * d + e];
+    for (PetscInt j = 0; j < d; j++) Lk[j * d + j] += h * h;
+    PetscCheck(cholesky(d, Lk, &logdet[k]), PETSC_COMM_SELF, PETSC_ERR_MAT_CH_ZRPVT, "covariance of component %" PetscInt_FMT " plus h^2 I (h = %g) is not positive definite", k, (double)h);
+  }
+  for (PetscInt p = 0; p < npoints; p++)
+    for (PetscInt k = 0; k < K; k++) {
+      PetscReal q = 0.0;
+
+      for (PetscInt j = 0; j < d; j++) w[j] = z[p * d + j] - target->means[k * d + j];
+      solve_lower(d, &L[k * d * d], w);
+      for (PetscInt j = 0; j < d; j++) q += w[j] * w[j];
+      logp[p * K + k] = log(target->weights[k]) - 0.5 * ((PetscReal)d * log(2.0 * PETSC_PI) + logdet[k] + q);
+    }
+  PetscCall(PetscFree3(L, logdet, w));
   PetscFunctionReturn(0);
 }
