@@ -13,12 +13,24 @@ typedef enum {
   DS_TARGET_CHECKERBOARD,
   DS_TARGET_SWISSROLL,
   DS_TARGET_MOONS,
-  DS_TARGET_RINGS
+  DS_TARGET_RINGS,
+  DS_TARGET_FILE
 } DSTargetType;
-typedef enum { DS_INIT_GAUSSIAN, DS_INIT_UNIFORM } DSInitType;
+typedef enum { DS_INIT_GAUSSIAN, DS_INIT_UNIFORM, DS_INIT_FILE } DSInitType;
 typedef enum { DS_BANDWIDTH_FIXED, DS_BANDWIDTH_RATE, DS_BANDWIDTH_SILVERMAN, DS_BANDWIDTH_SCOTT, DS_BANDWIDTH_MEDIAN } DSBandwidthRule;
 
 #define DS_MAX_TEMPERATURES 16
+
+/* Groups of monitored diagnostics (-drift_diagnostics), as bits of DSOptions.diagnostics. */
+typedef enum {
+  DS_DIAGNOSTIC_MMD2      = 1 << 0, /* mmd2 */
+  DS_DIAGNOSTIC_ENERGY    = 1 << 1, /* energy_distance */
+  DS_DIAGNOSTIC_SLICED_W2 = 1 << 2, /* sliced_w2 */
+  DS_DIAGNOSTIC_KDE       = 1 << 3, /* reciprocal_kde, self_interaction, min_occupancy */
+  DS_DIAGNOSTIC_MIXTURE   = 1 << 4  /* mean_error, covariance_error, mode_coverage */
+} DSDiagnosticGroup;
+PETSC_EXTERN const char *const DSDiagnosticGroups[]; /* names of the bits, in bit order */
+#define DS_DIAGNOSTIC_GROUPS 5
 
 /* Name tables in PETSc's enum-list form (names, then type name, prefix, NULL). */
 PETSC_EXTERN const char *const DSFieldTypes[];
@@ -29,7 +41,8 @@ PETSC_EXTERN const char *const DSInitTypes[];
 PETSC_EXTERN const char *const DSBandwidthRules[];
 
 typedef struct {
-  PetscInt     n;              /* -drift_n: particle count N */
+  PetscInt     n;              /* -drift_n: particle count N (from the file with -drift_init file) */
+  PetscBool    n_given;        /* -drift_n was given */
   PetscInt     dim;            /* -drift_dim: dimension d */
   PetscInt     seed;           /* -drift_seed: key of the counter-based generator */
   DSFieldType  field;          /* -drift_field */
@@ -45,16 +58,30 @@ typedef struct {
   PetscReal    imq_beta;       /* -drift_imq_beta: exponent of the imq kernel */
   DSSelfPair   self;           /* -drift_self: the j = i pair in particle sums */
   DSTargetType target;         /* -drift_target */
-  PetscInt     target_samples; /* -drift_target_samples: M, 0 = analytic density */
+  PetscInt     target_samples; /* -drift_target_samples: M, 0 = analytic density (from the file with -drift_target file) */
+  PetscBool    target_samples_given; /* -drift_target_samples was given */
+  char         target_file[PETSC_MAX_PATH_LEN]; /* -drift_target_file: HDF5 file of samples [M][d] */
+  char         target_dataset[PETSC_MAX_PATH_LEN]; /* -drift_target_dataset: its dataset */
   PetscReal    target_scale;   /* -drift_target_scale */
   PetscBool    replicate_data; /* -drift_replicate_data: every rank keeps all M samples */
   DSInitType   init;           /* -drift_init */
   PetscReal    init_mean;      /* -drift_init_mean: every coordinate of the mean */
   PetscReal    init_scale;     /* -drift_init_scale: std (gaussian) or half-width (uniform) */
+  char         init_file[PETSC_MAX_PATH_LEN];    /* -drift_init_file: HDF5 file of the initial cloud [N][d] */
+  char         init_dataset[PETSC_MAX_PATH_LEN]; /* -drift_init_dataset: its dataset */
   char         output[PETSC_MAX_PATH_LEN]; /* -drift_output: HDF5 file, "" = none */
   PetscInt     output_every;   /* -drift_output_every: steps between particle snapshots */
   PetscBool    output_velocity;/* -drift_output_velocity */
   PetscInt     monitor_every;  /* -drift_monitor: steps between progress lines, 0 = silent */
+  PetscInt     diagnostics_every;    /* -drift_diagnostics_every: steps between diagnostics rows */
+  PetscInt     diagnostics;          /* -drift_diagnostics: DSDiagnosticGroup bits switched on */
+  PetscReal    mmd_bandwidth;        /* -drift_mmd_bandwidth: gaussian kernel bandwidth of mmd2 */
+  PetscInt     sliced_w2_projections;/* -drift_sliced_w2_projections: directions L */
+  PetscInt     diagnostics_samples;  /* -drift_diagnostics_samples: samples drawn from an analytic target; 0 = N */
+  char         checkpoint[PETSC_MAX_PATH_LEN]; /* -drift_checkpoint: checkpoint file, "" = none */
+  PetscInt     checkpoint_every;     /* -drift_checkpoint_every: steps between checkpoints, 0 = none */
+  PetscReal    checkpoint_seconds;   /* -drift_checkpoint_seconds: wall seconds between checkpoints, 0 = none */
+  char         restart[PETSC_MAX_PATH_LEN];    /* -drift_restart: checkpoint to continue from, "" = none */
 } DSOptions;
 
 /* Reads and validates every -drift_* option (collective). A bad value raises

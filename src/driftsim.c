@@ -6,11 +6,15 @@ static const char help[] = "driftsim: simulates the finite-particle ODE of drift
 #include <string.h>
 #include "ds_simulation.h"
 
-/* Bad input (PETSC_ERR_USER_INPUT) is reported once, cleanly, by main; every other error
-   gets PETSc's usual traceback. */
+/* Errors a user acts on: bad input, and a state that went non-finite (reported after the
+   last good state was checkpointed). Both are raised collectively. */
+static PetscBool user_error(PetscErrorCode n) { return (n == PETSC_ERR_USER_INPUT || n == PETSC_ERR_FP) ? PETSC_TRUE : PETSC_FALSE; }
+
+/* A user error is reported once, cleanly, by main; every other error gets PETSc's usual
+   traceback. */
 static PetscErrorCode error_handler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n, PetscErrorType p, const char *mess, void *ctx)
 {
-  if (n == PETSC_ERR_USER_INPUT) return n;
+  if (user_error(n)) return n;
   return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
 }
 
@@ -46,11 +50,11 @@ int main(int argc, char **argv)
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
   PetscCall(PetscPushErrorHandler(error_handler, NULL));
   ierr = ds_simulation_run(PETSC_COMM_WORLD);
-  if (ierr == PETSC_ERR_USER_INPUT) {
-    /* Input checks are collective: every rank raised the same error; rank 0 reports it. */
+  if (user_error(ierr)) {
+    /* User errors are collective: every rank raised the same one; rank 0 reports it. */
     char *message = NULL;
     PetscErrorMessage(ierr, NULL, &message);
-    PetscFPrintf(PETSC_COMM_WORLD, stderr, "driftsim: error: %s\n", message ? message : "bad input");
+    PetscFPrintf(PETSC_COMM_WORLD, stderr, "driftsim: error: %s\n", message ? message : "bad input or a non-finite state");
     PetscFinalize();
     MPI_Finalize();
     return 1;

@@ -8,8 +8,9 @@
 const char *const DSFieldTypes[]  = {"conservative", "displacement", "joint", "multitemperature", "DSFieldType", "DS_FIELD_", NULL};
 const char *const DSKernelTypes[] = {"gaussian", "laplace", "imq", "DSKernelType", "DS_KERNEL_", NULL};
 const char *const DSSelfPairs[]   = {"include", "exclude", "DSSelfPair", "DS_SELF_", NULL};
-const char *const DSTargetTypes[] = {"gaussian", "gmm8", "checkerboard", "swissroll", "moons", "rings", "DSTargetType", "DS_TARGET_", NULL};
-const char *const DSInitTypes[]   = {"gaussian", "uniform", "DSInitType", "DS_INIT_", NULL};
+const char *const DSTargetTypes[] = {"gaussian", "gmm8", "checkerboard", "swissroll", "moons", "rings", "file", "DSTargetType", "DS_TARGET_", NULL};
+const char *const DSInitTypes[]   = {"gaussian", "uniform", "file", "DSInitType", "DS_INIT_", NULL};
+const char *const DSDiagnosticGroups[] = {"mmd2", "energy_distance", "sliced_w2", "kde", "mixture"};
 const char *const DSBandwidthRules[] = {"fixed", "rate", "silverman", "scott", "median", "DSBandwidthRule", "DS_BANDWIDTH_", NULL};
 
 PetscBool ds_target_has_density(DSTargetType target)
@@ -19,7 +20,7 @@ PetscBool ds_target_has_density(DSTargetType target)
 
 PetscBool ds_target_is_planar(DSTargetType target)
 {
-  return target == DS_TARGET_GAUSSIAN ? PETSC_FALSE : PETSC_TRUE;
+  return (target == DS_TARGET_GAUSSIAN || target == DS_TARGET_FILE) ? PETSC_FALSE : PETSC_TRUE;
 }
 
 /* Number of names in a PETSc enum list (names, type name, prefix, NULL). */
@@ -43,12 +44,14 @@ static void choice_names(const char *const *list, char *buf, size_t len)
 /* Reads a choice option given by name; an unknown value is refused with the allowed ones. */
 static PetscErrorCode read_choice(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char *name, const char *help, const char *const *list, int *value, PetscBool *set)
 {
-  char      given[256], allowed[512];
+  char      given[256], allowed[512], described[1024];
   PetscBool found;
 
   PetscFunctionBeginUser;
+  choice_names(list, allowed, sizeof(allowed));
+  PetscCall(PetscSNPrintf(described, sizeof(described), "%s (one of: %s)", help, allowed));
   PetscCall(PetscStrncpy(given, list[*value], sizeof(given)));
-  PetscCall(PetscOptionsString(name, help, NULL, given, given, sizeof(given), &found));
+  PetscCall(PetscOptionsString(name, described, NULL, given, given, sizeof(given), &found));
   for (PetscInt i = 0; i < choice_count(list); i++) {
     PetscBool match;
     PetscCall(PetscStrcasecmp(given, list[i], &match));
@@ -58,7 +61,6 @@ static PetscErrorCode read_choice(PetscOptionItems *PetscOptionsObject, MPI_Comm
       PetscFunctionReturn(0);
     }
   }
-  choice_names(list, allowed, sizeof(allowed));
   SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s %s is not known; allowed: %s", name, given, allowed);
 }
 
@@ -151,6 +153,7 @@ static PetscErrorCode read_temperatures(PetscOptionItems *PetscOptionsObject, MP
 
   PetscFunctionBeginUser;
   *set = PETSC_FALSE;
+  PetscCall(PetscArraycpy(t, o->temperatures, DS_MAX_TEMPERATURES)); /* the defaults -help shows */
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = PetscOptionsRealArray("-drift_temperatures", "Temperatures of the multitemperature field (default 0.02,0.05,0.2)", NULL, t, &n, NULL);
   PetscCall(PetscPopErrorHandler());
@@ -169,8 +172,49 @@ static PetscErrorCode read_temperatures(PetscOptionItems *PetscOptionsObject, MP
   PetscFunctionReturn(0);
 }
 
+/* Reads -drift_diagnostics g1,g2,... (names of DSDiagnosticGroups, or all, or none). */
+static PetscErrorCode read_diagnostic_groups(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, PetscInt *mask)
+{
+  char     *names[DS_DIAGNOSTIC_GROUPS + 2], unknown[256] = "";
+  PetscInt  n = DS_DIAGNOSTIC_GROUPS + 2;
+  PetscBool set;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsStringArray("-drift_diagnostics", "Diagnostic groups: mmd2,energy_distance,sliced_w2,kde,mixture, or all, or none", NULL, names, &n, &set));
+  if (!set) PetscFunctionReturn(0);
+  *mask = 0;
+  for (PetscInt k = 0; k < n; k++) {
+    PetscBool all, none, known = PETSC_FALSE;
+    PetscCall(PetscStrcasecmp(names[k], "all", &all));
+    PetscCall(PetscStrcasecmp(names[k], "none", &none));
+    if (all) *mask = (1 << DS_DIAGNOSTIC_GROUPS) - 1;
+    for (PetscInt g = 0; g < DS_DIAGNOSTIC_GROUPS; g++) {
+      PetscBool match;
+      PetscCall(PetscStrcasecmp(names[k], DSDiagnosticGroups[g], &match));
+      if (match) *mask |= 1 << g, known = PETSC_TRUE;
+    }
+    if (!(all || none || known) && !unknown[0]) PetscCall(PetscStrncpy(unknown, names[k], sizeof(unknown)));
+    PetscCall(PetscFree(names[k]));
+  }
+  PetscCheck(!unknown[0], comm, PETSC_ERR_USER_INPUT, "-drift_diagnostics: %s is not a diagnostic group; allowed: mmd2, energy_distance, sliced_w2, kde, mixture, all, none", unknown);
+  PetscFunctionReturn(0);
+}
+
+/* Reads a file-name option; given_out tells whether it was given (with a non-empty value). */
+static PetscErrorCode read_path(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char *name, const char *help, char *value, size_t len, PetscBool *given_out)
+{
+  PetscBool given = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsString(name, help, NULL, value, value, len, &given));
+  PetscCheck(!given || value[0], comm, PETSC_ERR_USER_INPUT, "%s needs a value", name);
+  if (given_out) *given_out = given;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
 {
+  PetscBool target_file_set = PETSC_FALSE, target_dataset_set = PETSC_FALSE, init_file_set = PETSC_FALSE, init_dataset_set = PETSC_FALSE;
   PetscBool output_set = PETSC_FALSE, self_set = PETSC_FALSE, scale_set = PETSC_FALSE, anneal_set = PETSC_FALSE, min_set = PETSC_FALSE, temperatures_set = PETSC_FALSE;
   int       field = DS_FIELD_CONSERVATIVE, kernel = DS_KERNEL_GAUSSIAN, self = DS_SELF_INCLUDE;
   int       target = DS_TARGET_GAUSSIAN, init = DS_INIT_GAUSSIAN, rule = DS_BANDWIDTH_FIXED;
@@ -186,6 +230,10 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   o->init_scale      = 3.0;
   o->output_every    = 10;
   o->bandwidth_pairs = 10000;
+  o->diagnostics_every     = 10;
+  o->diagnostics           = (1 << DS_DIAGNOSTIC_GROUPS) - 1;
+  o->mmd_bandwidth         = 1.0;
+  o->sliced_w2_projections = 64;
   o->ntemperatures   = 3;
   o->temperatures[0] = 0.02; /* the official large-scale list */
   o->temperatures[1] = 0.05;
@@ -193,7 +241,7 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   o->monitor_every   = 1;
 
   PetscOptionsBegin(comm, NULL, "driftsim: finite-particle drifting-model simulator", "driftsim");
-  PetscCall(read_int(PetscOptionsObject, comm, "-drift_n", "Number of particles N", 1, PETSC_MAX_INT, &o->n, NULL));
+  PetscCall(read_int(PetscOptionsObject, comm, "-drift_n", "Number of particles N (default 1024; the file's rows with -drift_init file)", 1, PETSC_MAX_INT, &o->n, &o->n_given));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_dim", "Dimension d", 1, PETSC_MAX_INT, &o->dim, NULL));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_seed", "Seed of the counter-based generator", 0, PETSC_MAX_INT, &o->seed, NULL));
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_field", "Velocity field", DSFieldTypes, &field, NULL));
@@ -217,17 +265,30 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   o->target = (DSTargetType)target;
   /* Default M: the analytic density where it can be used (a density and the gaussian kernel), else M = N. */
   o->target_samples = (ds_target_has_density(o->target) && o->kernel == DS_KERNEL_GAUSSIAN) ? 0 : o->n;
-  PetscCall(read_int(PetscOptionsObject, comm, "-drift_target_samples", "Target samples M (0 = analytic density)", 0, PETSC_MAX_INT, &o->target_samples, NULL));
+  PetscCall(read_int(PetscOptionsObject, comm, "-drift_target_samples", "Target samples M (0 = analytic density; the file's rows with -drift_target file)", 0, PETSC_MAX_INT, &o->target_samples, &o->target_samples_given));
+  PetscCall(read_path(PetscOptionsObject, comm, "-drift_target_file", "HDF5 file of target samples [M][d] (-drift_target file)", o->target_file, sizeof(o->target_file), &target_file_set));
+  PetscCall(read_path(PetscOptionsObject, comm, "-drift_target_dataset", "Dataset of the target samples in -drift_target_file", o->target_dataset, sizeof(o->target_dataset), &target_dataset_set));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_target_scale", "Length scale of the target", 0.0, PETSC_TRUE, &o->target_scale, NULL));
   PetscCall(read_bool(PetscOptionsObject, comm, "-drift_replicate_data", "Keep all target samples on every rank instead of circulating them", &o->replicate_data));
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_init", "Initial cloud", DSInitTypes, &init, NULL));
   o->init = (DSInitType)init;
   PetscCall(read_any_real(PetscOptionsObject, comm, "-drift_init_mean", "Every coordinate of the initial cloud's mean (centre)", &o->init_mean));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_init_scale", "Initial cloud std (gaussian) or half-width (uniform)", 0.0, PETSC_TRUE, &o->init_scale, NULL));
+  PetscCall(read_path(PetscOptionsObject, comm, "-drift_init_file", "HDF5 file of the initial cloud [N][d] (-drift_init file)", o->init_file, sizeof(o->init_file), &init_file_set));
+  PetscCall(read_path(PetscOptionsObject, comm, "-drift_init_dataset", "Dataset of the initial cloud in -drift_init_file", o->init_dataset, sizeof(o->init_dataset), &init_dataset_set));
   PetscCall(PetscOptionsString("-drift_output", "HDF5 output file (none when not given)", NULL, o->output, o->output, sizeof(o->output), &output_set));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_output_every", "Steps between particle snapshots", 1, PETSC_MAX_INT, &o->output_every, NULL));
   PetscCall(read_bool(PetscOptionsObject, comm, "-drift_output_velocity", "Also write the field at each snapshot", &o->output_velocity));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_monitor", "Steps between progress lines (0 = silent)", 0, PETSC_MAX_INT, &o->monitor_every, NULL));
+  PetscCall(read_int(PetscOptionsObject, comm, "-drift_diagnostics_every", "Steps between diagnostics rows (the distances cost about two field evaluations)", 1, PETSC_MAX_INT, &o->diagnostics_every, NULL));
+  PetscCall(read_diagnostic_groups(PetscOptionsObject, comm, &o->diagnostics));
+  PetscCall(read_real(PetscOptionsObject, comm, "-drift_mmd_bandwidth", "Bandwidth of the gaussian kernel of mmd2", 0.0, PETSC_TRUE, &o->mmd_bandwidth, NULL));
+  PetscCall(read_int(PetscOptionsObject, comm, "-drift_sliced_w2_projections", "Directions of sliced_w2", 1, 100000, &o->sliced_w2_projections, NULL));
+  PetscCall(read_int(PetscOptionsObject, comm, "-drift_diagnostics_samples", "Samples drawn from an analytic target for the distances (default N)", 1, PETSC_MAX_INT, &o->diagnostics_samples, NULL));
+  PetscCall(read_path(PetscOptionsObject, comm, "-drift_checkpoint", "Checkpoint file (written atomically; the previous one is kept as FILE.prev)", o->checkpoint, sizeof(o->checkpoint), NULL));
+  PetscCall(read_int(PetscOptionsObject, comm, "-drift_checkpoint_every", "Steps between checkpoints (0 = none)", 0, PETSC_MAX_INT, &o->checkpoint_every, NULL));
+  PetscCall(read_real(PetscOptionsObject, comm, "-drift_checkpoint_seconds", "Wall-clock seconds between checkpoints (0 = none)", 0.0, PETSC_FALSE, &o->checkpoint_seconds, NULL));
+  PetscCall(read_path(PetscOptionsObject, comm, "-drift_restart", "Checkpoint to continue from", o->restart, sizeof(o->restart), NULL));
   PetscOptionsEnd();
 
   /* Combinations. */
@@ -241,6 +302,13 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
                DSTargetTypes[o->target], DSKernelTypes[o->kernel]);
   }
   PetscCheck(!(output_set && !o->output[0]), comm, PETSC_ERR_USER_INPUT, "-drift_output needs a file name");
+  if (o->target == DS_TARGET_FILE) {
+    PetscCheck(target_file_set && target_dataset_set, comm, PETSC_ERR_USER_INPUT, "-drift_target file needs -drift_target_file F.h5 and -drift_target_dataset /path");
+    PetscCheck(!o->target_samples_given, comm, PETSC_ERR_USER_INPUT, "-drift_target_samples does not apply to -drift_target file: M is the dataset's row count");
+  } else PetscCheck(!target_file_set && !target_dataset_set, comm, PETSC_ERR_USER_INPUT, "-drift_target_file and -drift_target_dataset apply to -drift_target file (-drift_target %s given)", DSTargetTypes[o->target]);
+  if (o->init == DS_INIT_FILE) PetscCheck(init_file_set && init_dataset_set, comm, PETSC_ERR_USER_INPUT, "-drift_init file needs -drift_init_file F.h5 and -drift_init_dataset /path");
+  else PetscCheck(!init_file_set && !init_dataset_set, comm, PETSC_ERR_USER_INPUT, "-drift_init_file and -drift_init_dataset apply to -drift_init file (-drift_init %s given)", DSInitTypes[o->init]);
+  PetscCheck(!(o->checkpoint_every || o->checkpoint_seconds > 0) || o->checkpoint[0], comm, PETSC_ERR_USER_INPUT, "-drift_checkpoint_every and -drift_checkpoint_seconds need the checkpoint file: give -drift_checkpoint FILE");
   PetscCheck(o->bandwidth_rule != DS_BANDWIDTH_RATE || scale_set, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_rule rate needs its constant: give -drift_bandwidth_scale c (h = c N^(-1/(d+4)))");
   PetscCheck(!scale_set || o->bandwidth_rule == DS_BANDWIDTH_RATE, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_scale is the constant of -drift_bandwidth_rule rate (-drift_bandwidth_rule %s given)", DSBandwidthRules[o->bandwidth_rule]);
   PetscCheck(!(o->bandwidth_anneal > 0) || min_set, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_anneal needs the smallest bandwidth: give -drift_bandwidth_min h_min");

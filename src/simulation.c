@@ -1,12 +1,16 @@
 /* The driver: PETSc TS integrates the particle ODE dx_i/dt = v(x_i); a monitor writes the
-   progress line, the diagnostics and the particle snapshots; the run ends with the
+   progress line, the diagnostics and the particle snapshots; a post-step hook keeps the
+   last good state, writes checkpoints and answers SIGTERM/SIGUSR1; the run ends with the
    PERF_SUMMARY line. Every input is validated before the output file is opened. */
+#include <signal.h>
+#include <stdio.h>
 #include <petscts.h>
 #include "ds_simulation.h"
 #include "ds_options.h"
 #include "ds_target.h"
 #include "ds_init.h"
 #include "ds_bandwidth.h"
+#include "ds_checkpoint.h"
 #include "ds_field.h"
 #include "ds_diagnostics.h"
 #include "ds_io.h"
@@ -17,6 +21,7 @@ typedef struct {
   DSOptions      opts;
   DSTarget      *target;
   DSField        field;
+  DSDiagnostics  diagnostics;
   DSOutput       output;
   DSBandwidth    bandwidth;
   Vec            velocity;        /* the field at the last monitored state */
@@ -26,7 +31,64 @@ typedef struct {
   PetscInt       rhs_evaluations; /* field evaluations done (cache hits excluded) */
   PetscInt       last_snapshot_step, last_diagnostics_step, last_printed_step;
   PetscLogDouble wall_start;
+  char           checkpoint[PETSC_MAX_PATH_LEN]; /* where checkpoints go */
+  PetscLogDouble last_checkpoint_wall;
+  /* The last good state: the latest one from which a whole step succeeded. `pending` is the
+     newest state, promoted when the step out of it completes. */
+  Vec            last_good, pending;
+  DSCheckpointState last_good_state, pending_state;
+  int            stopped_by;      /* the signal that ended the run early, or 0 */
 } Simulation;
+
+/* Set by SIGTERM or SIGUSR1 (what Slurm's --signal sends); acted on after the current step. */
+static volatile sig_atomic_t signal_received = 0;
+
+static void on_signal(int sig) { signal_received = sig; }
+
+/* The global index of the first particle with a non-finite coordinate in rows of V
+   (block size d), or -1; identical on every rank. */
+static PetscErrorCode first_nonfinite_particle(Vec V, PetscInt *particle)
+{
+  const PetscScalar *v;
+  PetscInt           n, start, dim, local = PETSC_MAX_INT, global;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetLocalSize(V, &n));
+  PetscCall(VecGetOwnershipRange(V, &start, NULL));
+  PetscCall(VecGetBlockSize(V, &dim));
+  PetscCall(VecGetArrayRead(V, &v));
+  for (PetscInt i = 0; i < n && local == PETSC_MAX_INT; i++)
+    if (PetscIsInfOrNanReal(PetscRealPart(v[i]))) local = (start + i) / dim;
+  PetscCall(VecRestoreArrayRead(V, &v));
+  PetscCallMPI(MPI_Allreduce(&local, &global, 1, MPIU_INT, MPI_MIN, PetscObjectComm((PetscObject)V)));
+  *particle = global == PETSC_MAX_INT ? -1 : global;
+  PetscFunctionReturn(0);
+}
+
+/* Writes the last good state to the checkpoint and stops the run (PETSC_ERR_FP) naming
+   what went non-finite, the step and the particle. */
+static PetscErrorCode stop_nonfinite(Simulation *sim, const char *what, PetscInt step, PetscReal t, PetscInt particle)
+{
+  const DSCheckpointState *good = &sim->last_good_state;
+
+  PetscFunctionBeginUser;
+  PetscCall(ds_checkpoint_write(sim->comm, sim->checkpoint, sim->last_good, good));
+  SETERRQ(sim->comm, PETSC_ERR_FP, "non-finite %s at step %" PetscInt_FMT " (t = %g) for particle %" PetscInt_FMT "; the last good state (step %" PetscInt_FMT ", t = %g) is saved in %s: restart with -drift_restart %s (e.g. with a smaller -ts_dt)", what, step, (double)t,
+          particle, good->step, (double)good->time, sim->checkpoint, sim->checkpoint);
+}
+
+/* The field at X and time t into F, refusing a non-finite velocity. */
+static PetscErrorCode evaluate_field(Simulation *sim, PetscInt step, PetscReal t, Vec X, Vec F)
+{
+  PetscInt particle;
+
+  PetscFunctionBeginUser;
+  PetscCall(ds_field_evaluate(sim->field, ds_bandwidth_at(&sim->bandwidth, t), X, F));
+  sim->rhs_evaluations++;
+  PetscCall(first_nonfinite_particle(F, &particle));
+  if (particle >= 0) PetscCall(stop_nonfinite(sim, "velocity", step, t, particle));
+  PetscFunctionReturn(0);
+}
 
 /* True on every rank when X holds, on every rank, the positions `velocity` belongs to at
    time t: the field there is already known (the monitor computed it before this step). */
@@ -60,15 +122,16 @@ static PetscErrorCode rhs_function(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
   PetscCall(velocity_is_known(sim, t, X, &known));
   if (known) PetscCall(VecCopy(sim->velocity, F));
   else {
-    PetscCall(ds_field_evaluate(sim->field, ds_bandwidth_at(&sim->bandwidth, t), X, F));
-    sim->rhs_evaluations++;
+    PetscInt step;
+    PetscCall(TSGetStepNumber(ts, &step));
+    PetscCall(evaluate_field(sim, step, t, X, F));
   }
   PetscFunctionReturn(0);
 }
 
 /* The field at the monitored state, with the field's own diagnostics, kept for the next
    RHS evaluation at the same state. */
-static PetscErrorCode update_velocity(Simulation *sim, PetscReal t, Vec X)
+static PetscErrorCode update_velocity(Simulation *sim, PetscInt step, PetscReal t, Vec X)
 {
   PetscBool known;
 
@@ -76,9 +139,8 @@ static PetscErrorCode update_velocity(Simulation *sim, PetscReal t, Vec X)
   PetscCall(velocity_is_known(sim, t, X, &known));
   if (known) PetscFunctionReturn(0);
   PetscCall(ds_field_set_diagnostics(sim->field, PETSC_TRUE));
-  PetscCall(ds_field_evaluate(sim->field, ds_bandwidth_at(&sim->bandwidth, t), X, sim->velocity));
+  PetscCall(evaluate_field(sim, step, t, X, sim->velocity));
   PetscCall(ds_field_set_diagnostics(sim->field, PETSC_FALSE));
-  sim->rhs_evaluations++;
   PetscCall(VecCopy(X, sim->velocity_points));
   sim->velocity_time  = t;
   sim->velocity_valid = PETSC_TRUE;
@@ -108,17 +170,17 @@ static PetscErrorCode record_state(TS ts, Simulation *sim, PetscInt step, PetscR
   const DSOptions *o           = &sim->opts;
   const PetscBool  print       = o->monitor_every > 0 && step != sim->last_printed_step && (force || step % o->monitor_every == 0);
   const PetscBool  snapshot    = sim->output && step != sim->last_snapshot_step && (force || step % o->output_every == 0);
-  const PetscBool  diagnostics = step != sim->last_diagnostics_step;
+  const PetscBool  diagnostics = step != sim->last_diagnostics_step && (force || step % o->diagnostics_every == 0);
   const PetscBool  with_h      = o->field != DS_FIELD_MULTITEMPERATURE;
-  const char      *names[3 + DS_FIELD_MAX_OWN_DIAGNOSTICS];
-  PetscReal        values[3 + DS_FIELD_MAX_OWN_DIAGNOSTICS];
-  PetscInt         count = 0, field_count;
-  const char *const *field_names;
+  const char      *names[3 + DS_FIELD_MAX_OWN_DIAGNOSTICS + DS_MAX_STATE_DIAGNOSTICS];
+  PetscReal        values[3 + DS_FIELD_MAX_OWN_DIAGNOSTICS + DS_MAX_STATE_DIAGNOSTICS];
+  PetscInt         count = 0, field_count, state_count;
+  const char *const *field_names, *const *state_names;
   const PetscReal   *field_values;
 
   PetscFunctionBeginUser;
   if (!print && !snapshot && !diagnostics) PetscFunctionReturn(0);
-  PetscCall(update_velocity(sim, t, X));
+  PetscCall(update_velocity(sim, step, t, X));
   if (with_h) {
     names[count]    = "bandwidth";
     values[count++] = ds_bandwidth_at(&sim->bandwidth, t);
@@ -133,8 +195,14 @@ static PetscErrorCode record_state(TS ts, Simulation *sim, PetscInt step, PetscR
     names[count]    = field_names[k];
     values[count++] = field_values[k];
   }
-  if (diagnostics && sim->output) PetscCall(ds_output_write_diagnostics(sim->output, step, t, count, names, values));
-  sim->last_diagnostics_step = step;
+  /* The distance and KDE diagnostics cost about two field evaluations and go only to the file. */
+  if (diagnostics && sim->output) {
+    PetscCall(ds_diagnostics_get_names(sim->diagnostics, &state_count, &state_names));
+    PetscCall(ds_diagnostics_compute(sim->diagnostics, X, ds_bandwidth_at(&sim->bandwidth, t), values + count));
+    for (PetscInt k = 0; k < state_count; k++) names[count++] = state_names[k];
+    PetscCall(ds_output_write_diagnostics(sim->output, step, t, count, names, values));
+    sim->last_diagnostics_step = step;
+  }
   if (snapshot) {
     PetscCall(ds_output_write_particles(sim->output, step, t, X, o->output_velocity ? sim->velocity : NULL));
     sim->last_snapshot_step = step;
@@ -171,6 +239,107 @@ static PetscErrorCode ts_set_from_options(MPI_Comm comm, TS ts)
   PetscCall(PetscPopErrorHandler());
   if (ierr) PetscCall(PetscErrorMessage(ierr, NULL, &reason));
   PetscCheck(!ierr, comm, PETSC_ERR_USER_INPUT, "a -ts_* option was refused: %s", reason ? reason : "invalid value");
+  PetscFunctionReturn(0);
+}
+
+/* The checkpoint of the state TS holds now. */
+static PetscErrorCode checkpoint_now(Simulation *sim, TS ts)
+{
+  DSCheckpointState state = sim->pending_state;
+  Vec               X;
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetSolution(ts, &X));
+  PetscCall(TSGetStepNumber(ts, &state.step));
+  PetscCall(TSGetTime(ts, &state.time));
+  PetscCall(TSGetTimeStep(ts, &state.dt));
+  PetscCall(ds_checkpoint_write(sim->comm, sim->checkpoint, X, &state));
+  PetscCall(PetscTime(&sim->last_checkpoint_wall));
+  PetscFunctionReturn(0);
+}
+
+/* After every step: the state the step started from becomes the last good one; stop on
+   non-finite positions (saving it); keep this state as pending; write a checkpoint when
+   one is due; end the run with a checkpoint after a SIGTERM or SIGUSR1 reached any rank. */
+static PetscErrorCode post_step(TS ts)
+{
+  Simulation     *sim;
+  Vec             X;
+  PetscInt        step, particle;
+  PetscReal       t;
+  int             sig = signal_received, any_sig, due = 0;
+  const DSOptions *o;
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetApplicationContext(ts, &sim));
+  o = &sim->opts;
+  PetscCall(TSGetSolution(ts, &X));
+  PetscCall(TSGetStepNumber(ts, &step));
+  PetscCall(TSGetTime(ts, &t));
+  PetscCall(VecCopy(sim->pending, sim->last_good));
+  sim->last_good_state = sim->pending_state;
+  PetscCall(first_nonfinite_particle(X, &particle));
+  if (particle >= 0) PetscCall(stop_nonfinite(sim, "position", step, t, particle));
+  PetscCall(VecCopy(X, sim->pending));
+  sim->pending_state.step = step;
+  sim->pending_state.time = t;
+  PetscCall(TSGetTimeStep(ts, &sim->pending_state.dt));
+
+  PetscCallMPI(MPI_Allreduce(&sig, &any_sig, 1, MPI_INT, MPI_MAX, sim->comm));
+  if (any_sig) {
+    PetscCall(checkpoint_now(sim, ts));
+    sim->stopped_by = any_sig;
+    PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
+    PetscFunctionReturn(0);
+  }
+  if (!o->checkpoint[0]) PetscFunctionReturn(0);
+  if (o->checkpoint_every && step % o->checkpoint_every == 0) due = 1;
+  if (o->checkpoint_seconds > 0) {
+    PetscLogDouble now;
+    PetscCall(PetscTime(&now));
+    if (now - sim->last_checkpoint_wall >= o->checkpoint_seconds) due = 1;
+    PetscCallMPI(MPI_Bcast(&due, 1, MPI_INT, 0, sim->comm)); /* rank 0's clock decides */
+  }
+  if (due) PetscCall(checkpoint_now(sim, ts));
+  PetscFunctionReturn(0);
+}
+
+/* Where checkpoints go: -drift_checkpoint, else next to the output, else the working directory. */
+static PetscErrorCode choose_checkpoint_path(Simulation *sim)
+{
+  const DSOptions *o = &sim->opts;
+  size_t           len;
+
+  PetscFunctionBeginUser;
+  if (o->checkpoint[0]) PetscCall(PetscStrncpy(sim->checkpoint, o->checkpoint, sizeof(sim->checkpoint)));
+  else if (o->output[0]) {
+    PetscCall(PetscStrncpy(sim->checkpoint, o->output, sizeof(sim->checkpoint)));
+    PetscCall(PetscStrlen(sim->checkpoint, &len));
+    if (len > 3 && !strcmp(sim->checkpoint + len - 3, ".h5")) sim->checkpoint[len - 3] = 0;
+    PetscCall(PetscStrlcat(sim->checkpoint, ".checkpoint.h5", sizeof(sim->checkpoint)));
+  } else PetscCall(PetscStrncpy(sim->checkpoint, "driftsim.checkpoint.h5", sizeof(sim->checkpoint)));
+  PetscFunctionReturn(0);
+}
+
+/* Continues from -drift_restart: its positions, time, step, step size (unless -ts_dt is
+   given) and bandwidth schedule. N, d and the seed must be the run's. */
+static PetscErrorCode restart_from_checkpoint(Simulation *sim, TS ts, Vec X)
+{
+  const DSOptions  *o = &sim->opts;
+  DSCheckpointState cp;
+  PetscBool         dt_given;
+
+  PetscFunctionBeginUser;
+  PetscCall(ds_checkpoint_read_state(sim->comm, "-drift_restart", o->restart, &cp));
+  PetscCheck(cp.dim == o->dim && cp.n == o->n, sim->comm, PETSC_ERR_USER_INPUT, "-drift_restart %s holds %" PetscInt_FMT " particles in %" PetscInt_FMT " dimensions; this run has -drift_n %" PetscInt_FMT " -drift_dim %" PetscInt_FMT, o->restart, cp.n, cp.dim, o->n, o->dim);
+  PetscCheck(cp.seed == o->seed, sim->comm, PETSC_ERR_USER_INPUT, "-drift_restart %s was written with -drift_seed %" PetscInt_FMT " (this run has %" PetscInt_FMT "): the target samples would differ", o->restart, cp.seed, o->seed);
+  PetscCall(ds_checkpoint_read_positions(sim->comm, o->restart, X));
+  PetscCall(TSSetTime(ts, cp.time));
+  PetscCall(TSSetStepNumber(ts, cp.step));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_dt", &dt_given));
+  if (!dt_given) PetscCall(TSSetTimeStep(ts, cp.dt));
+  sim->bandwidth       = cp.bandwidth;
+  sim->last_good_state = cp;
   PetscFunctionReturn(0);
 }
 
@@ -242,23 +411,46 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
   }
   PetscCall(check_unknown_options(comm));
   if (sim.opts.output[0]) PetscCall(ds_output_check_path(comm, "-drift_output", sim.opts.output));
+  PetscCall(ds_init_resolve(comm, &sim.opts));
   PetscCall(ds_target_create(comm, &sim.opts, &sim.target));
+  sim.opts.target_samples = sim.target->samples_global; /* a file target's M is its row count */
 
   PetscCall(ds_init_create_particles(comm, sim.opts.n, sim.opts.dim, &X));
-  PetscCall(ds_init_cloud(&sim.opts, X));
-  PetscCall(ds_bandwidth_create(comm, &sim.opts, sim.target, X, &sim.bandwidth));
+  PetscCall(VecDuplicate(X, &sim.last_good));
+  PetscCall(VecDuplicate(X, &sim.pending));
+  PetscCall(choose_checkpoint_path(&sim));
+  if (sim.opts.restart[0]) PetscCall(restart_from_checkpoint(&sim, ts, X));
+  else {
+    PetscCall(ds_init_cloud(&sim.opts, X));
+    PetscCall(ds_bandwidth_create(comm, &sim.opts, sim.target, X, &sim.bandwidth));
+    sim.last_good_state.bandwidth = sim.bandwidth;
+    PetscCall(TSGetTimeStep(ts, &sim.last_good_state.dt));
+  }
+  sim.last_good_state.n    = sim.opts.n;
+  sim.last_good_state.dim  = sim.opts.dim;
+  sim.last_good_state.seed = sim.opts.seed;
+  sim.pending_state        = sim.last_good_state;
+  PetscCall(VecCopy(X, sim.last_good));
+  PetscCall(VecCopy(X, sim.pending));
   PetscCall(VecDuplicate(X, &sim.velocity));
   PetscCall(VecDuplicate(X, &sim.velocity_points));
   {
     PetscInt local;
     PetscCall(VecGetLocalSize(X, &local));
     PetscCall(ds_field_create(comm, &sim.opts, sim.target, local / sim.opts.dim, &sim.field));
+    PetscCall(ds_diagnostics_create(comm, &sim.opts, sim.target, local / sim.opts.dim, &sim.diagnostics));
   }
   PetscCall(TSSetRHSFunction(ts, NULL, rhs_function, &sim));
+  PetscCall(TSSetApplicationContext(ts, &sim));
+  PetscCall(TSSetPostStep(ts, post_step));
   PetscCall(TSMonitorSet(ts, monitor, &sim, NULL));
-  if (sim.opts.output[0]) PetscCall(ds_output_open(comm, &sim.opts, sim.target, &sim.bandwidth, &sim.output));
+  if (sim.opts.output[0] && sim.opts.restart[0]) PetscCall(ds_output_reopen(comm, &sim.opts, sim.target, &sim.bandwidth, sim.last_good_state.step, &sim.output));
+  else if (sim.opts.output[0]) PetscCall(ds_output_open(comm, &sim.opts, sim.target, &sim.bandwidth, &sim.output));
 
+  signal(SIGTERM, on_signal);
+  signal(SIGUSR1, on_signal);
   PetscCall(PetscTime(&sim.wall_start));
+  sim.last_checkpoint_wall = sim.wall_start;
   PetscCall(TSSolve(ts, X));
   PetscCall(TSGetStepNumber(ts, &steps));
   PetscCall(TSGetSolveTime(ts, &t));
@@ -269,10 +461,15 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
     PetscCall(ds_output_close(&sim.output));
     PetscCall(PetscPrintf(comm, "output written to %s\n", sim.opts.output));
   }
+  if (sim.stopped_by)
+    PetscCall(PetscPrintf(comm, "driftsim: stopped by signal %d after step %" PetscInt_FMT " (t = %g); checkpoint written to %s; continue with: -drift_restart %s\n", sim.stopped_by, steps, (double)t, sim.checkpoint, sim.checkpoint));
 
   PetscCall(ds_field_destroy(&sim.field));
+  PetscCall(ds_diagnostics_destroy(&sim.diagnostics));
   PetscCall(VecDestroy(&sim.velocity));
   PetscCall(VecDestroy(&sim.velocity_points));
+  PetscCall(VecDestroy(&sim.last_good));
+  PetscCall(VecDestroy(&sim.pending));
   PetscCall(VecDestroy(&X));
   PetscCall(TSDestroy(&ts));
   PetscCall(ds_target_destroy(&sim.target));

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <hdf5.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +120,7 @@ START_TEST(run_writes_output_that_reads_back)
   char args[1024], file[300];
   Run  r;
   snprintf(file, sizeof(file), "%s/run.h5", workdir);
-  snprintf(args, sizeof(args), "-drift_n %d -drift_dim %d -drift_target gmm8 -drift_target_samples %d -drift_field displacement -drift_bandwidth 0.5 -ts_type euler -ts_dt %g -ts_max_steps %d -drift_output %s -drift_output_every 1 -drift_output_velocity -drift_monitor 2", N, d, M, dt, steps, file);
+  snprintf(args, sizeof(args), "-drift_n %d -drift_dim %d -drift_target gmm8 -drift_target_samples %d -drift_field displacement -drift_bandwidth 0.5 -ts_type euler -ts_dt %g -ts_max_steps %d -drift_output %s -drift_output_every 1 -drift_diagnostics_every 1 -drift_output_velocity -drift_monitor 2", N, d, M, dt, steps, file);
   run_driftsim(&r, 2, args);
   ck_assert_msg(r.exit_code == 0, "driftsim failed: %s", r.err);
   ck_assert_msg(strstr(r.out, "rms_velocity") != NULL, "no progress line");
@@ -230,7 +231,7 @@ START_TEST(annealed_run_records_its_bandwidth)
   hsize_t      rows;
   int          floored = 0, decaying = 0;
   char         rule[64];
-  hid_t f = run_and_read_bandwidth("-drift_n 40 -drift_bandwidth 0.8 -drift_bandwidth_anneal 2 -drift_bandwidth_min 0.3 -ts_dt 0.1 -ts_max_steps 10", "annealed", &t, &h, &rows);
+  hid_t f = run_and_read_bandwidth("-drift_n 40 -drift_bandwidth 0.8 -drift_bandwidth_anneal 2 -drift_bandwidth_min 0.3 -ts_dt 0.1 -ts_max_steps 10 -drift_diagnostics_every 1", "annealed", &t, &h, &rows);
   ck_assert_msg(rows == 11, "%d diagnostics rows, expected 11 (steps 0..10)", (int)rows);
   for (hsize_t k = 0; k < rows; k++) {
     const double expected = fmax(h_min, h0 * exp(-r * t[k]));
@@ -259,7 +260,7 @@ START_TEST(rate_rule_sets_the_bandwidth)
   double      *t, *h, worst = 0;
   hsize_t      rows;
   char         rule[64];
-  hid_t f = run_and_read_bandwidth("-drift_bandwidth_rule rate -drift_bandwidth_scale 1.5 -drift_n 81 -drift_dim 2 -ts_dt 0.05 -ts_max_steps 3", "rate", &t, &h, &rows);
+  hid_t f = run_and_read_bandwidth("-drift_bandwidth_rule rate -drift_bandwidth_scale 1.5 -drift_n 81 -drift_dim 2 -ts_dt 0.05 -ts_max_steps 3 -drift_diagnostics_every 1", "rate", &t, &h, &rows);
   ck_assert_msg(rows == 4, "%d diagnostics rows, expected 4 (steps 0..3)", (int)rows);
   for (hsize_t k = 0; k < rows; k++) worst = fmax(worst, fabs(h[k] - expected) / expected);
   ck_assert_msg(worst < 1e-14, "recorded bandwidth differs from 1.5 * 81^(-1/6) = %.17g by %g (relative)", expected, worst);
@@ -314,25 +315,120 @@ static const struct {
   {"-drift_bandwidth_anneal 1", "-drift_bandwidth_min"},
   {"-drift_bandwidth_rule nonsense", "-drift_bandwidth_rule nonsense"},
   {"-drift_bandwidth_anneal 0.5 -drift_bandwidth_min 2 -drift_bandwidth 1", "-drift_bandwidth_min 2 is larger than the initial bandwidth h0 = 1"},
+  {"-drift_target file -drift_target_file /nonexistent.h5 -drift_target_dataset /y", "-drift_target_file /nonexistent.h5, dataset /y: the file does not exist"},
 };
 
-START_TEST(bad_input_is_refused_cleanly)
+/* Runs driftsim on 2 ranks with the bad `args` and an existing output file: it must fail
+   with one clean error line containing `names`, and leave the file as it was. */
+static void check_refused(const char *args, const char *names)
 {
   const char *contents = "keep me";
-  char        keep[300], args[1024], seen[64];
+  char        keep[300], all[2048], seen[64];
   Run         r;
   snprintf(keep, sizeof(keep), "%s/keep.h5", workdir);
   FILE *f = fopen(keep, "w");
   fputs(contents, f);
   fclose(f);
-  snprintf(args, sizeof(args), "%s -drift_output %s", bad_inputs[_i].args, keep);
-  run_driftsim(&r, 2, args);
-  ck_assert_msg(r.exit_code != 0, "'%s' exited 0", bad_inputs[_i].args);
-  ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1, "'%s': expected one error line, stderr: %s", bad_inputs[_i].args, r.err);
-  ck_assert_msg(strstr(r.err, bad_inputs[_i].names) != NULL, "'%s': message does not name '%s': %s", bad_inputs[_i].args, bad_inputs[_i].names, r.err);
-  ck_assert_msg(!strstr(r.err, "PETSC ERROR"), "'%s': a PETSc traceback instead of a message: %s", bad_inputs[_i].args, r.err);
+  snprintf(all, sizeof(all), "%s -drift_output %s", args, keep);
+  run_driftsim(&r, 2, all);
+  ck_assert_msg(r.exit_code != 0, "'%s' exited 0", args);
+  ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1, "'%s': expected one error line, stderr: %s", args, r.err);
+  ck_assert_msg(strstr(r.err, names) != NULL, "'%s': message does not name '%s': %s", args, names, r.err);
+  ck_assert_msg(!strstr(r.err, "PETSC ERROR"), "'%s': a PETSc traceback instead of a message: %s", args, r.err);
   slurp(keep, seen, sizeof(seen));
-  ck_assert_msg(!strcmp(seen, contents), "'%s' destroyed the existing output file", bad_inputs[_i].args);
+  ck_assert_msg(!strcmp(seen, contents), "'%s' destroyed the existing output file", args);
+}
+
+START_TEST(bad_input_is_refused_cleanly)
+{
+  check_refused(bad_inputs[_i].args, bad_inputs[_i].names);
+}
+END_TEST
+
+/* Entries of the test tables: distinct, irregular doubles that use all their bits. */
+static double target_value(int i, int k) { return sin(1.0 + 3.0 * i + k) * 5.0 / 3.0; }
+static double cloud_value(int i, int k) { return cos(2.0 + 5.0 * i + k) * 7.0 / 3.0; }
+
+/* Writes the float64 table [rows][cols] `values` as dataset `name` of a new file `path`. */
+static void write_table(const char *path, const char *name, int rows, int cols, const double *values)
+{
+  const hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+  hid_t         file    = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  ck_assert_msg(file >= 0, "cannot create %s", path);
+  hid_t space = H5Screate_simple(2, dims, NULL);
+  hid_t dset  = H5Dcreate2(file, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  ck_assert_msg(dset >= 0 && H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) >= 0, "cannot write %s in %s", name, path);
+  H5Dclose(dset);
+  H5Sclose(space);
+  ck_assert(H5Fclose(file) >= 0);
+}
+
+/* A table [rows][cols] of value(i, k), with a NaN at row `nan_row` (none when negative). */
+static double *make_table(int rows, int cols, double (*value)(int, int), int nan_row)
+{
+  double *t = malloc(sizeof(double) * (size_t)(rows * cols));
+  for (int i = 0; i < rows; i++)
+    for (int k = 0; k < cols; k++) t[i * cols + k] = value(i, k);
+  if (nan_row >= 0) t[nan_row * cols + cols - 1] = NAN;
+  return t;
+}
+
+/* Input files that cannot be used: a target of another dimension than -drift_dim and an
+   initial cloud with a NaN, each refused with one clean line naming the file, the dataset
+   and the problem, before the existing output file is touched. */
+START_TEST(bad_input_files_are_refused_cleanly)
+{
+  char    target[300], cloud[300], args[1024], names[1024];
+  double *y = make_table(23, 2, target_value, -1), *x = make_table(37, 2, cloud_value, 11);
+  snprintf(target, sizeof(target), "%s/target2d.h5", workdir);
+  snprintf(cloud, sizeof(cloud), "%s/cloud_nan.h5", workdir);
+  write_table(target, "/samples", 23, 2, y);
+  write_table(cloud, "/cloud", 37, 2, x);
+
+  snprintf(args, sizeof(args), "-drift_dim 3 -drift_target file -drift_target_file %s -drift_target_dataset /samples", target);
+  snprintf(names, sizeof(names), "-drift_target_file %s, dataset /samples: has rows of 2 numbers, but -drift_dim is 3", target);
+  check_refused(args, names);
+  snprintf(args, sizeof(args), "-drift_dim 2 -drift_init file -drift_init_file %s -drift_init_dataset /cloud", cloud);
+  snprintf(names, sizeof(names), "-drift_init_file %s, dataset /cloud: row 11 (counting from 0) is not finite", cloud);
+  check_refused(args, names);
+  free(y);
+  free(x);
+}
+END_TEST
+
+/* Targets and initial clouds from files: a run at 3 ranks takes N from the cloud's rows,
+   starts from them and keeps the file's samples as /target/samples, all bit for bit. */
+START_TEST(file_target_and_cloud_run)
+{
+  const int M = 23, N = 37, d = 2;
+  char      target[300], cloud[300], out[300], args[2048];
+  double   *y = make_table(M, d, target_value, -1), *x = make_table(N, d, cloud_value, -1);
+  Run       r;
+  snprintf(target, sizeof(target), "%s/target.h5", workdir);
+  snprintf(cloud, sizeof(cloud), "%s/cloud.h5", workdir);
+  snprintf(out, sizeof(out), "%s/from_files.h5", workdir);
+  write_table(target, "/y", M, d, y);
+  write_table(cloud, "/x", N, d, x);
+  snprintf(args, sizeof(args), "-drift_dim %d -drift_target file -drift_target_file %s -drift_target_dataset /y -drift_init file -drift_init_file %s -drift_init_dataset /x -drift_field displacement -drift_bandwidth 0.5 -ts_dt 0.05 -ts_max_steps 2 -drift_output_every 1 -drift_monitor 0 -drift_output %s", d, target, cloud, out);
+  run_driftsim(&r, 3, args);
+  ck_assert_msg(r.exit_code == 0, "driftsim failed: %s", r.err);
+
+  hid_t f = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
+  ck_assert_msg(f >= 0, "%s not written", out);
+  int     rank;
+  hsize_t sdims[3], pdims[3];
+  double *samples = read_dataset(f, "/target/samples", &rank, sdims);
+  ck_assert_msg(rank == 2 && sdims[0] == (hsize_t)M && sdims[1] == (hsize_t)d, "/target/samples is not [%d][%d]", M, d);
+  ck_assert_msg(!memcmp(samples, y, sizeof(double) * M * d), "/target/samples differs from the file's rows");
+  double *positions = read_dataset(f, "/particles/position", &rank, pdims);
+  ck_assert_msg(rank == 3 && pdims[0] == 3 && pdims[1] == (hsize_t)N && pdims[2] == (hsize_t)d, "/particles/position is not [3][%d][%d]", N, d);
+  ck_assert_msg(!memcmp(positions, x, sizeof(double) * N * d), "the initial snapshot differs from the cloud's rows");
+  ck_assert_msg(read_attribute(f, "n") == N, "attribute n is %g, the cloud has %d rows", read_attribute(f, "n"), N);
+  H5Fclose(f);
+  free(samples);
+  free(positions);
+  free(y);
+  free(x);
 }
 END_TEST
 
@@ -352,6 +448,136 @@ START_TEST(unwritable_output_is_refused)
 }
 END_TEST
 
+/* The long-running options of the restart tests: RK4, so a restart must carry the step size
+   and time exactly, and a sampled target, so it must regenerate the same samples. */
+#define RESTART_RUN "-drift_n 60 -drift_target gmm8 -drift_target_samples 40 -drift_seed 5 -ts_type rk -ts_rk_type 4 -ts_dt 0.05 -drift_monitor 0 -drift_output_every 1"
+
+/* Positions [T][N][d] and steps of a file, for comparisons. */
+typedef struct {
+  double *x, *step;
+  hsize_t dims[3], steps;
+} Trajectory;
+
+static void read_trajectory(const char *file, Trajectory *tr)
+{
+  int     rank;
+  hsize_t sdims[3];
+  hid_t   f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+  ck_assert_msg(f >= 0, "cannot open %s", file);
+  tr->x    = read_dataset(f, "/particles/position", &rank, tr->dims);
+  tr->step = read_dataset(f, "/particles/step", &rank, sdims);
+  tr->steps = sdims[0];
+  H5Fclose(f);
+}
+
+/* K steps, a checkpoint, a restart for K more: the same trajectory bit for bit as 2K steps
+   in one go at the same rank count, each step written once; to rounding at another rank count. */
+START_TEST(restart_continues_the_run)
+{
+  char       args[1024], whole[300], split[300], other[300], cp[300];
+  Run        r;
+  Trajectory a, b, c;
+  snprintf(whole, sizeof(whole), "%s/whole.h5", workdir);
+  snprintf(split, sizeof(split), "%s/split.h5", workdir);
+  snprintf(other, sizeof(other), "%s/other.h5", workdir);
+  snprintf(cp, sizeof(cp), "%s/run.checkpoint.h5", workdir);
+  snprintf(args, sizeof(args), RESTART_RUN " -ts_max_steps 8 -drift_output %s", whole);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code == 0, "uninterrupted run failed: %s", r.err);
+  snprintf(args, sizeof(args), RESTART_RUN " -ts_max_steps 4 -drift_checkpoint %s -drift_checkpoint_every 4 -drift_output %s", cp, split);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code == 0, "first half failed: %s", r.err);
+  snprintf(args, sizeof(args), RESTART_RUN " -ts_max_steps 8 -drift_restart %s -drift_output %s", cp, split);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code == 0, "restart failed: %s", r.err);
+  snprintf(args, sizeof(args), RESTART_RUN " -ts_max_steps 8 -drift_restart %s -drift_output %s", cp, other);
+  run_driftsim(&r, 3, args);
+  ck_assert_msg(r.exit_code == 0, "restart at 3 ranks failed: %s", r.err);
+
+  read_trajectory(whole, &a);
+  read_trajectory(split, &b);
+  read_trajectory(other, &c);
+  ck_assert_msg(a.steps == 9 && b.steps == 9, "steps: %d uninterrupted, %d with a restart (expected 9 each)", (int)a.steps, (int)b.steps);
+  for (hsize_t k = 0; k < b.steps; k++) ck_assert_msg(b.step[k] == k, "the restarted output holds step %g at row %d", b.step[k], (int)k);
+  const size_t snapshot = 60 * 2;
+  ck_assert_msg(memcmp(a.x, b.x, 9 * snapshot * sizeof(double)) == 0, "a restart at the same rank count changed the trajectory");
+  ck_assert_msg(c.step[c.steps - 1] == 8, "the 3-rank restart ended at step %g", c.step[c.steps - 1]);
+  double worst = 0, scale = 0;
+  for (size_t i = 0; i < snapshot; i++) {
+    worst = fmax(worst, fabs(c.x[(c.steps - 1) * snapshot + i] - a.x[8 * snapshot + i]));
+    scale = fmax(scale, fabs(a.x[8 * snapshot + i]));
+  }
+  ck_assert_msg(worst / scale < 1e-12, "a restart at 3 ranks differs by %g (relative)", worst / scale);
+  free(a.x); free(a.step); free(b.x); free(b.step); free(c.x); free(c.step);
+}
+END_TEST
+
+/* SIGUSR1 (what Slurm's --signal sends) to a running mpiexec: a checkpoint at the end of
+   the current step, exit 0 with the restart command; the restart then completes the run. */
+START_TEST(sigusr1_checkpoints_and_the_run_restarts)
+{
+  char  cmd[2048], out[300], file[300], cp[300], text[1 << 16];
+  pid_t pid;
+  int   status;
+  snprintf(file, sizeof(file), "%s/signal.h5", workdir);
+  snprintf(cp, sizeof(cp), "%s/signal.checkpoint.h5", workdir);
+  snprintf(out, sizeof(out), "%s/signal.out", workdir);
+  snprintf(cmd, sizeof(cmd), "exec tools/mpiexec-local -n 2 bin/driftsim -drift_n 2000 -ts_max_steps 1000000 -drift_monitor 1 -drift_output %s -drift_output_every 1000 >%s 2>&1", file, out);
+  pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  /* Wait until the run is stepping (a progress line beyond step 2), at most 60 s. */
+  for (int tries = 0; tries < 600; tries++) {
+    slurp(out, text, sizeof(text));
+    if (strstr(text, "step      3")) break;
+    usleep(100000);
+  }
+  ck_assert_msg(strstr(text, "step      3") != NULL, "the run did not start: %s", text);
+  kill(pid, SIGUSR1);
+  waitpid(pid, &status, 0);
+  slurp(out, text, sizeof(text));
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "after SIGUSR1 the run exited with status %d: %s", status, text);
+  ck_assert_msg(strstr(text, "-drift_restart") && strstr(text, cp), "no restart instructions: %s", text);
+
+  hid_t f = H5Fopen(cp, H5F_ACC_RDONLY, H5P_DEFAULT);
+  ck_assert_msg(f >= 0, "no checkpoint %s", cp);
+  const double stopped = read_attribute(f, "step");
+  H5Fclose(f);
+  char args[1024];
+  Run  r;
+  snprintf(args, sizeof(args), "-drift_n 2000 -ts_max_steps %d -drift_monitor 0 -drift_restart %s -drift_output %s -drift_output_every 1000", (int)stopped + 2, cp, file);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code == 0, "restart after the signal failed: %s", r.err);
+  Trajectory tr;
+  read_trajectory(file, &tr);
+  ck_assert_msg(tr.step[tr.steps - 1] == stopped + 2, "the restarted run ended at step %g, expected %g", tr.step[tr.steps - 1], stopped + 2);
+  free(tr.x);
+  free(tr.step);
+}
+END_TEST
+
+/* A state that overflows: the run stops naming the step and the particle, with a
+   checkpoint of the last good state. Euler with dt = 10 multiplies the cloud by -7 each
+   step (analytic gaussian target, h = 0.5): from 1e150 the target's quadratic form
+   overflows at step 5. */
+START_TEST(nonfinite_velocity_stops_with_a_checkpoint)
+{
+  char args[1024], cp[300];
+  Run  r;
+  snprintf(cp, sizeof(cp), "%s/overflow.checkpoint.h5", workdir);
+  snprintf(args, sizeof(args), "-drift_n 40 -drift_init_mean 1e150 -ts_dt 10 -ts_max_steps 20 -drift_checkpoint %s", cp);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code != 0, "an overflowing run exited 0");
+  ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1 && strstr(r.err, "non-finite velocity at step 5") && strstr(r.err, "particle 0") && strstr(r.err, cp), "unclear message: %s", r.err);
+  hid_t f = H5Fopen(cp, H5F_ACC_RDONLY, H5P_DEFAULT);
+  ck_assert_msg(f >= 0, "no checkpoint of the last good state");
+  ck_assert_msg(read_attribute(f, "step") == 4, "the checkpoint holds step %g, not the last good step 4", read_attribute(f, "step"));
+  H5Fclose(f);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
   Suite *s  = suite_create("cli");
@@ -362,8 +588,13 @@ static Suite *cli_suite(void)
   tcase_add_test(tc, annealed_run_records_its_bandwidth);
   tcase_add_test(tc, rate_rule_sets_the_bandwidth);
   tcase_add_test(tc, help_lists_the_options);
+  tcase_add_test(tc, restart_continues_the_run);
+  tcase_add_test(tc, sigusr1_checkpoints_and_the_run_restarts);
+  tcase_add_test(tc, nonfinite_velocity_stops_with_a_checkpoint);
   tcase_add_loop_test(tc, bad_input_is_refused_cleanly, 0, sizeof(bad_inputs) / sizeof(bad_inputs[0]));
   tcase_add_test(tc, unwritable_output_is_refused);
+  tcase_add_test(tc, bad_input_files_are_refused_cleanly);
+  tcase_add_test(tc, file_target_and_cloud_run);
   suite_add_tcase(s, tc);
   return s;
 }

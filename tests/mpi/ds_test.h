@@ -61,5 +61,7 @@ Suite *ds_suite_meanfield(void);
 Suite *ds_suite_io(void);
 Suite *ds_suite_bandwidth(void);
 Suite *ds_suite_joint(void);
+Suite *ds_suite_input(void);
+Suite *ds_suite_diagnostics(void);
 
 #endif

@@ -1,0 +1,119 @@
+/* Checkpoints through PETSc's HDF5 viewer: VecView writes the particles collectively and
+   VecLoad reads them back at any rank count; the scalars are root attributes. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <petscviewerhdf5.h>
+#include "ds_checkpoint.h"
+#include "ds_version.h"
+
+#ifndef DS_GIT_REVISION
+  #define DS_GIT_REVISION "unknown"
+#endif
+
+/* The particles' dataset; VecView and VecLoad name it after the Vec. */
+#define DATASET "position"
+
+/* The root attributes of a checkpoint: name, type and where the state keeps it. */
+typedef struct {
+  const char   *name;
+  PetscDataType type;
+  size_t        offset;
+} Field;
+
+#define FIELD(name, type) {#name, type, offsetof(DSCheckpointState, name)}
+static const Field fields[] = {
+  FIELD(n, PETSC_INT),          FIELD(dim, PETSC_INT),          FIELD(seed, PETSC_INT),
+  FIELD(step, PETSC_INT),       FIELD(time, PETSC_REAL),        FIELD(dt, PETSC_REAL),
+  {"bandwidth_h0", PETSC_REAL, offsetof(DSCheckpointState, bandwidth.h0)},
+  {"bandwidth_anneal", PETSC_REAL, offsetof(DSCheckpointState, bandwidth.anneal)},
+  {"bandwidth_min", PETSC_REAL, offsetof(DSCheckpointState, bandwidth.h_min)},
+};
+#undef FIELD
+
+PetscErrorCode ds_checkpoint_write(MPI_Comm comm, const char *path, Vec X, const DSCheckpointState *state)
+{
+  char        tmp[PETSC_MAX_PATH_LEN], prev[PETSC_MAX_PATH_LEN], *options;
+  PetscViewer viewer;
+  PetscMPIInt rank;
+  int         failed = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+  PetscCall(PetscSNPrintf(prev, sizeof(prev), "%s.prev", path));
+  PetscCall(PetscViewerHDF5Open(comm, tmp, FILE_MODE_WRITE, &viewer));
+  PetscCall(PetscObjectSetName((PetscObject)X, DATASET));
+  PetscCall(VecView(X, viewer));
+  for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", fields[k].name, fields[k].type, (const char *)state + fields[k].offset));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "bandwidth_rule", PETSC_STRING, DSBandwidthRules[state->bandwidth.rule]));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "version", PETSC_STRING, DS_VERSION));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "git_revision", PETSC_STRING, DS_GIT_REVISION));
+  PetscCall(PetscOptionsGetAll(NULL, &options));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "options", PETSC_STRING, options));
+  PetscCall(PetscFree(options));
+  PetscCall(PetscViewerDestroy(&viewer));
+
+  /* Every rank has closed the new file; rank 0 moves it into place. */
+  PetscCallMPI(MPI_Barrier(comm));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) {
+    if (access(path, F_OK) == 0 && rename(path, prev)) failed = errno;
+    if (!failed && rename(tmp, path)) failed = errno;
+  }
+  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, comm));
+  PetscCheck(!failed, comm, PETSC_ERR_FILE_WRITE, "checkpoint %s: could not move the new checkpoint into place: %s", path, strerror(failed));
+  PetscFunctionReturn(0);
+}
+
+/* True on every rank when rank 0 can read `path`. */
+static PetscErrorCode readable(MPI_Comm comm, const char *path, PetscBool *ok)
+{
+  PetscMPIInt rank;
+  int         can = 0;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) can = access(path, R_OK) == 0;
+  PetscCallMPI(MPI_Bcast(&can, 1, MPI_INT, 0, comm));
+  *ok = can ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_checkpoint_read_state(MPI_Comm comm, const char *option, const char *path, DSCheckpointState *state)
+{
+  PetscViewer    viewer = NULL;
+  PetscBool      ok, has = PETSC_FALSE;
+  PetscErrorCode ierr;
+  char          *rule = NULL;
+
+  PetscFunctionBeginUser;
+  PetscCall(readable(comm, path, &ok));
+  PetscCheck(ok, comm, PETSC_ERR_USER_INPUT, "%s %s: the checkpoint cannot be read", option, path);
+  PetscCall(PetscMemzero(state, sizeof(*state)));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = PetscViewerHDF5Open(comm, path, FILE_MODE_READ, &viewer);
+  if (!ierr) ierr = PetscViewerHDF5HasAttribute(viewer, "/", "bandwidth_rule", &has);
+  PetscCall(PetscPopErrorHandler());
+  if (!has) PetscCall(PetscViewerDestroy(&viewer));
+  PetscCheck(!ierr && has, comm, PETSC_ERR_USER_INPUT, "%s %s: not a driftsim checkpoint", option, path);
+  for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/", fields[k].name, fields[k].type, NULL, (char *)state + fields[k].offset));
+  PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/", "bandwidth_rule", PETSC_STRING, NULL, &rule));
+  for (int r = DS_BANDWIDTH_FIXED; r <= DS_BANDWIDTH_MEDIAN; r++)
+    if (!strcmp(rule, DSBandwidthRules[r])) state->bandwidth.rule = (DSBandwidthRule)r;
+  PetscCall(PetscFree(rule));
+  PetscCall(PetscViewerDestroy(&viewer));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_checkpoint_read_positions(MPI_Comm comm, const char *path, Vec X)
+{
+  PetscViewer viewer;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerHDF5Open(comm, path, FILE_MODE_READ, &viewer));
+  PetscCall(PetscObjectSetName((PetscObject)X, DATASET));
+  PetscCall(VecLoad(X, viewer));
+  PetscCall(PetscViewerDestroy(&viewer));
+  PetscFunctionReturn(0);
+}
