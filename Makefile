@@ -9,7 +9,7 @@ RANKS     ?= 2
 
 # Vector width of the host; override with ARCH_FLAGS= (portable) on a heterogeneous cluster.
 ARCH_FLAGS ?= -march=native
-OPT_FLAGS  ?= -O3 $(ARCH_FLAGS)
+OPT_FLAGS  ?= -O3 $(ARCH_FLAGS) -fno-math-errno -fopenmp-simd
 WARN_FLAGS := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 
 ifdef PETSC_DIR

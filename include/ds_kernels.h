@@ -65,4 +65,14 @@ PETSC_EXTERN void ds_kernel_row_column_sums(const DSKernel *kernel, const DSBloc
 /* sum_i sum_j |z_i - s_j| over a query and a source block. */
 PETSC_EXTERN PetscReal ds_kernel_distance_sum(const DSBlock *query, const DSBlock *source);
 
+/* Z = integral of k over R^dim, so that K_h = k / Z is the normalised kernel: gaussian
+   (2 pi h^2)^(d/2), laplace h^d 2 pi^(d/2) Gamma(d) / Gamma(d/2), imq
+   h^d pi^(d/2) Gamma(beta - d/2) / Gamma(beta); INFINITY when k is not integrable (imq with
+   2 beta <= d). */
+PETSC_EXTERN PetscReal ds_kernel_normalisation(const DSKernel *kernel, PetscInt dim);
+
+/* Laplacian of the unnormalised kernel at r = 0 in dim dimensions: gaussian -d / h^2,
+   imq -2 beta d / h^2; NAN for laplace (not differentiable at 0). */
+PETSC_EXTERN PetscReal ds_kernel_laplacian_at_zero(const DSKernel *kernel, PetscInt dim);
+
 #endif

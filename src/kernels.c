@@ -1,11 +1,53 @@
-/* Kernel table and the pair micro-kernels (DESIGN.md: kernel table). Every micro-kernel
-   walks the source block in tiles: squared distances for a tile (unit-stride loops over
-   the tile for each coordinate), then kernel values and weights for the tile, then the
-   tile's contribution to each accumulator. No branch depends on the pair. */
+/* Kernel table and the pair micro-kernels (DESIGN.md: kernel table). No branch depends on
+   the pair, and every exponential is exp_nonpositive, a branch-free exp the compiler
+   vectorises (1 ulp on [log DBL_MIN, 0], measured in doc/performance.md). Kernel values
+   below DBL_MIN (1e-308 of the peak) are 0: no sum with a normal term changes, and the
+   vector exp need not produce subnormals.
+
+   The common cases (gaussian or laplace, d <= 3, unweighted sources) take a fused path:
+   one SIMD pass over the source block per query point computes distances, kernel values
+   and all sums in registers. Every other case walks the source block in tiles: squared
+   distances for a tile (unit-stride loops for each coordinate), kernel values and
+   weights, then the tile's contribution to each accumulator. */
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 #include "ds_kernels.h"
 
 #define TILE 256
+
+/* exp(x) for x <= 0, 0 where the result would be below DBL_MIN. Cody-Waite reduction
+   x = n ln2 + r (n by the 1.5 2^52 shifter, so it vectorises), Taylor polynomial of degree
+   13 on |r| <= ln2 / 2 (truncation < 4e-18), 2^n added to the exponent bits. */
+static inline __attribute__((always_inline)) double exp_nonpositive(double x)
+{
+  const double log_min = -708.3964185322641; /* log(DBL_MIN) */
+  const double log2e = 1.4426950408889634074, ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+  const double shifter = 0x1.8p52;
+  const double xc      = x < log_min ? log_min : x;
+  const double n       = (xc * log2e + shifter) - shifter;
+  const double r       = fma(-n, ln2_lo, fma(-n, ln2_hi, xc));
+  double       p       = 1.0 / 6227020800.0;
+  p                    = fma(p, r, 1.0 / 479001600.0);
+  p                    = fma(p, r, 1.0 / 39916800.0);
+  p                    = fma(p, r, 1.0 / 3628800.0);
+  p                    = fma(p, r, 1.0 / 362880.0);
+  p                    = fma(p, r, 1.0 / 40320.0);
+  p                    = fma(p, r, 1.0 / 5040.0);
+  p                    = fma(p, r, 1.0 / 720.0);
+  p                    = fma(p, r, 1.0 / 120.0);
+  p                    = fma(p, r, 1.0 / 24.0);
+  p                    = fma(p, r, 1.0 / 6.0);
+  p                    = fma(p, r, 0.5);
+  p                    = fma(p, r, 1.0);
+  p                    = fma(p, r, 1.0);
+  int64_t bits;
+  memcpy(&bits, &p, sizeof(bits));
+  bits += (int64_t)n << 52;
+  memcpy(&p, &bits, sizeof(p));
+  return x < log_min ? 0.0 : p;
+}
 
 void ds_kernel_setup(DSKernelType type, PetscReal h, PetscReal beta, DSKernel *kernel)
 {
@@ -19,8 +61,8 @@ void ds_kernel_setup(DSKernelType type, PetscReal h, PetscReal beta, DSKernel *k
 PetscReal ds_kernel_value(const DSKernel *kernel, PetscReal r)
 {
   switch (kernel->type) {
-  case DS_KERNEL_GAUSSIAN: return exp(-0.5 * r * r * kernel->inv_h2);
-  case DS_KERNEL_LAPLACE: return exp(-r * kernel->inv_h);
+  case DS_KERNEL_GAUSSIAN: return exp_nonpositive(-0.5 * r * r * kernel->inv_h2);
+  case DS_KERNEL_LAPLACE: return exp_nonpositive(-r * kernel->inv_h);
   case DS_KERNEL_IMQ: return pow(1.0 + r * r * kernel->inv_h2, -kernel->beta);
   }
   return NAN;
@@ -55,12 +97,14 @@ static inline __attribute__((always_inline)) void tile_weights(DSKernelType type
 {
   switch (type) {
   case DS_KERNEL_GAUSSIAN:
-    for (PetscInt j = 0; j < n; j++) k[j] = exp(-0.5 * K->inv_h2 * r2[j]);
+#pragma omp simd
+    for (PetscInt j = 0; j < n; j++) k[j] = exp_nonpositive(-0.5 * K->inv_h2 * r2[j]);
     if (weight == DS_WEIGHT_GRADIENT)
       for (PetscInt j = 0; j < n; j++) f[j] = -K->inv_h2 * k[j];
     break;
   case DS_KERNEL_LAPLACE:
-    for (PetscInt j = 0; j < n; j++) k[j] = exp(-K->inv_h * sqrt(r2[j]));
+#pragma omp simd
+    for (PetscInt j = 0; j < n; j++) k[j] = exp_nonpositive(-K->inv_h * sqrt(r2[j]));
     if (weight == DS_WEIGHT_GRADIENT)
       for (PetscInt j = 0; j < n; j++) {
         PetscReal r = sqrt(r2[j]);
@@ -122,8 +166,63 @@ static inline __attribute__((always_inline)) void sums_for(DSKernelType type, DS
   }
 }
 
+/* The fused micro-kernel for a gaussian or laplace kernel and D <= 3 coordinates: per
+   query, one SIMD pass over the source block accumulating sum_j k and sum_j k (z - s_j),
+   the latter multiplied by `moment_scale` at the end (1 for value weights, -1/h^2 for the
+   gaussian gradient). */
+static inline __attribute__((always_inline)) void fused_sums(DSKernelType type, int D, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
+{
+  const PetscReal *s0 = s->x, *s1 = s->x + s->ld, *s2 = s->x + 2 * s->ld;
+  const PetscReal  a  = type == DS_KERNEL_GAUSSIAN ? -0.5 * K->inv_h2 : -K->inv_h;
+
+  for (PetscInt i = 0; i < q->n; i++) {
+    const PetscReal z0 = q->x[i], z1 = D > 1 ? q->x[q->ld + i] : 0, z2 = D > 2 ? q->x[2 * q->ld + i] : 0;
+    const PetscInt  self = exclude ? q->start + i - s->start : -1;
+    PetscReal       v = 0, m0 = 0, m1 = 0, m2 = 0;
+#pragma omp simd reduction(+ : v, m0, m1, m2)
+    for (PetscInt j = 0; j < s->n; j++) {
+      const PetscReal d0 = z0 - s0[j], d1 = D > 1 ? z1 - s1[j] : 0, d2 = D > 2 ? z2 - s2[j] : 0;
+      const PetscReal r2 = d0 * d0 + d1 * d1 + d2 * d2;
+      const PetscReal k0 = exp_nonpositive(type == DS_KERNEL_GAUSSIAN ? a * r2 : a * sqrt(r2));
+      const PetscReal k  = j == self ? 0.0 : k0;
+      v += k;
+      m0 += k * d0;
+      m1 += k * d1;
+      m2 += k * d2;
+    }
+    acc->value[i] += v;
+    acc->moment[i] += moment_scale * m0;
+    if (D > 1) acc->moment[acc->ld + i] += moment_scale * m1;
+    if (D > 2) acc->moment[2 * acc->ld + i] += moment_scale * m2;
+  }
+}
+
+/* Runs the fused micro-kernel when it applies; false otherwise. */
+static PetscBool try_fused(const DSKernel *K, DSWeight weight, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSKernelSums *acc)
+{
+  const PetscBool gradient = weight == DS_WEIGHT_GRADIENT;
+  if (s->weight || acc->companion || q->dim > 3) return PETSC_FALSE;
+  if (K->type == DS_KERNEL_GAUSSIAN) {
+    const PetscReal scale = gradient ? -K->inv_h2 : 1.0;
+    switch (q->dim) {
+    case 1: fused_sums(DS_KERNEL_GAUSSIAN, 1, K, q, s, exclude, scale, acc); return PETSC_TRUE;
+    case 2: fused_sums(DS_KERNEL_GAUSSIAN, 2, K, q, s, exclude, scale, acc); return PETSC_TRUE;
+    case 3: fused_sums(DS_KERNEL_GAUSSIAN, 3, K, q, s, exclude, scale, acc); return PETSC_TRUE;
+    }
+  }
+  if (K->type == DS_KERNEL_LAPLACE && !gradient) {
+    switch (q->dim) {
+    case 1: fused_sums(DS_KERNEL_LAPLACE, 1, K, q, s, exclude, 1.0, acc); return PETSC_TRUE;
+    case 2: fused_sums(DS_KERNEL_LAPLACE, 2, K, q, s, exclude, 1.0, acc); return PETSC_TRUE;
+    case 3: fused_sums(DS_KERNEL_LAPLACE, 3, K, q, s, exclude, 1.0, acc); return PETSC_TRUE;
+    }
+  }
+  return PETSC_FALSE;
+}
+
 void ds_kernel_sums(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSKernelSums *sums)
 {
+  if (try_fused(kernel, weight, query, source, exclude_same_index, sums)) return;
 #define DS_DISPATCH_WEIGHT(TYPE) \
   (weight == DS_WEIGHT_VALUE ? sums_for(TYPE, DS_WEIGHT_VALUE, kernel, query, source, exclude_same_index, sums) \
                              : sums_for(TYPE, DS_WEIGHT_GRADIENT, kernel, query, source, exclude_same_index, sums))
@@ -177,4 +276,28 @@ PetscReal ds_kernel_distance_sum(const DSBlock *query, const DSBlock *source)
       for (PetscInt j = 0; j < nt; j++) sum += sqrt(r2[j]);
     }
   return sum;
+}
+
+PetscReal ds_kernel_normalisation(const DSKernel *kernel, PetscInt dim)
+{
+  const PetscReal d = (PetscReal)dim, log_pi = log(PETSC_PI);
+
+  switch (kernel->type) {
+  case DS_KERNEL_GAUSSIAN: return pow(2.0 * PETSC_PI * kernel->h * kernel->h, 0.5 * d);
+  case DS_KERNEL_LAPLACE: return 2.0 * exp(d * log(kernel->h) + 0.5 * d * log_pi + lgamma(d) - lgamma(0.5 * d));
+  case DS_KERNEL_IMQ:
+    if (!(2.0 * kernel->beta > d)) return INFINITY;
+    return exp(d * log(kernel->h) + 0.5 * d * log_pi + lgamma(kernel->beta - 0.5 * d) - lgamma(kernel->beta));
+  }
+  return NAN;
+}
+
+PetscReal ds_kernel_laplacian_at_zero(const DSKernel *kernel, PetscInt dim)
+{
+  switch (kernel->type) {
+  case DS_KERNEL_GAUSSIAN: return -(PetscReal)dim * kernel->inv_h2;
+  case DS_KERNEL_LAPLACE: return NAN;
+  case DS_KERNEL_IMQ: return -2.0 * kernel->beta * (PetscReal)dim * kernel->inv_h2;
+  }
+  return NAN;
 }
