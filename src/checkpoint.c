@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <hdf5.h>
 #include <petscviewerhdf5.h>
 #include "ds_checkpoint.h"
 #include "ds_version.h"
@@ -12,8 +13,10 @@
   #define DS_GIT_REVISION "unknown"
 #endif
 
-/* The particles' dataset; VecView and VecLoad name it after the Vec. */
+/* The particles' dataset (VecView and VecLoad name it after the Vec), and the attribute
+   that marks a checkpoint and holds the version that wrote it. */
 #define DATASET "position"
+#define MARKER  "checkpoint_version"
 
 /* The root attributes of a checkpoint: name, type and where the state keeps it. */
 typedef struct {
@@ -47,7 +50,7 @@ PetscErrorCode ds_checkpoint_write(MPI_Comm comm, const char *path, Vec X, const
   PetscCall(VecView(X, viewer));
   for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", fields[k].name, fields[k].type, (const char *)state + fields[k].offset));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "bandwidth_rule", PETSC_STRING, DSBandwidthRules[state->bandwidth.rule]));
-  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "version", PETSC_STRING, DS_VERSION));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", MARKER, PETSC_STRING, DS_VERSION));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "git_revision", PETSC_STRING, DS_GIT_REVISION));
   PetscCall(PetscOptionsGetAll(NULL, &options));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "options", PETSC_STRING, options));
@@ -66,37 +69,42 @@ PetscErrorCode ds_checkpoint_write(MPI_Comm comm, const char *path, Vec X, const
   PetscFunctionReturn(0);
 }
 
-/* True on every rank when rank 0 can read `path`. */
-static PetscErrorCode readable(MPI_Comm comm, const char *path, PetscBool *ok)
+/* What rank 0 finds at `path`, agreed by every rank: 0 an HDF5 file, 1 unreadable,
+   2 readable but not HDF5. */
+static PetscErrorCode probe(MPI_Comm comm, const char *path, int *verdict)
 {
   PetscMPIInt rank;
-  int         can = 0;
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (!rank) can = access(path, R_OK) == 0;
-  PetscCallMPI(MPI_Bcast(&can, 1, MPI_INT, 0, comm));
-  *ok = can ? PETSC_TRUE : PETSC_FALSE;
+  if (!rank) {
+    H5E_auto2_t handler;
+    void       *data;
+    H5Eget_auto2(H5E_DEFAULT, &handler, &data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    *verdict = access(path, R_OK) ? 1 : H5Fis_hdf5(path) > 0 ? 0 : 2;
+    H5Eset_auto2(H5E_DEFAULT, handler, data);
+  }
+  PetscCallMPI(MPI_Bcast(verdict, 1, MPI_INT, 0, comm));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode ds_checkpoint_read_state(MPI_Comm comm, const char *option, const char *path, DSCheckpointState *state)
 {
-  PetscViewer    viewer = NULL;
-  PetscBool      ok, has = PETSC_FALSE;
-  PetscErrorCode ierr;
-  char          *rule = NULL;
+  PetscViewer viewer;
+  PetscBool   has;
+  int         verdict;
+  char       *rule = NULL;
 
   PetscFunctionBeginUser;
-  PetscCall(readable(comm, path, &ok));
-  PetscCheck(ok, comm, PETSC_ERR_USER_INPUT, "%s %s: the checkpoint cannot be read", option, path);
+  PetscCall(probe(comm, path, &verdict));
+  PetscCheck(verdict != 1, comm, PETSC_ERR_USER_INPUT, "%s %s: the checkpoint cannot be read", option, path);
+  PetscCheck(verdict != 2, comm, PETSC_ERR_USER_INPUT, "%s %s: not a driftsim checkpoint (not an HDF5 file)", option, path);
   PetscCall(PetscMemzero(state, sizeof(*state)));
-  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-  ierr = PetscViewerHDF5Open(comm, path, FILE_MODE_READ, &viewer);
-  if (!ierr) ierr = PetscViewerHDF5HasAttribute(viewer, "/", "bandwidth_rule", &has);
-  PetscCall(PetscPopErrorHandler());
+  PetscCall(PetscViewerHDF5Open(comm, path, FILE_MODE_READ, &viewer));
+  PetscCall(PetscViewerHDF5HasAttribute(viewer, "/", MARKER, &has));
   if (!has) PetscCall(PetscViewerDestroy(&viewer));
-  PetscCheck(!ierr && has, comm, PETSC_ERR_USER_INPUT, "%s %s: not a driftsim checkpoint", option, path);
+  PetscCheck(has, comm, PETSC_ERR_USER_INPUT, "%s %s: not a driftsim checkpoint (an output file? checkpoints are written by -drift_checkpoint)", option, path);
   for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/", fields[k].name, fields[k].type, NULL, (char *)state + fields[k].offset));
   PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/", "bandwidth_rule", PETSC_STRING, NULL, &rule));
   for (int r = DS_BANDWIDTH_FIXED; r <= DS_BANDWIDTH_MEDIAN; r++)

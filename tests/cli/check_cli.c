@@ -308,6 +308,8 @@ static const struct {
   {"-drift_output_velocity perhaps", "-drift_output_velocity perhaps"},
   {"-ts_type bogus", "bogus"},
   {"-options_file /nonexistent/x.opts", "-options_file /nonexistent/x.opts"},
+  {"-drift_restart /nonexistent/run.checkpoint.h5", "-drift_restart /nonexistent/run.checkpoint.h5"},
+  {"-drift_restart /etc/hostname", "-drift_restart /etc/hostname: not a driftsim checkpoint"},
   {"-drift_temperatures 0.1,-2 -drift_field multitemperature", "-drift_temperatures"},
   {"-drift_field multitemperature -drift_temperatures", "-drift_temperatures"},
   {"-drift_field multitemperature -drift_temperatures 0,0.1", "-drift_temperatures"},
@@ -578,6 +580,27 @@ START_TEST(nonfinite_velocity_stops_with_a_checkpoint)
 }
 END_TEST
 
+/* A checkpoint of another run (N differs), and an output file given as a checkpoint, are
+   refused, naming the option. */
+START_TEST(restart_from_another_run_is_refused)
+{
+  char args[1024], cp[300];
+  Run  r;
+  snprintf(cp, sizeof(cp), "%s/small.checkpoint.h5", workdir);
+  char out[300];
+  snprintf(out, sizeof(out), "%s/small.h5", workdir);
+  snprintf(args, sizeof(args), "-drift_n 30 -ts_max_steps 2 -drift_monitor 0 -drift_checkpoint %s -drift_checkpoint_every 2 -drift_output %s", cp, out);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code == 0, "checkpointed run failed: %s", r.err);
+  snprintf(args, sizeof(args), "-drift_n 30 -ts_max_steps 4 -drift_monitor 0 -drift_restart %s", out);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code != 0 && count_occurrences(r.err, "driftsim: error:") == 1 && strstr(r.err, "not a driftsim checkpoint"), "an output file was accepted as a checkpoint: %s", r.err);
+  snprintf(args, sizeof(args), "-drift_n 31 -ts_max_steps 4 -drift_monitor 0 -drift_restart %s", cp);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code != 0 && count_occurrences(r.err, "driftsim: error:") == 1 && strstr(r.err, "-drift_restart") && strstr(r.err, "30 particles") && strstr(r.err, "-drift_n 31"), "a checkpoint of 30 particles was not refused clearly for N = 31: %s", r.err);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
   Suite *s  = suite_create("cli");
@@ -591,6 +614,7 @@ static Suite *cli_suite(void)
   tcase_add_test(tc, restart_continues_the_run);
   tcase_add_test(tc, sigusr1_checkpoints_and_the_run_restarts);
   tcase_add_test(tc, nonfinite_velocity_stops_with_a_checkpoint);
+  tcase_add_test(tc, restart_from_another_run_is_refused);
   tcase_add_loop_test(tc, bad_input_is_refused_cleanly, 0, sizeof(bad_inputs) / sizeof(bad_inputs[0]));
   tcase_add_test(tc, unwritable_output_is_refused);
   tcase_add_test(tc, bad_input_files_are_refused_cleanly);
