@@ -19,34 +19,30 @@
 
 /* exp(x) for x <= 0, 0 where the result would be below DBL_MIN. Cody-Waite reduction
    x = n ln2 + r (n by the 1.5 2^52 shifter, so it vectorises), Taylor polynomial of degree
-   13 on |r| <= ln2 / 2 (truncation < 4e-18), 2^n added to the exponent bits. */
+   13 on |r| <= ln2 / 2 (truncation < 4e-18) by Estrin's scheme, 2^n added to the exponent bits. */
 static inline __attribute__((always_inline)) double exp_nonpositive(double x)
 {
   const double log_min = -708.3964185322641; /* log(DBL_MIN) */
   const double log2e = 1.4426950408889634074, ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
   const double shifter = 0x1.8p52;
-  const double xc      = x < log_min ? log_min : x;
-  const double n       = (xc * log2e + shifter) - shifter;
-  const double r       = fma(-n, ln2_lo, fma(-n, ln2_hi, xc));
-  double       p       = 1.0 / 6227020800.0;
-  p                    = fma(p, r, 1.0 / 479001600.0);
-  p                    = fma(p, r, 1.0 / 39916800.0);
-  p                    = fma(p, r, 1.0 / 3628800.0);
-  p                    = fma(p, r, 1.0 / 362880.0);
-  p                    = fma(p, r, 1.0 / 40320.0);
-  p                    = fma(p, r, 1.0 / 5040.0);
-  p                    = fma(p, r, 1.0 / 720.0);
-  p                    = fma(p, r, 1.0 / 120.0);
-  p                    = fma(p, r, 1.0 / 24.0);
-  p                    = fma(p, r, 1.0 / 6.0);
-  p                    = fma(p, r, 0.5);
-  p                    = fma(p, r, 1.0);
-  p                    = fma(p, r, 1.0);
-  int64_t bits;
-  memcpy(&bits, &p, sizeof(bits));
-  bits += (int64_t)n << 52;
-  memcpy(&p, &bits, sizeof(p));
-  return x < log_min ? 0.0 : p;
+  /* shifted = 1.5 2^52 + n: its low bits are n, so (bits << 52) = n << 52 without a conversion. */
+  const double shifted = fma(x, log2e, shifter);
+  const double n       = shifted - shifter;
+  const double r       = fma(-n, ln2_lo, fma(-n, ln2_hi, x));
+  /* Estrin's scheme: the polynomial with a dependency chain of depth 5, not 13. */
+  const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+  const double c01 = r + 1.0, c23 = fma(r, 1.0 / 6.0, 0.5), c45 = fma(r, 1.0 / 120.0, 1.0 / 24.0);
+  const double c67 = fma(r, 1.0 / 5040.0, 1.0 / 720.0), c89 = fma(r, 1.0 / 362880.0, 1.0 / 40320.0);
+  const double c1011 = fma(r, 1.0 / 39916800.0, 1.0 / 3628800.0), c1213 = fma(r, 1.0 / 6227020800.0, 1.0 / 479001600.0);
+  const double c03 = fma(r2, c23, c01), c47 = fma(r2, c67, c45), c811 = fma(r2, c1011, c89);
+  const double c07 = fma(r4, c47, c03), c813 = fma(r4, c1213, c811);
+  double       p = fma(r8, c813, c07);
+  uint64_t     pbits, nbits;
+  memcpy(&pbits, &p, sizeof(pbits));
+  memcpy(&nbits, &shifted, sizeof(nbits));
+  pbits += nbits << 52;
+  memcpy(&p, &pbits, sizeof(p));
+  return x < log_min ? 0.0 : p; /* also for -inf and for arguments whose n overflowed */
 }
 
 void ds_kernel_setup(DSKernelType type, PetscReal h, PetscReal beta, DSKernel *kernel)
@@ -170,26 +166,42 @@ static inline __attribute__((always_inline)) void sums_for(DSKernelType type, DS
    query, one SIMD pass over the source block accumulating sum_j k and sum_j k (z - s_j),
    the latter multiplied by `moment_scale` at the end (1 for value weights, -1/h^2 for the
    gaussian gradient). */
-static inline __attribute__((always_inline)) void fused_sums(DSKernelType type, int D, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
+/* Adds to (v, m0, m1, m2) the fused sums of query (z0, z1, z2) over sources [j0, j1). */
+static inline __attribute__((always_inline)) void fused_range(DSKernelType type, int D, PetscReal a, const DSBlock *s, PetscInt j0, PetscInt j1, PetscReal z0, PetscReal z1, PetscReal z2, PetscReal *v_, PetscReal *m0_, PetscReal *m1_, PetscReal *m2_)
 {
   const PetscReal *s0 = s->x, *s1 = s->x + s->ld, *s2 = s->x + 2 * s->ld;
-  const PetscReal  a  = type == DS_KERNEL_GAUSSIAN ? -0.5 * K->inv_h2 : -K->inv_h;
+  PetscReal        v = 0, m0 = 0, m1 = 0, m2 = 0;
+#pragma omp simd reduction(+ : v, m0, m1, m2)
+  for (PetscInt j = j0; j < j1; j++) {
+    const PetscReal d0 = z0 - s0[j], d1 = D > 1 ? z1 - s1[j] : 0, d2 = D > 2 ? z2 - s2[j] : 0;
+    const PetscReal r2 = d0 * d0 + d1 * d1 + d2 * d2;
+    const PetscReal k  = exp_nonpositive(type == DS_KERNEL_GAUSSIAN ? a * r2 : a * sqrt(r2));
+    v += k;
+    m0 += k * d0;
+    m1 += k * d1;
+    m2 += k * d2;
+  }
+  *v_ += v;
+  *m0_ += m0;
+  *m1_ += m1;
+  *m2_ += m2;
+}
+
+/* The fused micro-kernel for a gaussian or laplace kernel and D <= 3 coordinates: per
+   query, one SIMD pass over the source block (two, around the self pair when it is
+   excluded) accumulating sum_j k and sum_j k (z - s_j), the latter multiplied by
+   `moment_scale` at the end (1 for value weights, -1/h^2 for the gaussian gradient). */
+static inline __attribute__((always_inline)) void fused_sums(DSKernelType type, int D, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
+{
+  const PetscReal a = type == DS_KERNEL_GAUSSIAN ? -0.5 * K->inv_h2 : -K->inv_h;
 
   for (PetscInt i = 0; i < q->n; i++) {
     const PetscReal z0 = q->x[i], z1 = D > 1 ? q->x[q->ld + i] : 0, z2 = D > 2 ? q->x[2 * q->ld + i] : 0;
-    const PetscInt  self = exclude ? q->start + i - s->start : -1;
+    const PetscInt  self = q->start + i - s->start;
+    const PetscBool split = exclude && self >= 0 && self < s->n;
     PetscReal       v = 0, m0 = 0, m1 = 0, m2 = 0;
-#pragma omp simd reduction(+ : v, m0, m1, m2)
-    for (PetscInt j = 0; j < s->n; j++) {
-      const PetscReal d0 = z0 - s0[j], d1 = D > 1 ? z1 - s1[j] : 0, d2 = D > 2 ? z2 - s2[j] : 0;
-      const PetscReal r2 = d0 * d0 + d1 * d1 + d2 * d2;
-      const PetscReal k0 = exp_nonpositive(type == DS_KERNEL_GAUSSIAN ? a * r2 : a * sqrt(r2));
-      const PetscReal k  = j == self ? 0.0 : k0;
-      v += k;
-      m0 += k * d0;
-      m1 += k * d1;
-      m2 += k * d2;
-    }
+    fused_range(type, D, a, s, 0, split ? self : s->n, z0, z1, z2, &v, &m0, &m1, &m2);
+    if (split) fused_range(type, D, a, s, self + 1, s->n, z0, z1, z2, &v, &m0, &m1, &m2);
     acc->value[i] += v;
     acc->moment[i] += moment_scale * m0;
     if (D > 1) acc->moment[acc->ld + i] += moment_scale * m1;
