@@ -36,6 +36,7 @@ MPI_TEST_OBJECTS := $(patsubst tests/mpi/%.c,$(BUILD)/tests/mpi/%.o,$(MPI_TEST_S
 CLI_TEST_SOURCES := $(wildcard tests/cli/*.c)
 CLI_TEST_OBJECTS := $(patsubst tests/cli/%.c,$(BUILD)/tests/cli/%.o,$(CLI_TEST_SOURCES))
 MPI_TESTS := $(BUILD)/tests/ds_mpi_tests
+KERNEL_BENCH := $(BUILD)/bench/kernel_bench
 CLI_TESTS := $(BUILD)/tests/ds_cli_tests
 
 .PHONY: all deps check run bench clean
@@ -57,6 +58,9 @@ $(MPI_TESTS): $(MPI_TEST_OBJECTS) $(LIB_OBJECTS)
 $(CLI_TESTS): $(CLI_TEST_OBJECTS)
 	$(CC) $^ -o $@ $(CHECK_LIBS) $(LDLIBS_ALL)
 
+$(KERNEL_BENCH): $(BUILD)/bench/kernel_bench.o $(LIB_OBJECTS)
+	$(CC) $^ -o $@ $(LDLIBS_ALL)
+
 # Installs what is missing (Debian 12, as root); a no-op when everything is present.
 deps:
 	@tools/install-deps
@@ -72,6 +76,10 @@ check: deps
 run: deps
 	$(MAKE) $(PROGRAM)
 	tools/run-demo
+
+bench: deps
+	$(MAKE) $(PROGRAM) $(KERNEL_BENCH)
+	tools/bench
 
 clean:
 	rm -rf $(BUILD) bin
