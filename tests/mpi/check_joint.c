@@ -61,23 +61,7 @@ static const double *column(const Cloud *cl, PetscInt c)
   return c < cl->n ? cl->X + c * cl->d : cl->Y + (c - cl->n) * cl->d;
 }
 
-static double squared_distance(const double *a, const double *b, PetscInt d)
-{
-  double r2 = 0;
-  for (PetscInt k = 0; k < d; k++) r2 += (a[k] - b[k]) * (a[k] - b[k]);
-  return r2;
-}
 
-/* SCIENCE.md's kernel table, from the squared distance. */
-static double bf_kernel(DSKernelType kernel, double h, double beta, double r2)
-{
-  switch (kernel) {
-  case DS_KERNEL_GAUSSIAN: return exp(-r2 / (2 * h * h));
-  case DS_KERNEL_LAPLACE: return exp(-sqrt(r2) / h);
-  case DS_KERNEL_IMQ: return pow(1 + r2 / (h * h), -beta);
-  }
-  return NAN;
-}
 
 /* ---------------------------------------------------------------- dense brute forces */
 
@@ -96,7 +80,7 @@ static void bf_joint(const Cloud *cl, DSKernelType kernel, double h, double beta
   for (PetscInt i = 0; i < N; i++) {
     R[i] = 0;
     for (PetscInt c = 0; c < L; c++) {
-      const double k = c == i ? 0.0 : bf_kernel(kernel, h, beta, squared_distance(cl->X + i * d, column(cl, c), d));
+      const double k = c == i ? 0.0 : ds_test_kernel(kernel, h, beta, ds_test_squared_distance(cl->X + i * d, column(cl, c), d));
       K[i * L + c]   = k;
       R[i] += k;
       C[c] += k;
@@ -139,7 +123,7 @@ static void bf_multitemperature(const Cloud *cl, const DSOptions *o, double *V, 
   double         s = 0, *Vt;
 
   for (PetscInt i = 0; i < N; i++)
-    for (PetscInt c = 0; c < L; c++) s += sqrt(squared_distance(cl->X + i * d, column(cl, c), d)); /* self pair: 0 */
+    for (PetscInt c = 0; c < L; c++) s += sqrt(ds_test_squared_distance(cl->X + i * d, column(cl, c), d)); /* self pair: 0 */
   s /= (double)N * (double)L;
   *s_out = s;
   PetscMalloc1(N * d, &Vt);
@@ -176,7 +160,7 @@ static void bf_companion(const Cloud *cl, double h, PetscBool exclude_self, doub
     for (PetscInt j = 0; j < N; j++) {
       if (exclude_self && j == i) continue;
       const double *w = cl->X + j * d;
-      const double  r = sqrt(squared_distance(z, w, d)), k = exp(-r / h);
+      const double  r = sqrt(ds_test_squared_distance(z, w, d)), k = exp(-r / h);
       kx += k;
       lx += (h + r) * k;
       for (PetscInt c = 0; c < d; c++) {
@@ -186,7 +170,7 @@ static void bf_companion(const Cloud *cl, double h, PetscBool exclude_self, doub
     }
     for (PetscInt j = 0; j < M; j++) {
       const double *w = cl->Y + j * d;
-      const double  r = sqrt(squared_distance(z, w, d)), k = exp(-r / h);
+      const double  r = sqrt(ds_test_squared_distance(z, w, d)), k = exp(-r / h);
       ky += k;
       ly += (h + r) * k;
       for (PetscInt c = 0; c < d; c++) {

@@ -1,5 +1,6 @@
 /* Shared helpers of the MPI suites: gathering distributed data to every rank for the
    serial brute forces, and a field with its particles and target built from options. */
+#include <math.h>
 #include <string.h>
 #include "ds_test.h"
 #include "ds_init.h"
@@ -64,4 +65,21 @@ void ds_test_run_teardown(DSTestRun *run)
   ds_target_destroy(&run->target);
   VecDestroy(&run->X);
   VecDestroy(&run->V);
+}
+
+double ds_test_squared_distance(const double *a, const double *b, PetscInt d)
+{
+  double r2 = 0;
+  for (PetscInt k = 0; k < d; k++) r2 += (a[k] - b[k]) * (a[k] - b[k]);
+  return r2;
+}
+
+double ds_test_kernel(DSKernelType kernel, double h, double beta, double r2)
+{
+  switch (kernel) {
+  case DS_KERNEL_GAUSSIAN: return exp(-r2 / (2 * h * h));
+  case DS_KERNEL_LAPLACE: return exp(-sqrt(r2) / h);
+  case DS_KERNEL_IMQ: return pow(1 + r2 / (h * h), -beta);
+  }
+  return NAN;
 }

@@ -40,6 +40,13 @@ double *ds_test_gather_vec(Vec X);
 /* Every rank's copy of the target's M samples, rows in global order. Collective. */
 double *ds_test_gather_samples(const DSTarget *target);
 
+/* |a - b|^2 of two points of dimension d. */
+double ds_test_squared_distance(const double *a, const double *b, PetscInt d);
+
+/* SCIENCE.md's kernel table from the squared distance, written independently of the
+   program's kernels.c (libm's exp and pow), for the brute-force references. */
+double ds_test_kernel(DSKernelType kernel, double h, double beta, double r2);
+
 /* A field built from options on PETSC_COMM_WORLD, with its target and initial particles. */
 typedef struct {
   DSOptions opts;
