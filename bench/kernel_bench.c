@@ -1,11 +1,81 @@
 /* Pair rate of the micro-kernels on one core: ds_kernel_sums of a block of query points
    against a block of source points, as the field's ring visit does. Usage:
      kernel_bench KERNEL WEIGHT DIM [N] [SECONDS]   (KERNEL gaussian|laplace|imq, WEIGHT value|gradient)
-   Prints one line: kernel=... dim=... pairs_per_s=... */
+     kernel_bench cutoff KERNEL N H EPS QUERIES      (cell lists against all pairs, d = 2)
+   Prints one line of key=value results. */
 #include <petscsys.h>
 #include <petsctime.h>
 #include "ds_kernels.h"
 #include "ds_rng.h"
+
+/* Seconds of `reps` calls of the all-pairs or the cell-list sums of `queries` points. */
+static double time_sums(const DSKernel *K, DSWeight weight, const DSBlock *q, const DSBlock *all, const DSCells *cells, DSKernelSums *sums)
+{
+  PetscLogDouble t0, t1;
+  PetscArrayzero(sums->value, q->n);
+  PetscArrayzero(sums->moment, q->dim * q->n);
+  PetscTime(&t0);
+  if (cells) ds_kernel_sums_cells(K, weight, q, cells, PETSC_TRUE, sums);
+  else ds_kernel_sums(K, weight, q, all, PETSC_TRUE, sums);
+  PetscTime(&t1);
+  return t1 - t0;
+}
+
+/* The cutoff path at N points of a unit Gaussian cloud in 2-D: the cell build (once per
+   visiting block in a run) and the sums of `queries` sample particles against all N, by
+   cell lists and by all pairs; the speed-up for all N queries is extrapolated from the
+   per-query times, and the field t = moment / value is compared on the sample. */
+static int cutoff_bench(const char *kernel, PetscInt n, PetscReal h, PetscReal eps, PetscInt queries)
+{
+  const PetscInt dim = 2;
+  DSKernel       K;
+  DSCells        cells = {0};
+  PetscLogDouble t0, t1;
+  PetscReal     *x, *v1, *m1, *v2, *m2;
+  const DSWeight weight = !strcmp(kernel, "laplace") ? DS_WEIGHT_VALUE : DS_WEIGHT_GRADIENT;
+
+  PetscCall(PetscMalloc5(dim * n, &x, queries, &v1, dim * queries, &m1, queries, &v2, dim * queries, &m2));
+  for (PetscInt i = 0; i < n; i++) {
+    double z[2];
+    ds_rng_normals(1, DS_STREAM_INIT, (uint64_t)i, 0, dim, z);
+    x[i] = z[0], x[n + i] = z[1];
+  }
+  ds_kernel_setup(!strcmp(kernel, "laplace") ? DS_KERNEL_LAPLACE : DS_KERNEL_GAUSSIAN, h, 0.5, &K);
+  DSBlock all = {n, dim, n, 0, x, NULL};
+  /* The sample: every (n / queries)-th particle, as a block of its own with its global start. */
+  PetscReal *qx;
+  PetscCall(PetscMalloc1(dim * queries, &qx));
+  const PetscInt stride = n / queries;
+  for (PetscInt i = 0; i < queries; i++) qx[i] = x[i * stride], qx[queries + i] = x[n + i * stride];
+  PetscTime(&t0);
+  PetscCall(ds_cells_build(&all, ds_kernel_cutoff_radius(&K, eps), &cells));
+  PetscTime(&t1);
+  const double build = t1 - t0;
+  double       worst = 0, scale = 0;
+  double       t_cells = 0, t_all = 0;
+  /* One query at a time keeps the self pair: query i is particle i * stride. */
+  for (PetscInt i = 0; i < queries; i++) {
+    DSBlock      q  = {1, dim, queries, i * stride, qx + i, NULL};
+    DSKernelSums sa = {1, v1 + i, m1 + i, NULL}, sc = {1, v2 + i, m2 + i, NULL};
+    sa.ld = sc.ld = queries;
+    t_all += time_sums(&K, weight, &q, &all, NULL, &sa);
+    t_cells += time_sums(&K, weight, &q, &all, &cells, &sc);
+  }
+  for (PetscInt i = 0; i < queries; i++)
+    for (PetscInt c = 0; c < dim; c++) {
+      const double ta = m1[c * queries + i] / v1[i], tc = m2[c * queries + i] / v2[i];
+      worst = PetscMax(worst, PetscAbsReal(ta - tc));
+      scale = PetscMax(scale, PetscAbsReal(ta));
+    }
+  const double all_pairs = t_all / queries * n, with_cells = build + t_cells / queries * n;
+  printf("kernel=%s n=%d h=%g eps=%g queries=%d cell=%g cells=%dx%d build_s=%.3f all_pairs_s=%.2f cutoff_s=%.2f speedup=%.1f max_relative_error=%.2e\n", kernel, (int)n, (double)h, (double)eps, (int)queries, (double)cells.cell, (int)cells.count[0], (int)cells.count[1], build,
+         all_pairs, with_cells, all_pairs / with_cells, worst / scale);
+  PetscCall(ds_cells_destroy(&cells));
+  PetscCall(PetscFree5(x, v1, m1, v2, m2));
+  PetscCall(PetscFree(qx));
+  PetscCall(PetscFinalize());
+  return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -18,6 +88,7 @@ int main(int argc, char **argv)
   double         pairs = 0;
 
   PetscCall(PetscInitializeNoArguments());
+  if (argc == 7 && !strcmp(argv[1], "cutoff")) return cutoff_bench(argv[2], atoi(argv[3]), atof(argv[4]), atof(argv[5]), atoi(argv[6]));
   if (argc < 4) {
     fprintf(stderr, "usage: %s gaussian|laplace|imq value|gradient DIM [N] [SECONDS]\n", argv[0]);
     return 2;

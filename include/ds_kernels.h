@@ -57,6 +57,36 @@ PETSC_EXTERN PetscReal ds_kernel_gradient_factor(const DSKernel *kernel, PetscRe
    source->start + j: the self pair of a particle) contribute nothing. */
 PETSC_EXTERN void ds_kernel_sums(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSKernelSums *sums);
 
+/* A source block sorted into cells of a grid (cell lists), for sums over the neighbouring
+   cells only: cells are no smaller than the cutoff radius, and ordered row by row, so the
+   3^(d-1) rows of neighbouring cells are contiguous ranges of the sorted block. */
+typedef struct {
+  PetscInt   n, dim;
+  PetscInt   start;            /* global index of the source block's first point */
+  PetscReal  origin[3], cell;  /* lower corner of the grid and the cell side */
+  PetscInt   count[3];         /* cells along each coordinate */
+  PetscReal *x;                /* [dim][n] the points in cell order */
+  PetscInt  *position;         /* [n] the sorted position of the block's point j */
+  PetscInt  *first;            /* [cells + 1] where each cell's points begin */
+  PetscInt   capacity, cell_capacity;
+} DSCells;
+
+/* The distance beyond which the kernel is below eps times its peak: h sqrt(2 ln(1/eps))
+   for the gaussian, h ln(1/eps) for the laplace kernel; infinite for imq. */
+PETSC_EXTERN PetscReal ds_kernel_cutoff_radius(const DSKernel *kernel, PetscReal eps);
+
+/* Sorts a source block of dimension 1 to 3 into cells of side at least `radius` (fewer
+   cells when the block is spread thin), reusing the arrays of `cells`. */
+PETSC_EXTERN PetscErrorCode ds_cells_build(const DSBlock *source, PetscReal radius, DSCells *cells);
+
+/* Frees the arrays of `cells`. */
+PETSC_EXTERN PetscErrorCode ds_cells_destroy(DSCells *cells);
+
+/* ds_kernel_sums over the pairs whose source lies in a cell neighbouring the query's cell:
+   every omitted pair has k < eps k(0) for the eps the cells were built for. Gaussian or
+   laplace kernel, unweighted sources, no companion sums (ds_kernel_sums otherwise). */
+PETSC_EXTERN void ds_kernel_sums_cells(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSCells *cells, PetscBool exclude_same_index, DSKernelSums *sums);
+
 /* Adds the kernel matrix's row sums row[i] += sum_j k_ij and column sums
    column[j] += sum_i k_ij of a query block against a source block (self pairs excluded
    as in ds_kernel_sums; source weights ignored). */

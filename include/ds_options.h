@@ -56,6 +56,7 @@ typedef struct {
   PetscInt     ntemperatures;     /* -drift_temperatures: how many (multitemperature field) */
   PetscReal    temperatures[DS_MAX_TEMPERATURES];
   PetscReal    imq_beta;       /* -drift_imq_beta: exponent of the imq kernel */
+  PetscReal    cutoff_tol;     /* -drift_cutoff_tol: drop pairs with k < eps k(0) via cell lists; 0 = all pairs */
   DSSelfPair   self;           /* -drift_self: the j = i pair in particle sums */
   DSTargetType target;         /* -drift_target */
   PetscInt     target_samples; /* -drift_target_samples: M, 0 = analytic density (from the file with -drift_target file) */

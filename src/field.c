@@ -20,7 +20,11 @@ PetscErrorCode ds_field_visit_sums(void *ctx, const DSBlock *visiting, PetscReal
 
   PetscFunctionBeginUser;
   source.weight = travelling; /* per-column weights of the joint field, NULL otherwise */
-  ds_kernel_sums(&v->field->kernel, v->field->weight, v->query, &source, v->exclude_self, v->sums);
+  if (v->field->cutoff_tol > 0 && !travelling && !v->sums->companion && source.dim <= 3) {
+    /* Sorted into cells on arrival; pairs further than the cutoff radius are skipped (still counted). */
+    PetscCall(ds_cells_build(&source, ds_kernel_cutoff_radius(&v->field->kernel, v->field->cutoff_tol), &v->field->cells));
+    ds_kernel_sums_cells(&v->field->kernel, v->field->weight, v->query, &v->field->cells, v->exclude_self, v->sums);
+  } else ds_kernel_sums(&v->field->kernel, v->field->weight, v->query, &source, v->exclude_self, v->sums);
   v->field->pairs += (PetscLogDouble)v->query->n * visiting->n;
   /* Distance (3 per coordinate), moment (3 per coordinate), value sum and kernel (2). */
   PetscCall(PetscLogFlops((6.0 * v->query->dim + 2.0) * v->query->n * visiting->n));
@@ -82,6 +86,7 @@ PetscErrorCode ds_field_create(MPI_Comm comm, const DSOptions *opts, DSTarget *t
   f->dim           = opts->dim;
   f->local_count   = local_count;
   f->ntemperatures = opts->ntemperatures;
+  f->cutoff_tol    = opts->cutoff_tol;
   PetscCall(PetscArraycpy(f->temperatures, opts->temperatures, DS_MAX_TEMPERATURES));
   /* The joint fields exclude the self pair by definition (K_ii = 0). */
   f->exclude_self = (opts->self == DS_SELF_EXCLUDE || opts->field == DS_FIELD_JOINT || opts->field == DS_FIELD_MULTITEMPERATURE) ? PETSC_TRUE : PETSC_FALSE;
@@ -336,6 +341,7 @@ PetscErrorCode ds_field_destroy(DSField *field)
   if (!f) PetscFunctionReturn(0);
   PetscCall(ds_ring_destroy(&f->particle_ring));
   PetscCall(ds_ring_destroy(&f->data_ring));
+  PetscCall(ds_cells_destroy(&f->cells));
   PetscCall(PetscFree(f->particles));
   PetscCall(PetscFree(f->data));
   PetscCall(PetscFree5(f->query, f->t_x, f->t_y, f->score, f->sums_x.value));

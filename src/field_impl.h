@@ -32,6 +32,8 @@ struct DSField_ {
   /* Joint fields: row sums, column sums or weights of particle and data columns, and one
      temperature's field ([local_count][d]). */
   PetscReal *row_sums, *particle_columns, *data_columns, *field_at_temperature;
+  PetscReal  cutoff_tol; /* > 0: sums over neighbouring cells only */
+  DSCells    cells;      /* the visiting block sorted into cells */
   PetscInt   ntemperatures;
   PetscReal  temperatures[DS_MAX_TEMPERATURES];
   /* The field's own diagnostics (ds_field_get_diagnostics). */

@@ -275,6 +275,7 @@ static PetscErrorCode write_root_attributes(DSOutput out, const DSOptions *opts,
   PetscCall(attribute_string(out, "/", "field", DSFieldTypes[opts->field]));
   PetscCall(attribute_string(out, "/", "kernel", DSKernelTypes[opts->kernel]));
   PetscCall(attribute_real(out, "/", "imq_beta", opts->imq_beta));
+  PetscCall(attribute_real(out, "/", "cutoff_tol", opts->cutoff_tol));
   PetscCall(attribute_string(out, "/", "self", DSSelfPairs[opts->self]));
   PetscCall(attribute_string(out, "/", "target", DSTargetTypes[opts->target]));
   PetscCall(attribute_int(out, "/", "target_samples", opts->target_samples));

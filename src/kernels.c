@@ -313,3 +313,130 @@ PetscReal ds_kernel_laplacian_at_zero(const DSKernel *kernel, PetscInt dim)
   }
   return NAN;
 }
+
+PetscReal ds_kernel_cutoff_radius(const DSKernel *kernel, PetscReal eps)
+{
+  switch (kernel->type) {
+  case DS_KERNEL_GAUSSIAN: return kernel->h * sqrt(2.0 * log(1.0 / eps));
+  case DS_KERNEL_LAPLACE: return kernel->h * log(1.0 / eps);
+  case DS_KERNEL_IMQ: return INFINITY;
+  }
+  return INFINITY;
+}
+
+/* Index of coordinate value x along axis k of the grid, clamped to the grid: points past
+   an edge belong to the edge cell, which is as wide as the others or wider. */
+static inline PetscInt cell_index(const DSCells *c, int k, PetscReal x)
+{
+  const PetscReal f = floor((x - c->origin[k]) / c->cell);
+  return f < 0 ? 0 : f >= c->count[k] ? c->count[k] - 1 : (PetscInt)f;
+}
+
+PetscErrorCode ds_cells_build(const DSBlock *s, PetscReal radius, DSCells *c)
+{
+  const PetscInt d = s->dim, n = s->n;
+  PetscReal      lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
+  PetscInt       cells = 1;
+
+  PetscFunctionBeginUser;
+  PetscCheck(d >= 1 && d <= 3, PETSC_COMM_SELF, PETSC_ERR_SUP, "cell lists are for dimensions 1 to 3, not %" PetscInt_FMT, d);
+  for (PetscInt k = 0; k < d; k++) {
+    lo[k] = PETSC_MAX_REAL;
+    hi[k] = -PETSC_MAX_REAL;
+    for (PetscInt j = 0; j < n; j++) lo[k] = PetscMin(lo[k], s->x[k * s->ld + j]), hi[k] = PetscMax(hi[k], s->x[k * s->ld + j]);
+  }
+  /* Cells of side at least the radius, doubled until there are at most 4 per point. */
+  c->cell = radius;
+  do {
+    cells = 1;
+    for (PetscInt k = 0; k < d; k++) {
+      const PetscReal along = n ? floor((hi[k] - lo[k]) / c->cell) : 1;
+      c->count[k]           = along < 1 ? 1 : (PetscInt)PetscMin(along, 1 << 20);
+      cells *= c->count[k];
+    }
+    if (cells > PetscMax(4 * n, 64)) c->cell *= 2;
+  } while (cells > PetscMax(4 * n, 64));
+  for (PetscInt k = 0; k < 3; k++) c->origin[k] = k < d ? lo[k] : 0, c->count[k] = k < d ? c->count[k] : 1;
+  c->n     = n;
+  c->dim   = d;
+  c->start = s->start;
+  if (n > c->capacity) {
+    PetscCall(PetscFree2(c->x, c->position));
+    c->capacity = n;
+    PetscCall(PetscMalloc2(d * n, &c->x, n, &c->position));
+  }
+  if (cells + 1 > c->cell_capacity) {
+    PetscCall(PetscFree(c->first));
+    c->cell_capacity = cells + 1;
+    PetscCall(PetscMalloc1(cells + 1, &c->first));
+  }
+  /* Counting sort by cell: count, prefix sums, place (advancing first[]), shift back. */
+  PetscCall(PetscArrayzero(c->first, cells + 1));
+  for (PetscInt j = 0; j < n; j++) {
+    PetscInt id = 0;
+    for (PetscInt k = d - 1; k >= 0; k--) id = id * c->count[k] + cell_index(c, (int)k, s->x[k * s->ld + j]);
+    c->position[j] = id;
+    c->first[id + 1]++;
+  }
+  for (PetscInt id = 0; id < cells; id++) c->first[id + 1] += c->first[id];
+  for (PetscInt j = 0; j < n; j++) {
+    const PetscInt at = c->first[c->position[j]]++;
+    c->position[j]    = at;
+    for (PetscInt k = 0; k < d; k++) c->x[k * n + at] = s->x[k * s->ld + j];
+  }
+  for (PetscInt id = cells; id > 0; id--) c->first[id] = c->first[id - 1];
+  c->first[0] = 0;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_cells_destroy(DSCells *c)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree2(c->x, c->position));
+  PetscCall(PetscFree(c->first));
+  c->capacity = c->cell_capacity = 0;
+  PetscFunctionReturn(0);
+}
+
+/* The fused sums of each query over the rows of cells neighbouring its own (3^(D-1) rows of
+   up to 3 cells, each a contiguous range of the sorted block), around its own point. */
+static inline __attribute__((always_inline)) void cells_sums(DSKernelType type, int D, const DSKernel *K, const DSBlock *q, const DSCells *c, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
+{
+  const PetscReal a      = type == DS_KERNEL_GAUSSIAN ? -0.5 * K->inv_h2 : -K->inv_h;
+  const DSBlock   sorted = {c->n, D, c->n, 0, c->x, NULL};
+
+  for (PetscInt i = 0; i < q->n; i++) {
+    const PetscReal z0 = q->x[i], z1 = D > 1 ? q->x[q->ld + i] : 0, z2 = D > 2 ? q->x[2 * q->ld + i] : 0;
+    const PetscInt  own = q->start + i - c->start;
+    const PetscInt  self = exclude && own >= 0 && own < c->n ? c->position[own] : -1;
+    const PetscInt  cx = cell_index(c, 0, z0), cy = D > 1 ? cell_index(c, 1, z1) : 0, cz = D > 2 ? cell_index(c, 2, z2) : 0;
+    PetscReal       v = 0, m0 = 0, m1 = 0, m2 = 0;
+    for (PetscInt iz = PetscMax(cz - 1, 0); iz <= PetscMin(cz + 1, c->count[2] - 1); iz++)
+      for (PetscInt iy = PetscMax(cy - 1, 0); iy <= PetscMin(cy + 1, c->count[1] - 1); iy++) {
+        const PetscInt row = (iz * c->count[1] + iy) * c->count[0];
+        const PetscInt j0 = c->first[row + PetscMax(cx - 1, 0)], j1 = c->first[row + PetscMin(cx + 1, c->count[0] - 1) + 1];
+        if (self >= j0 && self < j1) {
+          fused_range(type, D, a, &sorted, j0, self, z0, z1, z2, &v, &m0, &m1, &m2);
+          fused_range(type, D, a, &sorted, self + 1, j1, z0, z1, z2, &v, &m0, &m1, &m2);
+        } else fused_range(type, D, a, &sorted, j0, j1, z0, z1, z2, &v, &m0, &m1, &m2);
+      }
+    acc->value[i] += v;
+    acc->moment[i] += moment_scale * m0;
+    if (D > 1) acc->moment[acc->ld + i] += moment_scale * m1;
+    if (D > 2) acc->moment[2 * acc->ld + i] += moment_scale * m2;
+  }
+}
+
+void ds_kernel_sums_cells(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSCells *cells, PetscBool exclude_same_index, DSKernelSums *sums)
+{
+  const PetscReal scale = weight == DS_WEIGHT_GRADIENT ? -kernel->inv_h2 : 1.0;
+#define DS_CELLS_DISPATCH(TYPE) \
+  switch (query->dim) { \
+  case 1: cells_sums(TYPE, 1, kernel, query, cells, exclude_same_index, scale, sums); break; \
+  case 2: cells_sums(TYPE, 2, kernel, query, cells, exclude_same_index, scale, sums); break; \
+  case 3: cells_sums(TYPE, 3, kernel, query, cells, exclude_same_index, scale, sums); break; \
+  }
+  if (kernel->type == DS_KERNEL_GAUSSIAN) DS_CELLS_DISPATCH(DS_KERNEL_GAUSSIAN)
+  else DS_CELLS_DISPATCH(DS_KERNEL_LAPLACE)
+#undef DS_CELLS_DISPATCH
+}

@@ -214,7 +214,7 @@ static PetscErrorCode read_path(PetscOptionItems *PetscOptionsObject, MPI_Comm c
 
 PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
 {
-  PetscBool target_file_set = PETSC_FALSE, target_dataset_set = PETSC_FALSE, init_file_set = PETSC_FALSE, init_dataset_set = PETSC_FALSE;
+  PetscBool cutoff_set = PETSC_FALSE, target_file_set = PETSC_FALSE, target_dataset_set = PETSC_FALSE, init_file_set = PETSC_FALSE, init_dataset_set = PETSC_FALSE;
   PetscBool output_set = PETSC_FALSE, self_set = PETSC_FALSE, scale_set = PETSC_FALSE, anneal_set = PETSC_FALSE, min_set = PETSC_FALSE, temperatures_set = PETSC_FALSE;
   int       field = DS_FIELD_CONSERVATIVE, kernel = DS_KERNEL_GAUSSIAN, self = DS_SELF_INCLUDE;
   int       target = DS_TARGET_GAUSSIAN, init = DS_INIT_GAUSSIAN, rule = DS_BANDWIDTH_FIXED;
@@ -258,6 +258,7 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_anneal", "Annealing rate r of h(t) = max(h_min, h0 exp(-r t))", 0.0, PETSC_FALSE, &o->bandwidth_anneal, &anneal_set));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_min", "Smallest bandwidth h_min of the annealing", 0.0, PETSC_TRUE, &o->bandwidth_min, &min_set));
   PetscCall(read_temperatures(PetscOptionsObject, comm, o, &temperatures_set));
+  PetscCall(read_real(PetscOptionsObject, comm, "-drift_cutoff_tol", "Drop pairs whose kernel value is below eps times its peak, with cell lists (d <= 3; 0 = all pairs)", 0.0, PETSC_FALSE, &o->cutoff_tol, &cutoff_set));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_imq_beta", "Exponent beta of the imq kernel", 0.0, PETSC_TRUE, &o->imq_beta, NULL));
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_self", "The self pair j = i in particle kernel sums (the joint fields always exclude it)", DSSelfPairs, &self, &self_set));
   o->self = (DSSelfPair)self;
@@ -302,6 +303,11 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
                DSTargetTypes[o->target], DSKernelTypes[o->kernel]);
   }
   PetscCheck(!(output_set && !o->output[0]), comm, PETSC_ERR_USER_INPUT, "-drift_output needs a file name");
+  if (cutoff_set && o->cutoff_tol > 0) {
+    PetscCheck(o->cutoff_tol < 1, comm, PETSC_ERR_USER_INPUT, "-drift_cutoff_tol must be below 1 (a fraction of the kernel's peak)");
+    PetscCheck(o->kernel != DS_KERNEL_IMQ, comm, PETSC_ERR_USER_INPUT, "-drift_cutoff_tol needs a kernel that decays fast (gaussian, laplace); -drift_kernel imq decays like a power of the distance");
+    PetscCheck(o->field == DS_FIELD_CONSERVATIVE || o->field == DS_FIELD_DISPLACEMENT, comm, PETSC_ERR_USER_INPUT, "-drift_cutoff_tol applies to -drift_field conservative and displacement (-drift_field %s given)", DSFieldTypes[o->field]);
+  }
   if (o->target == DS_TARGET_FILE) {
     PetscCheck(target_file_set && target_dataset_set, comm, PETSC_ERR_USER_INPUT, "-drift_target file needs -drift_target_file F.h5 and -drift_target_dataset /path");
     PetscCheck(!o->target_samples_given, comm, PETSC_ERR_USER_INPUT, "-drift_target_samples does not apply to -drift_target file: M is the dataset's row count");

@@ -169,6 +169,55 @@ START_TEST(row_column_and_distance_sums_match_double_loop)
 }
 END_TEST
 
+/* Cell-list sums against all-pairs sums: every omitted pair has k < eps, so the value sums
+   differ by at most n eps and each moment by at most n eps (max distance 4) |f / k|; the
+   bandwidths put the cutoff radius near 0.15, so most pairs are omitted (checked too). d = 1, 2, 3, gaussian (value
+   and gradient) and laplace (value), self pair in and out, queries from the block itself
+   and from outside its bounding box. */
+START_TEST(cell_sums_match_all_pairs_within_bound)
+{
+  enum { NP = 3000 };
+  static double x[3 * NP], out_of_box[3 * 4];
+  const double  eps = 1e-12;
+  double        worst = 0;
+  int           within = 1;
+
+  for (int j = 0; j < NP; j++)
+    for (int c = 0; c < 3; c++) x[c * NP + j] = point_coordinate(j, c);
+  for (int i = 0; i < 4; i++)
+    for (int c = 0; c < 3; c++) out_of_box[c * 4 + i] = (i % 2 ? 1.31 : -1.26) + 0.01 * c;
+  for (int dim = 1; dim <= 3; dim++)
+    for (int t = 0; t < 3; t++) {
+      const DSKernelType type   = t == 2 ? DS_KERNEL_LAPLACE : DS_KERNEL_GAUSSIAN;
+      const DSWeight     weight = t == 1 ? DS_WEIGHT_GRADIENT : DS_WEIGHT_VALUE;
+      DSKernel           K;
+      DSCells            cells = {0};
+      ds_kernel_setup(type, type == DS_KERNEL_GAUSSIAN ? 0.02 : 0.005, 0.5, &K); /* cutoff radius ~0.15 either way */
+      const double factor = weight == DS_WEIGHT_GRADIENT ? K.inv_h2 : 1.0;
+      DSBlock      source = {NP, dim, NP, 0, x, NULL};
+      ck_assert(ds_cells_build(&source, ds_kernel_cutoff_radius(&K, eps), &cells) == 0);
+      int grid = 1, neighbourhood = 1;
+      for (int k = 0; k < dim; k++) grid *= (int)cells.count[k], neighbourhood *= 3;
+      within &= grid > 4 * neighbourhood; /* far more cells than one neighbourhood: most pairs are skipped */
+      for (int exclude = 0; exclude < 2; exclude++)
+        for (int outside = 0; outside < 2; outside++) {
+          const int    nq    = outside ? 4 : 200;
+          DSBlock      query = outside ? (DSBlock){4, dim, 4, -100, out_of_box, NULL} : (DSBlock){nq, dim, NP, 0, x, NULL};
+          double       v1[200] = {0}, m1[3 * 200] = {0}, v2[200] = {0}, m2[3 * 200] = {0};
+          DSKernelSums all = {nq, v1, m1, NULL}, near = {nq, v2, m2, NULL};
+          ds_kernel_sums(&K, weight, &query, &source, (PetscBool)exclude, &all);
+          ds_kernel_sums_cells(&K, weight, &query, &cells, (PetscBool)exclude, &near);
+          for (int i = 0; i < nq; i++) {
+            worst = PetscMax(worst, fabs(v1[i] - v2[i]) / (NP * eps));
+            for (int c = 0; c < dim; c++) worst = PetscMax(worst, fabs(m1[c * nq + i] - m2[c * nq + i]) / (NP * eps * 4.0 * factor));
+          }
+        }
+      ck_assert(ds_cells_destroy(&cells) == 0);
+    }
+  DS_ASSERT_ALL(within && worst <= 1.0, "cell-list sums exceed their bound: %g of the bound (grid large enough %d)", worst, within);
+}
+END_TEST
+
 Suite *ds_suite_kernels(void)
 {
   Suite *s  = suite_create("kernels");
@@ -178,6 +227,7 @@ Suite *ds_suite_kernels(void)
   tcase_add_test(tc, gradient_matches_finite_differences);
   tcase_add_test(tc, block_sums_match_double_loop);
   tcase_add_test(tc, row_column_and_distance_sums_match_double_loop);
+  tcase_add_test(tc, cell_sums_match_all_pairs_within_bound);
   suite_add_tcase(s, tc);
   return s;
 }
