@@ -983,6 +983,8 @@ START_TEST(test_reopen_for_restart)
     created = read_string_attribute(file, "created");
     H5Fclose(file);
   }
+  /* HDF5 locks open files: no rank may reopen the file before rank 0 has closed it. */
+  DS_ASSERT_PETSC(MPI_Barrier(PETSC_COMM_WORLD));
 
   DS_ASSERT_PETSC(ds_output_reopen(PETSC_COMM_WORLD, &opts, &target, &bandwidth, 3, &out));
   DS_ASSERT_PETSC(check_sidecar_now(path, 3, n, dim, &ok));
