@@ -143,6 +143,23 @@ typedef struct {
   double sharp_rms, residual_rms, rho_particles_min, rho_particles_max, rho_data_min, rho_data_max;
 } CompanionDiagnostics;
 
+/* For z against the n rows of S (skipping row `skip`), with the laplace kernel k and its
+   companion l = (h + r) k: sum k, sum l, sum grad_z l = sum -(z - s) k / h, and sum k s. */
+static void companion_sums(const double *z, const double *S, PetscInt n, PetscInt skip, PetscInt d, double h, double *k_sum, double *l_sum, double *grad_l, double *k_s)
+{
+  for (PetscInt j = 0; j < n; j++) {
+    if (j == skip) continue;
+    const double *w = S + j * d;
+    const double  r = sqrt(ds_test_squared_distance(z, w, d)), k = exp(-r / h);
+    *k_sum += k;
+    *l_sum += (h + r) * k;
+    for (PetscInt c = 0; c < d; c++) {
+      grad_l[c] += -(z[c] - w[c]) * k / h;
+      k_s[c] += k * w[c];
+    }
+  }
+}
+
 /* SCIENCE.md, laplace displacement companion decomposition: l(r) = (h + r) exp(-r/h),
    rho_S = sum l / sum k, grad log(l*S)(z) = sum grad_z l / sum l, grad_z l = -(z - s) k / h;
    sharp = h rho_X [g_Y - g_X], residual = h (rho_Y - rho_X) g_Y; V = m_Y - m_X directly. */
@@ -157,27 +174,8 @@ static void bf_companion(const Cloud *cl, double h, PetscBool exclude_self, doub
     const double *z = cl->X + i * d;
     double        kx = 0, lx = 0, gx[MAXD] = {0}, mx[MAXD] = {0};
     double        ky = 0, ly = 0, gy[MAXD] = {0}, my[MAXD] = {0};
-    for (PetscInt j = 0; j < N; j++) {
-      if (exclude_self && j == i) continue;
-      const double *w = cl->X + j * d;
-      const double  r = sqrt(ds_test_squared_distance(z, w, d)), k = exp(-r / h);
-      kx += k;
-      lx += (h + r) * k;
-      for (PetscInt c = 0; c < d; c++) {
-        gx[c] += -(z[c] - w[c]) * k / h;
-        mx[c] += k * w[c];
-      }
-    }
-    for (PetscInt j = 0; j < M; j++) {
-      const double *w = cl->Y + j * d;
-      const double  r = sqrt(ds_test_squared_distance(z, w, d)), k = exp(-r / h);
-      ky += k;
-      ly += (h + r) * k;
-      for (PetscInt c = 0; c < d; c++) {
-        gy[c] += -(z[c] - w[c]) * k / h;
-        my[c] += k * w[c];
-      }
-    }
+    companion_sums(z, cl->X, N, exclude_self ? i : -1, d, h, &kx, &lx, gx, mx);
+    companion_sums(z, cl->Y, M, -1, d, h, &ky, &ly, gy, my);
     const double rho_x = lx / kx, rho_y = ly / ky;
     diag->rho_particles_min = PetscMin(diag->rho_particles_min, rho_x);
     diag->rho_particles_max = PetscMax(diag->rho_particles_max, rho_x);
