@@ -905,6 +905,18 @@ static PetscErrorCode read_series(DSOutput out, const Dataset *ds, hid_t memtype
   PetscFunctionReturn(0);
 }
 
+/* Waits until every rank has read the series it is about to cut. Shrinking a chunked
+   dataset (H5Dset_extent) writes fill values into the chunk it cuts, and a rank can run
+   ahead through the cuts (the root of HDF5's metadata broadcasts does not wait), so
+   without this a slow rank could read a cut step series, keep other rows than the rest
+   and leave HDF5's collective calls out of step: a hang. */
+static PetscErrorCode wait_for_readers(DSOutput out)
+{
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Barrier(out->comm));
+  PetscFunctionReturn(0);
+}
+
 /* Rows to keep of series with `rows` complete rows whose steps are steps[]: those before
    restart_step (the series only grow, so their steps increase). The checkpoint of a step
    is written before that step's rows, so the restarted run writes them again. */
@@ -947,6 +959,7 @@ static PetscErrorCode reopen_particles(DSOutput out, PetscInt restart_step)
   PetscCall(read_series(out, &out->particle_step, DS_H5_INT, rows, steps));
   PetscCall(read_series(out, &out->particle_time, DS_H5_REAL, rows, times));
   keep = rows_to_keep(rows, steps, restart_step);
+  PetscCall(wait_for_readers(out));
   for (PetscInt k = 0; k < nseries; k++) PetscCall(cut_rows(out, series[k], keep));
   for (PetscInt t = 0; t < keep; t++) PetscCall(remember_snapshot(out, steps[t], times[t]));
   PetscCall(PetscFree2(steps, times));
@@ -992,6 +1005,7 @@ static PetscErrorCode reopen_diagnostics(DSOutput out, PetscInt restart_step)
   PetscCall(PetscMalloc1(rows, &steps));
   PetscCall(read_series(out, &series[step], DS_H5_INT, rows, steps));
   keep = rows_to_keep(rows, steps, restart_step);
+  PetscCall(wait_for_readers(out));
   for (PetscInt k = 0; k < nseries; k++) {
     PetscCall(cut_rows(out, &series[k], keep));
     PetscCall(close_dataset(out, &series[k]));
