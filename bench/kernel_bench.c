@@ -2,6 +2,7 @@
    against a block of source points, as the field's ring visit does. Usage:
      kernel_bench KERNEL WEIGHT DIM [N] [SECONDS]   (KERNEL gaussian|laplace|imq, WEIGHT value|gradient)
      kernel_bench cutoff KERNEL N H EPS QUERIES      (cell lists against all pairs, d = 2)
+     kernel_bench clock                              (the core's clock under load)
    Prints one line of key=value results. */
 #include <petscsys.h>
 #include <petsctime.h>
@@ -77,6 +78,25 @@ static int cutoff_bench(const char *kernel, PetscInt n, PetscReal h, PetscReal e
   return 0;
 }
 
+/* The clock the core runs at, from a chain of 4 10^9 dependent integer additions (one per
+   cycle on any x86-64 core): a VM's /proc/cpuinfo reports its nominal clock, not this. */
+static int clock_bench(void)
+{
+#if defined(__x86_64__)
+  const long     n = 1000000000L;
+  long           x = 0;
+  PetscLogDouble t0, t1;
+  PetscCall(PetscTime(&t0));
+  for (long i = 0; i < n; i++) __asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0" : "+r"(x));
+  PetscCall(PetscTime(&t1));
+  printf("clock_mhz=%.0f\n", 4.0 * n / (t1 - t0) / 1e6);
+#else
+  printf("clock_mhz=unknown\n");
+#endif
+  PetscCall(PetscFinalize());
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   PetscInt       dim = 2, n = 4096;
@@ -88,6 +108,7 @@ int main(int argc, char **argv)
   double         pairs = 0;
 
   PetscCall(PetscInitializeNoArguments());
+  if (argc == 2 && !strcmp(argv[1], "clock")) return clock_bench();
   if (argc == 7 && !strcmp(argv[1], "cutoff")) return cutoff_bench(argv[2], atoi(argv[3]), atof(argv[4]), atof(argv[5]), atoi(argv[6]));
   if (argc < 4) {
     fprintf(stderr, "usage: %s gaussian|laplace|imq value|gradient DIM [N] [SECONDS]\n", argv[0]);

@@ -13,6 +13,7 @@ typedef struct {
   PetscReal    beta;   /* imq exponent */
   PetscReal    inv_h;  /* 1 / h */
   PetscReal    inv_h2; /* 1 / h^2 */
+  PetscReal    log2_scale; /* k = 2^(log2_scale r^2) (gaussian) or 2^(log2_scale r) (laplace) */
 } DSKernel;
 
 /* Points in structure-of-arrays layout: coordinate k of point i is x[k * ld + i].
@@ -42,6 +43,10 @@ typedef struct {
   PetscReal *moment;
   PetscReal *companion;
 } DSKernelSums;
+
+/* 2^y for finite y <= 0, the exponential of every gaussian and laplace kernel value; 0
+   where 2^y < 2^-1021.5 (1.4 DBL_MIN): kernel values are never subnormal. */
+PETSC_EXTERN double ds_exp2_nonpositive(double y);
 
 /* Fills a kernel description for bandwidth h (and exponent beta for imq). */
 PETSC_EXTERN void ds_kernel_setup(DSKernelType type, PetscReal h, PetscReal beta, DSKernel *kernel);

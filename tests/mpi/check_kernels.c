@@ -17,21 +17,49 @@ static double distance(int dim, const double *z, const double *w)
 /* Points spread over a few bandwidths, deterministic. */
 static double point_coordinate(int i, int c) { return sin(1.7 * i + 0.9 * c + 0.3) * 1.3 + 0.05 * c; }
 
-/* The kernels' exponential against libm: within 2 ulp wherever exp(x) >= DBL_MIN (the
-   gaussian kernel at r = h sqrt(-2x) gives exp(x)), and exactly 0 below (subnormals are
-   flushed, doc/model.md). 10^6 arguments spread over [log DBL_MIN, 0] and beyond. */
-START_TEST(exponential_matches_libm)
+/* The kernels' exponential 2^y against long double exp2l: within 1 ulp where it is not
+   flushed (y > -1021.5), exactly 0 below, never subnormal. 10^6 arguments over
+   [-1030, 0]. */
+START_TEST(exponential_matches_long_double)
 {
-  DSKernel K;
-  double   worst = 0;
-  int      flushed = 1;
-  ds_kernel_setup(DS_KERNEL_GAUSSIAN, 1.0, 0.5, &K);
+  double worst = 0;
+  int    flushed = 1, subnormal = 0;
   for (int i = 0; i <= 1000000; i++) {
-    const double x = -750.0 * i / 1000000.0, r = sqrt(-2.0 * x), ref = exp(-0.5 * r * r), got = ds_kernel_value(&K, r);
-    if (ref >= DBL_MIN) worst = PetscMax(worst, fabs(got - ref) / ref);
+    const double      y   = -1030.0 * i / 1000000.0, got = ds_exp2_nonpositive(y);
+    const long double ref = exp2l((long double)y);
+    if (y > -1021.5) worst = PetscMax(worst, (double)(fabsl(got - ref) / ref));
     else flushed &= got == 0.0;
+    subnormal |= got != 0.0 && got < DBL_MIN;
   }
-  DS_ASSERT_ALL(worst <= 2 * DBL_EPSILON && flushed, "kernel exponential: worst relative error %g (%.2f ulp), subnormals flushed %d", worst, worst / DBL_EPSILON, flushed);
+  DS_ASSERT_ALL(worst <= DBL_EPSILON && flushed && !subnormal, "2^y: worst relative error %g (%.2f ulp), flushed below 2^-1021.5 %d, subnormal results %d", worst, worst / DBL_EPSILON, flushed, subnormal);
+}
+END_TEST
+
+/* Gaussian and laplace kernel values against exp(x) in long double, x = -r^2 / (2 h^2) or
+   -r / h, for x in [-740, 0]. The argument y = x log2(e) is formed in double from the
+   rounded scale (at most 4 roundings: h*h, 1/., log2(e), the product) and r^2 (1) and
+   their product (1): a relative error of 6 2^-53 in y, so 3 eps |x| in the value, plus
+   the 1 ulp of 2^y. Values below DBL_MIN must be 0. */
+START_TEST(kernel_values_within_rounding_bound)
+{
+  const double h_values[] = {0.7, 0.05};
+  double       worst = 0;
+  int          flushed = 1;
+  for (int t = 0; t < 2; t++)
+    for (int hv = 0; hv < 2; hv++) {
+      const double h = h_values[hv];
+      DSKernel     K;
+      ds_kernel_setup(all_kernels[t], h, 0.5, &K);
+      for (int i = 1; i <= 200000; i++) {
+        const double      x = -740.0 * i / 200000.0;
+        const double      r = all_kernels[t] == DS_KERNEL_GAUSSIAN ? h * sqrt(-2.0 * x) : -h * x;
+        const long double lr = r, lh = h, ex = all_kernels[t] == DS_KERNEL_GAUSSIAN ? -lr * lr / (2 * lh * lh) : -lr / lh, ref = expl(ex);
+        const double      got = ds_kernel_value(&K, r);
+        if (ref >= 1.5L * DBL_MIN) worst = PetscMax(worst, (double)(fabsl(got - ref) / ref / (DBL_EPSILON * (1 + 3 * fabsl(ex)))));
+        else if (ref < DBL_MIN) flushed &= got == 0.0;
+      }
+    }
+  DS_ASSERT_ALL(worst <= 1 && flushed, "kernel values: worst error %.3f of the rounding bound eps (1 + 3 |x|), flushed below DBL_MIN %d", worst, flushed);
 }
 END_TEST
 
@@ -223,7 +251,8 @@ Suite *ds_suite_kernels(void)
   Suite *s  = suite_create("kernels");
   TCase *tc = tcase_create("kernels");
   tcase_add_test(tc, values_match_table);
-  tcase_add_test(tc, exponential_matches_libm);
+  tcase_add_test(tc, exponential_matches_long_double);
+  tcase_add_test(tc, kernel_values_within_rounding_bound);
   tcase_add_test(tc, gradient_matches_finite_differences);
   tcase_add_test(tc, block_sums_match_double_loop);
   tcase_add_test(tc, row_column_and_distance_sums_match_double_loop);
