@@ -1,6 +1,6 @@
 /* Kernel table and the pair micro-kernels (DESIGN.md: kernel table). No branch depends on
    the pair, and every exponential is exp2_nonpositive, a branch-free 2^y the compiler
-   vectorises (0.61 ulp, measured in doc/performance.md), with log2(e) folded into the
+   vectorises (0.63 ulp, measured in doc/performance.md), with log2(e) folded into the
    kernel's scale. Kernel values below 2^-1021.5 (1.4e-308 of the peak) are 0: no sum
    with a normal term changes, and the vector exp need not produce subnormals.
 
