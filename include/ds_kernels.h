@@ -13,7 +13,7 @@ typedef struct {
   PetscReal    beta;   /* imq exponent */
   PetscReal    inv_h;  /* 1 / h */
   PetscReal    inv_h2; /* 1 / h^2 */
-  PetscReal    log2_scale; /* k = 2^(log2_scale r^2) (gaussian) or 2^(log2_scale r) (laplace) */
+  PetscReal    log2_scale; /* k = 2^(log2_scale r^2) (gaussian) or 2^(log2_scale r) (laplace); NAN for imq */
 } DSKernel;
 
 /* Points in structure-of-arrays layout: coordinate k of point i is x[k * ld + i].

@@ -63,8 +63,9 @@ void ds_kernel_setup(DSKernelType type, PetscReal h, PetscReal beta, DSKernel *k
   kernel->beta   = beta;
   kernel->inv_h  = 1.0 / h;
   kernel->inv_h2 = 1.0 / (h * h);
-  /* k = 2^(log2_scale r^2) gaussian, 2^(log2_scale r) laplace: log2(e) folded in once. */
-  kernel->log2_scale = (type == DS_KERNEL_GAUSSIAN ? -0.5 * kernel->inv_h2 : -kernel->inv_h) * M_LOG2E;
+  /* k = 2^(log2_scale r^2) gaussian, 2^(log2_scale r) laplace: log2(e) folded in once;
+     imq (a power, not an exponential) has none. */
+  kernel->log2_scale = type == DS_KERNEL_GAUSSIAN ? -0.5 * kernel->inv_h2 * M_LOG2E : type == DS_KERNEL_LAPLACE ? -kernel->inv_h * M_LOG2E : NAN;
 }
 
 PetscReal ds_kernel_value(const DSKernel *kernel, PetscReal r)
