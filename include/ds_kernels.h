@@ -45,7 +45,7 @@ typedef struct {
 } DSKernelSums;
 
 /* 2^y for finite y <= 0, the exponential of every gaussian and laplace kernel value; 0
-   where 2^y < 2^-1021.5 (1.4 DBL_MIN): kernel values are never subnormal. */
+   for y < -1021 - 1/32 (2^y < 1.96 DBL_MIN): kernel values are never subnormal. */
 PETSC_EXTERN double ds_exp2_nonpositive(double y);
 
 /* Fills a kernel description for bandwidth h (and exponent beta for imq). */

@@ -1,59 +1,133 @@
-/* Kernel table and the pair micro-kernels (DESIGN.md: kernel table). No branch depends on
-   the pair, and every exponential is exp2_nonpositive, a branch-free 2^y the compiler
-   vectorises (0.63 ulp, measured in doc/performance.md), with log2(e) folded into the
-   kernel's scale. Kernel values below 2^-1021.5 (1.4e-308 of the peak) are 0: no sum
-   with a normal term changes, and the vector exp need not produce subnormals.
+/* Kernel table and the pair micro-kernels (DESIGN.md: kernel table). The pair loops are
+   written on GCC vector types of LANES doubles (one AVX-512 register; GCC splits them on
+   narrower machines), with no branch that depends on the pair. Every exponential is
+   exp2_sixteenths, a branch-free 2^(u/16) from a 16-entry table held in two registers and
+   a degree-6 polynomial (relative error 0.57 eps, measured in doc/performance.md), with
+   log2(e) and the 16 folded into the kernel's scale. Kernel values below 2^(-1021 - 1/32)
+   (1.96 DBL_MIN) of the peak are 0: no sum with a normal term changes, and the vector exp
+   need not produce subnormals.
 
-   The common cases (gaussian or laplace, d <= 3, unweighted sources) take a fused path:
-   one SIMD pass over the source block per query point computes distances, kernel values
-   and all sums in registers. Every other case walks the source block in tiles: squared
-   distances for a tile (unit-stride loops for each coordinate), kernel values and
-   weights, then the tile's contribution to each accumulator. */
+   Three micro-kernels, by what the pair needs:
+   - fused (gaussian or laplace value sums, d <= 3, unweighted): per query, one pass over
+     the source block, 8 sources per vector, distances, kernel values and sums in registers;
+   - wide (the same kernels, d >= 4): 8 queries per vector against a tile of sources, one
+     source at a time: squared distances and kernel values, then the moments, 8
+     coordinates at a time so that query coordinates and sums stay in registers;
+   - tiled (imq, weighted sources, companion sums, laplace gradients): per query, squared
+     distances for a tile of sources, then kernel values and weights, then each sum. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include "ds_kernels.h"
 
-#define TILE 256
+#define TILE       256 /* sources per tile of the tiled micro-kernel */
+#define WIDE_TILE  64  /* sources per tile of the wide micro-kernel: 8 x 64 kernel values, 4 KB */
+#define WIDE_CHUNK 8   /* coordinates the wide micro-kernel keeps in registers at once */
+#define LANES      8
+#define INLINE     static inline __attribute__((always_inline))
 
-/* 2^y for finite y <= 0; 0 where 2^y < 2^-1021.5 (1.4 DBL_MIN), so no result is
-   subnormal. y = n + f with n the nearest integer (from the 1.5 2^52 shifter, so it
-   vectorises) and |f| <= 1/2 exact; 2 2^f by a degree-11 polynomial (Chebyshev fit to
-   2^f on [-1/2, 1/2], error 3e-18, coefficients doubled exactly) in Horner's form, times
-   2^(n-1) built in the exponent bits from the shifter's own bits and set to 0 for
-   n <= -1022 by an integer max. No compare, mask or branch: on this loop each one cost
-   10-15%. Error 0.63 ulp (test exponential_matches_long_double). An infinite y (a squared
-   distance beyond DBL_MAX) gives NaN, which the run's non-finite check reports. */
-static inline __attribute__((always_inline)) double exp2_nonpositive(double y)
+typedef double  vreal __attribute__((vector_size(LANES * sizeof(double))));
+typedef int64_t vint __attribute__((vector_size(LANES * sizeof(int64_t))));
+
+/* Lane-wise operations. The loops compile to single vector instructions; fma is explicit
+   because -std=c11 does not contract a*b+c. */
+INLINE vreal splat(double x)
 {
-  const double shifter = 0x1.8p52 + 1022; /* after the sum, its low bits hold n + 1022 */
-  const double shifted = y + shifter;
-  const double f       = y - (shifted - shifter);
-  double       p = 2 * 4.4558179083360645e-10, scale;
-  int64_t      e;
+  const vint lane0 = {0};
+  return __builtin_shuffle((vreal){x}, lane0);
+}
+INLINE vreal vfma(vreal a, vreal b, vreal c)
+{
+  vreal v;
+  for (int l = 0; l < LANES; l++) v[l] = fma(a[l], b[l], c[l]);
+  return v;
+}
+INLINE vreal vsqrt(vreal a)
+{
+  vreal v;
+  for (int l = 0; l < LANES; l++) v[l] = sqrt(a[l]);
+  return v;
+}
+INLINE vreal load(const PetscReal *p)
+{
+  vreal v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+/* Lanes [0, live) from p, the others `fill`. */
+INLINE vreal load_partial(const PetscReal *p, int live, PetscReal fill)
+{
+  vreal v = splat(fill);
+  for (int l = 0; l < live; l++) v[l] = p[l];
+  return v;
+}
+/* p[l] += v[l] for the lanes [0, live). */
+INLINE void add_partial(PetscReal *p, int live, vreal v)
+{
+  for (int l = 0; l < live; l++) p[l] += v[l];
+}
+INLINE PetscReal lane_sum(vreal v)
+{
+  PetscReal s = 0;
+  for (int l = 0; l < LANES; l++) s += v[l];
+  return s;
+}
 
-  p = fma(p, f, 2 * 7.074194297288521e-09);
-  p = fma(p, f, 2 * 1.0178057087733941e-07);
-  p = fma(p, f, 2 * 1.3215432535912375e-06);
-  p = fma(p, f, 2 * 1.5252733841556773e-05);
-  p = fma(p, f, 2 * 0.00015403530463724353);
-  p = fma(p, f, 2 * 0.001333355814640647);
-  p = fma(p, f, 2 * 0.009618129107587256);
-  p = fma(p, f, 2 * 0.055504108664821625);
-  p = fma(p, f, 2 * 0.24022650695910158);
-  p = fma(p, f, 2 * 0.6931471805599453);
-  p = fma(p, f, 2.0);
-  memcpy(&e, &shifted, sizeof(e));
-  e -= 0x4338000000000000LL;  /* the shifter's own bits: leaves n + 1022 */
-  e = (e < 0 ? 0 : e) << 52; /* the bits of 2^(n-1), or of 0 */
-  memcpy(&scale, &e, sizeof(scale));
-  return p * scale;
+/* 2 2^(j/16) for j = 0..15, rounded, in two registers, and the relative error of each
+   rounding: 2 2^(j/16) = table (1 + error). */
+static const vreal exp2_table_low  = {2.0, 2.0885475648548275, 2.1810154653305154, 2.277577269513383, 2.378414230005442, 2.483715624146968, 2.5936791093020193, 2.7085110938737853};
+static const vreal exp2_table_high = {2.8284271247461903, 2.9536522918789987, 3.0844216508158815, 3.2209806638985086, 3.363585661014858, 3.512504320746599, 3.668016172818685, 3.830413122794295};
+static const vreal exp2_error_low  = {0.0, 8.189317638195515e-17, -2.7939114859515733e-17, 7.826573258636076e-17, 3.3484623336251524e-17, 3.750854201303127e-17, 1.9572585293112036e-17, 5.68648095791174e-17};
+static const vreal exp2_error_high = {-6.835808657661922e-17, -2.3591094770850053e-17, 5.1548301170786783e-17, 1.5341410053603723e-17, 4.875160526227062e-17, 1.685487290628973e-17, 1.790126907604513e-17, -5.545065618639427e-17};
+
+/* 2^(u/16), u = a x, lane by lane, for u <= 0; 0 where that is below 2^(-1021 - 1/32), so
+   no result is subnormal. u is rounded to an integer m = 16 n + j (0 <= j < 16) by the
+   1.5 2^52 shifter (so it vectorises; its low bits then hold 16 (n + 1022) + j),
+   r = u - m exact with |r| <= 1/2, and
+   2^(u/16) = 2^(n-1) * 2 2^(j/16) * 2^(r/16): the table entry and its rounding error come
+   from two-register permutes indexed by the shifter's low 4 bits, 2^(r/16) - 1 from a
+   degree-6 polynomial (Chebyshev fit, error 1.4e-17) whose constant term carries the
+   table's rounding error, and 2^(n-1) is built in the exponent bits, set to 0 for
+   n <= -1022 by an integer select. Relative error 0.57 eps (test
+   exponential_matches_long_double).
+   A u below -2^51 gives 0; an infinite x (a squared distance beyond DBL_MAX) gives NaN,
+   which the run's non-finite check reports. */
+INLINE vreal exp2_sixteenths(vreal a, vreal x)
+{
+  const double shifter = 0x1.8p52 + 16 * 1022;
+  const vreal  u       = a * x;
+  const vreal  shifted = u + shifter;
+  const vreal  r       = u - (shifted - shifter);
+  vint         bits, index;
+  vreal        p, scale;
+
+  memcpy(&bits, &shifted, sizeof(bits));
+  bits -= 0x4338000000000000LL; /* 16 (n + 1022) + j */
+  index = bits & 15;
+  p     = vfma(r, splat(9.1813349609072544707e-12), splat(1.2716085030349987688e-9));
+  p     = vfma(p, r, splat(1.4676100321837673748e-7));
+  p     = vfma(p, r, splat(1.3550807777499828836e-5));
+  p     = vfma(p, r, splat(9.383847928089873078e-4));
+  p     = vfma(p, r, splat(4.3321698784996609583e-2));
+  p     = vfma(p, r, __builtin_shuffle(exp2_error_low, exp2_error_high, index)); /* 2^(r/16) - 1 + error */
+  bits >>= 4;
+  bits = ((bits > 0) & bits) << 52; /* the bits of 2^(n-1), or of 0 */
+  memcpy(&scale, &bits, sizeof(scale));
+  scale *= __builtin_shuffle(exp2_table_low, exp2_table_high, index);
+  return vfma(scale, p, scale);
 }
 
 double ds_exp2_nonpositive(double y)
 {
-  return exp2_nonpositive(y);
+  return exp2_sixteenths(splat(16), splat(y))[0];
+}
+
+/* Kernel values k_j = k(r_j) of a gaussian or laplace kernel from squared distances r2,
+   LANES at a time; a16 = 16 log2_scale. */
+INLINE vreal kernel_values(DSKernelType type, vreal a16, vreal r2)
+{
+  return exp2_sixteenths(a16, type == DS_KERNEL_GAUSSIAN ? r2 : vsqrt(r2));
 }
 
 void ds_kernel_setup(DSKernelType type, PetscReal h, PetscReal beta, DSKernel *kernel)
@@ -71,8 +145,8 @@ void ds_kernel_setup(DSKernelType type, PetscReal h, PetscReal beta, DSKernel *k
 PetscReal ds_kernel_value(const DSKernel *kernel, PetscReal r)
 {
   switch (kernel->type) {
-  case DS_KERNEL_GAUSSIAN: return exp2_nonpositive(kernel->log2_scale * (r * r));
-  case DS_KERNEL_LAPLACE: return exp2_nonpositive(kernel->log2_scale * r);
+  case DS_KERNEL_GAUSSIAN:
+  case DS_KERNEL_LAPLACE: return exp2_sixteenths(splat(16 * kernel->log2_scale), splat(kernel->type == DS_KERNEL_GAUSSIAN ? r * r : r))[0];
   case DS_KERNEL_IMQ: return pow(1.0 + r * r * kernel->inv_h2, -kernel->beta);
   }
   return NAN;
@@ -89,7 +163,7 @@ PetscReal ds_kernel_gradient_factor(const DSKernel *kernel, PetscReal r)
 }
 
 /* Squared distances r2[j] = |z_i - s_{j0 + j}|^2 for the nt points of a tile. */
-static inline __attribute__((always_inline)) void tile_distances(const DSBlock *q, PetscInt i, const DSBlock *s, PetscInt j0, PetscInt nt, PetscReal *restrict r2)
+INLINE void tile_distances(const DSBlock *q, PetscInt i, const DSBlock *s, PetscInt j0, PetscInt nt, PetscReal *restrict r2)
 {
   for (PetscInt j = 0; j < nt; j++) r2[j] = 0;
   for (PetscInt c = 0; c < q->dim; c++) {
@@ -102,19 +176,33 @@ static inline __attribute__((always_inline)) void tile_distances(const DSBlock *
   }
 }
 
+/* k[j] = k(r_j) for the n squared distances r2[j] of a gaussian or laplace kernel. */
+INLINE void kernel_value_array(DSKernelType type, const DSKernel *K, PetscInt n, const PetscReal *restrict r2, PetscReal *restrict k)
+{
+  const vreal a16 = splat(16 * K->log2_scale);
+  PetscInt    j   = 0;
+
+  for (; j + LANES <= n; j += LANES) {
+    const vreal v = kernel_values(type, a16, load(r2 + j));
+    memcpy(k + j, &v, sizeof(v));
+  }
+  if (j < n) {
+    const vreal v = kernel_values(type, a16, load_partial(r2 + j, (int)(n - j), 0));
+    for (PetscInt l = 0; l < n - j; l++) k[j + l] = v[l];
+  }
+}
+
 /* Kernel values k and pair weights f of a tile from its squared distances r2. */
-static inline __attribute__((always_inline)) void tile_weights(DSKernelType type, DSWeight weight, const DSKernel *K, PetscInt n, const PetscReal *restrict r2, PetscReal *restrict k, PetscReal *restrict f)
+INLINE void tile_weights(DSKernelType type, DSWeight weight, const DSKernel *K, PetscInt n, const PetscReal *restrict r2, PetscReal *restrict k, PetscReal *restrict f)
 {
   switch (type) {
   case DS_KERNEL_GAUSSIAN:
-#pragma omp simd
-    for (PetscInt j = 0; j < n; j++) k[j] = exp2_nonpositive(K->log2_scale * r2[j]);
+    kernel_value_array(DS_KERNEL_GAUSSIAN, K, n, r2, k);
     if (weight == DS_WEIGHT_GRADIENT)
       for (PetscInt j = 0; j < n; j++) f[j] = -K->inv_h2 * k[j];
     break;
   case DS_KERNEL_LAPLACE:
-#pragma omp simd
-    for (PetscInt j = 0; j < n; j++) k[j] = exp2_nonpositive(K->log2_scale * sqrt(r2[j]));
+    kernel_value_array(DS_KERNEL_LAPLACE, K, n, r2, k);
     if (weight == DS_WEIGHT_GRADIENT)
       for (PetscInt j = 0; j < n; j++) {
         PetscReal r = sqrt(r2[j]);
@@ -141,7 +229,7 @@ static inline PetscInt self_in_tile(const DSBlock *q, PetscInt i, const DSBlock 
 }
 
 /* The sums micro-kernel for one (kernel, weight) pair; specialised by the constant arguments. */
-static inline __attribute__((always_inline)) void sums_for(DSKernelType type, DSWeight weight, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSKernelSums *acc)
+INLINE void sums_for(DSKernelType type, DSWeight weight, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSKernelSums *acc)
 {
   const PetscInt dim = q->dim;
   PetscReal      r2[TILE], k[TILE], f[TILE];
@@ -179,65 +267,155 @@ static inline __attribute__((always_inline)) void sums_for(DSKernelType type, DS
   }
 }
 
-/* The fused micro-kernel for a gaussian or laplace kernel and D <= 3 coordinates: per
-   query, one SIMD pass over the source block accumulating sum_j k and sum_j k (z - s_j),
-   the latter multiplied by `moment_scale` at the end (1 for value weights, -1/h^2 for the
-   gaussian gradient). */
-/* Adds to (v, m0, m1, m2) the fused sums of query (z0, z1, z2) over sources [j0, j1). */
-static inline __attribute__((always_inline)) void fused_range(DSKernelType type, int D, PetscReal a, const DSBlock *s, PetscInt j0, PetscInt j1, PetscReal z0, PetscReal z1, PetscReal z2, PetscReal *v_, PetscReal *m0_, PetscReal *m1_, PetscReal *m2_)
+/* One vector of the fused micro-kernel: query z against sources [j, j + live), live <= LANES,
+   adding k to v and k (z - s_j) to m; lanes past `live` hold the query itself and are
+   multiplied out. */
+INLINE void fused_step(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *v, vreal *m)
 {
-  const PetscReal *s0 = s->x, *s1 = s->x + s->ld, *s2 = s->x + 2 * s->ld;
-  PetscReal        v = 0, m0 = 0, m1 = 0, m2 = 0;
-#pragma omp simd reduction(+ : v, m0, m1, m2)
-  for (PetscInt j = j0; j < j1; j++) {
-    const PetscReal d0 = z0 - s0[j], d1 = D > 1 ? z1 - s1[j] : 0, d2 = D > 2 ? z2 - s2[j] : 0;
-    /* Explicit fma: -std=c11 does not contract, and D < 3 must not add a "+ 0". */
-    const PetscReal r2 = D == 1 ? d0 * d0 : D == 2 ? fma(d1, d1, d0 * d0) : fma(d2, d2, fma(d1, d1, d0 * d0));
-    const PetscReal k  = exp2_nonpositive(type == DS_KERNEL_GAUSSIAN ? a * r2 : a * sqrt(r2));
-    v += k;
-    m0 = fma(k, d0, m0);
-    if (D > 1) m1 = fma(k, d1, m1);
-    if (D > 2) m2 = fma(k, d2, m2);
+  vreal d[3], r2, k;
+
+  for (int c = 0; c < D; c++) d[c] = splat(z[c]) - (live == LANES ? load(s->x + c * s->ld + j) : load_partial(s->x + c * s->ld + j, live, z[c]));
+  r2 = d[0] * d[0];
+  for (int c = 1; c < D; c++) r2 = vfma(d[c], d[c], r2);
+  k = kernel_values(type, a16, r2);
+  if (live < LANES) {
+    vreal keep = splat(0);
+    for (int l = 0; l < live; l++) keep[l] = 1;
+    k *= keep;
   }
-  *v_ += v;
-  *m0_ += m0;
-  *m1_ += m1;
-  *m2_ += m2;
+  *v += k;
+  for (int c = 0; c < D; c++) m[c] = vfma(k, d[c], m[c]);
+}
+
+/* Adds to value and moment[0..D) the fused sums of query z over sources [j0, j1):
+   sum_j k and sum_j k (z - s_j). */
+INLINE void fused_range(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal *value, PetscReal *moment)
+{
+  vreal    v = splat(0), m[3] = {splat(0), splat(0), splat(0)};
+  PetscInt j = j0;
+
+  for (; j + LANES <= j1; j += LANES) fused_step(type, D, a16, s, j, LANES, z, &v, m);
+  if (j < j1) fused_step(type, D, a16, s, j, (int)(j1 - j), z, &v, m);
+  *value += lane_sum(v);
+  for (int c = 0; c < D; c++) moment[c] += lane_sum(m[c]);
 }
 
 /* The fused micro-kernel for a gaussian or laplace kernel and D <= 3 coordinates: per
-   query, one SIMD pass over the source block (two, around the self pair when it is
-   excluded) accumulating sum_j k and sum_j k (z - s_j), the latter multiplied by
-   `moment_scale` at the end (1 for value weights, -1/h^2 for the gaussian gradient). */
-static inline __attribute__((always_inline)) void fused_sums(DSKernelType type, int D, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
+   query, one pass over the source block (two, around the self pair when it is excluded)
+   accumulating sum_j k and sum_j k (z - s_j), the latter multiplied by `moment_scale` at
+   the end (1 for value weights, -1/h^2 for the gaussian gradient). */
+INLINE void fused_sums(DSKernelType type, int D, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
 {
-  const PetscReal a = K->log2_scale;
+  const vreal a16 = splat(16 * K->log2_scale);
 
   for (PetscInt i = 0; i < q->n; i++) {
-    const PetscReal z0 = q->x[i], z1 = D > 1 ? q->x[q->ld + i] : 0, z2 = D > 2 ? q->x[2 * q->ld + i] : 0;
-    const PetscInt  self = q->start + i - s->start;
+    const PetscInt  self  = q->start + i - s->start;
     const PetscBool split = exclude && self >= 0 && self < s->n;
-    PetscReal       v = 0, m0 = 0, m1 = 0, m2 = 0;
-    fused_range(type, D, a, s, 0, split ? self : s->n, z0, z1, z2, &v, &m0, &m1, &m2);
-    if (split) fused_range(type, D, a, s, self + 1, s->n, z0, z1, z2, &v, &m0, &m1, &m2);
-    acc->value[i] += v;
-    acc->moment[i] += moment_scale * m0;
-    if (D > 1) acc->moment[acc->ld + i] += moment_scale * m1;
-    if (D > 2) acc->moment[2 * acc->ld + i] += moment_scale * m2;
+    PetscReal       z[3], value = 0, moment[3] = {0, 0, 0};
+    for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
+    fused_range(type, D, a16, s, 0, split ? self : s->n, z, &value, moment);
+    if (split) fused_range(type, D, a16, s, self + 1, s->n, z, &value, moment);
+    acc->value[i] += value;
+    for (int c = 0; c < D; c++) acc->moment[c * acc->ld + i] += moment_scale * moment[c];
   }
 }
 
-/* Runs the fused micro-kernel when it applies; false otherwise. */
-static PetscBool try_fused(const DSKernel *K, DSWeight weight, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSKernelSums *acc)
+/* r2[j] = sum_c (z_c - s_jc)^2 over the W coordinates [c0, c0 + W) for the sources
+   [j0, j0 + nt), added to r2[j] unless c0 = 0, with the query vector's coordinates in
+   registers and two chains. */
+INLINE void wide_distances(int W, const vreal *z, const DSBlock *s, PetscInt c0, PetscInt j0, PetscInt nt, vreal *r2)
+{
+  const PetscReal *sc[WIDE_CHUNK];
+  vreal            zc[WIDE_CHUNK];
+
+  for (int c = 0; c < W; c++) sc[c] = s->x + (c0 + c) * s->ld + j0, zc[c] = z[c0 + c];
+  for (PetscInt j = 0; j < nt; j++) {
+    vreal even = c0 ? r2[j] : splat(0), odd = splat(0);
+#pragma GCC unroll 8
+    for (int c = 0; c < W; c += 2) {
+      const vreal d = zc[c] - sc[c][j];
+      even          = vfma(d, d, even);
+      if (c + 1 < W) {
+        const vreal e = zc[c + 1] - sc[c + 1][j];
+        odd           = vfma(e, e, odd);
+      }
+    }
+    r2[j] = even + odd;
+  }
+}
+
+/* m_c += sum_j k_j (z_c - s_jc) over the W coordinates [c0, c0 + W) for the sources
+   [j0, j0 + nt), with query coordinates and sums in registers. */
+INLINE void wide_moments(int W, const vreal *z, const DSBlock *s, PetscInt c0, PetscInt j0, PetscInt nt, const vreal *k, vreal *m)
+{
+  const PetscReal *sc[WIDE_CHUNK];
+  vreal            zc[WIDE_CHUNK], mc[WIDE_CHUNK];
+
+  for (int c = 0; c < W; c++) sc[c] = s->x + (c0 + c) * s->ld + j0, zc[c] = z[c0 + c], mc[c] = m[c0 + c];
+  for (PetscInt j = 0; j < nt; j++)
+#pragma GCC unroll 8
+    for (int c = 0; c < W; c++) mc[c] = vfma(k[j], zc[c] - sc[c][j], mc[c]);
+  for (int c = 0; c < W; c++) m[c0 + c] = mc[c];
+}
+
+/* wide_distances or wide_moments for the chunk of coordinates starting at c0 (with the
+   chunk's width as a compile-time constant). */
+static void wide_chunk(PetscBool moments, const vreal *z, const DSBlock *s, PetscInt c0, PetscInt j0, PetscInt nt, vreal *r2_or_k, vreal *m)
+{
+  switch (PetscMin(WIDE_CHUNK, s->dim - c0)) {
+#define DS_WIDE_CHUNK(W) \
+  case W: \
+    if (moments) wide_moments(W, z, s, c0, j0, nt, r2_or_k, m); \
+    else wide_distances(W, z, s, c0, j0, nt, r2_or_k); \
+    break;
+    DS_WIDE_CHUNK(1) DS_WIDE_CHUNK(2) DS_WIDE_CHUNK(3) DS_WIDE_CHUNK(4) DS_WIDE_CHUNK(5) DS_WIDE_CHUNK(6) DS_WIDE_CHUNK(7) DS_WIDE_CHUNK(8)
+#undef DS_WIDE_CHUNK
+  }
+}
+
+/* The wide micro-kernel for a gaussian or laplace kernel and any number of coordinates:
+   LANES queries per vector (the last vector padded with copies of its first query) against
+   tiles of WIDE_TILE sources: squared distances chunk by chunk, kernel values (with the
+   self pairs set to 0), then the moments chunk by chunk, multiplied by `moment_scale` at
+   the end as in the fused micro-kernel. */
+INLINE void wide_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
+{
+  const PetscInt dim = q->dim;
+  const vreal    a16 = splat(16 * K->log2_scale);
+  vreal          r2_or_k[WIDE_TILE], z[dim], m[dim];
+
+  for (PetscInt i0 = 0; i0 < q->n; i0 += LANES) {
+    const int live = (int)PetscMin(LANES, q->n - i0);
+    vreal     v    = splat(0);
+    for (PetscInt c = 0; c < dim; c++) z[c] = load_partial(q->x + c * q->ld + i0, live, q->x[c * q->ld + i0]), m[c] = splat(0);
+    for (PetscInt j0 = 0; j0 < s->n; j0 += WIDE_TILE) {
+      const PetscInt nt = PetscMin(WIDE_TILE, s->n - j0);
+      for (PetscInt c0 = 0; c0 < dim; c0 += WIDE_CHUNK) wide_chunk(PETSC_FALSE, z, s, c0, j0, nt, r2_or_k, NULL);
+      for (PetscInt j = 0; j < nt; j++) r2_or_k[j] = kernel_values(type, a16, r2_or_k[j]);
+      for (int l = 0; exclude && l < live; l++) {
+        const PetscInt self = q->start + i0 + l - s->start - j0;
+        if (self >= 0 && self < nt) r2_or_k[self][l] = 0;
+      }
+      for (PetscInt j = 0; j < nt; j++) v += r2_or_k[j];
+      for (PetscInt c0 = 0; c0 < dim; c0 += WIDE_CHUNK) wide_chunk(PETSC_TRUE, z, s, c0, j0, nt, r2_or_k, m);
+    }
+    add_partial(acc->value + i0, live, v);
+    for (PetscInt c = 0; c < dim; c++) add_partial(acc->moment + c * acc->ld + i0, live, moment_scale * m[c]);
+  }
+}
+
+/* Runs the fused or the wide micro-kernel when one applies; false otherwise. */
+static PetscBool try_vector(const DSKernel *K, DSWeight weight, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSKernelSums *acc)
 {
   const PetscBool gradient = weight == DS_WEIGHT_GRADIENT;
-  if (s->weight || acc->companion || q->dim > 3) return PETSC_FALSE;
+  if (s->weight || acc->companion) return PETSC_FALSE;
   if (K->type == DS_KERNEL_GAUSSIAN) {
     const PetscReal scale = gradient ? -K->inv_h2 : 1.0;
     switch (q->dim) {
     case 1: fused_sums(DS_KERNEL_GAUSSIAN, 1, K, q, s, exclude, scale, acc); return PETSC_TRUE;
     case 2: fused_sums(DS_KERNEL_GAUSSIAN, 2, K, q, s, exclude, scale, acc); return PETSC_TRUE;
     case 3: fused_sums(DS_KERNEL_GAUSSIAN, 3, K, q, s, exclude, scale, acc); return PETSC_TRUE;
+    default: wide_sums(DS_KERNEL_GAUSSIAN, K, q, s, exclude, scale, acc); return PETSC_TRUE;
     }
   }
   if (K->type == DS_KERNEL_LAPLACE && !gradient) {
@@ -245,6 +423,7 @@ static PetscBool try_fused(const DSKernel *K, DSWeight weight, const DSBlock *q,
     case 1: fused_sums(DS_KERNEL_LAPLACE, 1, K, q, s, exclude, 1.0, acc); return PETSC_TRUE;
     case 2: fused_sums(DS_KERNEL_LAPLACE, 2, K, q, s, exclude, 1.0, acc); return PETSC_TRUE;
     case 3: fused_sums(DS_KERNEL_LAPLACE, 3, K, q, s, exclude, 1.0, acc); return PETSC_TRUE;
+    default: wide_sums(DS_KERNEL_LAPLACE, K, q, s, exclude, 1.0, acc); return PETSC_TRUE;
     }
   }
   return PETSC_FALSE;
@@ -252,7 +431,7 @@ static PetscBool try_fused(const DSKernel *K, DSWeight weight, const DSBlock *q,
 
 void ds_kernel_sums(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSKernelSums *sums)
 {
-  if (try_fused(kernel, weight, query, source, exclude_same_index, sums)) return;
+  if (try_vector(kernel, weight, query, source, exclude_same_index, sums)) return;
 #define DS_DISPATCH_WEIGHT(TYPE) \
   (weight == DS_WEIGHT_VALUE ? sums_for(TYPE, DS_WEIGHT_VALUE, kernel, query, source, exclude_same_index, sums) \
                              : sums_for(TYPE, DS_WEIGHT_GRADIENT, kernel, query, source, exclude_same_index, sums))
@@ -265,7 +444,7 @@ void ds_kernel_sums(const DSKernel *kernel, DSWeight weight, const DSBlock *quer
 }
 
 /* Row and column sums for one kernel; specialised by the constant kernel type. */
-static inline __attribute__((always_inline)) void row_column_for(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal *row, PetscReal *column)
+INLINE void row_column_for(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal *row, PetscReal *column)
 {
   PetscReal r2[TILE], k[TILE], f[TILE];
 
@@ -418,30 +597,28 @@ PetscErrorCode ds_cells_destroy(DSCells *c)
 
 /* The fused sums of each query over the rows of cells neighbouring its own (3^(D-1) rows of
    up to 3 cells, each a contiguous range of the sorted block), around its own point. */
-static inline __attribute__((always_inline)) void cells_sums(DSKernelType type, int D, const DSKernel *K, const DSBlock *q, const DSCells *c, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
+INLINE void cells_sums(DSKernelType type, int D, const DSKernel *K, const DSBlock *q, const DSCells *c, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
 {
-  const PetscReal a      = K->log2_scale;
+  const vreal     a16    = splat(16 * K->log2_scale);
   const DSBlock   sorted = {c->n, D, c->n, 0, c->x, NULL};
 
   for (PetscInt i = 0; i < q->n; i++) {
-    const PetscReal z0 = q->x[i], z1 = D > 1 ? q->x[q->ld + i] : 0, z2 = D > 2 ? q->x[2 * q->ld + i] : 0;
+    PetscReal       z[3] = {0, 0, 0}, value = 0, moment[3] = {0, 0, 0};
+    for (int k = 0; k < D; k++) z[k] = q->x[k * q->ld + i];
     const PetscInt  own = q->start + i - c->start;
     const PetscInt  self = exclude && own >= 0 && own < c->n ? c->position[own] : -1;
-    const PetscInt  cx = cell_index(c, 0, z0), cy = D > 1 ? cell_index(c, 1, z1) : 0, cz = D > 2 ? cell_index(c, 2, z2) : 0;
-    PetscReal       v = 0, m0 = 0, m1 = 0, m2 = 0;
+    const PetscInt  cx = cell_index(c, 0, z[0]), cy = D > 1 ? cell_index(c, 1, z[1]) : 0, cz = D > 2 ? cell_index(c, 2, z[2]) : 0;
     for (PetscInt iz = PetscMax(cz - 1, 0); iz <= PetscMin(cz + 1, c->count[2] - 1); iz++)
       for (PetscInt iy = PetscMax(cy - 1, 0); iy <= PetscMin(cy + 1, c->count[1] - 1); iy++) {
         const PetscInt row = (iz * c->count[1] + iy) * c->count[0];
         const PetscInt j0 = c->first[row + PetscMax(cx - 1, 0)], j1 = c->first[row + PetscMin(cx + 1, c->count[0] - 1) + 1];
         if (self >= j0 && self < j1) {
-          fused_range(type, D, a, &sorted, j0, self, z0, z1, z2, &v, &m0, &m1, &m2);
-          fused_range(type, D, a, &sorted, self + 1, j1, z0, z1, z2, &v, &m0, &m1, &m2);
-        } else fused_range(type, D, a, &sorted, j0, j1, z0, z1, z2, &v, &m0, &m1, &m2);
+          fused_range(type, D, a16, &sorted, j0, self, z, &value, moment);
+          fused_range(type, D, a16, &sorted, self + 1, j1, z, &value, moment);
+        } else fused_range(type, D, a16, &sorted, j0, j1, z, &value, moment);
       }
-    acc->value[i] += v;
-    acc->moment[i] += moment_scale * m0;
-    if (D > 1) acc->moment[acc->ld + i] += moment_scale * m1;
-    if (D > 2) acc->moment[2 * acc->ld + i] += moment_scale * m2;
+    acc->value[i] += value;
+    for (int k = 0; k < D; k++) acc->moment[k * acc->ld + i] += moment_scale * moment[k];
   }
 }
 

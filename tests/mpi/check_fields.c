@@ -115,18 +115,20 @@ static const struct {
 };
 
 /* Every field and kernel, self pair in and out, samples partitioned and replicated,
-   M != N, N = 37 (not a multiple of 2, 3 or 4) and N = 3 (fewer than 4 ranks). */
+   M != N, N = 37 (not a multiple of 2, 3 or 4) and N = 3 (fewer than 4 ranks), in d = 2
+   (the fused micro-kernel) and d = 5 (the wide one, with partial query vectors). */
 START_TEST(fields_match_brute_force_with_samples)
 {
   static const PetscInt sizes[][2] = {{37, 23}, {3, 5}};
-  for (size_t fk = 0; fk < sizeof(field_kernels) / sizeof(field_kernels[0]); fk++)
-    for (int self = 0; self < 2; self++)
-      for (int replicate = 0; replicate < 2; replicate++)
-        for (int s = 0; s < 2; s++) {
-          DSOptions    o   = make_options(field_kernels[fk].field, field_kernels[fk].kernel, (DSSelfPair)self, DS_TARGET_GAUSSIAN, sizes[s][1], (PetscBool)replicate, sizes[s][0], 2);
-          const double err = relative_error_against_brute_force(o);
-          DS_ASSERT_ALL(err < 1e-12, "%s/%s self %s replicate %d N %d: relative error %g", DSFieldTypes[o.field], DSKernelTypes[o.kernel], DSSelfPairs[o.self], replicate, (int)o.n, err);
-        }
+  for (PetscInt dim = 2; dim <= 5; dim += 3)
+    for (size_t fk = 0; fk < sizeof(field_kernels) / sizeof(field_kernels[0]); fk++)
+      for (int self = 0; self < 2; self++)
+        for (int replicate = 0; replicate < 2; replicate++)
+          for (int s = 0; s < 2; s++) {
+            DSOptions    o   = make_options(field_kernels[fk].field, field_kernels[fk].kernel, (DSSelfPair)self, DS_TARGET_GAUSSIAN, sizes[s][1], (PetscBool)replicate, sizes[s][0], dim);
+            const double err = relative_error_against_brute_force(o);
+            DS_ASSERT_ALL(err < 1e-12, "%s/%s self %s replicate %d N %d d %d: relative error %g", DSFieldTypes[o.field], DSKernelTypes[o.kernel], DSSelfPairs[o.self], replicate, (int)o.n, (int)dim, err);
+          }
 }
 END_TEST
 
