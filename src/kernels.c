@@ -89,7 +89,7 @@ static const vreal exp2_error_high = {-6.835808657661922e-17, -2.359109477085005
    from two-register permutes indexed by the shifter's low 4 bits, 2^(r/16) - 1 from a
    degree-6 polynomial (Chebyshev fit, error 1.4e-17) whose constant term carries the
    table's rounding error, and 2^(n-1) is built in the exponent bits, set to 0 for
-   n <= -1022 by an integer select. Relative error 0.57 eps (test
+   n <= -1022 by an integer compare and mask. Relative error 0.57 eps (test
    exponential_matches_long_double).
    A u below -2^51 gives 0; an infinite x (a squared distance beyond DBL_MAX) gives NaN,
    which the run's non-finite check reports. */
@@ -102,8 +102,7 @@ INLINE vreal exp2_sixteenths(vreal a, vreal x)
   vint         bits, index;
   vreal        p, scale;
 
-  memcpy(&bits, &shifted, sizeof(bits));
-  bits -= 0x4338000000000000LL; /* 16 (n + 1022) + j */
+  memcpy(&bits, &shifted, sizeof(bits)); /* the shifter's bits plus 16 (n + 1022) + j */
   index = bits & 15;
   p     = vfma(r, splat(9.1813349609072544707e-12), splat(1.2716085030349987688e-9));
   p     = vfma(p, r, splat(1.4676100321837673748e-7));
@@ -111,8 +110,9 @@ INLINE vreal exp2_sixteenths(vreal a, vreal x)
   p     = vfma(p, r, splat(9.383847928089873078e-4));
   p     = vfma(p, r, splat(4.3321698784996609583e-2));
   p     = vfma(p, r, __builtin_shuffle(exp2_error_low, exp2_error_high, index)); /* 2^(r/16) - 1 + error */
-  bits >>= 4;
-  bits = ((bits > 0) & bits) << 52; /* the bits of 2^(n-1), or of 0 */
+  /* The bits of 2^(n-1), that is (n + 1022) << 52: shifting left by 48 drops the shifter's
+     bits and j moves below bit 52; 0 unless n + 1022 >= 1. */
+  bits = (bits << 48) & (int64_t)0xFFF0000000000000ULL & (bits > 0x4338000000000000LL + 15);
   memcpy(&scale, &bits, sizeof(scale));
   scale *= __builtin_shuffle(exp2_table_low, exp2_table_high, index);
   return vfma(scale, p, scale);
