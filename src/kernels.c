@@ -1,6 +1,6 @@
 /* Kernel table and the pair micro-kernels (DESIGN.md: kernel table). The pair loops are
-   written on GCC vector types of LANES doubles (one AVX-512 register; GCC splits them on
-   narrower machines), with no branch that depends on the pair. Every exponential is
+   written on GCC vector types of LANES doubles (one AVX-512 register, or 4 doubles
+   elsewhere), with no branch that depends on the pair. Every exponential is
    exp2_sixteenths, a branch-free 2^(u/16) from a 16-entry table held in two registers and
    a degree-6 polynomial (relative error 0.57 eps, measured in doc/performance.md), with
    log2(e) and the 16 folded into the kernel's scale. Kernel values below 2^(-1021 - 1/32)
@@ -24,9 +24,18 @@
 #define TILE       256 /* sources per tile of the tiled micro-kernel */
 #define WIDE_TILE  64  /* sources per tile of the wide micro-kernel: 8 x 64 kernel values, 4 KB */
 #define WIDE_CHUNK 8   /* coordinates the wide micro-kernel keeps in registers at once */
-#define LANES      8
+/* One vector register of doubles: 8 with AVX-512, else 4 (AVX2 and narrower: GCC splits
+   what the machine lacks). */
+#if defined(__AVX512F__)
+  #define LANES 8
+#else
+  #define LANES 4
+#endif
 #define INLINE     static inline __attribute__((always_inline))
 
+/* Every function taking or returning these types is inlined, so GCC's note that their
+   calling convention differs without AVX is moot. */
+#pragma GCC diagnostic ignored "-Wpsabi"
 typedef double  vreal __attribute__((vector_size(LANES * sizeof(double))));
 typedef int64_t vint __attribute__((vector_size(LANES * sizeof(int64_t))));
 
@@ -76,10 +85,23 @@ INLINE PetscReal lane_sum(vreal v)
 
 /* 2 2^(j/16) for j = 0..15, rounded, in two registers, and the relative error of each
    rounding: 2 2^(j/16) = table (1 + error). */
-static const vreal exp2_table_low  = {2.0, 2.0885475648548275, 2.1810154653305154, 2.277577269513383, 2.378414230005442, 2.483715624146968, 2.5936791093020193, 2.7085110938737853};
-static const vreal exp2_table_high = {2.8284271247461903, 2.9536522918789987, 3.0844216508158815, 3.2209806638985086, 3.363585661014858, 3.512504320746599, 3.668016172818685, 3.830413122794295};
-static const vreal exp2_error_low  = {0.0, 8.189317638195515e-17, -2.7939114859515733e-17, 7.826573258636076e-17, 3.3484623336251524e-17, 3.750854201303127e-17, 1.9572585293112036e-17, 5.68648095791174e-17};
-static const vreal exp2_error_high = {-6.835808657661922e-17, -2.3591094770850053e-17, 5.1548301170786783e-17, 1.5341410053603723e-17, 4.875160526227062e-17, 1.685487290628973e-17, 1.790126907604513e-17, -5.545065618639427e-17};
+static const double exp2_table[16] = {2.0, 2.0885475648548275, 2.1810154653305154, 2.277577269513383, 2.378414230005442, 2.483715624146968, 2.5936791093020193, 2.7085110938737853,
+                                      2.8284271247461903, 2.9536522918789987, 3.0844216508158815, 3.2209806638985086, 3.363585661014858, 3.512504320746599, 3.668016172818685, 3.830413122794295};
+static const double exp2_error[16] = {0.0, 8.189317638195515e-17, -2.7939114859515733e-17, 7.826573258636076e-17, 3.3484623336251524e-17, 3.750854201303127e-17, 1.9572585293112036e-17, 5.68648095791174e-17,
+                                      -6.835808657661922e-17, -2.3591094770850053e-17, 5.1548301170786783e-17, 1.5341410053603723e-17, 4.875160526227062e-17, 1.685487290628973e-17, 1.790126907604513e-17, -5.545065618639427e-17};
+
+/* Entry j of a 16-entry table, lane by lane: with AVX-512 one two-register permute;
+   elsewhere lane-wise loads (narrower machines have no 16-entry permute). */
+INLINE vreal table_lookup(const PetscReal *table, vint j)
+{
+#if LANES == 8
+  return __builtin_shuffle(load(table), load(table + 8), j);
+#else
+  vreal v;
+  for (int l = 0; l < LANES; l++) v[l] = table[j[l]];
+  return v;
+#endif
+}
 
 /* 2^(u/16), u = a x, lane by lane, for u <= 0; 0 where that is below 2^(-1021 - 1/32), so
    no result is subnormal. u is rounded to an integer m = 16 n + j (0 <= j < 16) by the
@@ -109,12 +131,12 @@ INLINE vreal exp2_sixteenths(vreal a, vreal x)
   p     = vfma(p, r, splat(1.3550807777499828836e-5));
   p     = vfma(p, r, splat(9.383847928089873078e-4));
   p     = vfma(p, r, splat(4.3321698784996609583e-2));
-  p     = vfma(p, r, __builtin_shuffle(exp2_error_low, exp2_error_high, index)); /* 2^(r/16) - 1 + error */
+  p     = vfma(p, r, table_lookup(exp2_error, index)); /* 2^(r/16) - 1 + error */
   /* The bits of 2^(n-1), that is (n + 1022) << 52: shifting left by 48 drops the shifter's
      bits and j moves below bit 52; 0 unless n + 1022 >= 1. */
   bits = (bits << 48) & (int64_t)0xFFF0000000000000ULL & (bits > 0x4338000000000000LL + 15);
   memcpy(&scale, &bits, sizeof(scale));
-  scale *= __builtin_shuffle(exp2_table_low, exp2_table_high, index);
+  scale *= table_lookup(exp2_table, index);
   return vfma(scale, p, scale);
 }
 
