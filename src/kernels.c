@@ -311,7 +311,7 @@ INLINE void fused_step(DSKernelType type, int D, vreal a16, const DSBlock *s, Pe
 
 /* Adds to value and moment[0..D) the fused sums of query z over sources [j0, j1):
    sum_j k and sum_j k (z - s_j). */
-INLINE void fused_range(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal *value, PetscReal *moment)
+INLINE void fused_span(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal *value, PetscReal *moment)
 {
   vreal    v = splat(0), m[3] = {splat(0), splat(0), splat(0)};
   PetscInt j = j0;
@@ -320,6 +320,23 @@ INLINE void fused_range(DSKernelType type, int D, vreal a16, const DSBlock *s, P
   if (j < j1) fused_step(type, D, a16, s, j, (int)(j1 - j), z, &v, m);
   *value += lane_sum(v);
   for (int c = 0; c < D; c++) moment[c] += lane_sum(m[c]);
+}
+
+/* fused_span over the sources [j0, j1) other than `self` (an index outside the range
+   skips nothing): the range is split around it, so the loop needs no mask. */
+INLINE void fused_range(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, PetscInt self, const PetscReal *z, PetscReal *value, PetscReal *moment)
+{
+  if (self >= j0 && self < j1) {
+    fused_span(type, D, a16, s, j0, self, z, value, moment);
+    fused_span(type, D, a16, s, self + 1, j1, z, value, moment);
+  } else fused_span(type, D, a16, s, j0, j1, z, value, moment);
+}
+
+/* Adds one query's fused sums to the accumulators, the moments times moment_scale. */
+INLINE void add_query_sums(DSKernelSums *acc, PetscInt i, int D, PetscReal moment_scale, PetscReal value, const PetscReal *moment)
+{
+  acc->value[i] += value;
+  for (int c = 0; c < D; c++) acc->moment[c * acc->ld + i] += moment_scale * moment[c];
 }
 
 /* The fused micro-kernel for a gaussian or laplace kernel and D <= 3 coordinates: per
@@ -331,14 +348,10 @@ INLINE void fused_sums(DSKernelType type, int D, const DSKernel *K, const DSBloc
   const vreal a16 = splat(16 * K->log2_scale);
 
   for (PetscInt i = 0; i < q->n; i++) {
-    const PetscInt  self  = q->start + i - s->start;
-    const PetscBool split = exclude && self >= 0 && self < s->n;
-    PetscReal       z[3], value = 0, moment[3] = {0, 0, 0};
+    PetscReal z[3], value = 0, moment[3] = {0, 0, 0};
     for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
-    fused_range(type, D, a16, s, 0, split ? self : s->n, z, &value, moment);
-    if (split) fused_range(type, D, a16, s, self + 1, s->n, z, &value, moment);
-    acc->value[i] += value;
-    for (int c = 0; c < D; c++) acc->moment[c * acc->ld + i] += moment_scale * moment[c];
+    fused_range(type, D, a16, s, 0, s->n, exclude ? q->start + i - s->start : -1, z, &value, moment);
+    add_query_sums(acc, i, D, moment_scale, value, moment);
   }
 }
 
@@ -634,13 +647,9 @@ INLINE void cells_sums(DSKernelType type, int D, const DSKernel *K, const DSBloc
       for (PetscInt iy = PetscMax(cy - 1, 0); iy <= PetscMin(cy + 1, c->count[1] - 1); iy++) {
         const PetscInt row = (iz * c->count[1] + iy) * c->count[0];
         const PetscInt j0 = c->first[row + PetscMax(cx - 1, 0)], j1 = c->first[row + PetscMin(cx + 1, c->count[0] - 1) + 1];
-        if (self >= j0 && self < j1) {
-          fused_range(type, D, a16, &sorted, j0, self, z, &value, moment);
-          fused_range(type, D, a16, &sorted, self + 1, j1, z, &value, moment);
-        } else fused_range(type, D, a16, &sorted, j0, j1, z, &value, moment);
+        fused_range(type, D, a16, &sorted, j0, j1, self, z, &value, moment);
       }
-    acc->value[i] += value;
-    for (int k = 0; k < D; k++) acc->moment[k * acc->ld + i] += moment_scale * moment[k];
+    add_query_sums(acc, i, D, moment_scale, value, moment);
   }
 }
 
