@@ -28,6 +28,10 @@ typedef struct {
   const PetscReal *weight;
 } DSBlock;
 
+/* Copies n points from rows [n][dim] (a particle Vec's layout) to the structure of arrays
+   soa[dim][n] of a DSBlock with ld = n. */
+PETSC_EXTERN void ds_rows_to_soa(PetscInt n, PetscInt dim, const PetscReal *rows, PetscReal *soa);
+
 /* What each pair (z_i, s_j) contributes: f = k (value-weighted, for kernel-weighted means)
    or f = g, the gradient factor with grad_z k(z, s) = g (z - s) (for KDE gradients). */
 typedef enum { DS_WEIGHT_VALUE, DS_WEIGHT_GRADIENT } DSWeight;

@@ -79,13 +79,6 @@ PetscErrorCode ds_diagnostics_velocity(Vec V, PetscReal *rms_velocity, PetscReal
   PetscFunctionReturn(0);
 }
 
-/* Row-major rows [n][d] to structure of arrays [d][n]. */
-static void rows_to_soa(PetscInt n, PetscInt dim, const PetscReal *rows, PetscReal *soa)
-{
-  for (PetscInt i = 0; i < n; i++)
-    for (PetscInt c = 0; c < dim; c++) soa[c * n + i] = rows[i * dim + c];
-}
-
 /* The share of `total` rows rank `rank` of `size` gets (PETSc's split) and its first row. */
 static void split_rows(PetscInt total, PetscMPIInt rank, PetscMPIInt size, PetscInt *local, PetscInt *start)
 {
@@ -153,7 +146,7 @@ static PetscErrorCode samples_setup(DSDiagnostics D, const DSOptions *opts, cons
     PetscCall(PetscMalloc1(d * PetscMax(D->samples_local, 1), &rows));
     for (PetscInt i = 0; i < D->samples_local; i++) PetscCall(ds_target_draw(target->type, target->scale, d, (uint64_t)target->seed, DS_STREAM_DIAGNOSTIC, D->samples_start + i, &rows[i * d]));
     PetscCall(PetscMalloc1(d * PetscMax(D->samples_local, 1), &D->samples));
-    rows_to_soa(D->samples_local, d, rows, D->samples);
+    ds_rows_to_soa(D->samples_local, d, rows, D->samples);
     PetscCall(PetscFree(rows));
   } else {
     D->samples_global = target->samples_global;
@@ -161,7 +154,7 @@ static PetscErrorCode samples_setup(DSDiagnostics D, const DSOptions *opts, cons
     D->samples_start  = target->samples_start;
     D->replicated     = target->replicated;
     PetscCall(PetscMalloc1(d * PetscMax(D->samples_local, 1), &D->samples));
-    rows_to_soa(D->samples_local, d, target->samples, D->samples);
+    ds_rows_to_soa(D->samples_local, d, target->samples, D->samples);
   }
   PetscFunctionReturn(0);
 }
@@ -472,7 +465,7 @@ PetscErrorCode ds_diagnostics_compute(DSDiagnostics D, Vec X, PetscReal h, Petsc
   PetscCall(VecGetLocalSize(X, &local_size));
   PetscCheck(local_size == D->local_count * D->dim, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "particle Vec with %" PetscInt_FMT " local entries given to diagnostics created for %" PetscInt_FMT " particles of dimension %" PetscInt_FMT, local_size, D->local_count, D->dim);
   PetscCall(VecGetArrayRead(X, &x));
-  rows_to_soa(D->local_count, D->dim, x, D->particles);
+  ds_rows_to_soa(D->local_count, D->dim, x, D->particles);
   PetscCall(pair_diagnostics(D, h, all));
   if (D->want[SLICED_W2]) PetscCall(sliced_w2(D, &all[SLICED_W2]));
   if (D->want[MODE_COVERAGE]) PetscCall(mixture_diagnostics(D, x, all));

@@ -31,13 +31,6 @@ PetscErrorCode ds_field_visit_sums(void *ctx, const DSBlock *visiting, PetscReal
   PetscFunctionReturn(0);
 }
 
-/* Row-major rows [n][d] to structure of arrays [d][n]. */
-static void rows_to_soa(PetscInt n, PetscInt dim, const PetscReal *rows, PetscReal *soa)
-{
-  for (PetscInt i = 0; i < n; i++)
-    for (PetscInt c = 0; c < dim; c++) soa[c * n + i] = rows[i * dim + c];
-}
-
 static PetscErrorCode ensure_capacity(DSField f, PetscInt n)
 {
   const PetscInt d = f->dim;
@@ -99,7 +92,7 @@ PetscErrorCode ds_field_create(MPI_Comm comm, const DSOptions *opts, DSTarget *t
     PetscCall(ds_ring_create(target->replicated ? PETSC_COMM_SELF : comm, f->dim, target->samples_local, 1, &f->data_ring));
     PetscCall(ds_ring_get_layout(f->data_ring, &f->data_start, NULL));
     PetscCall(PetscMalloc1(f->dim * PetscMax(target->samples_local, 1), &f->data));
-    rows_to_soa(target->samples_local, f->dim, target->samples, f->data);
+    ds_rows_to_soa(target->samples_local, f->dim, target->samples, f->data);
   }
   if (f->type == DS_FIELD_JOINT || f->type == DS_FIELD_MULTITEMPERATURE) {
     PetscCheck(!target->analytic, comm, PETSC_ERR_USER_INPUT, "-drift_field %s needs target samples: its columns are the particles and the samples (give -drift_target_samples M >= 1)", DSFieldTypes[f->type]);
@@ -126,7 +119,7 @@ PetscErrorCode ds_field_load_particles(DSField f, Vec X)
 
   PetscFunctionBeginUser;
   PetscCall(VecGetArrayRead(X, &x));
-  rows_to_soa(f->local_count, f->dim, x, f->particles);
+  ds_rows_to_soa(f->local_count, f->dim, x, f->particles);
   PetscCall(VecRestoreArrayRead(X, &x));
   PetscFunctionReturn(0);
 }
@@ -140,7 +133,7 @@ static PetscErrorCode row_sums(DSField f, PetscReal h, PetscInt nq, PetscInt que
   PetscFunctionBeginUser;
   ds_kernel_setup(f->kernel.type, h, f->kernel.beta, &f->kernel);
   PetscCall(ensure_capacity(f, nq));
-  rows_to_soa(nq, dim, zrows, f->query);
+  ds_rows_to_soa(nq, dim, zrows, f->query);
 
   DSBlock      query     = {nq, dim, nq, query_start, f->query, NULL};
   DSBlock      particles = {f->local_count, dim, f->local_count, f->particle_start, f->particles, NULL};
