@@ -12,8 +12,13 @@
    not two-dimensional, of another dimension, or empty. */
 PETSC_EXTERN PetscErrorCode ds_init_resolve(MPI_Comm comm, DSOptions *opts);
 
-/* Creates the particle Vec: N rows of d coordinates (block size d), rank r owning
-   N/P + (r < N mod P) consecutive particles (whole particles, never split). */
+/* This rank's share of `total` rows split over the ranks of comm as particles are (PETSc's
+   PetscSplitOwnership): rank r owns total/P + (r < total mod P) consecutive rows, the
+   first of them `start`. Not collective. */
+PETSC_EXTERN PetscErrorCode ds_split_rows(MPI_Comm comm, PetscInt total, PetscInt *local, PetscInt *start);
+
+/* Creates the particle Vec: N rows of d coordinates (block size d), split by
+   ds_split_rows (whole particles, never split). */
 PETSC_EXTERN PetscErrorCode ds_init_create_particles(MPI_Comm comm, PetscInt n, PetscInt dim, Vec *X);
 
 /* Fills this rank's rows of X (block size d, row i = particle i) with the initial cloud of

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdint.h>
 #include "ds_diagnostics.h"
+#include "ds_init.h"
 #include "ds_kernels.h"
 #include "ds_ring.h"
 #include "ds_log.h"
@@ -79,15 +80,6 @@ PetscErrorCode ds_diagnostics_velocity(Vec V, PetscReal *rms_velocity, PetscReal
   PetscFunctionReturn(0);
 }
 
-/* The share of `total` rows rank `rank` of `size` gets (PETSc's split) and its first row. */
-static void split_rows(PetscInt total, PetscMPIInt rank, PetscMPIInt size, PetscInt *local, PetscInt *start)
-{
-  const PetscInt base = total / size, extra = total % size;
-
-  *local = base + (rank < extra ? 1 : 0);
-  *start = rank * base + PetscMin((PetscInt)rank, extra);
-}
-
 /* Ring visit: the query block's sums against the visiting block, each only when asked for
    (mmd2's kernel values, the run's kernel values, distances). */
 typedef struct {
@@ -142,7 +134,7 @@ static PetscErrorCode samples_setup(DSDiagnostics D, const DSOptions *opts, cons
 
     D->samples_global = opts->diagnostics_samples > 0 ? opts->diagnostics_samples : D->global_count;
     D->replicated     = PETSC_FALSE;
-    split_rows(D->samples_global, D->rank, D->size, &D->samples_local, &D->samples_start);
+    PetscCall(ds_split_rows(D->comm, D->samples_global, &D->samples_local, &D->samples_start));
     PetscCall(PetscMalloc1(d * PetscMax(D->samples_local, 1), &rows));
     for (PetscInt i = 0; i < D->samples_local; i++) PetscCall(ds_target_draw(target->type, target->scale, d, (uint64_t)target->seed, DS_STREAM_DIAGNOSTIC, D->samples_start + i, &rows[i * d]));
     PetscCall(PetscMalloc1(d * PetscMax(D->samples_local, 1), &D->samples));
@@ -168,7 +160,7 @@ static PetscErrorCode sample_pair_means(DSDiagnostics D)
   PetscReal     *value, *moment, local[2] = {0, 0}, global[2];
 
   PetscFunctionBeginUser;
-  if (D->replicated) split_rows(m, D->rank, D->size, &qn, &qs);
+  if (D->replicated) PetscCall(ds_split_rows(D->comm, m, &qn, &qs));
   PetscCall(PetscCalloc2(PetscMax(qn, 1), &value, d * PetscMax(qn, 1), &moment));
   DSBlock      query  = {qn, d, m, D->samples_start + qs, D->samples + qs, NULL};
   DSBlock      source = {m, d, m, D->samples_start, D->samples, NULL};

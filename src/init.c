@@ -71,12 +71,24 @@ PetscErrorCode ds_init_cloud(const DSOptions *opts, Vec X)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode ds_init_create_particles(MPI_Comm comm, PetscInt n, PetscInt dim, Vec *X)
+PetscErrorCode ds_split_rows(MPI_Comm comm, PetscInt total, PetscInt *local, PetscInt *start)
 {
-  PetscInt local = PETSC_DECIDE;
+  PetscMPIInt rank, size;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscSplitOwnership(comm, &local, &n));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  *local = total / size + (rank < total % size ? 1 : 0);
+  *start = rank * (total / size) + PetscMin((PetscInt)rank, total % size);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_init_create_particles(MPI_Comm comm, PetscInt n, PetscInt dim, Vec *X)
+{
+  PetscInt local, start;
+
+  PetscFunctionBeginUser;
+  PetscCall(ds_split_rows(comm, n, &local, &start));
   PetscCall(VecCreate(comm, X));
   PetscCall(VecSetSizes(*X, local * dim, n * dim));
   PetscCall(VecSetBlockSize(*X, dim));

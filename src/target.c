@@ -18,6 +18,7 @@
                   y = s ((j + 1)/2 (cos, sin)(2 pi u) + 0.05 (n, n')). */
 #include "ds_target.h"
 #include "ds_h5input.h"
+#include "ds_init.h"
 
 #include <math.h>
 
@@ -136,46 +137,34 @@ static PetscErrorCode mixture_create(DSTarget *t)
   PetscFunctionReturn(0);
 }
 
-/* This rank's rows of the M samples (PETSc's split: M/P + (r < M % P) rows, starts the
-   prefix sums), or all of them when replicated, drawn from stream DS_STREAM_TARGET. */
-static PetscErrorCode samples_create(MPI_Comm comm, PetscBool replicated, DSTarget *t)
+/* This rank's share of the M samples: split like particles (ds_split_rows), or all of
+   them when replicated; allocates their rows. */
+static PetscErrorCode samples_allocate(MPI_Comm comm, PetscBool replicated, DSTarget *t)
 {
-  PetscInt    local = PETSC_DECIDE, start = 0;
-  PetscMPIInt rank;
-
   PetscFunctionBeginUser;
-  t->replicated = replicated;
-  if (replicated) local = t->samples_global;
-  else {
-    PetscCallMPI(MPI_Comm_rank(comm, &rank));
-    PetscCall(PetscSplitOwnership(comm, &local, &t->samples_global));
-    PetscCallMPI(MPI_Exscan(&local, &start, 1, MPIU_INT, MPI_SUM, comm));
-    if (rank == 0) start = 0; /* MPI_Exscan leaves rank 0's result undefined */
-  }
-  t->samples_local = local;
-  t->samples_start = start;
-  PetscCall(PetscMalloc1(local * t->dim, &t->samples));
-  for (PetscInt i = 0; i < local; i++) PetscCall(ds_target_draw(t->type, t->scale, t->dim, (uint64_t)t->seed, DS_STREAM_TARGET, start + i, &t->samples[i * t->dim]));
+  t->replicated    = replicated;
+  t->samples_local = t->samples_global;
+  t->samples_start = 0;
+  if (!replicated) PetscCall(ds_split_rows(comm, t->samples_global, &t->samples_local, &t->samples_start));
+  PetscCall(PetscMalloc1(t->samples_local * t->dim, &t->samples));
   PetscFunctionReturn(0);
 }
 
-/* This rank's rows of the M samples of -drift_target_file (split like samples_create's,
-   all of them when replicated), read in parallel. */
+/* This rank's rows of the M samples, drawn from stream DS_STREAM_TARGET. */
+static PetscErrorCode samples_create(MPI_Comm comm, PetscBool replicated, DSTarget *t)
+{
+  PetscFunctionBeginUser;
+  PetscCall(samples_allocate(comm, replicated, t));
+  for (PetscInt i = 0; i < t->samples_local; i++) PetscCall(ds_target_draw(t->type, t->scale, t->dim, (uint64_t)t->seed, DS_STREAM_TARGET, t->samples_start + i, &t->samples[i * t->dim]));
+  PetscFunctionReturn(0);
+}
+
+/* This rank's rows of the M samples of -drift_target_file, read in parallel. */
 static PetscErrorCode samples_read(MPI_Comm comm, const DSOptions *opts, DSTarget *t)
 {
-  PetscInt local = PETSC_DECIDE, end;
-
   PetscFunctionBeginUser;
-  t->replicated = opts->replicate_data;
-  if (t->replicated) local = end = t->samples_global;
-  else {
-    PetscCall(PetscSplitOwnership(comm, &local, &t->samples_global));
-    PetscCallMPI(MPI_Scan(&local, &end, 1, MPIU_INT, MPI_SUM, comm));
-  }
-  t->samples_local = local;
-  t->samples_start = end - local;
-  PetscCall(PetscMalloc1(local * t->dim, &t->samples));
-  PetscCall(ds_h5input_read_rows(comm, opts->target_file, opts->target_dataset, "-drift_target_file", t->samples_start, local, t->dim, t->samples));
+  PetscCall(samples_allocate(comm, opts->replicate_data, t));
+  PetscCall(ds_h5input_read_rows(comm, opts->target_file, opts->target_dataset, "-drift_target_file", t->samples_start, t->samples_local, t->dim, t->samples));
   PetscFunctionReturn(0);
 }
 
