@@ -23,17 +23,6 @@
 /* Entry (i, k) of every table: irrational-looking doubles that use all their bits. */
 static double cell(PetscInt i, PetscInt k) { return sin(1.0 + 7.0 * (double)i + (double)k) * 1000.0 / 3.0; }
 
-/* A path under /tmp that is the same on every rank: rank 0's process id and `tag`. */
-static PetscErrorCode test_path(const char *tag, char path[], size_t len)
-{
-  int pid = (int)getpid();
-
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Bcast(&pid, 1, MPI_INT, 0, PETSC_COMM_WORLD));
-  PetscCall(PetscSNPrintf(path, len, "/tmp/ds_input_%d_%s", pid, tag));
-  PetscFunctionReturn(0);
-}
-
 /* The table [rows][DIM] of cell values (free with PetscFree). */
 static PetscErrorCode make_table(PetscInt rows, double **values)
 {
@@ -159,7 +148,7 @@ START_TEST(test_target_reads_rows)
   PetscInt        local = PETSC_DECIDE, global = rows, end;
   ssize_t         objects;
 
-  DS_ASSERT_PETSC(test_path("target.h5", path, sizeof(path)));
+  DS_ASSERT_PETSC(ds_test_path("input", "target.h5", path, sizeof(path)));
   DS_ASSERT_PETSC(write_table(path, "/data/samples", rows, DIM));
   DS_ASSERT_PETSC(make_table(rows, &expected));
   o       = target_options(path, "/data/samples", replicated);
@@ -197,7 +186,7 @@ START_TEST(test_init_reads_rows)
   const double  *x;
   ssize_t        objects;
 
-  DS_ASSERT_PETSC(test_path("init.h5", path, sizeof(path)));
+  DS_ASSERT_PETSC(ds_test_path("input", "init.h5", path, sizeof(path)));
   DS_ASSERT_PETSC(write_table(path, "cloud", rows, DIM));
   DS_ASSERT_PETSC(make_table(rows, &expected));
   o       = init_options(path, "cloud");
@@ -337,7 +326,7 @@ START_TEST(test_bad_files_are_refused)
   PetscErrorCode ierr;
 
   DS_ASSERT_PETSC(PetscSNPrintf(tag, sizeof(tag), "bad_%s.h5", bad_files[bad].tag));
-  DS_ASSERT_PETSC(test_path(tag, path, sizeof(path)));
+  DS_ASSERT_PETSC(ds_test_path("input", tag, path, sizeof(path)));
   DS_ASSERT_PETSC(write_bad_file(bad, path));
   objects = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
   for (int replicate = 0; replicate < 2; replicate++) {
@@ -367,7 +356,7 @@ START_TEST(test_disagreeing_n_is_refused)
   DSOptions      o;
   PetscErrorCode ierr;
 
-  DS_ASSERT_PETSC(test_path("count.h5", path, sizeof(path)));
+  DS_ASSERT_PETSC(ds_test_path("input", "count.h5", path, sizeof(path)));
   DS_ASSERT_PETSC(write_table(path, "/x", ROWS, DIM));
   o         = init_options(path, "/x");
   o.n       = 100;

@@ -51,17 +51,6 @@ static const struct {
   {3, PETSC_FALSE, PETSC_FALSE},
 };
 
-/* A path under /tmp that is the same on every rank: rank 0's process id and `tag`. */
-static PetscErrorCode test_path(const char *tag, char path[], size_t len)
-{
-  int pid = (int)getpid();
-
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Bcast(&pid, 1, MPI_INT, 0, PETSC_COMM_WORLD));
-  PetscCall(PetscSNPrintf(path, len, "/tmp/ds_io_%d_%s", pid, tag));
-  PetscFunctionReturn(0);
-}
-
 /* The XDMF sidecar of the output `path`: the path without .h5, plus .xmf. */
 static void sidecar_of(const char *path, char xmf[], size_t len)
 {
@@ -468,7 +457,7 @@ START_TEST(test_write_and_read_back)
   int            ok = 1;
 
   DS_ASSERT_PETSC(MPI_Comm_size(PETSC_COMM_WORLD, &size));
-  DS_ASSERT_PETSC(test_path("roundtrip.h5", path, sizeof(path)));
+  DS_ASSERT_PETSC(ds_test_path("io", "roundtrip.h5", path, sizeof(path)));
   fill_options(n, DIM, path, &opts);
   DS_ASSERT_PETSC(make_target(DIM, SAMPLES, configs[_i].lumped, configs[_i].replicated, &target));
   DS_ASSERT_PETSC(make_particles(n, DIM, configs[_i].lumped, &X));
@@ -577,7 +566,7 @@ START_TEST(test_append_rules)
   char          *long_value;
   int            ok = 1;
 
-  DS_ASSERT_PETSC(test_path("rules.h5", path, sizeof(path)));
+  DS_ASSERT_PETSC(ds_test_path("io", "rules.h5", path, sizeof(path)));
   DS_ASSERT_PETSC(write_text_file(path, "not an HDF5 file\n"));
   fill_options(n, dim, path, &opts);
   DS_ASSERT_PETSC(make_target(dim, 0, PETSC_FALSE, PETSC_FALSE, &target));
@@ -652,8 +641,8 @@ START_TEST(test_check_path_refuses)
   char missing[PETSC_MAX_PATH_LEN], plain[PETSC_MAX_PATH_LEN], path[2 * PETSC_MAX_PATH_LEN];
   int  ok = 1;
 
-  DS_ASSERT_PETSC(test_path("missing", missing, sizeof(missing)));
-  DS_ASSERT_PETSC(test_path("plain", plain, sizeof(plain)));
+  DS_ASSERT_PETSC(ds_test_path("io", "missing", missing, sizeof(missing)));
+  DS_ASSERT_PETSC(ds_test_path("io", "plain", plain, sizeof(plain)));
   snprintf(path, sizeof(path), "%s/out.h5", missing);
   DS_ASSERT_ALL(refuses(path, "does not exist"), "a path in a missing directory was accepted");
   if (PetscGlobalRank == 0) ok = access(missing, F_OK) != 0;
@@ -678,8 +667,8 @@ START_TEST(test_check_path_accepts)
   struct stat st;
   int         ok = 1;
 
-  DS_ASSERT_PETSC(test_path("fresh.h5", fresh, sizeof(fresh)));
-  DS_ASSERT_PETSC(test_path("existing.h5", existing, sizeof(existing)));
+  DS_ASSERT_PETSC(ds_test_path("io", "fresh.h5", fresh, sizeof(fresh)));
+  DS_ASSERT_PETSC(ds_test_path("io", "existing.h5", existing, sizeof(existing)));
   DS_ASSERT_PETSC(write_text_file(existing, text));
   DS_ASSERT_PETSC(ds_output_check_path(PETSC_COMM_WORLD, "-drift_output", fresh));
   DS_ASSERT_PETSC(ds_output_check_path(PETSC_COMM_WORLD, "-drift_output", existing));
@@ -862,7 +851,7 @@ START_TEST(test_xdmf_sidecar)
   int             ok = 1;
 
   snprintf(tag, sizeof(tag), "xdmf%d.h5", (int)dim);
-  DS_ASSERT_PETSC(test_path(tag, path, sizeof(path)));
+  DS_ASSERT_PETSC(ds_test_path("io", tag, path, sizeof(path)));
   sidecar_of(path, xmf, sizeof(xmf));
   DS_ASSERT_PETSC(write_text_file(xmf, "stale\n"));
   fill_options(n, dim, path, &opts);
@@ -966,8 +955,8 @@ START_TEST(test_reopen_for_restart)
   int            ok = 1;
 
   DS_ASSERT_PETSC(MPI_Comm_size(PETSC_COMM_WORLD, &size));
-  DS_ASSERT_PETSC(test_path("reopen.h5", path, sizeof(path)));
-  DS_ASSERT_PETSC(test_path("reopen_fresh.h5", fresh, sizeof(fresh)));
+  DS_ASSERT_PETSC(ds_test_path("io", "reopen.h5", path, sizeof(path)));
+  DS_ASSERT_PETSC(ds_test_path("io", "reopen_fresh.h5", fresh, sizeof(fresh)));
   fill_options(n, dim, path, &opts);
   snprintf(opts.restart, sizeof(opts.restart), "/tmp/run.chk");
   DS_ASSERT_PETSC(make_target(dim, SAMPLES, PETSC_FALSE, PETSC_FALSE, &target));

@@ -2,8 +2,19 @@
    serial brute forces, and a field with its particles and target built from options. */
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 #include "ds_test.h"
 #include "ds_init.h"
+
+PetscErrorCode ds_test_path(const char *suite, const char *tag, char path[], size_t len)
+{
+  int pid = (int)getpid();
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Bcast(&pid, 1, MPI_INT, 0, PETSC_COMM_WORLD));
+  PetscCall(PetscSNPrintf(path, len, "/tmp/ds_%s_%d_%s", suite, pid, tag));
+  PetscFunctionReturn(0);
+}
 
 double *ds_test_gather_vec(Vec X)
 {

@@ -34,6 +34,10 @@ static inline double ds_test_reldiff(double a, double b, double floor_)
   return PetscAbsReal(a - b) / den;
 }
 
+/* A path under /tmp that is the same on every rank: /tmp/ds_<suite>_<rank 0's process
+   id>_<tag>. Collective. */
+PetscErrorCode ds_test_path(const char *suite, const char *tag, char path[], size_t len);
+
 /* Every rank's copy of a distributed Vec (free with PetscFree). Collective. */
 double *ds_test_gather_vec(Vec X);
 
