@@ -91,9 +91,13 @@ PETSC_EXTERN PetscErrorCode ds_cells_build(const DSBlock *source, PetscReal radi
 /* Frees the arrays of `cells`. */
 PETSC_EXTERN PetscErrorCode ds_cells_destroy(DSCells *cells);
 
+/* Whether ds_kernel_sums_cells can serve these sums: a gaussian kernel, or a laplace kernel
+   with value weights; unweighted sources of dimension 1 to 3; no companion sums. */
+PETSC_EXTERN PetscBool ds_kernel_cells_apply(const DSKernel *kernel, DSWeight weight, const DSBlock *source, const DSKernelSums *sums);
+
 /* ds_kernel_sums over the pairs whose source lies in a cell neighbouring the query's cell:
-   every omitted pair has k < eps k(0) for the eps the cells were built for. Gaussian or
-   laplace kernel, unweighted sources, no companion sums (ds_kernel_sums otherwise). */
+   every omitted pair has k < eps k(0) for the eps the cells were built for. Only where
+   ds_kernel_cells_apply holds (ds_kernel_sums otherwise). */
 PETSC_EXTERN void ds_kernel_sums_cells(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSCells *cells, PetscBool exclude_same_index, DSKernelSums *sums);
 
 /* Adds the kernel matrix's row sums row[i] += sum_j k_ij and column sums

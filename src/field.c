@@ -20,7 +20,7 @@ PetscErrorCode ds_field_visit_sums(void *ctx, const DSBlock *visiting, PetscReal
 
   PetscFunctionBeginUser;
   source.weight = travelling; /* per-column weights of the joint field, NULL otherwise */
-  if (v->field->cutoff_tol > 0 && !travelling && !v->sums->companion && source.dim <= 3) {
+  if (v->field->cutoff_tol > 0 && ds_kernel_cells_apply(&v->field->kernel, v->field->weight, &source, v->sums)) {
     /* Sorted into cells on arrival; pairs further than the cutoff radius are skipped (still counted). */
     PetscCall(ds_cells_build(&source, ds_kernel_cutoff_radius(&v->field->kernel, v->field->cutoff_tol), &v->field->cells));
     ds_kernel_sums_cells(&v->field->kernel, v->field->weight, v->query, &v->field->cells, v->exclude_self, v->sums);

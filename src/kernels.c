@@ -445,34 +445,35 @@ INLINE void wide_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, co
   }
 }
 
-/* Runs the fused or the wide micro-kernel when one applies; false otherwise. */
-static PetscBool try_vector(const DSKernel *K, DSWeight weight, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSKernelSums *acc)
+/* The factor the fused and wide micro-kernels apply at the end to their sums k (z - s):
+   -1/h^2 for the gaussian gradient, 1 for value weights; 0 where they do not apply (imq,
+   the laplace gradient, whose factor depends on r). */
+static PetscReal fused_moment_scale(const DSKernel *K, DSWeight weight)
 {
-  const PetscBool gradient = weight == DS_WEIGHT_GRADIENT;
-  if (s->weight || acc->companion) return PETSC_FALSE;
-  if (K->type == DS_KERNEL_GAUSSIAN) {
-    const PetscReal scale = gradient ? -K->inv_h2 : 1.0;
-    switch (q->dim) {
-    case 1: fused_sums(DS_KERNEL_GAUSSIAN, 1, K, q, s, exclude, scale, acc); return PETSC_TRUE;
-    case 2: fused_sums(DS_KERNEL_GAUSSIAN, 2, K, q, s, exclude, scale, acc); return PETSC_TRUE;
-    case 3: fused_sums(DS_KERNEL_GAUSSIAN, 3, K, q, s, exclude, scale, acc); return PETSC_TRUE;
-    default: wide_sums(DS_KERNEL_GAUSSIAN, K, q, s, exclude, scale, acc); return PETSC_TRUE;
-    }
+  if (K->type == DS_KERNEL_GAUSSIAN) return weight == DS_WEIGHT_GRADIENT ? -K->inv_h2 : 1.0;
+  return K->type == DS_KERNEL_LAPLACE && weight == DS_WEIGHT_VALUE ? 1.0 : 0.0;
+}
+
+/* The fused (d <= 3) or the wide micro-kernel for one kernel type. */
+INLINE void vector_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
+{
+  switch (q->dim) {
+  case 1: fused_sums(type, 1, K, q, s, exclude, moment_scale, acc); break;
+  case 2: fused_sums(type, 2, K, q, s, exclude, moment_scale, acc); break;
+  case 3: fused_sums(type, 3, K, q, s, exclude, moment_scale, acc); break;
+  default: wide_sums(type, K, q, s, exclude, moment_scale, acc); break;
   }
-  if (K->type == DS_KERNEL_LAPLACE && !gradient) {
-    switch (q->dim) {
-    case 1: fused_sums(DS_KERNEL_LAPLACE, 1, K, q, s, exclude, 1.0, acc); return PETSC_TRUE;
-    case 2: fused_sums(DS_KERNEL_LAPLACE, 2, K, q, s, exclude, 1.0, acc); return PETSC_TRUE;
-    case 3: fused_sums(DS_KERNEL_LAPLACE, 3, K, q, s, exclude, 1.0, acc); return PETSC_TRUE;
-    default: wide_sums(DS_KERNEL_LAPLACE, K, q, s, exclude, 1.0, acc); return PETSC_TRUE;
-    }
-  }
-  return PETSC_FALSE;
 }
 
 void ds_kernel_sums(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSKernelSums *sums)
 {
-  if (try_vector(kernel, weight, query, source, exclude_same_index, sums)) return;
+  const PetscReal scale = fused_moment_scale(kernel, weight);
+
+  if (scale != 0 && !source->weight && !sums->companion) {
+    if (kernel->type == DS_KERNEL_GAUSSIAN) vector_sums(DS_KERNEL_GAUSSIAN, kernel, query, source, exclude_same_index, scale, sums);
+    else vector_sums(DS_KERNEL_LAPLACE, kernel, query, source, exclude_same_index, scale, sums);
+    return;
+  }
 #define DS_DISPATCH_WEIGHT(TYPE) \
   (weight == DS_WEIGHT_VALUE ? sums_for(TYPE, DS_WEIGHT_VALUE, kernel, query, source, exclude_same_index, sums) \
                              : sums_for(TYPE, DS_WEIGHT_GRADIENT, kernel, query, source, exclude_same_index, sums))
@@ -659,16 +660,25 @@ INLINE void cells_sums(DSKernelType type, int D, const DSKernel *K, const DSBloc
   }
 }
 
+PetscBool ds_kernel_cells_apply(const DSKernel *kernel, DSWeight weight, const DSBlock *source, const DSKernelSums *sums)
+{
+  return fused_moment_scale(kernel, weight) != 0 && !source->weight && !sums->companion && source->dim <= 3 ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* cells_sums for one kernel type, d = 1 to 3. */
+INLINE void cells_sums_for(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSCells *c, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
+{
+  switch (q->dim) {
+  case 1: cells_sums(type, 1, K, q, c, exclude, moment_scale, acc); break;
+  case 2: cells_sums(type, 2, K, q, c, exclude, moment_scale, acc); break;
+  case 3: cells_sums(type, 3, K, q, c, exclude, moment_scale, acc); break;
+  }
+}
+
 void ds_kernel_sums_cells(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSCells *cells, PetscBool exclude_same_index, DSKernelSums *sums)
 {
-  const PetscReal scale = weight == DS_WEIGHT_GRADIENT ? -kernel->inv_h2 : 1.0;
-#define DS_CELLS_DISPATCH(TYPE) \
-  switch (query->dim) { \
-  case 1: cells_sums(TYPE, 1, kernel, query, cells, exclude_same_index, scale, sums); break; \
-  case 2: cells_sums(TYPE, 2, kernel, query, cells, exclude_same_index, scale, sums); break; \
-  case 3: cells_sums(TYPE, 3, kernel, query, cells, exclude_same_index, scale, sums); break; \
-  }
-  if (kernel->type == DS_KERNEL_GAUSSIAN) DS_CELLS_DISPATCH(DS_KERNEL_GAUSSIAN)
-  else DS_CELLS_DISPATCH(DS_KERNEL_LAPLACE)
-#undef DS_CELLS_DISPATCH
+  const PetscReal scale = fused_moment_scale(kernel, weight);
+
+  if (kernel->type == DS_KERNEL_GAUSSIAN) cells_sums_for(DS_KERNEL_GAUSSIAN, kernel, query, cells, exclude_same_index, scale, sums);
+  else cells_sums_for(DS_KERNEL_LAPLACE, kernel, query, cells, exclude_same_index, scale, sums);
 }
