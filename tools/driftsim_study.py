@@ -191,7 +191,7 @@ def independent_runs(runs):
 
 def study_statistics(runs, quantities, fraction):
     """Per quantity: the rows per N (seeds, final time, mean, stderr, interval) and the
-    slope fit over every run (None with fewer than two N or non-positive values)."""
+    slope fit over every run that has it (None with fewer than two N or any value <= 0)."""
     dims = sorted({r["dim"] for r in runs})
     if len(dims) != 1:
         raise AnalysisError(f"the runs have different dimensions {dims}: one dimension per study")
@@ -207,13 +207,14 @@ def study_statistics(runs, quantities, fraction):
             row.update(n=n, runs=len(at_n), t_end=times[0] if len(times) == 1 else float("nan"),
                        t_range=f"{times[0]:.6g}" if len(times) == 1 else f"{times[0]:.6g} to {times[-1]:.6g}")
             rows.append(row)
-        positive = [(n, v) for n, v, _ in values if math.isfinite(v) and v > 0]
+        finite = [(n, v) for n, v, _ in values if math.isfinite(v)]
         fit, why = None, ""
-        if len({n for n, _ in positive}) < 2:
-            why = "needs positive values at two or more N"
-        else:
-            fit = loglog_fit([n for n, _ in positive], [v for _, v in positive])
-            fit["left_out"] = len(values) - len(positive)
+        if any(v <= 0 for _, v in finite):
+            why = "values not all positive: no log-log slope"
+        elif len({n for n, _ in finite}) < 2:
+            why = "needs values at two or more N"
+        else:  # runs without the quantity (NaN) are left out
+            fit = loglog_fit([n for n, _ in finite], [v for _, v in finite])
         predicted = predicted_slope(quantity["slope"], dim) if quantity["slope"] else None
         results.append({"quantity": quantity, "rows": rows, "fit": fit, "why": why,
                         "predicted": predicted, "points": values, "dim": dim})
@@ -336,13 +337,13 @@ def plot_study(results, out_path):
     plt.close(fig)
 
 
-def analyze_seeds(runs, requested, study, out_dir, fraction):
-    """study.md, study.csv, slopes.csv and study.png; returns the files written."""
+def analyze_seeds(runs, quantities, study, out_dir, fraction):
+    """study.md, study.csv, slopes.csv and study.png for the resolved quantities; returns
+    the files written."""
     runs, dropped = independent_runs(runs)
     if dropped:
         print(f"analyze: {', '.join(dropped)} repeat an (N, seed) of another run (another rank "
               "count): left out of the study statistics")
-    quantities = resolve_quantities(requested, runs)
     results = study_statistics(runs, quantities, fraction)
     write_study(results, runs, study, out_dir, fraction)
     plot_study(results, os.path.join(out_dir, "study.png"))
