@@ -1,6 +1,6 @@
 #!/bin/bash
 # The study workflow end to end: tools/sweep over N = 64 128 256 512 on 2 ranks, then
-# tools/analyze: the table's rows and columns, valid PNGs, the snapshot mode, clear errors
+# tools/analyze: the table's rows and columns, valid PNGs, the study files over seeds, the snapshot mode, clear errors
 # on an empty directory and on a file that is not driftsim output; and the rate fit on
 # synthetic studies whose slope is known (-1/6).
 set -euo pipefail
@@ -47,8 +47,8 @@ for r in rows:
 PYEOF
 grep -q '^| name | n | dim |' "$tmp/study/table.md" || fail "table.md has no table header"
 [ "$(grep -c '^| n0000' "$tmp/study/table.md")" = 4 ] || fail "table.md does not have 4 rows"
-for f in rate.png diagnostics.png snapshots.png scaling.png; do check_png "$tmp/study/$f"; done
-for f in fit.csv fit.md perf.csv perf.md; do [ -s "$tmp/study/$f" ] || fail "$f missing"; done
+for f in rate.png diagnostics.png snapshots.png scaling.png study.png; do check_png "$tmp/study/$f"; done
+for f in fit.csv fit.md perf.csv perf.md study.md study.csv slopes.csv; do [ -s "$tmp/study/$f" ] || fail "$f missing"; done
 tools/analyze --snapshot "$tmp/study/n0000512_p002.h5" --out "$tmp/snap" >/dev/null ||
   fail "--snapshot failed"
 check_png "$tmp/snap/n0000512_p002.png"
