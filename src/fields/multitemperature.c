@@ -102,6 +102,8 @@ static PetscErrorCode create_multitemperature(DSField f)
   PetscFunctionReturn(0);
 }
 
+/* The type as the registry and the options see it (ds_field.h); every type file ends with
+   one, so they look alike by design. */
 const DSFieldTypeInfo ds_field_multitemperature = {
   .name               = "multitemperature",
   .create             = create_multitemperature,
