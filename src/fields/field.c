@@ -27,6 +27,7 @@ PetscErrorCode ds_field_register(const DSFieldTypeInfo *type)
 
   PetscFunctionBeginUser;
   PetscCheck(type && type->name && type->create, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "a field type needs a name and a create function");
+  PetscCall(ds_field_register_all()); /* the built-in types come first */
   while (k < registered && strcmp(registry[k]->name, type->name)) k++;
   PetscCheck(k < DS_FIELD_MAX_TYPES, PETSC_COMM_SELF, PETSC_ERR_MEM, "at most %d field types can be registered", DS_FIELD_MAX_TYPES);
   registry[k] = type;
