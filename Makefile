@@ -29,7 +29,7 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT_FLAGS) $(WARN_FLAGS) -Iinclude $(DEPS_
              -DDS_GIT_REVISION='"$(GIT_REV)"' -DDS_BUILD_FLAGS='"$(OPT_FLAGS)"' $(CFLAGS)
 LDLIBS_ALL = $(DEPS_LIBS) -lm $(LDLIBS)
 
-LIB_SOURCES  := $(filter-out src/driftsim.c,$(wildcard src/*.c))
+LIB_SOURCES  := $(filter-out src/driftsim.c,$(wildcard src/*.c src/*/*.c))
 LIB_OBJECTS  := $(patsubst src/%.c,$(BUILD)/src/%.o,$(LIB_SOURCES))
 MPI_TEST_SOURCES := $(wildcard tests/mpi/*.c)
 MPI_TEST_OBJECTS := $(patsubst tests/mpi/%.c,$(BUILD)/tests/mpi/%.o,$(MPI_TEST_SOURCES))
@@ -42,7 +42,7 @@ CLI_TESTS := $(BUILD)/tests/ds_cli_tests
 .PHONY: all deps check run bench clean
 all: $(PROGRAM)
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h) | deps-built
+$(BUILD)/%.o: %.c $(wildcard include/*.h src/*/*.h) | deps-built
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 

@@ -1,8 +1,10 @@
-/* Velocity fields of SCIENCE.md: conservative (KDE gradient), displacement (mean shift,
-   per-particle normalisation), joint (row and column normalisation, the official
-   implementation) and multitemperature (joint fields at temperatures tau of the mean
-   distance, each normalised by its RMS), built from ring passes over the particles and
-   the target samples (or the analytic smoothed target score). */
+/* Velocity fields of SCIENCE.md as objects with an ops table, created by name through a
+   registry (PETSc's TSSetType pattern). Built in: conservative (KDE gradient),
+   displacement (mean shift, per-particle normalisation), joint (row and column
+   normalisation, the official implementation) and multitemperature (joint fields at
+   temperatures tau of the mean distance, each normalised by its RMS). Each type is one
+   file of src/fields/ and one line of ds_field_register_all; doc/design.md says how to
+   add one. */
 #ifndef DS_FIELD_H
 #define DS_FIELD_H
 
@@ -15,15 +17,52 @@ typedef struct DSField_ *DSField;
 /* At most this many diagnostics of a field's own (ds_field_get_diagnostics). */
 #define DS_FIELD_MAX_OWN_DIAGNOSTICS (1 + DS_MAX_TEMPERATURES + 6)
 
-/* Creates the field of the options for particle Vecs with this rank's `local_count`
+/* What a field type asks of the options (checked by ds_field_type_check before any file
+   is touched) and how it is made. */
+typedef struct {
+  const char  *name;            /* the -drift_field value */
+  PetscErrorCode (*create)(DSField field); /* fills field->ops and field->data */
+  DSKernelType default_kernel;  /* -drift_kernel when not given */
+  PetscBool    smooth_kernel;   /* refuses the laplace kernel (needs a gradient at 0) */
+  PetscBool    excludes_self;   /* the self pair is excluded by definition (K_ii = 0) */
+  PetscBool    needs_samples;   /* refuses an analytic target */
+  PetscBool    takes_temperatures; /* reads -drift_temperatures */
+  PetscBool    takes_cutoff;    /* may use -drift_cutoff_tol (row-normalised sums) */
+  PetscBool    uses_bandwidth;  /* the bandwidth h is the field's (not a function of the state) */
+} DSFieldTypeInfo;
+
+/* Adds a field type to the registry; the options accept its name from then on. A type of
+   the same name is replaced. `type` must outlive the registry (a static constant). */
+PETSC_EXTERN PetscErrorCode ds_field_register(const DSFieldTypeInfo *type);
+
+/* Registers the built-in field types once (idempotent). */
+PETSC_EXTERN PetscErrorCode ds_field_register_all(void);
+
+/* The registered type called `name`, or NULL. */
+PETSC_EXTERN PetscErrorCode ds_field_type_find(const char name[], const DSFieldTypeInfo **type);
+
+/* The registered names, comma-separated, in registration order (for messages and -help). */
+PETSC_EXTERN PetscErrorCode ds_field_type_list(char list[], size_t len);
+
+/* Checks that the options suit their field type (PETSC_ERR_USER_INPUT on every rank,
+   naming the option): known name, kernel, self pair, temperatures, cutoff. `self_given`
+   and `temperatures_given` say whether those options were set explicitly. */
+PETSC_EXTERN PetscErrorCode ds_field_type_check(MPI_Comm comm, const DSOptions *opts, PetscBool self_given, PetscBool temperatures_given);
+
+/* Creates the field named by opts->field for particle Vecs with this rank's `local_count`
    particles (collective). The target is borrowed and must outlive the field. */
 PETSC_EXTERN PetscErrorCode ds_field_create(MPI_Comm comm, const DSOptions *opts, DSTarget *target, PetscInt local_count, DSField *field);
+
+/* The field's type. */
+PETSC_EXTERN PetscErrorCode ds_field_get_type(DSField field, const DSFieldTypeInfo **type);
 
 /* V = the field at the particles X with bandwidth h (the self pair as the options say). */
 PETSC_EXTERN PetscErrorCode ds_field_evaluate(DSField field, PetscReal h, Vec X, Vec V);
 
 /* V = the field of particles X evaluated at query points Z (not particles: no self pair).
-   Z and V have block size d and any layout. */
+   Z and V have block size d and any layout. Refused (PETSC_ERR_SUP) by fields defined at
+   the particles only (joint, multitemperature: their columns are normalised over all
+   particles). */
 PETSC_EXTERN PetscErrorCode ds_field_evaluate_at(DSField field, PetscReal h, Vec X, Vec Z, Vec V);
 
 /* Asks the following evaluations to compute the field's own diagnostics too: for the
@@ -39,6 +78,10 @@ PETSC_EXTERN PetscErrorCode ds_field_set_diagnostics(DSField field, PetscBool on
      multitemperature:     distance_scale (s), rms_tau_<tau> (sqrt(1/(N d) sum_i |V^tau_i|^2))
    Values are NaN before any evaluation computed them. */
 PETSC_EXTERN PetscErrorCode ds_field_get_diagnostics(DSField field, PetscInt *count, const char *const **names, const PetscReal **values);
+
+/* The value of the field's own diagnostic called `name` (as ds_field_get_diagnostics);
+   PETSC_ERR_ARG_OUTOFRANGE when the field has no such diagnostic. */
+PETSC_EXTERN PetscErrorCode ds_field_get_diagnostic(DSField field, const char name[], PetscReal *value);
 
 /* Laplace displacement field with samples only: V at the particles X and its companion
    decomposition V = sharp + residual (SCIENCE.md), sharp = h rho_X [grad log(l*Y) - grad log(l*X)],

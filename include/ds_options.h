@@ -4,7 +4,6 @@
 
 #include <petscsys.h>
 
-typedef enum { DS_FIELD_CONSERVATIVE, DS_FIELD_DISPLACEMENT, DS_FIELD_JOINT, DS_FIELD_MULTITEMPERATURE } DSFieldType;
 typedef enum { DS_KERNEL_GAUSSIAN, DS_KERNEL_LAPLACE, DS_KERNEL_IMQ } DSKernelType;
 typedef enum { DS_SELF_INCLUDE, DS_SELF_EXCLUDE } DSSelfPair;
 typedef enum {
@@ -33,7 +32,6 @@ PETSC_EXTERN const char *const DSDiagnosticGroups[]; /* names of the bits, in bi
 #define DS_DIAGNOSTIC_GROUPS 5
 
 /* Name tables in PETSc's enum-list form (names, then type name, prefix, NULL). */
-PETSC_EXTERN const char *const DSFieldTypes[];
 PETSC_EXTERN const char *const DSKernelTypes[];
 PETSC_EXTERN const char *const DSSelfPairs[];
 PETSC_EXTERN const char *const DSTargetTypes[];
@@ -45,7 +43,7 @@ typedef struct {
   PetscBool    n_given;        /* -drift_n was given */
   PetscInt     dim;            /* -drift_dim: dimension d */
   PetscInt     seed;           /* -drift_seed: key of the counter-based generator */
-  DSFieldType  field;          /* -drift_field */
+  char         field[64];      /* -drift_field: the name of a registered field type (ds_field.h) */
   DSKernelType kernel;         /* -drift_kernel */
   PetscReal    bandwidth;      /* -drift_bandwidth: h (the fixed rule's value) */
   DSBandwidthRule bandwidth_rule; /* -drift_bandwidth_rule */

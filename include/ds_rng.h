@@ -12,7 +12,9 @@ typedef enum {
   DS_STREAM_TARGET = 2,        /* target samples */
   DS_STREAM_DIAGNOSTIC = 3,    /* samples drawn for diagnostics */
   DS_STREAM_PROJECTIONS = 4,   /* sliced-W2 directions */
-  DS_STREAM_PAIRS = 5          /* pair sampling (median heuristic) */
+  DS_STREAM_PAIRS = 5,         /* pair sampling (median heuristic) */
+  DS_STREAM_ENTROPY = 6,       /* draws from the initial law for KL(rho_0 || nu_h) */
+  DS_STREAM_FISHER = 7         /* the Fisher discrepancy's Gaussian offsets */
 } DSRngStream;
 
 /* Philox4x32-10 block: four 32-bit words for counter (index, stream, counter) under key seed. */

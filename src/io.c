@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <hdf5.h>
 #include "ds_io.h"
+#include "ds_field.h"
 #include "ds_log.h"
 #include "ds_version.h"
 
@@ -263,7 +264,9 @@ static PetscErrorCode write_root_attributes(DSOutput out, const DSOptions *opts,
   PetscCall(attribute_real(out, "/", "bandwidth_h0", bandwidth->h0));
   PetscCall(attribute_real(out, "/", "bandwidth_anneal", bandwidth->anneal));
   PetscCall(attribute_real(out, "/", "bandwidth_min", bandwidth->h_min));
-  if (opts->field == DS_FIELD_MULTITEMPERATURE) {
+  const DSFieldTypeInfo *field_type;
+  PetscCall(ds_field_type_find(opts->field, &field_type));
+  if (field_type->takes_temperatures) {
     char list[DS_MAX_TEMPERATURES * 32] = "";
     for (PetscInt k = 0; k < opts->ntemperatures; k++) {
       char one[32];
@@ -272,7 +275,7 @@ static PetscErrorCode write_root_attributes(DSOutput out, const DSOptions *opts,
     }
     PetscCall(attribute_string(out, "/", "temperatures", list));
   }
-  PetscCall(attribute_string(out, "/", "field", DSFieldTypes[opts->field]));
+  PetscCall(attribute_string(out, "/", "field", opts->field));
   PetscCall(attribute_string(out, "/", "kernel", DSKernelTypes[opts->kernel]));
   PetscCall(attribute_real(out, "/", "imq_beta", opts->imq_beta));
   PetscCall(attribute_real(out, "/", "cutoff_tol", opts->cutoff_tol));

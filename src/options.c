@@ -4,8 +4,8 @@
    verdict here is collective without communication. */
 #include <stdio.h>
 #include "ds_options.h"
+#include "ds_field.h"
 
-const char *const DSFieldTypes[]  = {"conservative", "displacement", "joint", "multitemperature", "DSFieldType", "DS_FIELD_", NULL};
 const char *const DSKernelTypes[] = {"gaussian", "laplace", "imq", "DSKernelType", "DS_KERNEL_", NULL};
 const char *const DSSelfPairs[]   = {"include", "exclude", "DSSelfPair", "DS_SELF_", NULL};
 const char *const DSTargetTypes[] = {"gaussian", "gmm8", "checkerboard", "swissroll", "moons", "rings", "file", "DSTargetType", "DS_TARGET_", NULL};
@@ -62,6 +62,22 @@ static PetscErrorCode read_choice(PetscOptionItems *PetscOptionsObject, MPI_Comm
     }
   }
   SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s %s is not known; allowed: %s", name, given, allowed);
+}
+
+/* Reads -drift_field, the name of a registered field type, into `name` (its canonical
+   spelling); an unknown name is refused with the registered ones. */
+static PetscErrorCode read_field(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, char *name, size_t len, const DSFieldTypeInfo **type)
+{
+  char allowed[512], described[1024];
+
+  PetscFunctionBeginUser;
+  PetscCall(ds_field_type_list(allowed, sizeof(allowed)));
+  PetscCall(PetscSNPrintf(described, sizeof(described), "Velocity field (one of: %s)", allowed));
+  PetscCall(PetscOptionsString("-drift_field", described, NULL, name, name, len, NULL));
+  PetscCall(ds_field_type_find(name, type));
+  PetscCheck(*type, comm, PETSC_ERR_USER_INPUT, "-drift_field %s is not known; allowed: %s", name, allowed);
+  PetscCall(PetscStrncpy(name, (*type)->name, len));
+  PetscFunctionReturn(0);
 }
 
 /* The text the user gave for an option (for messages that quote it exactly). */
@@ -215,8 +231,9 @@ static PetscErrorCode read_path(PetscOptionItems *PetscOptionsObject, MPI_Comm c
 PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
 {
   PetscBool cutoff_set = PETSC_FALSE, target_file_set = PETSC_FALSE, target_dataset_set = PETSC_FALSE, init_file_set = PETSC_FALSE, init_dataset_set = PETSC_FALSE;
-  PetscBool output_set = PETSC_FALSE, self_set = PETSC_FALSE, scale_set = PETSC_FALSE, anneal_set = PETSC_FALSE, min_set = PETSC_FALSE, temperatures_set = PETSC_FALSE;
-  int       field = DS_FIELD_CONSERVATIVE, kernel = DS_KERNEL_GAUSSIAN, self = DS_SELF_INCLUDE;
+  PetscBool output_set = PETSC_FALSE, self_set = PETSC_FALSE, scale_set = PETSC_FALSE, min_set = PETSC_FALSE, temperatures_set = PETSC_FALSE;
+  int       kernel = DS_KERNEL_GAUSSIAN, self = DS_SELF_INCLUDE;
+  const DSFieldTypeInfo *field;
   int       target = DS_TARGET_GAUSSIAN, init = DS_INIT_GAUSSIAN, rule = DS_BANDWIDTH_FIXED;
 
   PetscFunctionBeginUser;
@@ -239,15 +256,15 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   o->temperatures[1] = 0.05;
   o->temperatures[2] = 0.2;
   o->monitor_every   = 1;
+  PetscCall(PetscStrncpy(o->field, "conservative", sizeof(o->field)));
 
   PetscOptionsBegin(comm, NULL, "driftsim: finite-particle drifting-model simulator", "driftsim");
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_n", "Number of particles N (default 1024; the file's rows with -drift_init file)", 1, PETSC_MAX_INT, &o->n, &o->n_given));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_dim", "Dimension d", 1, PETSC_MAX_INT, &o->dim, NULL));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_seed", "Seed of the counter-based generator", 0, PETSC_MAX_INT, &o->seed, NULL));
-  PetscCall(read_choice(PetscOptionsObject, comm, "-drift_field", "Velocity field", DSFieldTypes, &field, NULL));
-  o->field = (DSFieldType)field;
+  PetscCall(read_field(PetscOptionsObject, comm, o->field, sizeof(o->field), &field));
   /* The literature's kernel for each field: gaussian (conservative), laplace (the others). */
-  kernel = o->field == DS_FIELD_CONSERVATIVE ? DS_KERNEL_GAUSSIAN : DS_KERNEL_LAPLACE;
+  kernel = field->default_kernel;
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_kernel", "Kernel (default gaussian for conservative, laplace for the others)", DSKernelTypes, &kernel, NULL));
   o->kernel = (DSKernelType)kernel;
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth", "Kernel bandwidth h", 0.0, PETSC_TRUE, &o->bandwidth, NULL));
@@ -255,7 +272,7 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   o->bandwidth_rule = (DSBandwidthRule)rule;
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_scale", "c of the rate rule h = c N^(-1/(d+4))", 0.0, PETSC_TRUE, &o->bandwidth_scale, &scale_set));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_bandwidth_pairs", "Pairs sampled by the median rule", 1, 10000000, &o->bandwidth_pairs, NULL));
-  PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_anneal", "Annealing rate r of h(t) = max(h_min, h0 exp(-r t))", 0.0, PETSC_FALSE, &o->bandwidth_anneal, &anneal_set));
+  PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_anneal", "Annealing rate r of h(t) = max(h_min, h0 exp(-r t))", 0.0, PETSC_FALSE, &o->bandwidth_anneal, NULL));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_min", "Smallest bandwidth h_min of the annealing", 0.0, PETSC_TRUE, &o->bandwidth_min, &min_set));
   PetscCall(read_temperatures(PetscOptionsObject, comm, o, &temperatures_set));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_cutoff_tol", "Drop pairs whose kernel value is below eps times its peak, with cell lists (d <= 3; 0 = all pairs)", 0.0, PETSC_FALSE, &o->cutoff_tol, &cutoff_set));
@@ -293,8 +310,8 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   PetscOptionsEnd();
 
   /* Combinations. */
-  PetscCheck(!(o->field == DS_FIELD_CONSERVATIVE && o->kernel == DS_KERNEL_LAPLACE), comm, PETSC_ERR_USER_INPUT,
-             "-drift_kernel laplace cannot be used with -drift_field conservative: the KDE-gradient field needs a smooth kernel; allowed: gaussian, imq");
+  PetscCall(ds_field_type_check(comm, o, self_set, temperatures_set));
+  if (field->excludes_self) o->self = DS_SELF_EXCLUDE;
   PetscCheck(!(ds_target_is_planar(o->target) && o->dim != 2), comm, PETSC_ERR_USER_INPUT, "-drift_target %s is only defined in 2 dimensions (-drift_dim %" PetscInt_FMT " given)", DSTargetTypes[o->target], o->dim);
   if (o->target_samples == 0) {
     PetscCheck(ds_target_has_density(o->target), comm, PETSC_ERR_USER_INPUT, "-drift_target_samples 0 asks for the analytic density, but -drift_target %s has none; give a sample count M >= 1", DSTargetTypes[o->target]);
@@ -306,7 +323,6 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   if (cutoff_set && o->cutoff_tol > 0) {
     PetscCheck(o->cutoff_tol < 1, comm, PETSC_ERR_USER_INPUT, "-drift_cutoff_tol must be below 1 (a fraction of the kernel's peak)");
     PetscCheck(o->kernel != DS_KERNEL_IMQ, comm, PETSC_ERR_USER_INPUT, "-drift_cutoff_tol needs a kernel that decays fast (gaussian, laplace); -drift_kernel imq decays like a power of the distance");
-    PetscCheck(o->field == DS_FIELD_CONSERVATIVE || o->field == DS_FIELD_DISPLACEMENT, comm, PETSC_ERR_USER_INPUT, "-drift_cutoff_tol applies to -drift_field conservative and displacement (-drift_field %s given)", DSFieldTypes[o->field]);
   }
   if (o->target == DS_TARGET_FILE) {
     PetscCheck(target_file_set && target_dataset_set, comm, PETSC_ERR_USER_INPUT, "-drift_target file needs -drift_target_file F.h5 and -drift_target_dataset /path");
@@ -319,13 +335,5 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   PetscCheck(!scale_set || o->bandwidth_rule == DS_BANDWIDTH_RATE, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_scale is the constant of -drift_bandwidth_rule rate (-drift_bandwidth_rule %s given)", DSBandwidthRules[o->bandwidth_rule]);
   PetscCheck(!(o->bandwidth_anneal > 0) || min_set, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_anneal needs the smallest bandwidth: give -drift_bandwidth_min h_min");
   PetscCheck(!min_set || o->bandwidth_anneal > 0, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_min applies to an annealed bandwidth: give -drift_bandwidth_anneal r > 0");
-  if (o->field == DS_FIELD_JOINT || o->field == DS_FIELD_MULTITEMPERATURE) {
-    PetscCheck(!(self_set && o->self == DS_SELF_INCLUDE), comm, PETSC_ERR_USER_INPUT, "-drift_self include does not apply to -drift_field %s, which excludes the self pair by definition (K_ii = 0)", DSFieldTypes[o->field]);
-    o->self = DS_SELF_EXCLUDE;
-  }
-  if (o->field == DS_FIELD_MULTITEMPERATURE)
-    PetscCheck(o->bandwidth_rule == DS_BANDWIDTH_FIXED && !anneal_set, comm, PETSC_ERR_USER_INPUT,
-               "-drift_field multitemperature sets its bandwidths from the mean distance and -drift_temperatures; -drift_bandwidth_rule and -drift_bandwidth_anneal do not apply");
-  else PetscCheck(!temperatures_set, comm, PETSC_ERR_USER_INPUT, "-drift_temperatures applies to -drift_field multitemperature (-drift_field %s given)", DSFieldTypes[o->field]);
   PetscFunctionReturn(0);
 }

@@ -171,7 +171,6 @@ static PetscErrorCode record_state(TS ts, Simulation *sim, PetscInt step, PetscR
   const PetscBool  print       = o->monitor_every > 0 && step != sim->last_printed_step && (force || step % o->monitor_every == 0);
   const PetscBool  snapshot    = sim->output && step != sim->last_snapshot_step && (force || step % o->output_every == 0);
   const PetscBool  diagnostics = step != sim->last_diagnostics_step && (force || step % o->diagnostics_every == 0);
-  const PetscBool  with_h      = o->field != DS_FIELD_MULTITEMPERATURE;
   const char      *names[3 + DS_FIELD_MAX_OWN_DIAGNOSTICS + DS_MAX_STATE_DIAGNOSTICS];
   PetscReal        values[3 + DS_FIELD_MAX_OWN_DIAGNOSTICS + DS_MAX_STATE_DIAGNOSTICS];
   PetscInt         count = 0, field_count, state_count;
@@ -181,7 +180,9 @@ static PetscErrorCode record_state(TS ts, Simulation *sim, PetscInt step, PetscR
   PetscFunctionBeginUser;
   if (!print && !snapshot && !diagnostics) PetscFunctionReturn(0);
   PetscCall(update_velocity(sim, step, t, X));
-  if (with_h) {
+  const DSFieldTypeInfo *field_type;
+  PetscCall(ds_field_get_type(sim->field, &field_type));
+  if (field_type->uses_bandwidth) {
     names[count]    = "bandwidth";
     values[count++] = ds_bandwidth_at(&sim->bandwidth, t);
   }

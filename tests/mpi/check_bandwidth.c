@@ -23,7 +23,7 @@ static DSOptions bandwidth_options(DSBandwidthRule rule, DSTargetType target, Pe
   o.n               = n;
   o.dim             = dim;
   o.seed            = 11;
-  o.field           = DS_FIELD_CONSERVATIVE;
+  snprintf(o.field, sizeof(o.field), "conservative");
   o.kernel          = DS_KERNEL_GAUSSIAN;
   o.bandwidth       = 0.8;
   o.bandwidth_rule  = rule;

@@ -27,7 +27,7 @@ static DSOptions make_options(DSTargetType target, PetscInt samples, PetscBool r
   DSOptions o;
   memset(&o, 0, sizeof(o));
   o.n = n; o.dim = dim; o.seed = 11;
-  o.field = DS_FIELD_DISPLACEMENT; o.kernel = kernel; o.bandwidth = 0.6; o.imq_beta = beta; o.self = DS_SELF_INCLUDE;
+  snprintf(o.field, sizeof(o.field), "displacement"); o.kernel = kernel; o.bandwidth = 0.6; o.imq_beta = beta; o.self = DS_SELF_INCLUDE;
   o.bandwidth_rule = DS_BANDWIDTH_FIXED; o.bandwidth_pairs = 10000; o.ntemperatures = 1; o.temperatures[0] = 0.05;
   o.target = target; o.target_samples = samples; o.target_scale = 1.0; o.replicate_data = replicate;
   o.init = DS_INIT_GAUSSIAN; o.init_mean = 0.5; o.init_scale = 1.5;

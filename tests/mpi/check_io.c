@@ -112,7 +112,7 @@ static void fill_options(PetscInt n, PetscInt dim, const char *path, DSOptions *
   opts->n              = n;
   opts->dim            = dim;
   opts->seed           = 42;
-  opts->field          = DS_FIELD_DISPLACEMENT;
+  snprintf(opts->field, sizeof(opts->field), "displacement");
   opts->kernel         = DS_KERNEL_LAPLACE;
   opts->imq_beta       = 0.5;
   opts->self           = DS_SELF_EXCLUDE;

@@ -17,12 +17,12 @@
 
 #define MAXD 8
 
-static DSOptions make_options(DSFieldType field, DSKernelType kernel, DSSelfPair self, PetscInt samples, PetscBool replicate, PetscInt n, PetscInt dim, PetscReal h)
+static DSOptions make_options(const char *field, DSKernelType kernel, DSSelfPair self, PetscInt samples, PetscBool replicate, PetscInt n, PetscInt dim, PetscReal h)
 {
   DSOptions o;
   memset(&o, 0, sizeof(o));
   o.n = n; o.dim = dim; o.seed = 7;
-  o.field = field; o.kernel = kernel; o.self = self; o.bandwidth = h; o.imq_beta = 0.5;
+  snprintf(o.field, sizeof(o.field), "%s", field); o.kernel = kernel; o.self = self; o.bandwidth = h; o.imq_beta = 0.5;
   o.bandwidth_rule = DS_BANDWIDTH_FIXED; o.bandwidth_pairs = 10000;
   o.ntemperatures = 3; o.temperatures[0] = 0.02; o.temperatures[1] = 0.05; o.temperatures[2] = 0.2;
   o.target = DS_TARGET_GAUSSIAN; o.target_samples = samples; o.target_scale = 1.0; o.replicate_data = replicate;
@@ -296,7 +296,7 @@ START_TEST(joint_matches_dense_brute_force)
             for (int self = 0; self < 2; self++) {
               DSTestRun run;
               Cloud    cl;
-              ds_test_run_setup(&run, make_options(DS_FIELD_JOINT, kernels[kk], (DSSelfPair)self, sizes[s][1], (PetscBool)replicate, sizes[s][0], dim, hs[hh]));
+              ds_test_run_setup(&run, make_options("joint", kernels[kk], (DSSelfPair)self, sizes[s][1], (PetscBool)replicate, sizes[s][0], dim, hs[hh]));
               gather_cloud(&run, &cl);
               double *ref;
               PetscMalloc1(cl.n * dim, &ref);
@@ -339,7 +339,7 @@ START_TEST(joint_underflow_is_finite_and_matches)
         DSTestRun   run;
         Cloud      cl;
         JointStats st;
-        ds_test_run_setup(&run, make_options(DS_FIELD_JOINT, cases[cs].kernel, DS_SELF_EXCLUDE, sizes[s][1], (PetscBool)replicate, sizes[s][0], cases[cs].dim, cases[cs].h));
+        ds_test_run_setup(&run, make_options("joint", cases[cs].kernel, DS_SELF_EXCLUDE, sizes[s][1], (PetscBool)replicate, sizes[s][0], cases[cs].dim, cases[cs].h));
         gather_cloud(&run, &cl);
         double *ref;
         PetscMalloc1(cl.n * cl.d, &ref);
@@ -374,7 +374,7 @@ START_TEST(multitemperature_matches_dense_brute_force)
         for (int replicate = 0; replicate < 2; replicate++) {
           DSTestRun  run;
           Cloud     cl;
-          DSOptions o = make_options(DS_FIELD_MULTITEMPERATURE, DS_KERNEL_LAPLACE, DS_SELF_EXCLUDE, sizes[s][1], (PetscBool)replicate, sizes[s][0], dim, 0.8);
+          DSOptions o = make_options("multitemperature", DS_KERNEL_LAPLACE, DS_SELF_EXCLUDE, sizes[s][1], (PetscBool)replicate, sizes[s][0], dim, 0.8);
           double    scale, rms[DS_MAX_TEMPERATURES];
           o.ntemperatures = counts[l];
           for (PetscInt t = 0; t < counts[l]; t++) o.temperatures[t] = lists[l][t];
@@ -428,7 +428,7 @@ START_TEST(companion_decomposition_matches_brute_force)
             Cloud                cl;
             CompanionDiagnostics bd;
             Vec                  Vc, sharp, residual, sum;
-            ds_test_run_setup(&run, make_options(DS_FIELD_DISPLACEMENT, DS_KERNEL_LAPLACE, (DSSelfPair)self, sizes[s][1], (PetscBool)replicate, sizes[s][0], dim, hs[hh]));
+            ds_test_run_setup(&run, make_options("displacement", DS_KERNEL_LAPLACE, (DSSelfPair)self, sizes[s][1], (PetscBool)replicate, sizes[s][0], dim, hs[hh]));
             const PetscReal h = run.opts.bandwidth;
             gather_cloud(&run, &cl);
             double *vref, *sref, *rref;
@@ -488,18 +488,18 @@ START_TEST(diagnostics_listed_at_creation_nan_before_evaluation)
 {
   for (int which = 0; which < 2; which++) {
     DSTestRun  run;
-    DSOptions o = which == 0 ? make_options(DS_FIELD_DISPLACEMENT, DS_KERNEL_LAPLACE, DS_SELF_INCLUDE, 23, PETSC_FALSE, 37, 2, 0.8)
-                             : make_options(DS_FIELD_MULTITEMPERATURE, DS_KERNEL_LAPLACE, DS_SELF_EXCLUDE, 23, PETSC_FALSE, 37, 2, 0.8);
+    DSOptions o = which == 0 ? make_options("displacement", DS_KERNEL_LAPLACE, DS_SELF_INCLUDE, 23, PETSC_FALSE, 37, 2, 0.8)
+                             : make_options("multitemperature", DS_KERNEL_LAPLACE, DS_SELF_EXCLUDE, 23, PETSC_FALSE, 37, 2, 0.8);
     ds_test_run_setup(&run, o);
     PetscInt           count  = -1;
     const char *const *names  = NULL;
     const PetscReal   *values = NULL;
     DS_ASSERT_PETSC(ds_field_get_diagnostics(run.field, &count, &names, &values));
     const PetscInt want = which == 0 ? 6 : 1 + o.ntemperatures;
-    DS_ASSERT_ALL(count == want, "%s field: %d diagnostics listed, want %d", DSFieldTypes[o.field], (int)count, (int)want);
+    DS_ASSERT_ALL(count == want, "%s field: %d diagnostics listed, want %d", o.field, (int)count, (int)want);
     int nan_ok = 1;
     for (PetscInt k = 0; k < count; k++) nan_ok = nan_ok && values && PetscIsNanReal(values[k]);
-    DS_ASSERT_ALL(nan_ok, "%s field: diagnostic values are not NaN before any evaluation", DSFieldTypes[o.field]);
+    DS_ASSERT_ALL(nan_ok, "%s field: diagnostic values are not NaN before any evaluation", o.field);
     ds_test_run_teardown(&run);
   }
 }

@@ -108,7 +108,7 @@ static double mean_field_deviation(PetscInt n, double *bias_bound)
 {
   DSOptions o;
   memset(&o, 0, sizeof(o));
-  o.n = n; o.dim = 2; o.seed = 11; o.field = DS_FIELD_CONSERVATIVE; o.kernel = DS_KERNEL_GAUSSIAN;
+  o.n = n; o.dim = 2; o.seed = 11; snprintf(o.field, sizeof(o.field), "conservative"); o.kernel = DS_KERNEL_GAUSSIAN;
   o.bandwidth = 0.4; o.self = DS_SELF_INCLUDE; o.target = DS_TARGET_GAUSSIAN; o.target_samples = 0;
   o.target_scale = 1.0; o.init = DS_INIT_GAUSSIAN; o.init_mean = 1.0; o.init_scale = 0.5;
   const double T = 1.0;

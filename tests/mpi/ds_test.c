@@ -57,6 +57,30 @@ double *ds_test_gather_samples(const DSTarget *t)
   return all;
 }
 
+PetscErrorCode ds_test_options_error(const char *args, DSOptions *opts)
+{
+  PetscOptions   db;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsCreate(&db));
+  PetscCall(PetscOptionsPush(db));
+  PetscCall(PetscOptionsInsertString(NULL, args));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = ds_options_read(PETSC_COMM_WORLD, opts);
+  PetscCall(PetscPopErrorHandler());
+  PetscCall(PetscOptionsPop());
+  PetscCall(PetscOptionsDestroy(&db));
+  return ierr;
+}
+
+DSOptions ds_test_options(const char *args)
+{
+  DSOptions opts;
+  DS_ASSERT_ALL(ds_test_options_error(args, &opts) == 0, "the options '%s' were refused", args);
+  return opts;
+}
+
 void ds_test_run_setup(DSTestRun *run, DSOptions o)
 {
   PetscInt local;

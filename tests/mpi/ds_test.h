@@ -51,6 +51,12 @@ double ds_test_squared_distance(const double *a, const double *b, PetscInt d);
    program's kernels.c (libm's exp and pow), for the brute-force references. */
 double ds_test_kernel(DSKernelType kernel, double h, double beta, double r2);
 
+/* The options the program reads from the command-line arguments `args` (its defaults plus
+   these), through ds_options_read on a fresh options database. ds_test_options asserts
+   that they are accepted; ds_test_options_error returns the reader's error code quietly. */
+DSOptions      ds_test_options(const char *args);
+PetscErrorCode ds_test_options_error(const char *args, DSOptions *opts);
+
 /* A field built from options on PETSC_COMM_WORLD, with its target and initial particles. */
 typedef struct {
   DSOptions opts;
@@ -74,5 +80,7 @@ Suite *ds_suite_bandwidth(void);
 Suite *ds_suite_joint(void);
 Suite *ds_suite_input(void);
 Suite *ds_suite_diagnostics(void);
+Suite *ds_suite_field_registry(void);
+Suite *ds_suite_theorem(void);
 
 #endif

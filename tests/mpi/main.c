@@ -9,7 +9,8 @@ static const struct { const char *name; SuiteMaker make; } suites[] = {
   {"ring", ds_suite_ring},         {"fields", ds_suite_fields},   {"meanfield", ds_suite_meanfield},
   {"io", ds_suite_io},             {"joint", ds_suite_joint},     {"bandwidth", ds_suite_bandwidth},
   {"input", ds_suite_input},
-  {"diagnostics", ds_suite_diagnostics},
+  {"diagnostics", ds_suite_diagnostics}, {"field_registry", ds_suite_field_registry},
+  {"theorem", ds_suite_theorem},
 };
 
 int main(int argc, char **argv)
