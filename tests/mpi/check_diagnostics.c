@@ -302,14 +302,14 @@ typedef struct {
    when it holds at least w_k N / 2 particles. */
 static MixtureTerms bf_mixture(const Cloud *cl, const DSTarget *t)
 {
-  const PetscInt N = cl->n, d = cl->d, K = t->components;
+  const PetscInt N = cl->n, d = cl->d, K = t->mixture->components;
   double         mu[MAXD] = {0}, sigma[MAXD * MAXD] = {0}, mean[MAXD] = {0}, cov[MAXD * MAXD] = {0}, counts[16] = {0};
   MixtureTerms   r = {0, 0, 0};
   for (PetscInt k = 0; k < K; k++)
-    for (PetscInt a = 0; a < d; a++) mu[a] += t->weights[k] * t->means[k * d + a];
+    for (PetscInt a = 0; a < d; a++) mu[a] += t->mixture->weights[k] * t->mixture->means[k * d + a];
   for (PetscInt k = 0; k < K; k++)
     for (PetscInt a = 0; a < d; a++)
-      for (PetscInt b = 0; b < d; b++) sigma[a * d + b] += t->weights[k] * (t->covariances[(k * d + a) * d + b] + t->means[k * d + a] * t->means[k * d + b]);
+      for (PetscInt b = 0; b < d; b++) sigma[a * d + b] += t->mixture->weights[k] * (t->mixture->covariances[(k * d + a) * d + b] + t->mixture->means[k * d + a] * t->mixture->means[k * d + b]);
   for (PetscInt a = 0; a < d; a++)
     for (PetscInt b = 0; b < d; b++) sigma[a * d + b] -= mu[a] * mu[b];
   for (PetscInt i = 0; i < N; i++)
@@ -325,12 +325,12 @@ static MixtureTerms bf_mixture(const Cloud *cl, const DSTarget *t)
     PetscInt best = 0;
     double   best_log = -INFINITY;
     for (PetscInt k = 0; k < K; k++) {
-      const double l = log(t->weights[k]) + log_normal(d, t->means + k * d, t->covariances + k * d * d, cl->X + i * d);
+      const double l = log(t->mixture->weights[k]) + log_normal(d, t->mixture->means + k * d, t->mixture->covariances + k * d * d, cl->X + i * d);
       if (l > best_log) best = k, best_log = l;
     }
     counts[best]++;
   }
-  for (PetscInt k = 0; k < K; k++) r.mode_coverage += counts[k] >= t->weights[k] * N / 2 ? 1.0 / K : 0.0;
+  for (PetscInt k = 0; k < K; k++) r.mode_coverage += counts[k] >= t->mixture->weights[k] * N / 2 ? 1.0 / K : 0.0;
   return r;
 }
 
@@ -582,8 +582,8 @@ START_TEST(mode_coverage_of_placed_particles)
       for (PetscInt k = 0; k < 8; k++) /* modes in a scattered order of particles */
         for (PetscInt j = 0; j < cases[c].counts[k]; j++, i++) {
           const PetscInt row = (i * 7) % cases[c].n; /* 7 is prime to 37, 3 and 16 */
-          rows[2 * row]      = r.target->means[2 * k];
-          rows[2 * row + 1]  = r.target->means[2 * k + 1];
+          rows[2 * row]      = r.target->mixture->means[2 * k];
+          rows[2 * row + 1]  = r.target->mixture->means[2 * k + 1];
         }
       set_particles(r.X, rows);
       run_diagnostics(&r);

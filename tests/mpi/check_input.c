@@ -155,7 +155,7 @@ START_TEST(test_target_reads_rows)
   objects = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
   DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &o, &t));
   DS_ASSERT_ALL(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == objects, "reading the target left HDF5 objects open");
-  DS_ASSERT_ALL(t->type == DS_TARGET_FILE && t->components == 0 && !t->analytic && t->samples_global == rows && t->replicated == replicated, "file target of %d rows: type %d, K %d, analytic %d, M %d", (int)rows, (int)t->type, (int)t->components, (int)t->analytic, (int)t->samples_global);
+  DS_ASSERT_ALL(t->type == DS_TARGET_FILE && !t->mixture && !t->analytic && t->samples_global == rows && t->replicated == replicated, "file target of %d rows: type %d, mixture %d, analytic %d, M %d", (int)rows, (int)t->type, t->mixture != NULL, (int)t->analytic, (int)t->samples_global);
   if (replicated) local = end = rows;
   else {
     DS_ASSERT_PETSC(PetscSplitOwnership(PETSC_COMM_WORLD, &local, &global));

@@ -132,15 +132,14 @@ static PetscErrorCode make_target(PetscInt dim, PetscInt samples, PetscBool lump
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(t, sizeof(*t)));
-  t->type       = DS_TARGET_GMM8;
-  t->dim        = dim;
-  t->components = COMPONENTS;
-  PetscCall(PetscMalloc3(COMPONENTS, &t->weights, COMPONENTS * dim, &t->means, COMPONENTS * dim * dim, &t->covariances));
+  t->type = DS_TARGET_GMM8;
+  t->dim  = dim;
+  PetscCall(ds_mixture_create(dim, COMPONENTS, &t->mixture));
   for (PetscInt c = 0; c < COMPONENTS; c++) {
-    t->weights[c] = weight_value(c);
+    t->mixture->weights[c] = weight_value(c);
     for (PetscInt a = 0; a < dim; a++) {
-      t->means[c * dim + a] = mean_value(c, a);
-      for (PetscInt b = 0; b < dim; b++) t->covariances[(c * dim + a) * dim + b] = covariance_value(c, a, b);
+      t->mixture->means[c * dim + a] = mean_value(c, a);
+      for (PetscInt b = 0; b < dim; b++) t->mixture->covariances[(c * dim + a) * dim + b] = covariance_value(c, a, b);
     }
   }
   t->samples_global = samples;
@@ -162,7 +161,7 @@ static PetscErrorCode make_target(PetscInt dim, PetscInt samples, PetscBool lump
 static PetscErrorCode free_target(DSTarget *t)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscFree3(t->weights, t->means, t->covariances));
+  PetscCall(ds_mixture_destroy(&t->mixture));
   PetscCall(PetscFree(t->samples));
   PetscFunctionReturn(0);
 }
