@@ -89,10 +89,4 @@ typedef struct {
    PETSC_ERR_USER_INPUT with a message naming the option, the value and what is allowed. */
 PETSC_EXTERN PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *opts);
 
-/* True when the target has a density that can be used analytically (gaussian, gmm8). */
-PETSC_EXTERN PetscBool ds_target_has_density(DSTargetType target);
-
-/* True when the target exists only in two dimensions. */
-PETSC_EXTERN PetscBool ds_target_is_planar(DSTargetType target);
-
 #endif

@@ -27,6 +27,22 @@ typedef struct {
   PetscReal *samples;        /* [samples_local][d], row-major */
 } DSTarget;
 
+/* True when the target has a density that can be used analytically (gaussian, gmm8). */
+PETSC_EXTERN PetscBool ds_target_has_density(DSTargetType target);
+
+/* True when the target exists only in two dimensions. */
+PETSC_EXTERN PetscBool ds_target_is_planar(DSTargetType target);
+
+/* Default M for n particles: 0 (the analytic density) where the density can serve the field,
+   a target with a density and the gaussian kernel (the only kernel with an exact smoothed
+   density); n otherwise. */
+PETSC_EXTERN PetscInt ds_target_default_samples(DSTargetType target, DSKernelType kernel, PetscInt n);
+
+/* Refuses target options that describe no usable target, raising PETSC_ERR_USER_INPUT on
+   every rank of comm: a planar target outside 2-D, M = 0 for a target without a density, and
+   M = 0 with a kernel other than gaussian. Depends only on the options. */
+PETSC_EXTERN PetscErrorCode ds_target_check_options(MPI_Comm comm, const DSOptions *opts);
+
 /* Builds the target of the options (collective): the mixture description when the target
    has a density, and this rank's share of M samples (all of them with -drift_replicate_data). */
 PETSC_EXTERN PetscErrorCode ds_target_create(MPI_Comm comm, const DSOptions *opts, DSTarget **target);

@@ -4,6 +4,7 @@
    verdict here is collective without communication. */
 #include <stdio.h>
 #include "ds_options.h"
+#include "ds_target.h"
 
 const char *const DSFieldTypes[]  = {"conservative", "displacement", "joint", "multitemperature", "DSFieldType", "DS_FIELD_", NULL};
 const char *const DSKernelTypes[] = {"gaussian", "laplace", "imq", "DSKernelType", "DS_KERNEL_", NULL};
@@ -12,16 +13,6 @@ const char *const DSTargetTypes[] = {"gaussian", "gmm8", "checkerboard", "swissr
 const char *const DSInitTypes[]   = {"gaussian", "uniform", "file", "DSInitType", "DS_INIT_", NULL};
 const char *const DSDiagnosticGroups[] = {"mmd2", "energy_distance", "sliced_w2", "kde", "mixture"};
 const char *const DSBandwidthRules[] = {"fixed", "rate", "silverman", "scott", "median", "DSBandwidthRule", "DS_BANDWIDTH_", NULL};
-
-PetscBool ds_target_has_density(DSTargetType target)
-{
-  return (target == DS_TARGET_GAUSSIAN || target == DS_TARGET_GMM8) ? PETSC_TRUE : PETSC_FALSE;
-}
-
-PetscBool ds_target_is_planar(DSTargetType target)
-{
-  return (target == DS_TARGET_GAUSSIAN || target == DS_TARGET_FILE) ? PETSC_FALSE : PETSC_TRUE;
-}
 
 /* Number of names in a PETSc enum list (names, type name, prefix, NULL). */
 static PetscInt choice_count(const char *const *list)
@@ -264,8 +255,7 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   o->self = (DSSelfPair)self;
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_target", "Target distribution", DSTargetTypes, &target, NULL));
   o->target = (DSTargetType)target;
-  /* Default M: the analytic density where it can be used (a density and the gaussian kernel), else M = N. */
-  o->target_samples = (ds_target_has_density(o->target) && o->kernel == DS_KERNEL_GAUSSIAN) ? 0 : o->n;
+  o->target_samples = ds_target_default_samples(o->target, o->kernel, o->n);
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_target_samples", "Target samples M (0 = analytic density; the file's rows with -drift_target file)", 0, PETSC_MAX_INT, &o->target_samples, &o->target_samples_given));
   PetscCall(read_path(PetscOptionsObject, comm, "-drift_target_file", "HDF5 file of target samples [M][d] (-drift_target file)", o->target_file, sizeof(o->target_file), &target_file_set));
   PetscCall(read_path(PetscOptionsObject, comm, "-drift_target_dataset", "Dataset of the target samples in -drift_target_file", o->target_dataset, sizeof(o->target_dataset), &target_dataset_set));
@@ -295,13 +285,7 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   /* Combinations. */
   PetscCheck(!(o->field == DS_FIELD_CONSERVATIVE && o->kernel == DS_KERNEL_LAPLACE), comm, PETSC_ERR_USER_INPUT,
              "-drift_kernel laplace cannot be used with -drift_field conservative: the KDE-gradient field needs a smooth kernel; allowed: gaussian, imq");
-  PetscCheck(!(ds_target_is_planar(o->target) && o->dim != 2), comm, PETSC_ERR_USER_INPUT, "-drift_target %s is only defined in 2 dimensions (-drift_dim %" PetscInt_FMT " given)", DSTargetTypes[o->target], o->dim);
-  if (o->target_samples == 0) {
-    PetscCheck(ds_target_has_density(o->target), comm, PETSC_ERR_USER_INPUT, "-drift_target_samples 0 asks for the analytic density, but -drift_target %s has none; give a sample count M >= 1", DSTargetTypes[o->target]);
-    PetscCheck(o->kernel == DS_KERNEL_GAUSSIAN, comm, PETSC_ERR_USER_INPUT,
-               "-drift_target_samples 0 (analytic %s target) needs -drift_kernel gaussian, the only kernel with an exact smoothed density (-drift_kernel %s given); give a sample count M >= 1 instead",
-               DSTargetTypes[o->target], DSKernelTypes[o->kernel]);
-  }
+  PetscCall(ds_target_check_options(comm, o));
   PetscCheck(!(output_set && !o->output[0]), comm, PETSC_ERR_USER_INPUT, "-drift_output needs a file name");
   if (cutoff_set && o->cutoff_tol > 0) {
     PetscCheck(o->cutoff_tol < 1, comm, PETSC_ERR_USER_INPUT, "-drift_cutoff_tol must be below 1 (a fraction of the kernel's peak)");

@@ -114,6 +114,48 @@ PetscErrorCode ds_target_draw(DSTargetType type, PetscReal scale, PetscInt dim, 
   PetscFunctionReturn(0);
 }
 
+PetscBool ds_target_has_density(DSTargetType target)
+{
+  return (target == DS_TARGET_GAUSSIAN || target == DS_TARGET_GMM8) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+PetscBool ds_target_is_planar(DSTargetType target)
+{
+  return (target == DS_TARGET_GAUSSIAN || target == DS_TARGET_FILE) ? PETSC_FALSE : PETSC_TRUE;
+}
+
+PetscInt ds_target_default_samples(DSTargetType target, DSKernelType kernel, PetscInt n)
+{
+  return (ds_target_has_density(target) && kernel == DS_KERNEL_GAUSSIAN) ? 0 : n;
+}
+
+/* Refuses a planar target outside 2-D. */
+static PetscErrorCode check_dimension(MPI_Comm comm, DSTargetType target, PetscInt dim)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!(ds_target_is_planar(target) && dim != 2), comm, PETSC_ERR_USER_INPUT, "-drift_target %s is only defined in 2 dimensions (-drift_dim %" PetscInt_FMT " given)", DSTargetTypes[target], dim);
+  PetscFunctionReturn(0);
+}
+
+/* Refuses M = 0 (the analytic density) for a target without a density. */
+static PetscErrorCode check_samples(MPI_Comm comm, DSTargetType target, PetscInt samples)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(samples > 0 || ds_target_has_density(target), comm, PETSC_ERR_USER_INPUT, "-drift_target_samples 0 asks for the analytic density, but -drift_target %s has none; give a sample count M >= 1", DSTargetTypes[target]);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_target_check_options(MPI_Comm comm, const DSOptions *opts)
+{
+  PetscFunctionBeginUser;
+  PetscCall(check_dimension(comm, opts->target, opts->dim));
+  PetscCall(check_samples(comm, opts->target, opts->target_samples));
+  PetscCheck(opts->target_samples > 0 || opts->kernel == DS_KERNEL_GAUSSIAN, comm, PETSC_ERR_USER_INPUT,
+             "-drift_target_samples 0 (analytic %s target) needs -drift_kernel gaussian, the only kernel with an exact smoothed density (-drift_kernel %s given); give a sample count M >= 1 instead",
+             DSTargetTypes[opts->target], DSKernelTypes[opts->kernel]);
+  PetscFunctionReturn(0);
+}
+
 /* Mixture description of a target with a density: gaussian as K = 1, gmm8 as K = 8. */
 static PetscErrorCode mixture_create(DSTarget *t)
 {
@@ -178,9 +220,9 @@ PetscErrorCode ds_target_create(MPI_Comm comm, const DSOptions *opts, DSTarget *
 
   PetscFunctionBeginUser;
   *target = NULL;
-  PetscCheck(!(ds_target_is_planar(opts->target) && opts->dim != 2), comm, PETSC_ERR_USER_INPUT, "-drift_target %s is only defined in 2 dimensions (-drift_dim %" PetscInt_FMT " given)", DSTargetTypes[opts->target], opts->dim);
+  PetscCall(check_dimension(comm, opts->target, opts->dim));
   if (file) PetscCall(ds_h5input_shape(comm, opts->target_file, opts->target_dataset, "-drift_target_file", opts->dim, &samples));
-  PetscCheck(samples > 0 || ds_target_has_density(opts->target), comm, PETSC_ERR_USER_INPUT, "-drift_target_samples 0 asks for the analytic density, but -drift_target %s has none; give a sample count M >= 1", DSTargetTypes[opts->target]);
+  PetscCall(check_samples(comm, opts->target, samples));
   PetscCall(PetscCalloc1(1, &t));
   t->type           = opts->target;
   t->dim            = opts->dim;
