@@ -105,23 +105,24 @@ static PetscErrorCode share_verdict(int *ok)
   PetscFunctionReturn(0);
 }
 
-/* Options of a small run, writing to `path`. */
+/* Options of a small run, writing to `path`, validated as the program does: the gmm8 target
+   in 2-D (it is planar), the gaussian one otherwise. */
 static void fill_options(PetscInt n, PetscInt dim, const char *path, DSOptions *opts)
 {
-  memset(opts, 0, sizeof(*opts));
+  *opts                = ds_test_options();
   opts->n              = n;
   opts->dim            = dim;
   opts->seed           = 42;
   opts->field          = DS_FIELD_DISPLACEMENT;
   opts->kernel         = DS_KERNEL_LAPLACE;
-  opts->imq_beta       = 0.5;
   opts->self           = DS_SELF_EXCLUDE;
-  opts->target         = DS_TARGET_GMM8;
+  opts->target         = dim == 2 ? DS_TARGET_GMM8 : DS_TARGET_GAUSSIAN;
   opts->target_samples = SAMPLES;
   opts->target_scale   = 2.0;
   opts->init           = DS_INIT_UNIFORM;
   opts->init_scale     = 3.0;
   snprintf(opts->output, sizeof(opts->output), "%s", path);
+  ds_test_assert_valid(opts);
 }
 
 /* A mixture target of COMPONENTS components in dimension `dim`, with `samples` samples

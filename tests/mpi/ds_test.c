@@ -57,10 +57,31 @@ double *ds_test_gather_samples(const DSTarget *t)
   return all;
 }
 
+DSOptions ds_test_options(void)
+{
+  DSOptions o;
+
+  DS_ASSERT_PETSC(ds_options_set_defaults(&o));
+  return o;
+}
+
+void ds_test_assert_valid(const DSOptions *o)
+{
+  PetscErrorCode ierr;
+  char          *message = NULL;
+
+  DS_ASSERT_PETSC(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = ds_options_validate(PETSC_COMM_WORLD, o);
+  DS_ASSERT_PETSC(PetscPopErrorHandler());
+  if (ierr) PetscErrorMessage(ierr, NULL, &message);
+  DS_ASSERT_ALL(!ierr, "options the program would refuse: %s", message ? message : "(no message)");
+}
+
 void ds_test_run_setup(DSTestRun *run, DSOptions o)
 {
   PetscInt local;
 
+  ds_test_assert_valid(&o);
   run->opts = o;
   DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &run->opts, &run->target));
   DS_ASSERT_PETSC(ds_init_create_particles(PETSC_COMM_WORLD, o.n, o.dim, &run->X));

@@ -51,6 +51,14 @@ double ds_test_squared_distance(const double *a, const double *b, PetscInt d);
    program's kernels.c (libm's exp and pow), for the brute-force references. */
 double ds_test_kernel(DSKernelType kernel, double h, double beta, double r2);
 
+/* The program's defaults (ds_options_set_defaults): a test's options are these plus the
+   fields it changes. */
+DSOptions ds_test_options(void);
+
+/* Asserts, on every rank, that the options pass ds_options_validate, as the program checks
+   them before it builds anything from them. */
+void ds_test_assert_valid(const DSOptions *opts);
+
 /* A field built from options on PETSC_COMM_WORLD, with its target and initial particles. */
 typedef struct {
   DSOptions opts;
@@ -59,6 +67,7 @@ typedef struct {
   Vec       X, V;
 } DSTestRun;
 
+/* Validates the options (ds_test_assert_valid), then builds the target, the particles and the field. */
 void ds_test_run_setup(DSTestRun *run, DSOptions opts);
 void ds_test_run_teardown(DSTestRun *run);
 
