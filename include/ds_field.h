@@ -45,9 +45,9 @@ PETSC_EXTERN PetscErrorCode ds_field_type_find(const char name[], const DSFieldT
 PETSC_EXTERN PetscErrorCode ds_field_type_list(char list[], size_t len);
 
 /* Checks that the options suit their field type (PETSC_ERR_USER_INPUT on every rank,
-   naming the option): known name, kernel, self pair, temperatures, cutoff. `self_given`
-   and `temperatures_given` say whether those options were set explicitly. */
-PETSC_EXTERN PetscErrorCode ds_field_type_check(MPI_Comm comm, const DSOptions *opts, PetscBool self_given, PetscBool temperatures_given);
+   naming the option): known name, kernel, self pair, bandwidth schedule, temperatures,
+   cutoff. Part of ds_options_validate. */
+PETSC_EXTERN PetscErrorCode ds_field_type_check(MPI_Comm comm, const DSOptions *opts);
 
 /* Creates the field named by opts->field for particle Vecs with this rank's `local_count`
    particles (collective). The target is borrowed and must outlive the field. */

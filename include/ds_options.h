@@ -1,4 +1,4 @@
-/* Run options: every -drift_* option, read and validated in one place (ds_options.c). */
+/* Run options: every -drift_* option, defaulted, read and validated in one place (options.c). */
 #ifndef DS_OPTIONS_H
 #define DS_OPTIONS_H
 
@@ -50,9 +50,11 @@ typedef struct {
   PetscReal    bandwidth_scale;   /* -drift_bandwidth_scale: c of the rate rule h = c N^(-1/(d+4)) */
   PetscInt     bandwidth_pairs;   /* -drift_bandwidth_pairs: pairs sampled by the median rule */
   PetscReal    bandwidth_anneal;  /* -drift_bandwidth_anneal: r of h(t) = max(h_min, h0 exp(-r t)); 0 = none */
+  PetscBool    bandwidth_anneal_given; /* -drift_bandwidth_anneal was given (0 included) */
   PetscReal    bandwidth_min;     /* -drift_bandwidth_min: h_min of the annealing */
   PetscInt     ntemperatures;     /* -drift_temperatures: how many (multitemperature field) */
   PetscReal    temperatures[DS_MAX_TEMPERATURES];
+  PetscBool    temperatures_given; /* -drift_temperatures was given */
   PetscReal    imq_beta;       /* -drift_imq_beta: exponent of the imq kernel */
   PetscReal    cutoff_tol;     /* -drift_cutoff_tol: drop pairs with k < eps k(0) via cell lists; 0 = all pairs */
   DSSelfPair   self;           /* -drift_self: the j = i pair in particle sums */
@@ -69,6 +71,7 @@ typedef struct {
   char         init_file[PETSC_MAX_PATH_LEN];    /* -drift_init_file: HDF5 file of the initial cloud [N][d] */
   char         init_dataset[PETSC_MAX_PATH_LEN]; /* -drift_init_dataset: its dataset */
   char         output[PETSC_MAX_PATH_LEN]; /* -drift_output: HDF5 file, "" = none */
+  PetscBool    output_given;   /* -drift_output was given (an empty name is refused) */
   PetscInt     output_every;   /* -drift_output_every: steps between particle snapshots */
   PetscBool    output_velocity;/* -drift_output_velocity */
   PetscInt     monitor_every;  /* -drift_monitor: steps between progress lines, 0 = silent */
@@ -83,14 +86,20 @@ typedef struct {
   char         restart[PETSC_MAX_PATH_LEN];    /* -drift_restart: checkpoint to continue from, "" = none */
 } DSOptions;
 
-/* Reads and validates every -drift_* option (collective). A bad value raises
-   PETSC_ERR_USER_INPUT with a message naming the option, the value and what is allowed. */
+/* Fills opts with every option's default, the ones the program starts from. The kernel, the
+   self pair and M default to what the default field and target take (see ds_options_read). */
+PETSC_EXTERN PetscErrorCode ds_options_set_defaults(DSOptions *opts);
+
+/* Reads every -drift_* option of the options database over opts (collective), which holds
+   the defaults (ds_options_set_defaults) and are shown by -help. The kernel, the self pair
+   and M take the defaults of the field and target read unless given. A value that does not
+   parse or is out of its option's range raises PETSC_ERR_USER_INPUT with a message naming
+   the option, the text given and what is allowed. */
 PETSC_EXTERN PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *opts);
 
-/* True when the target has a density that can be used analytically (gaussian, gmm8). */
-PETSC_EXTERN PetscBool ds_target_has_density(DSTargetType target);
-
-/* True when the target exists only in two dimensions. */
-PETSC_EXTERN PetscBool ds_target_is_planar(DSTargetType target);
+/* Checks the rules between options of opts, however it was filled (collective: raises
+   PETSC_ERR_USER_INPUT on every rank of comm with a message naming the options when a rule
+   is broken). The program reads, then validates, before anything is written. */
+PETSC_EXTERN PetscErrorCode ds_options_validate(MPI_Comm comm, const DSOptions *opts);
 
 #endif

@@ -1,5 +1,6 @@
-/* Counter-based random numbers (Philox4x32-10): every draw is a pure function of
-   (seed, stream, index, counter), so a particle or sample is the same at any rank count. */
+/* Counter-based random numbers (Philox4x32-10, Random123's implementation): every draw is a
+   pure function of (seed, stream, index, counter), so a particle or sample is the same at
+   any rank count. */
 #ifndef DS_RNG_H
 #define DS_RNG_H
 

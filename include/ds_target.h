@@ -4,6 +4,7 @@
 #define DS_TARGET_H
 
 #include <petscsys.h>
+#include "ds_mixture.h"
 #include "ds_options.h"
 #include "ds_rng.h"
 
@@ -13,16 +14,9 @@ typedef struct {
   PetscReal    scale;
   PetscInt     seed;
 
-  /* Mixture description, present for targets with a density (gaussian, gmm8). */
-  PetscInt   components;  /* K; 0 when the target has no density */
-  PetscReal *weights;     /* [K], summing to 1 */
-  PetscReal *means;       /* [K][d] */
-  PetscReal *covariances; /* [K][d][d] */
-
-  /* Smoothed mixture nu_h = sum_k w_k N(m_k, C_k + h^2 I), factored for the h last used. */
-  PetscReal  smoothed_h;        /* h the factors belong to; negative before first use */
-  PetscReal *smoothed_cholesky; /* [K][d][d], lower triangle of C_k + h^2 I */
-  PetscReal *smoothed_logdet;   /* [K], log det(C_k + h^2 I) */
+  /* Mixture description with its smoothed factors (gaussian as K = 1, gmm8 as K = 8); NULL
+     when the target has no density. */
+  DSMixture *mixture;
 
   /* Samples y_1..y_M. analytic == PETSC_TRUE means M = 0 and the density is used. */
   PetscBool  analytic;
@@ -32,6 +26,22 @@ typedef struct {
   PetscBool  replicated;
   PetscReal *samples;        /* [samples_local][d], row-major */
 } DSTarget;
+
+/* True when the target has a density that can be used analytically (gaussian, gmm8). */
+PETSC_EXTERN PetscBool ds_target_has_density(DSTargetType target);
+
+/* True when the target exists only in two dimensions. */
+PETSC_EXTERN PetscBool ds_target_is_planar(DSTargetType target);
+
+/* Default M for n particles: 0 (the analytic density) where the density can serve the field,
+   a target with a density and the gaussian kernel (the only kernel with an exact smoothed
+   density); n otherwise. */
+PETSC_EXTERN PetscInt ds_target_default_samples(DSTargetType target, DSKernelType kernel, PetscInt n);
+
+/* Refuses target options that describe no usable target, raising PETSC_ERR_USER_INPUT on
+   every rank of comm: a planar target outside 2-D, M = 0 for a target without a density, and
+   M = 0 with a kernel other than gaussian. Depends only on the options. */
+PETSC_EXTERN PetscErrorCode ds_target_check_options(MPI_Comm comm, const DSOptions *opts);
 
 /* Builds the target of the options (collective): the mixture description when the target
    has a density, and this rank's share of M samples (all of them with -drift_replicate_data). */
@@ -50,10 +60,5 @@ PETSC_EXTERN PetscErrorCode ds_target_smoothed_score(DSTarget *target, PetscReal
 
 /* log nu_h(z) of the smoothed mixture at one point (normalised density). */
 PETSC_EXTERN PetscErrorCode ds_target_smoothed_log_density(DSTarget *target, PetscReal h, const PetscReal *z, PetscReal *logp);
-
-/* Component log densities log w_k + log N(z; m_k, C_k + h^2 I) of the mixture (h = 0: the
-   unsmoothed components) at npoints points z ([npoints][d]) into logp ([npoints][K]).
-   Leaves the target unchanged (its cached smoothed factors included). */
-PETSC_EXTERN PetscErrorCode ds_target_component_log_densities(const DSTarget *target, PetscReal h, PetscInt npoints, const PetscReal *z, PetscReal *logp);
 
 #endif

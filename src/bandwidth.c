@@ -9,19 +9,19 @@
 
 /* sigma = sqrt(trace(Cov) / d) of the mixture: Cov = sum_k w_k (C_k + m_k m_k^T) - mu mu^T,
    mu = sum_k w_k m_k, so trace(Cov) = sum_k w_k (tr C_k + |m_k|^2) - |mu|^2. */
-static PetscReal mixture_sigma(const DSTarget *t)
+static PetscReal mixture_sigma(const DSMixture *mixture)
 {
-  const PetscInt d     = t->dim;
+  const PetscInt d     = mixture->dim;
   PetscReal      trace = 0.0;
 
   for (PetscInt j = 0; j < d; j++) {
     PetscReal mean = 0.0, second = 0.0;
 
-    for (PetscInt k = 0; k < t->components; k++) {
-      const PetscReal m = t->means[k * d + j];
+    for (PetscInt k = 0; k < mixture->components; k++) {
+      const PetscReal m = mixture->means[k * d + j];
 
-      mean += t->weights[k] * m;
-      second += t->weights[k] * (t->covariances[(k * d + j) * d + j] + m * m);
+      mean += mixture->weights[k] * m;
+      second += mixture->weights[k] * (mixture->covariances[(k * d + j) * d + j] + m * m);
     }
     trace += second - mean * mean;
   }
@@ -57,7 +57,7 @@ static PetscErrorCode target_sigma(MPI_Comm comm, const DSOptions *opts, const D
 
   PetscFunctionBeginUser;
   if (t->analytic) {
-    *sigma = mixture_sigma(t);
+    *sigma = mixture_sigma(t->mixture);
     PetscFunctionReturn(0);
   }
   PetscCheck(t->samples_global >= 2, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_rule %s needs the standard deviation of at least 2 target samples (-drift_target_samples %" PetscInt_FMT " given)", DSBandwidthRules[opts->bandwidth_rule], t->samples_global);

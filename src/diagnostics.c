@@ -50,8 +50,9 @@ struct DSDiagnostics_ {
   PetscMPIInt *particle_counts, *particle_displs, *sample_counts, *sample_displs;
   PetscReal   *projected, *gathered_x, *gathered_y;
 
-  /* Mixture group: a copy of the target's mixture description, its mean and covariance. */
-  DSTarget   mixture;
+  /* Mixture group: a copy of the target's mixture (factored once, at h = 0), its mean and
+     covariance. */
+  DSMixture *mixture;
   PetscReal *mu, *sigma;             /* [d], [d][d] */
   PetscReal *log_density;            /* [local_count][K] */
   PetscReal *moments_local, *moments_global; /* [d + K + d d] reduction buffers */
@@ -213,28 +214,16 @@ static PetscErrorCode sliced_setup(DSDiagnostics D, const DSOptions *opts)
   PetscFunctionReturn(0);
 }
 
-/* Mixture group set-up: a copy of the description, mu = sum_k w_k m_k and
-   Sigma = sum_k w_k (C_k + (m_k - mu)(m_k - mu)^T) (= sum_k w_k (C_k + m_k m_k^T) - mu mu^T). */
+/* Mixture group set-up: a copy of the mixture, its mean and covariance (ds_mixture_moments). */
 static PetscErrorCode mixture_setup(DSDiagnostics D, const DSTarget *target)
 {
-  const PetscInt d = D->dim, K = target->components;
-  DSTarget      *mix = &D->mixture;
+  const PetscInt d = D->dim, K = target->mixture->components;
 
   PetscFunctionBeginUser;
-  mix->type       = target->type;
-  mix->dim        = d;
-  mix->components = K;
-  PetscCall(PetscMalloc3(K, &mix->weights, K * d, &mix->means, K * d * d, &mix->covariances));
-  PetscCall(PetscArraycpy(mix->weights, target->weights, K));
-  PetscCall(PetscArraycpy(mix->means, target->means, K * d));
-  PetscCall(PetscArraycpy(mix->covariances, target->covariances, K * d * d));
-  PetscCall(PetscCalloc2(d, &D->mu, d * d, &D->sigma));
+  PetscCall(ds_mixture_duplicate(target->mixture, &D->mixture));
+  PetscCall(PetscMalloc2(d, &D->mu, d * d, &D->sigma));
   PetscCall(PetscMalloc3(K * PetscMax(D->local_count, 1), &D->log_density, d + K + d * d, &D->moments_local, d + K + d * d, &D->moments_global));
-  for (PetscInt k = 0; k < K; k++)
-    for (PetscInt a = 0; a < d; a++) D->mu[a] += mix->weights[k] * mix->means[k * d + a];
-  for (PetscInt k = 0; k < K; k++)
-    for (PetscInt a = 0; a < d; a++)
-      for (PetscInt b = 0; b < d; b++) D->sigma[a * d + b] += mix->weights[k] * (mix->covariances[(k * d + a) * d + b] + (mix->means[k * d + a] - D->mu[a]) * (mix->means[k * d + b] - D->mu[b]));
+  PetscCall(ds_mixture_moments(D->mixture, D->mu, D->sigma));
   PetscFunctionReturn(0);
 }
 
@@ -265,7 +254,7 @@ PetscErrorCode ds_diagnostics_create(MPI_Comm comm, const DSOptions *opts, const
   const PetscBool kde          = (groups & DS_DIAGNOSTIC_KDE) ? PETSC_TRUE : PETSC_FALSE;
   const PetscBool normalisable = PetscIsInfOrNanReal(ds_kernel_normalisation(&unit, D->dim)) ? PETSC_FALSE : PETSC_TRUE;
   const PetscBool smooth       = PetscIsNanReal(ds_kernel_laplacian_at_zero(&unit, D->dim)) ? PETSC_FALSE : PETSC_TRUE;
-  const PetscBool mixture      = (groups & DS_DIAGNOSTIC_MIXTURE) && target->components > 0 ? PETSC_TRUE : PETSC_FALSE;
+  const PetscBool mixture      = (groups & DS_DIAGNOSTIC_MIXTURE) && target->mixture ? PETSC_TRUE : PETSC_FALSE;
   add_diagnostic(D, MMD2, (groups & DS_DIAGNOSTIC_MMD2) ? PETSC_TRUE : PETSC_FALSE);
   add_diagnostic(D, ENERGY_DISTANCE, (groups & DS_DIAGNOSTIC_ENERGY) ? PETSC_TRUE : PETSC_FALSE);
   add_diagnostic(D, SLICED_W2, (groups & DS_DIAGNOSTIC_SLICED_W2) ? PETSC_TRUE : PETSC_FALSE);
@@ -413,13 +402,16 @@ static PetscErrorCode sliced_w2(DSDiagnostics D, PetscReal *value)
    (argmax_k log w_k + log N(x; m_k, C_k)) is at least w_k N / 2. */
 static PetscErrorCode mixture_diagnostics(DSDiagnostics D, const PetscReal *x, PetscReal *all)
 {
-  const PetscInt  n = D->local_count, d = D->dim, K = D->mixture.components;
+  const PetscInt  n = D->local_count, d = D->dim, K = D->mixture->components;
   const PetscReal N = (PetscReal)D->global_count;
   PetscReal      *sum = D->moments_local, *total = D->moments_global, *counts = sum + d, *cov = sum + d + K, mean_error = 0, covariance_error = 0, covered = 0;
+  PetscMPIInt     first_count, cov_count;
 
   PetscFunctionBeginUser;
+  PetscCall(PetscMPIIntCast(d + K, &first_count));
+  PetscCall(PetscMPIIntCast(d * d, &cov_count));
   PetscCall(PetscArrayzero(sum, d + K + d * d));
-  PetscCall(ds_target_component_log_densities(&D->mixture, 0.0, n, x, D->log_density));
+  PetscCall(ds_mixture_component_log_densities(D->mixture, 0.0, n, x, D->log_density));
   for (PetscInt i = 0; i < n; i++) {
     const PetscReal *logp = &D->log_density[i * K];
     PetscInt         best = 0;
@@ -429,16 +421,16 @@ static PetscErrorCode mixture_diagnostics(DSDiagnostics D, const PetscReal *x, P
     counts[best] += 1;
     for (PetscInt a = 0; a < d; a++) sum[a] += x[i * d + a];
   }
-  PetscCallMPI(MPI_Allreduce(sum, total, (PetscMPIInt)(d + K), MPIU_REAL, MPI_SUM, D->comm));
+  PetscCallMPI(MPI_Allreduce(sum, total, first_count, MPIU_REAL, MPI_SUM, D->comm));
   for (PetscInt a = 0; a < d; a++) total[a] /= N;
   for (PetscInt i = 0; i < n; i++)
     for (PetscInt a = 0; a < d; a++)
       for (PetscInt b = 0; b < d; b++) cov[a * d + b] += (x[i * d + a] - total[a]) * (x[i * d + b] - total[b]);
-  PetscCallMPI(MPI_Allreduce(cov, total + d + K, (PetscMPIInt)(d * d), MPIU_REAL, MPI_SUM, D->comm));
+  PetscCallMPI(MPI_Allreduce(cov, total + d + K, cov_count, MPIU_REAL, MPI_SUM, D->comm));
   for (PetscInt a = 0; a < d; a++) mean_error += PetscSqr(total[a] - D->mu[a]);
   for (PetscInt e = 0; e < d * d; e++) covariance_error += PetscSqr(total[d + K + e] / N - D->sigma[e]);
   for (PetscInt k = 0; k < K; k++)
-    if (total[d + k] >= 0.5 * D->mixture.weights[k] * N) covered += 1;
+    if (total[d + k] >= 0.5 * D->mixture->weights[k] * N) covered += 1;
   all[MEAN_ERROR]       = PetscSqrtReal(mean_error);
   all[COVARIANCE_ERROR] = PetscSqrtReal(covariance_error);
   all[MODE_COVERAGE]    = covered / K;
@@ -483,7 +475,7 @@ PetscErrorCode ds_diagnostics_destroy(DSDiagnostics *diagnostics)
   PetscCall(PetscFree2(D->sample_counts, D->sample_displs));
   PetscCall(PetscFree(D->projected));
   PetscCall(PetscFree2(D->gathered_x, D->gathered_y));
-  PetscCall(PetscFree3(D->mixture.weights, D->mixture.means, D->mixture.covariances));
+  PetscCall(ds_mixture_destroy(&D->mixture));
   PetscCall(PetscFree2(D->mu, D->sigma));
   PetscCall(PetscFree3(D->log_density, D->moments_local, D->moments_global));
   PetscCall(PetscFree(D));

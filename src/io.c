@@ -468,15 +468,15 @@ static PetscErrorCode write_array(DSOutput out, const char *path, int ndims, con
    the samples, from each rank's rows or, when every rank holds all of them, rank 0's. */
 static PetscErrorCode write_target(DSOutput out, const DSTarget *target)
 {
-  const hsize_t d = (hsize_t)target->dim, K = (hsize_t)target->components, M = (hsize_t)target->samples_global;
+  const hsize_t d = (hsize_t)target->dim, K = (hsize_t)(target->mixture ? target->mixture->components : 0), M = (hsize_t)target->samples_global;
   const hsize_t mine = out->rank == 0 ? K : 0;
 
   PetscFunctionBeginUser;
   PetscCall(create_group(out, "/target"));
   if (K > 0) {
-    PetscCall(write_array(out, "/target/weights", 1, (hsize_t[]){K}, (hsize_t[]){0}, (hsize_t[]){mine}, target->weights));
-    PetscCall(write_array(out, "/target/means", 2, (hsize_t[]){K, d}, (hsize_t[]){0, 0}, (hsize_t[]){mine, d}, target->means));
-    PetscCall(write_array(out, "/target/covariances", 3, (hsize_t[]){K, d, d}, (hsize_t[]){0, 0, 0}, (hsize_t[]){mine, d, d}, target->covariances));
+    PetscCall(write_array(out, "/target/weights", 1, (hsize_t[]){K}, (hsize_t[]){0}, (hsize_t[]){mine}, target->mixture->weights));
+    PetscCall(write_array(out, "/target/means", 2, (hsize_t[]){K, d}, (hsize_t[]){0, 0}, (hsize_t[]){mine, d}, target->mixture->means));
+    PetscCall(write_array(out, "/target/covariances", 3, (hsize_t[]){K, d, d}, (hsize_t[]){0, 0, 0}, (hsize_t[]){mine, d, d}, target->mixture->covariances));
   }
   if (M > 0) {
     const hsize_t first = target->replicated ? 0 : (hsize_t)target->samples_start;

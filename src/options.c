@@ -1,10 +1,13 @@
-/* Reading and validating every -drift_* option into one DSOptions (DESIGN.md: options).
-   Each reader takes the option's name, so every message names the option, the value
-   given and what is allowed. The options database is the same on every rank, so every
-   verdict here is collective without communication. */
+/* Every -drift_* option into one DSOptions (DESIGN.md: options), in three steps: the
+   defaults (ds_options_set_defaults), reading the options database over them
+   (ds_options_read: each value parsed and range-checked as given, the message quoting the
+   text), and the rules between options (ds_options_validate, on a DSOptions from anywhere).
+   Every message names the option, the value given and what is allowed. The options database
+   is the same on every rank, so every verdict here is collective without communication. */
 #include <stdio.h>
 #include "ds_options.h"
 #include "ds_field.h"
+#include "ds_target.h"
 
 const char *const DSKernelTypes[] = {"gaussian", "laplace", "imq", "DSKernelType", "DS_KERNEL_", NULL};
 const char *const DSSelfPairs[]   = {"include", "exclude", "DSSelfPair", "DS_SELF_", NULL};
@@ -12,16 +15,6 @@ const char *const DSTargetTypes[] = {"gaussian", "gmm8", "checkerboard", "swissr
 const char *const DSInitTypes[]   = {"gaussian", "uniform", "file", "DSInitType", "DS_INIT_", NULL};
 const char *const DSDiagnosticGroups[] = {"mmd2", "energy_distance", "sliced_w2", "kde", "mixture"};
 const char *const DSBandwidthRules[] = {"fixed", "rate", "silverman", "scott", "median", "DSBandwidthRule", "DS_BANDWIDTH_", NULL};
-
-PetscBool ds_target_has_density(DSTargetType target)
-{
-  return (target == DS_TARGET_GAUSSIAN || target == DS_TARGET_GMM8) ? PETSC_TRUE : PETSC_FALSE;
-}
-
-PetscBool ds_target_is_planar(DSTargetType target)
-{
-  return (target == DS_TARGET_GAUSSIAN || target == DS_TARGET_FILE) ? PETSC_FALSE : PETSC_TRUE;
-}
 
 /* Number of names in a PETSc enum list (names, type name, prefix, NULL). */
 static PetscInt choice_count(const char *const *list)
@@ -62,22 +55,6 @@ static PetscErrorCode read_choice(PetscOptionItems *PetscOptionsObject, MPI_Comm
     }
   }
   SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s %s is not known; allowed: %s", name, given, allowed);
-}
-
-/* Reads -drift_field, the name of a registered field type, into `name` (its canonical
-   spelling); an unknown name is refused with the registered ones. */
-static PetscErrorCode read_field(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, char *name, size_t len, const DSFieldTypeInfo **type)
-{
-  char allowed[512], described[1024];
-
-  PetscFunctionBeginUser;
-  PetscCall(ds_field_type_list(allowed, sizeof(allowed)));
-  PetscCall(PetscSNPrintf(described, sizeof(described), "Velocity field (one of: %s)", allowed));
-  PetscCall(PetscOptionsString("-drift_field", described, NULL, name, name, len, NULL));
-  PetscCall(ds_field_type_find(name, type));
-  PetscCheck(*type, comm, PETSC_ERR_USER_INPUT, "-drift_field %s is not known; allowed: %s", name, allowed);
-  PetscCall(PetscStrncpy(name, (*type)->name, len));
-  PetscFunctionReturn(0);
 }
 
 /* The text the user gave for an option (for messages that quote it exactly). */
@@ -135,7 +112,6 @@ static PetscErrorCode read_real(PetscOptionItems *PetscOptionsObject, MPI_Comm c
   option_text(name, text, sizeof(text));
   snprintf(bound, sizeof(bound), "%g", (double)lo);
   SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s %s is out of range: it must be %s %s", name, text, strict ? ">" : ">=", bound);
-  PetscFunctionReturn(0);
 }
 
 /* Reads a real option that may take any finite value. */
@@ -228,21 +204,49 @@ static PetscErrorCode read_path(PetscOptionItems *PetscOptionsObject, MPI_Comm c
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
+/* Reads -drift_field, the name of a registered field type (ds_field.h), into o->field in
+   its canonical spelling; an unknown name is refused with the registered ones. */
+static PetscErrorCode read_field(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, DSOptions *o, const DSFieldTypeInfo **type)
 {
-  PetscBool cutoff_set = PETSC_FALSE, target_file_set = PETSC_FALSE, target_dataset_set = PETSC_FALSE, init_file_set = PETSC_FALSE, init_dataset_set = PETSC_FALSE;
-  PetscBool output_set = PETSC_FALSE, self_set = PETSC_FALSE, scale_set = PETSC_FALSE, min_set = PETSC_FALSE, temperatures_set = PETSC_FALSE;
-  int       kernel = DS_KERNEL_GAUSSIAN, self = DS_SELF_INCLUDE;
+  char allowed[512], described[1024];
+
+  PetscFunctionBeginUser;
+  PetscCall(ds_field_type_list(allowed, sizeof(allowed)));
+  PetscCall(PetscSNPrintf(described, sizeof(described), "Velocity field (one of: %s)", allowed));
+  PetscCall(PetscOptionsString("-drift_field", described, NULL, o->field, o->field, sizeof(o->field), NULL));
+  PetscCall(ds_field_type_find(o->field, type));
+  PetscCheck(*type, comm, PETSC_ERR_USER_INPUT, "-drift_field %s is not known; allowed: %s", o->field, allowed);
+  PetscCall(PetscStrncpy(o->field, (*type)->name, sizeof(o->field)));
+  PetscFunctionReturn(0);
+}
+
+/* The field type's own defaults: the literature's kernel for it (gaussian for the
+   conservative field, laplace for the others) and the self pair (excluded by the joint
+   fields by definition, K_ii = 0; included by the others). */
+static void field_defaults(const DSFieldTypeInfo *type, DSKernelType *kernel, DSSelfPair *self)
+{
+  *kernel = type->default_kernel;
+  *self   = type->excludes_self ? DS_SELF_EXCLUDE : DS_SELF_INCLUDE;
+}
+
+PetscErrorCode ds_options_set_defaults(DSOptions *o)
+{
   const DSFieldTypeInfo *field;
-  int       target = DS_TARGET_GAUSSIAN, init = DS_INIT_GAUSSIAN, rule = DS_BANDWIDTH_FIXED;
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(o, sizeof(*o)));
   o->n               = 1024;
   o->dim             = 2;
+  PetscCall(PetscStrncpy(o->field, "conservative", sizeof(o->field)));
+  PetscCall(ds_field_type_find(o->field, &field));
+  field_defaults(field, &o->kernel, &o->self);
   o->bandwidth       = 0.5;
+  o->bandwidth_rule  = DS_BANDWIDTH_FIXED;
   o->imq_beta        = 0.5;
+  o->target          = DS_TARGET_GAUSSIAN;
+  o->target_samples  = ds_target_default_samples(o->target, o->kernel, o->n);
   o->target_scale    = 1.0;
+  o->init            = DS_INIT_GAUSSIAN;
   o->init_mean       = 0.0;
   o->init_scale      = 3.0;
   o->output_every    = 10;
@@ -256,45 +260,54 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   o->temperatures[1] = 0.05;
   o->temperatures[2] = 0.2;
   o->monitor_every   = 1;
-  PetscCall(PetscStrncpy(o->field, "conservative", sizeof(o->field)));
+  PetscFunctionReturn(0);
+}
 
+PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
+{
+  int                    kernel, self, target = o->target, init = o->init, rule = o->bandwidth_rule;
+  const DSFieldTypeInfo *field;
+  DSKernelType           field_kernel;
+  DSSelfPair             field_self;
+
+  PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "driftsim: finite-particle drifting-model simulator", "driftsim");
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_n", "Number of particles N (default 1024; the file's rows with -drift_init file)", 1, PETSC_MAX_INT, &o->n, &o->n_given));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_dim", "Dimension d", 1, PETSC_MAX_INT, &o->dim, NULL));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_seed", "Seed of the counter-based generator", 0, PETSC_MAX_INT, &o->seed, NULL));
-  PetscCall(read_field(PetscOptionsObject, comm, o->field, sizeof(o->field), &field));
-  /* The literature's kernel for each field: gaussian (conservative), laplace (the others). */
-  kernel = field->default_kernel;
+  PetscCall(read_field(PetscOptionsObject, comm, o, &field));
+  field_defaults(field, &field_kernel, &field_self);
+  kernel = field_kernel;
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_kernel", "Kernel (default gaussian for conservative, laplace for the others)", DSKernelTypes, &kernel, NULL));
   o->kernel = (DSKernelType)kernel;
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth", "Kernel bandwidth h", 0.0, PETSC_TRUE, &o->bandwidth, NULL));
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_bandwidth_rule", "Bandwidth rule", DSBandwidthRules, &rule, NULL));
   o->bandwidth_rule = (DSBandwidthRule)rule;
-  PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_scale", "c of the rate rule h = c N^(-1/(d+4))", 0.0, PETSC_TRUE, &o->bandwidth_scale, &scale_set));
+  PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_scale", "c of the rate rule h = c N^(-1/(d+4))", 0.0, PETSC_TRUE, &o->bandwidth_scale, NULL));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_bandwidth_pairs", "Pairs sampled by the median rule", 1, 10000000, &o->bandwidth_pairs, NULL));
-  PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_anneal", "Annealing rate r of h(t) = max(h_min, h0 exp(-r t))", 0.0, PETSC_FALSE, &o->bandwidth_anneal, NULL));
-  PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_min", "Smallest bandwidth h_min of the annealing", 0.0, PETSC_TRUE, &o->bandwidth_min, &min_set));
-  PetscCall(read_temperatures(PetscOptionsObject, comm, o, &temperatures_set));
-  PetscCall(read_real(PetscOptionsObject, comm, "-drift_cutoff_tol", "Drop pairs whose kernel value is below eps times its peak, with cell lists (d <= 3; 0 = all pairs)", 0.0, PETSC_FALSE, &o->cutoff_tol, &cutoff_set));
+  PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_anneal", "Annealing rate r of h(t) = max(h_min, h0 exp(-r t))", 0.0, PETSC_FALSE, &o->bandwidth_anneal, &o->bandwidth_anneal_given));
+  PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_min", "Smallest bandwidth h_min of the annealing", 0.0, PETSC_TRUE, &o->bandwidth_min, NULL));
+  PetscCall(read_temperatures(PetscOptionsObject, comm, o, &o->temperatures_given));
+  PetscCall(read_real(PetscOptionsObject, comm, "-drift_cutoff_tol", "Drop pairs whose kernel value is below eps times its peak, with cell lists (d <= 3; 0 = all pairs)", 0.0, PETSC_FALSE, &o->cutoff_tol, NULL));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_imq_beta", "Exponent beta of the imq kernel", 0.0, PETSC_TRUE, &o->imq_beta, NULL));
-  PetscCall(read_choice(PetscOptionsObject, comm, "-drift_self", "The self pair j = i in particle kernel sums (the joint fields always exclude it)", DSSelfPairs, &self, &self_set));
+  self = field_self;
+  PetscCall(read_choice(PetscOptionsObject, comm, "-drift_self", "The self pair j = i in particle kernel sums (default exclude for the joint fields, which exclude it by definition, include for the others)", DSSelfPairs, &self, NULL));
   o->self = (DSSelfPair)self;
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_target", "Target distribution", DSTargetTypes, &target, NULL));
-  o->target = (DSTargetType)target;
-  /* Default M: the analytic density where it can be used (a density and the gaussian kernel), else M = N. */
-  o->target_samples = (ds_target_has_density(o->target) && o->kernel == DS_KERNEL_GAUSSIAN) ? 0 : o->n;
+  o->target         = (DSTargetType)target;
+  o->target_samples = ds_target_default_samples(o->target, o->kernel, o->n);
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_target_samples", "Target samples M (0 = analytic density; the file's rows with -drift_target file)", 0, PETSC_MAX_INT, &o->target_samples, &o->target_samples_given));
-  PetscCall(read_path(PetscOptionsObject, comm, "-drift_target_file", "HDF5 file of target samples [M][d] (-drift_target file)", o->target_file, sizeof(o->target_file), &target_file_set));
-  PetscCall(read_path(PetscOptionsObject, comm, "-drift_target_dataset", "Dataset of the target samples in -drift_target_file", o->target_dataset, sizeof(o->target_dataset), &target_dataset_set));
+  PetscCall(read_path(PetscOptionsObject, comm, "-drift_target_file", "HDF5 file of target samples [M][d] (-drift_target file)", o->target_file, sizeof(o->target_file), NULL));
+  PetscCall(read_path(PetscOptionsObject, comm, "-drift_target_dataset", "Dataset of the target samples in -drift_target_file", o->target_dataset, sizeof(o->target_dataset), NULL));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_target_scale", "Length scale of the target", 0.0, PETSC_TRUE, &o->target_scale, NULL));
   PetscCall(read_bool(PetscOptionsObject, comm, "-drift_replicate_data", "Keep all target samples on every rank instead of circulating them", &o->replicate_data));
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_init", "Initial cloud", DSInitTypes, &init, NULL));
   o->init = (DSInitType)init;
   PetscCall(read_any_real(PetscOptionsObject, comm, "-drift_init_mean", "Every coordinate of the initial cloud's mean (centre)", &o->init_mean));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_init_scale", "Initial cloud std (gaussian) or half-width (uniform)", 0.0, PETSC_TRUE, &o->init_scale, NULL));
-  PetscCall(read_path(PetscOptionsObject, comm, "-drift_init_file", "HDF5 file of the initial cloud [N][d] (-drift_init file)", o->init_file, sizeof(o->init_file), &init_file_set));
-  PetscCall(read_path(PetscOptionsObject, comm, "-drift_init_dataset", "Dataset of the initial cloud in -drift_init_file", o->init_dataset, sizeof(o->init_dataset), &init_dataset_set));
-  PetscCall(PetscOptionsString("-drift_output", "HDF5 output file (none when not given)", NULL, o->output, o->output, sizeof(o->output), &output_set));
+  PetscCall(read_path(PetscOptionsObject, comm, "-drift_init_file", "HDF5 file of the initial cloud [N][d] (-drift_init file)", o->init_file, sizeof(o->init_file), NULL));
+  PetscCall(read_path(PetscOptionsObject, comm, "-drift_init_dataset", "Dataset of the initial cloud in -drift_init_file", o->init_dataset, sizeof(o->init_dataset), NULL));
+  PetscCall(PetscOptionsString("-drift_output", "HDF5 output file (none when not given)", NULL, o->output, o->output, sizeof(o->output), &o->output_given));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_output_every", "Steps between particle snapshots", 1, PETSC_MAX_INT, &o->output_every, NULL));
   PetscCall(read_bool(PetscOptionsObject, comm, "-drift_output_velocity", "Also write the field at each snapshot", &o->output_velocity));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_monitor", "Steps between progress lines (0 = silent)", 0, PETSC_MAX_INT, &o->monitor_every, NULL));
@@ -308,32 +321,32 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_checkpoint_seconds", "Wall-clock seconds between checkpoints (0 = none)", 0.0, PETSC_FALSE, &o->checkpoint_seconds, NULL));
   PetscCall(read_path(PetscOptionsObject, comm, "-drift_restart", "Checkpoint to continue from", o->restart, sizeof(o->restart), NULL));
   PetscOptionsEnd();
+  PetscFunctionReturn(0);
+}
 
-  /* Combinations. */
-  PetscCall(ds_field_type_check(comm, o, self_set, temperatures_set));
-  if (field->excludes_self) o->self = DS_SELF_EXCLUDE;
-  PetscCheck(!(ds_target_is_planar(o->target) && o->dim != 2), comm, PETSC_ERR_USER_INPUT, "-drift_target %s is only defined in 2 dimensions (-drift_dim %" PetscInt_FMT " given)", DSTargetTypes[o->target], o->dim);
-  if (o->target_samples == 0) {
-    PetscCheck(ds_target_has_density(o->target), comm, PETSC_ERR_USER_INPUT, "-drift_target_samples 0 asks for the analytic density, but -drift_target %s has none; give a sample count M >= 1", DSTargetTypes[o->target]);
-    PetscCheck(o->kernel == DS_KERNEL_GAUSSIAN, comm, PETSC_ERR_USER_INPUT,
-               "-drift_target_samples 0 (analytic %s target) needs -drift_kernel gaussian, the only kernel with an exact smoothed density (-drift_kernel %s given); give a sample count M >= 1 instead",
-               DSTargetTypes[o->target], DSKernelTypes[o->kernel]);
-  }
-  PetscCheck(!(output_set && !o->output[0]), comm, PETSC_ERR_USER_INPUT, "-drift_output needs a file name");
-  if (cutoff_set && o->cutoff_tol > 0) {
+/* The rules between options, in a fixed order: the first broken one is reported. Where a
+   rule asks whether an option was given, its value tells (a given -drift_bandwidth_scale or
+   -drift_bandwidth_min is > 0, a given file name is not empty) or a *_given flag does. */
+PetscErrorCode ds_options_validate(MPI_Comm comm, const DSOptions *o)
+{
+  PetscFunctionBeginUser;
+  PetscCall(ds_field_type_check(comm, o));
+  PetscCall(ds_target_check_options(comm, o));
+  PetscCheck(!(o->output_given && !o->output[0]), comm, PETSC_ERR_USER_INPUT, "-drift_output needs a file name");
+  if (o->cutoff_tol > 0) {
     PetscCheck(o->cutoff_tol < 1, comm, PETSC_ERR_USER_INPUT, "-drift_cutoff_tol must be below 1 (a fraction of the kernel's peak)");
     PetscCheck(o->kernel != DS_KERNEL_IMQ, comm, PETSC_ERR_USER_INPUT, "-drift_cutoff_tol needs a kernel that decays fast (gaussian, laplace); -drift_kernel imq decays like a power of the distance");
   }
   if (o->target == DS_TARGET_FILE) {
-    PetscCheck(target_file_set && target_dataset_set, comm, PETSC_ERR_USER_INPUT, "-drift_target file needs -drift_target_file F.h5 and -drift_target_dataset /path");
+    PetscCheck(o->target_file[0] && o->target_dataset[0], comm, PETSC_ERR_USER_INPUT, "-drift_target file needs -drift_target_file F.h5 and -drift_target_dataset /path");
     PetscCheck(!o->target_samples_given, comm, PETSC_ERR_USER_INPUT, "-drift_target_samples does not apply to -drift_target file: M is the dataset's row count");
-  } else PetscCheck(!target_file_set && !target_dataset_set, comm, PETSC_ERR_USER_INPUT, "-drift_target_file and -drift_target_dataset apply to -drift_target file (-drift_target %s given)", DSTargetTypes[o->target]);
-  if (o->init == DS_INIT_FILE) PetscCheck(init_file_set && init_dataset_set, comm, PETSC_ERR_USER_INPUT, "-drift_init file needs -drift_init_file F.h5 and -drift_init_dataset /path");
-  else PetscCheck(!init_file_set && !init_dataset_set, comm, PETSC_ERR_USER_INPUT, "-drift_init_file and -drift_init_dataset apply to -drift_init file (-drift_init %s given)", DSInitTypes[o->init]);
+  } else PetscCheck(!o->target_file[0] && !o->target_dataset[0], comm, PETSC_ERR_USER_INPUT, "-drift_target_file and -drift_target_dataset apply to -drift_target file (-drift_target %s given)", DSTargetTypes[o->target]);
+  if (o->init == DS_INIT_FILE) PetscCheck(o->init_file[0] && o->init_dataset[0], comm, PETSC_ERR_USER_INPUT, "-drift_init file needs -drift_init_file F.h5 and -drift_init_dataset /path");
+  else PetscCheck(!o->init_file[0] && !o->init_dataset[0], comm, PETSC_ERR_USER_INPUT, "-drift_init_file and -drift_init_dataset apply to -drift_init file (-drift_init %s given)", DSInitTypes[o->init]);
   PetscCheck(!(o->checkpoint_every || o->checkpoint_seconds > 0) || o->checkpoint[0], comm, PETSC_ERR_USER_INPUT, "-drift_checkpoint_every and -drift_checkpoint_seconds need the checkpoint file: give -drift_checkpoint FILE");
-  PetscCheck(o->bandwidth_rule != DS_BANDWIDTH_RATE || scale_set, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_rule rate needs its constant: give -drift_bandwidth_scale c (h = c N^(-1/(d+4)))");
-  PetscCheck(!scale_set || o->bandwidth_rule == DS_BANDWIDTH_RATE, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_scale is the constant of -drift_bandwidth_rule rate (-drift_bandwidth_rule %s given)", DSBandwidthRules[o->bandwidth_rule]);
-  PetscCheck(!(o->bandwidth_anneal > 0) || min_set, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_anneal needs the smallest bandwidth: give -drift_bandwidth_min h_min");
-  PetscCheck(!min_set || o->bandwidth_anneal > 0, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_min applies to an annealed bandwidth: give -drift_bandwidth_anneal r > 0");
+  PetscCheck(o->bandwidth_rule != DS_BANDWIDTH_RATE || o->bandwidth_scale > 0, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_rule rate needs its constant: give -drift_bandwidth_scale c (h = c N^(-1/(d+4)))");
+  PetscCheck(!(o->bandwidth_scale > 0) || o->bandwidth_rule == DS_BANDWIDTH_RATE, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_scale is the constant of -drift_bandwidth_rule rate (-drift_bandwidth_rule %s given)", DSBandwidthRules[o->bandwidth_rule]);
+  PetscCheck(!(o->bandwidth_anneal > 0) || o->bandwidth_min > 0, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_anneal needs the smallest bandwidth: give -drift_bandwidth_min h_min");
+  PetscCheck(!(o->bandwidth_min > 0) || o->bandwidth_anneal > 0, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_min applies to an annealed bandwidth: give -drift_bandwidth_anneal r > 0");
   PetscFunctionReturn(0);
 }

@@ -1,44 +1,19 @@
-/* Counter-based random numbers: Philox4x32-10 (Salmon et al., SC'11, Random123's constants). */
+/* Counter-based random numbers: Philox4x32-10 (Salmon et al., SC'11) from Random123's
+   reference implementation (Debian's header-only librandom123-dev), with driftsim's layout
+   of counter and key, uniforms and normals on top. */
 #include "ds_rng.h"
 
 #include <math.h>
-
-#define PHILOX_M0 0xD2511F53u /* round multipliers */
-#define PHILOX_M1 0xCD9E8D57u
-#define PHILOX_W0 0x9E3779B9u /* Weyl key increments: golden ratio, sqrt(3) - 1 */
-#define PHILOX_W1 0xBB67AE85u
-#define PHILOX_ROUNDS 10
-
-/* One Philox round: two 32x32 -> 64-bit products, their halves mixed with the key. */
-static void philox_round(uint32_t ctr[4], const uint32_t key[2])
-{
-  uint64_t p0 = (uint64_t)PHILOX_M0 * ctr[0];
-  uint64_t p1 = (uint64_t)PHILOX_M1 * ctr[2];
-  uint32_t next[4];
-
-  next[0] = (uint32_t)(p1 >> 32) ^ ctr[1] ^ key[0];
-  next[1] = (uint32_t)p1;
-  next[2] = (uint32_t)(p0 >> 32) ^ ctr[3] ^ key[1];
-  next[3] = (uint32_t)p0;
-  for (int w = 0; w < 4; w++) ctr[w] = next[w];
-}
+#include <Random123/philox.h>
 
 /* Philox4x32-10 of counter (index low, index high, stream, counter) under key (seed low, seed high). */
 void ds_rng_philox(uint64_t seed, uint32_t stream, uint64_t index, uint32_t counter, uint32_t out[4])
 {
-  uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+  const philox4x32_ctr_t ctr = {{(uint32_t)index, (uint32_t)(index >> 32), stream, counter}};
+  const philox4x32_key_t key = {{(uint32_t)seed, (uint32_t)(seed >> 32)}};
+  const philox4x32_ctr_t block = philox4x32_R(10, ctr, key);
 
-  out[0] = (uint32_t)index;
-  out[1] = (uint32_t)(index >> 32);
-  out[2] = stream;
-  out[3] = counter;
-  for (int r = 0; r < PHILOX_ROUNDS; r++) {
-    if (r > 0) {
-      key[0] += PHILOX_W0;
-      key[1] += PHILOX_W1;
-    }
-    philox_round(out, key);
-  }
+  for (int w = 0; w < 4; w++) out[w] = block.v[w];
 }
 
 /* Uniform in the open interval (0, 1) from a 64-bit word: the midpoint (k + 1/2) 2^-52 of one

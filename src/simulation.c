@@ -396,7 +396,9 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
   PetscCall(ds_log_register());
 
   /* Everything the user gave is read and checked before anything is written. */
+  PetscCall(ds_options_set_defaults(&sim.opts));
   PetscCall(ds_options_read(comm, &sim.opts));
+  PetscCall(ds_options_validate(comm, &sim.opts));
   PetscCall(TSCreate(comm, &ts));
   PetscCall(TSSetProblemType(ts, TS_NONLINEAR));
   PetscCall(TSSetType(ts, TSEULER));

@@ -114,6 +114,48 @@ PetscErrorCode ds_target_draw(DSTargetType type, PetscReal scale, PetscInt dim, 
   PetscFunctionReturn(0);
 }
 
+PetscBool ds_target_has_density(DSTargetType target)
+{
+  return (target == DS_TARGET_GAUSSIAN || target == DS_TARGET_GMM8) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+PetscBool ds_target_is_planar(DSTargetType target)
+{
+  return (target == DS_TARGET_GAUSSIAN || target == DS_TARGET_FILE) ? PETSC_FALSE : PETSC_TRUE;
+}
+
+PetscInt ds_target_default_samples(DSTargetType target, DSKernelType kernel, PetscInt n)
+{
+  return (ds_target_has_density(target) && kernel == DS_KERNEL_GAUSSIAN) ? 0 : n;
+}
+
+/* Refuses a planar target outside 2-D. */
+static PetscErrorCode check_dimension(MPI_Comm comm, DSTargetType target, PetscInt dim)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!(ds_target_is_planar(target) && dim != 2), comm, PETSC_ERR_USER_INPUT, "-drift_target %s is only defined in 2 dimensions (-drift_dim %" PetscInt_FMT " given)", DSTargetTypes[target], dim);
+  PetscFunctionReturn(0);
+}
+
+/* Refuses M = 0 (the analytic density) for a target without a density. */
+static PetscErrorCode check_samples(MPI_Comm comm, DSTargetType target, PetscInt samples)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(samples > 0 || ds_target_has_density(target), comm, PETSC_ERR_USER_INPUT, "-drift_target_samples 0 asks for the analytic density, but -drift_target %s has none; give a sample count M >= 1", DSTargetTypes[target]);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_target_check_options(MPI_Comm comm, const DSOptions *opts)
+{
+  PetscFunctionBeginUser;
+  PetscCall(check_dimension(comm, opts->target, opts->dim));
+  PetscCall(check_samples(comm, opts->target, opts->target_samples));
+  PetscCheck(opts->target_samples > 0 || opts->kernel == DS_KERNEL_GAUSSIAN, comm, PETSC_ERR_USER_INPUT,
+             "-drift_target_samples 0 (analytic %s target) needs -drift_kernel gaussian, the only kernel with an exact smoothed density (-drift_kernel %s given); give a sample count M >= 1 instead",
+             DSTargetTypes[opts->target], DSKernelTypes[opts->kernel]);
+  PetscFunctionReturn(0);
+}
+
 /* Mixture description of a target with a density: gaussian as K = 1, gmm8 as K = 8. */
 static PetscErrorCode mixture_create(DSTarget *t)
 {
@@ -121,18 +163,15 @@ static PetscErrorCode mixture_create(DSTarget *t)
   const PetscBool gaussian = (t->type == DS_TARGET_GAUSSIAN) ? PETSC_TRUE : PETSC_FALSE;
   const PetscInt  K        = gaussian ? 1 : GMM8_COMPONENTS;
   const PetscReal std      = gaussian ? t->scale : GMM8_STD * t->scale;
+  DSMixture      *m;
 
   PetscFunctionBeginUser;
-  t->components = K;
-  PetscCall(PetscMalloc1(K, &t->weights));
-  PetscCall(PetscCalloc1(K * d, &t->means));
-  PetscCall(PetscCalloc1(K * d * d, &t->covariances));
-  PetscCall(PetscCalloc1(K * d * d, &t->smoothed_cholesky));
-  PetscCall(PetscMalloc1(K, &t->smoothed_logdet));
+  PetscCall(ds_mixture_create(d, K, &t->mixture));
+  m = t->mixture;
   for (PetscInt k = 0; k < K; k++) {
-    t->weights[k] = 1.0 / (PetscReal)K;
-    if (!gaussian) gmm8_mean(k, t->scale, &t->means[k * d]);
-    for (PetscInt j = 0; j < d; j++) t->covariances[(k * d + j) * d + j] = std * std;
+    m->weights[k] = 1.0 / (PetscReal)K;
+    if (!gaussian) gmm8_mean(k, t->scale, &m->means[k * d]);
+    for (PetscInt j = 0; j < d; j++) m->covariances[(k * d + j) * d + j] = std * std;
   }
   PetscFunctionReturn(0);
 }
@@ -181,15 +220,14 @@ PetscErrorCode ds_target_create(MPI_Comm comm, const DSOptions *opts, DSTarget *
 
   PetscFunctionBeginUser;
   *target = NULL;
-  PetscCheck(!(ds_target_is_planar(opts->target) && opts->dim != 2), comm, PETSC_ERR_USER_INPUT, "-drift_target %s is only defined in 2 dimensions (-drift_dim %" PetscInt_FMT " given)", DSTargetTypes[opts->target], opts->dim);
+  PetscCall(check_dimension(comm, opts->target, opts->dim));
   if (file) PetscCall(ds_h5input_shape(comm, opts->target_file, opts->target_dataset, "-drift_target_file", opts->dim, &samples));
-  PetscCheck(samples > 0 || ds_target_has_density(opts->target), comm, PETSC_ERR_USER_INPUT, "-drift_target_samples 0 asks for the analytic density, but -drift_target %s has none; give a sample count M >= 1", DSTargetTypes[opts->target]);
+  PetscCall(check_samples(comm, opts->target, samples));
   PetscCall(PetscCalloc1(1, &t));
   t->type           = opts->target;
   t->dim            = opts->dim;
   t->scale          = opts->target_scale;
   t->seed           = opts->seed;
-  t->smoothed_h     = -1.0;
   t->analytic       = (samples == 0) ? PETSC_TRUE : PETSC_FALSE;
   t->samples_global = samples;
   if (ds_target_has_density(t->type)) PetscCall(mixture_create(t));
@@ -202,171 +240,39 @@ PetscErrorCode ds_target_create(MPI_Comm comm, const DSOptions *opts, DSTarget *
   PetscFunctionReturn(0);
 }
 
-/* Frees the mixture, its factors and the samples. */
+/* Frees the mixture and the samples. */
 PetscErrorCode ds_target_destroy(DSTarget **target)
 {
   PetscFunctionBeginUser;
   if (!*target) PetscFunctionReturn(0);
-  PetscCall(PetscFree((*target)->weights));
-  PetscCall(PetscFree((*target)->means));
-  PetscCall(PetscFree((*target)->covariances));
-  PetscCall(PetscFree((*target)->smoothed_cholesky));
-  PetscCall(PetscFree((*target)->smoothed_logdet));
+  PetscCall(ds_mixture_destroy(&(*target)->mixture));
   PetscCall(PetscFree((*target)->samples));
   PetscCall(PetscFree(*target));
   PetscFunctionReturn(0);
 }
 
-/* Cholesky factor L (lower triangle, upper zeroed) of the d x d row-major SPD matrix a, in
-   place; log det a = 2 sum log L_jj. Returns PETSC_FALSE when a pivot is not positive. */
-static PetscBool cholesky(PetscInt d, PetscReal *a, PetscReal *logdet)
+/* Checks that the target has a density, whose smoothed version is asked for. */
+static PetscErrorCode check_density(const DSTarget *t)
 {
-  *logdet = 0.0;
-  for (PetscInt j = 0; j < d; j++) {
-    PetscReal pivot = a[j * d + j];
-
-    for (PetscInt k = 0; k < j; k++) pivot -= a[j * d + k] * a[j * d + k];
-    if (!(pivot > 0.0)) return PETSC_FALSE;
-    a[j * d + j] = sqrt(pivot);
-    *logdet += 2.0 * log(a[j * d + j]);
-    for (PetscInt i = j + 1; i < d; i++) {
-      PetscReal v = a[i * d + j];
-
-      for (PetscInt k = 0; k < j; k++) v -= a[i * d + k] * a[j * d + k];
-      a[i * d + j] = v / a[j * d + j];
-      a[j * d + i] = 0.0;
-    }
-  }
-  return PETSC_TRUE;
-}
-
-/* Solves L x = b in place (b overwritten by x), L lower triangular row-major. */
-static void solve_lower(PetscInt d, const PetscReal *L, PetscReal *b)
-{
-  for (PetscInt i = 0; i < d; i++) {
-    for (PetscInt k = 0; k < i; k++) b[i] -= L[i * d + k] * b[k];
-    b[i] /= L[i * d + i];
-  }
-}
-
-/* Solves L^T x = b in place, L lower triangular row-major. */
-static void solve_lower_transpose(PetscInt d, const PetscReal *L, PetscReal *b)
-{
-  for (PetscInt i = d - 1; i >= 0; i--) {
-    for (PetscInt k = i + 1; k < d; k++) b[i] -= L[k * d + i] * b[k];
-    b[i] /= L[i * d + i];
-  }
-}
-
-/* Checks that the smoothed mixture exists for h, and factors C_k + h^2 I unless h is the
-   bandwidth the factors already belong to. */
-static PetscErrorCode smoothed_prepare(DSTarget *t, PetscReal h)
-{
-  const PetscInt d = t->dim;
-
   PetscFunctionBeginUser;
-  PetscCheck(t->components > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "target %s has no density, so no smoothed score or log density", DSTargetTypes[t->type]);
-  PetscCheck(h >= 0.0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "bandwidth h = %g must be >= 0", (double)h);
-  if (h == t->smoothed_h) PetscFunctionReturn(0);
-  for (PetscInt k = 0; k < t->components; k++) {
-    PetscReal *L = &t->smoothed_cholesky[k * d * d];
-
-    for (PetscInt e = 0; e < d * d; e++) L[e] = t->covariances[k * d * d + e];
-    for (PetscInt j = 0; j < d; j++) L[j * d + j] += h * h;
-    PetscCheck(cholesky(d, L, &t->smoothed_logdet[k]), PETSC_COMM_SELF, PETSC_ERR_MAT_CH_ZRPVT, "covariance of component %" PetscInt_FMT " plus h^2 I (h = %g) is not positive definite", k, (double)h);
-  }
-  t->smoothed_h = h;
+  PetscCheck(t->mixture, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "target %s has no density, so no smoothed score or log density", DSTargetTypes[t->type]);
   PetscFunctionReturn(0);
 }
 
-/* For every component k: log(w_k N(z; m_k, S_k)) with S_k = C_k + h^2 I = L_k L_k^T, and the
-   whitened residual L_k^{-1} (z - m_k) into whitened[k][d]. Returns log nu_h(z) by
-   log-sum-exp (largest term subtracted, so it stays finite far from every mode). */
-static PetscReal component_log_terms(const DSTarget *t, const PetscReal *z, PetscReal *logterm, PetscReal *whitened)
-{
-  const PetscInt d = t->dim, K = t->components;
-  PetscReal      largest = -PETSC_INFINITY, sum = 0.0;
-
-  for (PetscInt k = 0; k < K; k++) {
-    PetscReal *w = &whitened[k * d];
-    PetscReal  q = 0.0;
-
-    for (PetscInt j = 0; j < d; j++) w[j] = z[j] - t->means[k * d + j];
-    solve_lower(d, &t->smoothed_cholesky[k * d * d], w);
-    for (PetscInt j = 0; j < d; j++) q += w[j] * w[j];
-    logterm[k] = log(t->weights[k]) - 0.5 * ((PetscReal)d * log(2.0 * PETSC_PI) + t->smoothed_logdet[k] + q);
-    largest    = PetscMax(largest, logterm[k]);
-  }
-  for (PetscInt k = 0; k < K; k++) sum += exp(logterm[k] - largest);
-  return largest + log(sum);
-}
-
-/* grad log nu_h(z) = sum_k r_k(z) (-(S_k)^{-1} (z - m_k)), r_k = w_k N(z; m_k, S_k) / nu_h(z). */
+/* The mixture's smoothed score (mixture.c). */
 PetscErrorCode ds_target_smoothed_score(DSTarget *target, PetscReal h, PetscInt npoints, const PetscReal *z, PetscReal *score)
 {
-  const PetscInt d = target->dim, K = target->components;
-  PetscReal     *logterm, *whitened;
-
   PetscFunctionBeginUser;
-  PetscCall(smoothed_prepare(target, h));
-  PetscCall(PetscMalloc2(K, &logterm, K * d, &whitened));
-  for (PetscInt p = 0; p < npoints; p++) {
-    const PetscReal  lognu = component_log_terms(target, &z[p * d], logterm, whitened);
-    PetscReal       *s     = &score[p * d];
-
-    for (PetscInt j = 0; j < d; j++) s[j] = 0.0;
-    for (PetscInt k = 0; k < K; k++) {
-      const PetscReal responsibility = exp(logterm[k] - lognu);
-      PetscReal      *w              = &whitened[k * d];
-
-      solve_lower_transpose(d, &target->smoothed_cholesky[k * d * d], w);
-      for (PetscInt j = 0; j < d; j++) s[j] -= responsibility * w[j];
-    }
-  }
-  PetscCall(PetscFree2(logterm, whitened));
+  PetscCall(check_density(target));
+  PetscCall(ds_mixture_score(target->mixture, h, npoints, z, score));
   PetscFunctionReturn(0);
 }
 
-/* log nu_h(z) = log sum_k w_k N(z; m_k, C_k + h^2 I). */
+/* The mixture's smoothed log density (mixture.c). */
 PetscErrorCode ds_target_smoothed_log_density(DSTarget *target, PetscReal h, const PetscReal *z, PetscReal *logp)
 {
-  PetscReal *logterm, *whitened;
-
   PetscFunctionBeginUser;
-  PetscCall(smoothed_prepare(target, h));
-  PetscCall(PetscMalloc2(target->components, &logterm, target->components * target->dim, &whitened));
-  *logp = component_log_terms(target, z, logterm, whitened);
-  PetscCall(PetscFree2(logterm, whitened));
-  PetscFunctionReturn(0);
-}
-
-/* log(w_k N(z; m_k, C_k + h^2 I)) per point and component, from factors of its own: the
-   factors cached for the smoothed score are left as they are. */
-PetscErrorCode ds_target_component_log_densities(const DSTarget *target, PetscReal h, PetscInt npoints, const PetscReal *z, PetscReal *logp)
-{
-  const PetscInt d = target->dim, K = target->components;
-  PetscReal     *L, *logdet, *w;
-
-  PetscFunctionBeginUser;
-  PetscCheck(K > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "target %s has no mixture description", DSTargetTypes[target->type]);
-  PetscCheck(h >= 0.0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "bandwidth h = %g must be >= 0", (double)h);
-  PetscCall(PetscMalloc3(K * d * d, &L, K, &logdet, d, &w));
-  for (PetscInt k = 0; k < K; k++) {
-    PetscReal *Lk = &L[k * d * d];
-
-    for (PetscInt e = 0; e < d * d; e++) Lk[e] = target->covariances[k * d * d + e];
-    for (PetscInt j = 0; j < d; j++) Lk[j * d + j] += h * h;
-    PetscCheck(cholesky(d, Lk, &logdet[k]), PETSC_COMM_SELF, PETSC_ERR_MAT_CH_ZRPVT, "covariance of component %" PetscInt_FMT " plus h^2 I (h = %g) is not positive definite", k, (double)h);
-  }
-  for (PetscInt p = 0; p < npoints; p++)
-    for (PetscInt k = 0; k < K; k++) {
-      PetscReal q = 0.0;
-
-      for (PetscInt j = 0; j < d; j++) w[j] = z[p * d + j] - target->means[k * d + j];
-      solve_lower(d, &L[k * d * d], w);
-      for (PetscInt j = 0; j < d; j++) q += w[j] * w[j];
-      logp[p * K + k] = log(target->weights[k]) - 0.5 * ((PetscReal)d * log(2.0 * PETSC_PI) + logdet[k] + q);
-    }
-  PetscCall(PetscFree3(L, logdet, w));
+  PetscCall(check_density(target));
+  PetscCall(ds_mixture_log_density(target->mixture, h, z, logp));
   PetscFunctionReturn(0);
 }

@@ -26,7 +26,7 @@ PetscErrorCode ds_theorem_initial_kl(MPI_Comm comm, const DSOptions *o, DSTarget
   PetscFunctionBeginUser;
   *kl             = NAN;
   *standard_error = 0;
-  if (!target->components || o->init == DS_INIT_FILE) PetscFunctionReturn(0);
+  if (!target->mixture || o->init == DS_INIT_FILE) PetscFunctionReturn(0);
   if (o->init == DS_INIT_GAUSSIAN && target->type == DS_TARGET_GAUSSIAN) {
     const PetscReal s2 = PetscSqr(o->init_scale), tau2 = PetscSqr(target->scale) + h * h;
     *kl = 0.5 * (d * s2 / tau2 + d * PetscSqr(o->init_mean) / tau2 - d + d * PetscLogReal(tau2 / s2));

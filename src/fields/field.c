@@ -87,7 +87,7 @@ PetscErrorCode ds_field_type_list(char list[], size_t len)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode ds_field_type_check(MPI_Comm comm, const DSOptions *o, PetscBool self_given, PetscBool temperatures_given)
+PetscErrorCode ds_field_type_check(MPI_Comm comm, const DSOptions *o)
 {
   const DSFieldTypeInfo *type;
   char                   names[256];
@@ -104,10 +104,10 @@ PetscErrorCode ds_field_type_check(MPI_Comm comm, const DSOptions *o, PetscBool 
     PetscCall(type_names(offsetof(DSFieldTypeInfo, takes_cutoff), ", ", " and ", names, sizeof(names)));
     SETERRQ(comm, PETSC_ERR_USER_INPUT, "-drift_cutoff_tol applies to -drift_field %s (-drift_field %s given)", names, type->name);
   }
-  PetscCheck(!(type->excludes_self && self_given && o->self == DS_SELF_INCLUDE), comm, PETSC_ERR_USER_INPUT, "-drift_self include does not apply to -drift_field %s, which excludes the self pair by definition (K_ii = 0)", type->name);
-  PetscCheck(type->uses_bandwidth || (o->bandwidth_rule == DS_BANDWIDTH_FIXED && !(o->bandwidth_anneal > 0)), comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(!(type->excludes_self && o->self == DS_SELF_INCLUDE), comm, PETSC_ERR_USER_INPUT, "-drift_self include does not apply to -drift_field %s, which excludes the self pair by definition (K_ii = 0)", type->name);
+  PetscCheck(type->uses_bandwidth || (o->bandwidth_rule == DS_BANDWIDTH_FIXED && !o->bandwidth_anneal_given), comm, PETSC_ERR_USER_INPUT,
              "-drift_field %s sets its bandwidths from the mean distance and -drift_temperatures; -drift_bandwidth_rule and -drift_bandwidth_anneal do not apply", type->name);
-  if (temperatures_given && !type->takes_temperatures) {
+  if (o->temperatures_given && !type->takes_temperatures) {
     PetscCall(type_names(offsetof(DSFieldTypeInfo, takes_temperatures), ", ", " and ", names, sizeof(names)));
     SETERRQ(comm, PETSC_ERR_USER_INPUT, "-drift_temperatures applies to -drift_field %s (-drift_field %s given)", names, type->name);
   }

@@ -14,32 +14,30 @@
 #include "ds_target.h"
 #include "ds_test.h"
 
-/* Bandwidth options on a gaussian initial cloud; every other field zero. */
+/* Bandwidth options on a gaussian initial cloud (conservative field, gaussian kernel: the
+   defaults); the rate rule's constant c = 1.5 only with the rate rule, as the program allows. */
 static DSOptions bandwidth_options(DSBandwidthRule rule, DSTargetType target, PetscInt samples, PetscBool replicate, PetscInt n, PetscInt dim)
 {
-  DSOptions o;
+  DSOptions o = ds_test_options();
 
-  memset(&o, 0, sizeof(o));
   o.n               = n;
   o.dim             = dim;
   o.seed            = 11;
-  snprintf(o.field, sizeof(o.field), "conservative");
-  o.kernel          = DS_KERNEL_GAUSSIAN;
   o.bandwidth       = 0.8;
   o.bandwidth_rule  = rule;
-  o.bandwidth_scale = 1.5;
+  o.bandwidth_scale = rule == DS_BANDWIDTH_RATE ? 1.5 : 0.0;
   o.bandwidth_pairs = 101;
   o.target          = target;
   o.target_samples  = samples;
   o.target_scale    = 1.3;
   o.replicate_data  = replicate;
-  o.init            = DS_INIT_GAUSSIAN;
   o.init_mean       = 0.5;
   o.init_scale      = 1.5;
   return o;
 }
 
-/* Builds the target and the initial cloud of the options on comm, then the bandwidth;
+/* Validates the options and builds their target and initial cloud on comm, as the program
+   does, then the bandwidth;
    the error code of ds_bandwidth_create (printing silenced) in *ierr. */
 static PetscErrorCode bandwidth_on(MPI_Comm comm, const DSOptions *o, DSBandwidth *bw, PetscErrorCode *ierr)
 {
@@ -47,6 +45,7 @@ static PetscErrorCode bandwidth_on(MPI_Comm comm, const DSOptions *o, DSBandwidt
   Vec       X;
 
   PetscFunctionBeginUser;
+  PetscCall(ds_options_validate(comm, o));
   PetscCall(ds_target_create(comm, o, &t));
   PetscCall(ds_init_create_particles(comm, o->n, o->dim, &X));
   PetscCall(ds_init_cloud(o, X));
@@ -165,7 +164,8 @@ START_TEST(test_fixed_and_rate)
     DSOptions o = bandwidth_options(DS_BANDWIDTH_FIXED, DS_TARGET_GAUSSIAN, 0, PETSC_FALSE, 37, d);
 
     check_h0(&o, 0.8, 1e-15, "fixed");
-    o.bandwidth_rule = DS_BANDWIDTH_RATE;
+    o.bandwidth_rule  = DS_BANDWIDTH_RATE;
+    o.bandwidth_scale = 1.5;
     check_h0(&o, 1.5 * exp(-log(37.0) / (d + 4)), 1e-14, "rate");
   }
 }
@@ -312,7 +312,7 @@ START_TEST(test_min_above_h0_refused)
     char          *message = NULL;
 
     o.bandwidth        = cases[c].h;
-    o.bandwidth_scale  = 1.0;
+    o.bandwidth_scale  = cases[c].rule == DS_BANDWIDTH_RATE ? 1.0 : 0.0;
     o.bandwidth_anneal = 0.5;
     o.bandwidth_min    = cases[c].h_min;
     DS_ASSERT_PETSC(bandwidth_on(PETSC_COMM_WORLD, &o, &bw, &ierr));

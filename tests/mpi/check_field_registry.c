@@ -66,7 +66,7 @@ START_TEST(registered_zero_field_runs)
   const PetscScalar *v;
 
   DS_ASSERT_PETSC(ds_field_register(&zero_field)); /* the one registration line */
-  o = ds_test_options("-drift_field zero -drift_n 37");
+  o = ds_test_read_options("-drift_field zero -drift_n 37");
   DS_ASSERT_ALL(!strcmp(o.field, "zero"), "the options read -drift_field zero as %s", o.field);
   ds_test_run_setup(&run, o);
   VecSet(run.V, 1.0);
@@ -92,7 +92,7 @@ START_TEST(unknown_field_refused_with_the_registered_names)
   char          *message = NULL;
   PetscErrorCode ierr;
 
-  ierr = ds_test_options_error("-drift_field curl", &o);
+  ierr = ds_test_read_options_error("-drift_field curl", &o);
   DS_ASSERT_ALL(ierr == PETSC_ERR_USER_INPUT, "-drift_field curl gave error %d, want PETSC_ERR_USER_INPUT", (int)ierr);
   PetscErrorMessage(ierr, NULL, &message);
   DS_ASSERT_ALL(message && strstr(message, "-drift_field curl") && strstr(message, "allowed: conservative, displacement, joint, multitemperature"), "message: %s", message ? message : "(none)");

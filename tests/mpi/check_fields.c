@@ -12,12 +12,11 @@
 
 static DSOptions make_options(const char *field, DSKernelType kernel, DSSelfPair self, DSTargetType target, PetscInt samples, PetscBool replicate, PetscInt n, PetscInt dim)
 {
-  DSOptions o;
-  memset(&o, 0, sizeof(o));
+  DSOptions o = ds_test_options();
   o.n = n; o.dim = dim; o.seed = 7;
-  snprintf(o.field, sizeof(o.field), "%s", field); o.kernel = kernel; o.self = self; o.bandwidth = 0.8; o.imq_beta = 0.5;
-  o.target = target; o.target_samples = samples; o.target_scale = 1.0; o.replicate_data = replicate;
-  o.init = DS_INIT_GAUSSIAN; o.init_mean = 0.5; o.init_scale = 1.5;
+  snprintf(o.field, sizeof(o.field), "%s", field); o.kernel = kernel; o.self = self; o.bandwidth = 0.8;
+  o.target = target; o.target_samples = samples; o.replicate_data = replicate;
+  o.init_mean = 0.5; o.init_scale = 1.5;
   return o;
 }
 

@@ -75,48 +75,45 @@ static PetscErrorCode write_table(const char *path, const char *name, PetscInt r
   PetscFunctionReturn(0);
 }
 
-/* Options reading the target from `dataset` of `path` in dimension DIM. */
+/* Options reading the target from `dataset` of `path` in dimension DIM (N = 1024, the default),
+   validated as the program does. */
 static DSOptions target_options(const char *path, const char *dataset, PetscBool replicate)
 {
-  DSOptions o;
+  DSOptions o = ds_test_options();
 
-  memset(&o, 0, sizeof(o));
   o.dim            = DIM;
   o.seed           = 7;
   o.target         = DS_TARGET_FILE;
-  o.target_samples = 1024; /* what options.c leaves for a target without density: ignored */
-  o.target_scale   = 1.0;
+  o.target_samples = ds_target_default_samples(o.target, o.kernel, o.n); /* N, as the program leaves it: ignored */
   o.replicate_data = replicate;
-  o.init           = DS_INIT_GAUSSIAN;
   o.init_scale     = 1.0;
-  o.n              = 1024;
   snprintf(o.target_file, sizeof(o.target_file), "%s", path);
   snprintf(o.target_dataset, sizeof(o.target_dataset), "%s", dataset);
+  ds_test_assert_valid(&o);
   return o;
 }
 
-/* Options reading the initial cloud from `dataset` of `path` in dimension DIM. */
+/* Options reading the initial cloud from `dataset` of `path` in dimension DIM (N = 1024, the
+   default of -drift_n, not given). */
 static DSOptions init_options(const char *path, const char *dataset)
 {
-  DSOptions o;
+  DSOptions o = ds_test_options();
 
-  memset(&o, 0, sizeof(o));
-  o.dim    = DIM;
-  o.seed   = 7;
-  o.target = DS_TARGET_GAUSSIAN;
-  o.init   = DS_INIT_FILE;
-  o.n      = 1024; /* the default of -drift_n, not given */
+  o.dim  = DIM;
+  o.seed = 7;
+  o.init = DS_INIT_FILE;
   snprintf(o.init_file, sizeof(o.init_file), "%s", path);
   snprintf(o.init_dataset, sizeof(o.init_dataset), "%s", dataset);
   return o;
 }
 
 /* The initial cloud of the options on PETSC_COMM_WORLD, as a program run builds it:
-   resolve N, create the particles, fill them. X is NULL when it failed. */
+   validate the options, resolve N, create the particles, fill them. X is NULL when it failed. */
 static PetscErrorCode init_cloud(DSOptions *o, Vec *X)
 {
   PetscFunctionBeginUser;
   *X = NULL;
+  PetscCall(ds_options_validate(PETSC_COMM_WORLD, o));
   PetscCall(ds_init_resolve(PETSC_COMM_WORLD, o));
   PetscCall(ds_init_create_particles(PETSC_COMM_WORLD, o->n, o->dim, X));
   PetscCall(ds_init_cloud(o, *X));
@@ -155,7 +152,7 @@ START_TEST(test_target_reads_rows)
   objects = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
   DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &o, &t));
   DS_ASSERT_ALL(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == objects, "reading the target left HDF5 objects open");
-  DS_ASSERT_ALL(t->type == DS_TARGET_FILE && t->components == 0 && !t->analytic && t->samples_global == rows && t->replicated == replicated, "file target of %d rows: type %d, K %d, analytic %d, M %d", (int)rows, (int)t->type, (int)t->components, (int)t->analytic, (int)t->samples_global);
+  DS_ASSERT_ALL(t->type == DS_TARGET_FILE && !t->mixture && !t->analytic && t->samples_global == rows && t->replicated == replicated, "file target of %d rows: type %d, mixture %d, analytic %d, M %d", (int)rows, (int)t->type, t->mixture != NULL, (int)t->analytic, (int)t->samples_global);
   if (replicated) local = end = rows;
   else {
     DS_ASSERT_PETSC(PetscSplitOwnership(PETSC_COMM_WORLD, &local, &global));

@@ -105,23 +105,24 @@ static PetscErrorCode share_verdict(int *ok)
   PetscFunctionReturn(0);
 }
 
-/* Options of a small run, writing to `path`. */
+/* Options of a small run, writing to `path`, validated as the program does: the gmm8 target
+   in 2-D (it is planar), the gaussian one otherwise. */
 static void fill_options(PetscInt n, PetscInt dim, const char *path, DSOptions *opts)
 {
-  memset(opts, 0, sizeof(*opts));
+  *opts                = ds_test_options();
   opts->n              = n;
   opts->dim            = dim;
   opts->seed           = 42;
   snprintf(opts->field, sizeof(opts->field), "displacement");
   opts->kernel         = DS_KERNEL_LAPLACE;
-  opts->imq_beta       = 0.5;
   opts->self           = DS_SELF_EXCLUDE;
-  opts->target         = DS_TARGET_GMM8;
+  opts->target         = dim == 2 ? DS_TARGET_GMM8 : DS_TARGET_GAUSSIAN;
   opts->target_samples = SAMPLES;
   opts->target_scale   = 2.0;
   opts->init           = DS_INIT_UNIFORM;
   opts->init_scale     = 3.0;
   snprintf(opts->output, sizeof(opts->output), "%s", path);
+  ds_test_assert_valid(opts);
 }
 
 /* A mixture target of COMPONENTS components in dimension `dim`, with `samples` samples
@@ -132,15 +133,14 @@ static PetscErrorCode make_target(PetscInt dim, PetscInt samples, PetscBool lump
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(t, sizeof(*t)));
-  t->type       = DS_TARGET_GMM8;
-  t->dim        = dim;
-  t->components = COMPONENTS;
-  PetscCall(PetscMalloc3(COMPONENTS, &t->weights, COMPONENTS * dim, &t->means, COMPONENTS * dim * dim, &t->covariances));
+  t->type = DS_TARGET_GMM8;
+  t->dim  = dim;
+  PetscCall(ds_mixture_create(dim, COMPONENTS, &t->mixture));
   for (PetscInt c = 0; c < COMPONENTS; c++) {
-    t->weights[c] = weight_value(c);
+    t->mixture->weights[c] = weight_value(c);
     for (PetscInt a = 0; a < dim; a++) {
-      t->means[c * dim + a] = mean_value(c, a);
-      for (PetscInt b = 0; b < dim; b++) t->covariances[(c * dim + a) * dim + b] = covariance_value(c, a, b);
+      t->mixture->means[c * dim + a] = mean_value(c, a);
+      for (PetscInt b = 0; b < dim; b++) t->mixture->covariances[(c * dim + a) * dim + b] = covariance_value(c, a, b);
     }
   }
   t->samples_global = samples;
@@ -162,7 +162,7 @@ static PetscErrorCode make_target(PetscInt dim, PetscInt samples, PetscBool lump
 static PetscErrorCode free_target(DSTarget *t)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscFree3(t->weights, t->means, t->covariances));
+  PetscCall(ds_mixture_destroy(&t->mixture));
   PetscCall(PetscFree(t->samples));
   PetscFunctionReturn(0);
 }

@@ -106,11 +106,9 @@ static PetscErrorCode field_rhs(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
    started at the cloud's own empirical moments, for N particles. */
 static double mean_field_deviation(PetscInt n, double *bias_bound)
 {
-  DSOptions o;
-  memset(&o, 0, sizeof(o));
-  o.n = n; o.dim = 2; o.seed = 11; snprintf(o.field, sizeof(o.field), "conservative"); o.kernel = DS_KERNEL_GAUSSIAN;
-  o.bandwidth = 0.4; o.self = DS_SELF_INCLUDE; o.target = DS_TARGET_GAUSSIAN; o.target_samples = 0;
-  o.target_scale = 1.0; o.init = DS_INIT_GAUSSIAN; o.init_mean = 1.0; o.init_scale = 0.5;
+  DSOptions o = ds_test_options(); /* conservative, gaussian kernel, analytic gaussian target */
+  o.n = n; o.dim = 2; o.seed = 11; o.bandwidth = 0.4; o.init_mean = 1.0; o.init_scale = 0.5;
+  ds_test_assert_valid(&o);
   const double T = 1.0;
 
   DSTarget *target;

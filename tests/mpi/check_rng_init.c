@@ -147,18 +147,18 @@ START_TEST(test_normals_moments)
 }
 END_TEST
 
-/* Options of an initial cloud; every other field zero. */
+/* Options of an initial cloud; every other option its default. */
 static DSOptions cloud_options(DSInitType init, PetscInt n, PetscInt dim)
 {
-  DSOptions o;
+  DSOptions o = ds_test_options();
 
-  memset(&o, 0, sizeof(o));
   o.n          = n;
   o.dim        = dim;
   o.seed       = 31337;
   o.init       = init;
   o.init_mean  = 1.0;
   o.init_scale = 0.75;
+  ds_test_assert_valid(&o);
   return o;
 }
 

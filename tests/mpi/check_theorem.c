@@ -10,9 +10,10 @@
 
 /* log of sum_k w_k N(x; m_k, C_k + h^2 I) for a 1- or 2-D mixture, written from the
    target's description with the 2x2 inverse by hand. */
-static double mixture_log_density(const DSTarget *t, double h, const double *x)
+static double mixture_log_density(const DSTarget *target, double h, const double *x)
 {
-  const PetscInt d = t->dim;
+  const DSMixture *t = target->mixture;
+  const PetscInt   d = t->dim;
   double         total = 0;
   for (PetscInt k = 0; k < t->components; k++) {
     const double *m = t->means + k * d, *C = t->covariances + k * d * d;
@@ -53,7 +54,7 @@ START_TEST(initial_kl_closed_form_matches_quadrature)
   for (int d = 1; d <= 2; d++) {
     char args[256];
     snprintf(args, sizeof(args), "-drift_dim %d -drift_n 31 -drift_target gaussian -drift_target_scale 1.3 -drift_init_mean 0.7 -drift_init_scale 0.6", d);
-    DSOptions o = ds_test_options(args);
+    DSOptions o = ds_test_read_options(args);
     DSTarget *t;
     PetscReal kl, se;
     DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &o, &t));
@@ -67,7 +68,7 @@ END_TEST
 
 START_TEST(initial_kl_monte_carlo_matches_quadrature)
 {
-  DSOptions o = ds_test_options("-drift_dim 2 -drift_n 31 -drift_target gmm8 -drift_target_samples 0 -drift_init_mean 0.2 -drift_init_scale 0.8");
+  DSOptions o = ds_test_read_options("-drift_dim 2 -drift_n 31 -drift_target gmm8 -drift_target_samples 0 -drift_init_mean 0.2 -drift_init_scale 0.8");
   DSTarget *t;
   PetscReal kl, se;
   DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &o, &t));
@@ -114,7 +115,7 @@ START_TEST(meanfield_matches_closed_form)
 {
   const char *cases[] = {"-drift_dim 2 -drift_target_scale 1 -drift_init_mean 1 -drift_init_scale 0.5", "-drift_dim 3 -drift_target_scale 0.8 -drift_init_mean -0.4 -drift_init_scale 2"};
   for (int c = 0; c < 2; c++) {
-    DSOptions   o = ds_test_options(cases[c]);
+    DSOptions   o = ds_test_read_options(cases[c]);
     DSMeanField mf;
     PetscReal   h = 0.4;
     DS_ASSERT_ALL(ds_meanfield_applies(&o), "the gaussian/gaussian conservative case is not recognised");
@@ -129,7 +130,7 @@ START_TEST(meanfield_matches_closed_form)
                     "case %d t %g: m %.12g (%.12g), s %.12g (%.12g), C_inf %.12g (%.12g)", c, t, (double)mf.mean, m, (double)mf.variance, s, (double)C, Cref);
     }
   }
-  DSOptions other = ds_test_options("-drift_field displacement");
+  DSOptions other = ds_test_read_options("-drift_field displacement");
   DS_ASSERT_ALL(!ds_meanfield_applies(&other), "the mean-field reference claimed the displacement field");
 }
 END_TEST

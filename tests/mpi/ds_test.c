@@ -57,27 +57,49 @@ double *ds_test_gather_samples(const DSTarget *t)
   return all;
 }
 
-PetscErrorCode ds_test_options_error(const char *args, DSOptions *opts)
+DSOptions ds_test_options(void)
+{
+  DSOptions o;
+
+  DS_ASSERT_PETSC(ds_options_set_defaults(&o));
+  return o;
+}
+
+void ds_test_assert_valid(const DSOptions *o)
+{
+  PetscErrorCode ierr;
+  char          *message = NULL;
+
+  DS_ASSERT_PETSC(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = ds_options_validate(PETSC_COMM_WORLD, o);
+  DS_ASSERT_PETSC(PetscPopErrorHandler());
+  if (ierr) PetscErrorMessage(ierr, NULL, &message);
+  DS_ASSERT_ALL(!ierr, "options the program would refuse: %s", message ? message : "(no message)");
+}
+
+PetscErrorCode ds_test_read_options_error(const char *args, DSOptions *opts)
 {
   PetscOptions   db;
   PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
+  PetscCall(ds_options_set_defaults(opts));
   PetscCall(PetscOptionsCreate(&db));
   PetscCall(PetscOptionsPush(db));
   PetscCall(PetscOptionsInsertString(NULL, args));
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = ds_options_read(PETSC_COMM_WORLD, opts);
+  if (!ierr) ierr = ds_options_validate(PETSC_COMM_WORLD, opts);
   PetscCall(PetscPopErrorHandler());
   PetscCall(PetscOptionsPop());
   PetscCall(PetscOptionsDestroy(&db));
   return ierr;
 }
 
-DSOptions ds_test_options(const char *args)
+DSOptions ds_test_read_options(const char *args)
 {
   DSOptions opts;
-  DS_ASSERT_ALL(ds_test_options_error(args, &opts) == 0, "the options '%s' were refused", args);
+  DS_ASSERT_ALL(ds_test_read_options_error(args, &opts) == 0, "the options '%s' were refused", args);
   return opts;
 }
 
@@ -85,6 +107,7 @@ void ds_test_run_setup(DSTestRun *run, DSOptions o)
 {
   PetscInt local;
 
+  ds_test_assert_valid(&o);
   run->opts = o;
   DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &run->opts, &run->target));
   DS_ASSERT_PETSC(ds_init_create_particles(PETSC_COMM_WORLD, o.n, o.dim, &run->X));

@@ -51,11 +51,20 @@ double ds_test_squared_distance(const double *a, const double *b, PetscInt d);
    program's kernels.c (libm's exp and pow), for the brute-force references. */
 double ds_test_kernel(DSKernelType kernel, double h, double beta, double r2);
 
-/* The options the program reads from the command-line arguments `args` (its defaults plus
-   these), through ds_options_read on a fresh options database. ds_test_options asserts
-   that they are accepted; ds_test_options_error returns the reader's error code quietly. */
-DSOptions      ds_test_options(const char *args);
-PetscErrorCode ds_test_options_error(const char *args, DSOptions *opts);
+/* The program's defaults (ds_options_set_defaults): a test's options are these plus the
+   fields it changes. */
+DSOptions ds_test_options(void);
+
+/* Asserts, on every rank, that the options pass ds_options_validate, as the program checks
+   them before it builds anything from them. */
+void ds_test_assert_valid(const DSOptions *opts);
+
+/* The options the program takes from the command-line arguments `args`: its defaults,
+   then ds_options_read on a fresh options database holding `args`, then
+   ds_options_validate. ds_test_read_options asserts that they are accepted;
+   ds_test_read_options_error returns the first error code quietly. */
+DSOptions      ds_test_read_options(const char *args);
+PetscErrorCode ds_test_read_options_error(const char *args, DSOptions *opts);
 
 /* A field built from options on PETSC_COMM_WORLD, with its target and initial particles. */
 typedef struct {
@@ -65,6 +74,7 @@ typedef struct {
   Vec       X, V;
 } DSTestRun;
 
+/* Validates the options (ds_test_assert_valid), then builds the target, the particles and the field. */
 void ds_test_run_setup(DSTestRun *run, DSOptions opts);
 void ds_test_run_teardown(DSTestRun *run);
 
