@@ -6,6 +6,7 @@
 
 #include <petscsys.h>
 #include "ds_options.h"
+#include "ds_block.h"
 
 typedef struct {
   DSKernelType type;
@@ -15,22 +16,6 @@ typedef struct {
   PetscReal    inv_h2; /* 1 / h^2 */
   PetscReal    log2_scale; /* k = 2^(log2_scale r^2) (gaussian) or 2^(log2_scale r) (laplace); NAN for imq */
 } DSKernel;
-
-/* Points in structure-of-arrays layout: coordinate k of point i is x[k * ld + i].
-   start is the global index of point 0 (particles: the particle index). As a source of
-   kernel sums, point j's contributions are multiplied by weight[j] (NULL: weight 1). */
-typedef struct {
-  PetscInt         n;
-  PetscInt         dim;
-  PetscInt         ld;
-  PetscInt         start;
-  const PetscReal *x;
-  const PetscReal *weight;
-} DSBlock;
-
-/* Copies n points from rows [n][dim] (a particle Vec's layout) to the structure of arrays
-   soa[dim][n] of a DSBlock with ld = n. */
-PETSC_EXTERN void ds_rows_to_soa(PetscInt n, PetscInt dim, const PetscReal *rows, PetscReal *soa);
 
 /* What each pair (z_i, s_j) contributes: f = k (value-weighted, for kernel-weighted means)
    or f = g, the gradient factor with grad_z k(z, s) = g (z - s) (for KDE gradients). */

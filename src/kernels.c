@@ -140,12 +140,6 @@ INLINE vreal exp2_sixteenths(vreal a, vreal x)
   return vfma(scale, p, scale);
 }
 
-void ds_rows_to_soa(PetscInt n, PetscInt dim, const PetscReal *rows, PetscReal *soa)
-{
-  for (PetscInt i = 0; i < n; i++)
-    for (PetscInt c = 0; c < dim; c++) soa[c * n + i] = rows[i * dim + c];
-}
-
 double ds_exp2_nonpositive(double y)
 {
   return exp2_sixteenths(splat(16), splat(y))[0];
