@@ -24,8 +24,10 @@ typedef enum { DS_WEIGHT_VALUE, DS_WEIGHT_GRADIENT } DSWeight;
 /* Per-query accumulators, with w_j the source weights: value[i] = sum_j w_j k_ij and
    moment[c * ld + i] = sum_j w_j f_ij (z_ic - s_jc). Relative to the query point, so
    moment / value is free of cancellation: it is z - m_S(z) for DS_WEIGHT_VALUE and
-   grad log sum_j k(z, s_j) for DS_WEIGHT_GRADIENT. companion[i] = sum_j w_j l_ij with the
-   companion l(r) = (h + r) k(r) of the laplace kernel, accumulated only when not NULL. */
+   grad log sum_j k(z, s_j) for DS_WEIGHT_GRADIENT; with moment NULL only the values are
+   summed. companion[i] = sum_j w_j l_ij with the companion l(r) = (h + r) k(r) of the
+   laplace kernel, accumulated only when not NULL. Whether moments are asked for does not
+   change the values, bit for bit. */
 typedef struct {
   PetscInt   ld;
   PetscReal *value;

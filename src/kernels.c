@@ -214,33 +214,29 @@ INLINE void kernel_value_array(DSKernelType type, const DSKernel *K, PetscInt n,
   }
 }
 
+/* Kernel values k of a tile from its squared distances r2. */
+INLINE void tile_values(DSKernelType type, const DSKernel *K, PetscInt n, const PetscReal *restrict r2, PetscReal *restrict k)
+{
+  if (type == DS_KERNEL_IMQ)
+    for (PetscInt j = 0; j < n; j++) k[j] = pow(1.0 + K->inv_h2 * r2[j], -K->beta);
+  else kernel_value_array(type, K, n, r2, k);
+}
+
 /* Kernel values k and pair weights f of a tile from its squared distances r2. */
 INLINE void tile_weights(DSKernelType type, DSWeight weight, const DSKernel *K, PetscInt n, const PetscReal *restrict r2, PetscReal *restrict k, PetscReal *restrict f)
 {
-  switch (type) {
-  case DS_KERNEL_GAUSSIAN:
-    kernel_value_array(DS_KERNEL_GAUSSIAN, K, n, r2, k);
-    if (weight == DS_WEIGHT_GRADIENT)
-      for (PetscInt j = 0; j < n; j++) f[j] = -K->inv_h2 * k[j];
-    break;
-  case DS_KERNEL_LAPLACE:
-    kernel_value_array(DS_KERNEL_LAPLACE, K, n, r2, k);
-    if (weight == DS_WEIGHT_GRADIENT)
-      for (PetscInt j = 0; j < n; j++) {
-        PetscReal r = sqrt(r2[j]);
-        f[j]        = r > 0 ? -K->inv_h * k[j] / r : 0.0;
-      }
-    break;
-  case DS_KERNEL_IMQ:
-    for (PetscInt j = 0; j < n; j++) {
-      PetscReal base = 1.0 + K->inv_h2 * r2[j];
-      k[j]           = pow(base, -K->beta);
-      if (weight == DS_WEIGHT_GRADIENT) f[j] = -2.0 * K->beta * K->inv_h2 * k[j] / base;
-    }
-    break;
-  }
+  tile_values(type, K, n, r2, k);
   if (weight == DS_WEIGHT_VALUE)
     for (PetscInt j = 0; j < n; j++) f[j] = k[j];
+  else if (type == DS_KERNEL_GAUSSIAN)
+    for (PetscInt j = 0; j < n; j++) f[j] = -K->inv_h2 * k[j];
+  else if (type == DS_KERNEL_LAPLACE)
+    for (PetscInt j = 0; j < n; j++) {
+      PetscReal r = sqrt(r2[j]);
+      f[j]        = r > 0 ? -K->inv_h * k[j] / r : 0.0;
+    }
+  else
+    for (PetscInt j = 0; j < n; j++) f[j] = -2.0 * K->beta * K->inv_h2 * k[j] / (1.0 + K->inv_h2 * r2[j]);
 }
 
 /* Index within the source tile starting at j0 of query i's own point, or -1. */
@@ -253,7 +249,7 @@ static inline PetscInt self_in_tile(const DSBlock *q, PetscInt i, const DSBlock 
 /* The sums micro-kernel for one (kernel, weight) pair; specialised by the constant arguments. */
 INLINE void sums_for(DSKernelType type, DSWeight weight, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSKernelSums *acc)
 {
-  const PetscInt dim = q->dim;
+  const PetscInt moments = acc->moment ? q->dim : 0;
   PetscReal      r2[TILE], k[TILE], f[TILE];
 
   for (PetscInt i = 0; i < q->n; i++) {
@@ -275,7 +271,7 @@ INLINE void sums_for(DSKernelType type, DSWeight weight, const DSKernel *K, cons
         }
 #pragma omp simd reduction(+ : value)
       for (PetscInt j = 0; j < nt; j++) value += k[j];
-      for (PetscInt c = 0; c < dim; c++) {
+      for (PetscInt c = 0; c < moments; c++) {
         const PetscReal  zc = q->x[c * q->ld + i];
         const PetscReal *sc = s->x + c * s->ld + j0;
         PetscReal        m  = 0;
@@ -336,7 +332,8 @@ INLINE void fused_range(DSKernelType type, int D, vreal a16, const DSBlock *s, P
 INLINE void add_query_sums(DSKernelSums *acc, PetscInt i, int D, PetscReal moment_scale, PetscReal value, const PetscReal *moment)
 {
   acc->value[i] += value;
-  for (int c = 0; c < D; c++) acc->moment[c * acc->ld + i] += moment_scale * moment[c];
+  if (acc->moment)
+    for (int c = 0; c < D; c++) acc->moment[c * acc->ld + i] += moment_scale * moment[c];
 }
 
 /* The fused micro-kernel for a gaussian or laplace kernel and D <= 3 coordinates: per
@@ -415,7 +412,7 @@ static void wide_chunk(PetscBool moments, const vreal *z, const DSBlock *s, Pets
    the end as in the fused micro-kernel. */
 INLINE void wide_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
 {
-  const PetscInt dim = q->dim;
+  const PetscInt dim = q->dim, moments = acc->moment ? dim : 0;
   const vreal    a16 = splat(16 * K->log2_scale);
   vreal          r2_or_k[WIDE_TILE], z[dim], m[dim];
 
@@ -432,10 +429,10 @@ INLINE void wide_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, co
         if (self >= 0 && self < nt) r2_or_k[self][l] = 0;
       }
       for (PetscInt j = 0; j < nt; j++) v += r2_or_k[j];
-      for (PetscInt c0 = 0; c0 < dim; c0 += WIDE_CHUNK) wide_chunk(PETSC_TRUE, z, s, c0, j0, nt, r2_or_k, m);
+      for (PetscInt c0 = 0; c0 < moments; c0 += WIDE_CHUNK) wide_chunk(PETSC_TRUE, z, s, c0, j0, nt, r2_or_k, m);
     }
     add_partial(acc->value + i0, live, v);
-    for (PetscInt c = 0; c < dim; c++) add_partial(acc->moment + c * acc->ld + i0, live, moment_scale * m[c]);
+    for (PetscInt c = 0; c < moments; c++) add_partial(acc->moment + c * acc->ld + i0, live, moment_scale * m[c]);
   }
 }
 
@@ -482,7 +479,7 @@ void ds_kernel_sums(const DSKernel *kernel, DSWeight weight, const DSBlock *quer
 /* Row and column sums for one kernel; specialised by the constant kernel type. */
 INLINE void row_column_for(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal *row, PetscReal *column)
 {
-  PetscReal r2[TILE], k[TILE], f[TILE];
+  PetscReal r2[TILE], k[TILE];
 
   for (PetscInt i = 0; i < q->n; i++) {
     PetscReal sum = 0;
@@ -490,7 +487,7 @@ INLINE void row_column_for(DSKernelType type, const DSKernel *K, const DSBlock *
       const PetscInt nt   = PetscMin(TILE, s->n - j0);
       const PetscInt self = self_in_tile(q, i, s, exclude, j0, nt);
       tile_distances(q, i, s, j0, nt, r2);
-      tile_weights(type, DS_WEIGHT_VALUE, K, nt, r2, k, f);
+      tile_values(type, K, nt, r2, k);
       if (self >= 0) k[self] = 0;
       for (PetscInt j = 0; j < nt; j++) {
         sum += k[j];
