@@ -70,7 +70,11 @@ PetscErrorCode ds_field_joint(DSField f, PetscReal h, PetscReal *v)
   PetscCall(pass(f, PETSC_FALSE, visit_row_column, &rc, f->particle_columns));
   rc.exclude_self = PETSC_FALSE;
   PetscCall(pass(f, PETSC_TRUE, visit_row_column, &rc, f->data_columns));
-  if (f->target->replicated) PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, f->data_columns, (PetscMPIInt)m, MPIU_REAL, MPI_SUM, f->comm));
+  if (f->target->replicated) {
+    PetscMPIInt count;
+    PetscCall(PetscMPIIntCast(m, &count));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, f->data_columns, count, MPIU_REAL, MPI_SUM, f->comm));
+  }
   column_weights(n, f->particle_columns);
   column_weights(m, f->data_columns);
 

@@ -165,6 +165,31 @@ START_TEST(block_sums_match_double_loop)
 }
 END_TEST
 
+/* Value-only sums (moment NULL), in every micro-kernel, give the values and companion
+   sums of the full sums bit for bit. */
+START_TEST(value_only_sums_are_the_same_bits)
+{
+  static const int dims[] = {1, 2, 3, 5, 16};
+  DSBlock          query, source;
+  int              same = 1;
+
+  for (size_t di = 0; di < sizeof(dims) / sizeof(dims[0]); di++)
+    for (int cs = 0; cs < 3 * 2 * 2 * 2 * 2; cs++) {
+      const int    dim = dims[di], t = cs % 3, weight = cs / 3 % 2, exclude = cs / 6 % 2, weighted = cs / 12 % 2, with_companion = cs / 24;
+      DSKernel     K;
+      double       value[2][NQ] = {{0}}, moment[DIM_MAX * NQ] = {0}, companion[2][NQ] = {{0}};
+      DSKernelSums full = {NQ, value[0], moment, with_companion ? companion[0] : NULL}, values_only = {NQ, value[1], NULL, with_companion ? companion[1] : NULL};
+      fill_blocks(dim, &query, &source);
+      source.weight = weighted ? sw : NULL;
+      ds_kernel_setup(all_kernels[t], 0.6, 0.5, &K);
+      ds_kernel_sums(&K, (DSWeight)weight, &query, &source, (PetscBool)exclude, &full);
+      ds_kernel_sums(&K, (DSWeight)weight, &query, &source, (PetscBool)exclude, &values_only);
+      same &= !memcmp(value[0], value[1], sizeof(value[0])) && !memcmp(companion[0], companion[1], sizeof(companion[0]));
+    }
+  DS_ASSERT_ALL(same, "value-only kernel sums differ from the values of the full sums");
+}
+END_TEST
+
 /* Row and column sums of the kernel matrix, and the distance sum, against a double loop. */
 START_TEST(row_column_and_distance_sums_match_double_loop)
 {
@@ -260,6 +285,7 @@ Suite *ds_suite_kernels(void)
   tcase_add_test(tc, kernel_values_within_rounding_bound);
   tcase_add_test(tc, gradient_matches_finite_differences);
   tcase_add_test(tc, block_sums_match_double_loop);
+  tcase_add_test(tc, value_only_sums_are_the_same_bits);
   tcase_add_test(tc, row_column_and_distance_sums_match_double_loop);
   tcase_add_test(tc, cell_sums_match_all_pairs_within_bound);
   suite_add_tcase(s, tc);
