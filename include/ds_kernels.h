@@ -1,6 +1,6 @@
 /* Radial kernels of SCIENCE.md (gaussian, laplace, imq) and the block micro-kernel that
    accumulates kernel sums of query points against a block of source points. All pair
-   loops of driftsim live in kernels.c. */
+   loops of driftsim live in kernels.c and, for the cell lists, cells.c. */
 #ifndef DS_KERNELS_H
 #define DS_KERNELS_H
 
