@@ -105,9 +105,9 @@ static PetscErrorCode evaluate_field(Simulation *sim, PetscInt step, PetscReal t
      sequence of calls on every rank (TS's step and driftsim's hooks run the same code on
      each rank, and nothing between monitor and RHS writes to it on some ranks only);
    - another Vec at the monitored time is a stage vector, which explicit RK fills at its
-     first stage with a copy of the state: the contents decide, agreed with one
-     MPI_Allreduce, entered by every rank since the two conditions above agree. Without it
-     RK would evaluate the field twice at every monitored state. */
+     first stage with a copy of the state: the contents decide (VecEqual: memcmp here and
+     one MPI_Allreduce, entered by every rank since the two conditions above agree, at most
+     once per monitored state). Without it RK would evaluate the field twice there. */
 static PetscErrorCode velocity_is_known(Simulation *sim, PetscReal t, Vec X, PetscBool *known)
 {
   PetscObjectId    id;
