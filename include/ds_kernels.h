@@ -1,11 +1,12 @@
 /* Radial kernels of SCIENCE.md (gaussian, laplace, imq) and the block micro-kernel that
    accumulates kernel sums of query points against a block of source points. All pair
-   loops of driftsim live in kernels.c. */
+   loops of driftsim live in kernels.c and, for the cell lists, cells.c. */
 #ifndef DS_KERNELS_H
 #define DS_KERNELS_H
 
 #include <petscsys.h>
 #include "ds_options.h"
+#include "ds_block.h"
 
 typedef struct {
   DSKernelType type;
@@ -16,22 +17,6 @@ typedef struct {
   PetscReal    log2_scale; /* k = 2^(log2_scale r^2) (gaussian) or 2^(log2_scale r) (laplace); NAN for imq */
 } DSKernel;
 
-/* Points in structure-of-arrays layout: coordinate k of point i is x[k * ld + i].
-   start is the global index of point 0 (particles: the particle index). As a source of
-   kernel sums, point j's contributions are multiplied by weight[j] (NULL: weight 1). */
-typedef struct {
-  PetscInt         n;
-  PetscInt         dim;
-  PetscInt         ld;
-  PetscInt         start;
-  const PetscReal *x;
-  const PetscReal *weight;
-} DSBlock;
-
-/* Copies n points from rows [n][dim] (a particle Vec's layout) to the structure of arrays
-   soa[dim][n] of a DSBlock with ld = n. */
-PETSC_EXTERN void ds_rows_to_soa(PetscInt n, PetscInt dim, const PetscReal *rows, PetscReal *soa);
-
 /* What each pair (z_i, s_j) contributes: f = k (value-weighted, for kernel-weighted means)
    or f = g, the gradient factor with grad_z k(z, s) = g (z - s) (for KDE gradients). */
 typedef enum { DS_WEIGHT_VALUE, DS_WEIGHT_GRADIENT } DSWeight;
@@ -39,8 +24,10 @@ typedef enum { DS_WEIGHT_VALUE, DS_WEIGHT_GRADIENT } DSWeight;
 /* Per-query accumulators, with w_j the source weights: value[i] = sum_j w_j k_ij and
    moment[c * ld + i] = sum_j w_j f_ij (z_ic - s_jc). Relative to the query point, so
    moment / value is free of cancellation: it is z - m_S(z) for DS_WEIGHT_VALUE and
-   grad log sum_j k(z, s_j) for DS_WEIGHT_GRADIENT. companion[i] = sum_j w_j l_ij with the
-   companion l(r) = (h + r) k(r) of the laplace kernel, accumulated only when not NULL. */
+   grad log sum_j k(z, s_j) for DS_WEIGHT_GRADIENT; with moment NULL only the values are
+   summed. companion[i] = sum_j w_j l_ij with the companion l(r) = (h + r) k(r) of the
+   laplace kernel, accumulated only when not NULL. Whether moments are asked for does not
+   change the values, bit for bit. */
 typedef struct {
   PetscInt   ld;
   PetscReal *value;

@@ -6,7 +6,7 @@
 #ifndef DS_RING_H
 #define DS_RING_H
 
-#include "ds_kernels.h"
+#include "ds_block.h"
 
 typedef struct DSRing_ *DSRing;
 
@@ -15,9 +15,10 @@ typedef struct DSRing_ *DSRing;
 typedef PetscErrorCode (*DSRingVisitor)(void *ctx, const DSBlock *visiting, PetscReal *travelling);
 
 /* Creates a ring over comm for blocks of `local_count` points of dimension dim on this
-   rank, able to carry `nvalues` travelling values per point (collective). A ring
-   over a one-rank communicator (e.g. PETSC_COMM_SELF for replicated data) visits only
-   locally. */
+   rank, able to carry `nvalues` travelling values per point (collective). The ring sends
+   on its own duplicate of comm with its own tags, so it never matches the caller's
+   messages on comm. A ring over a one-rank communicator (e.g. PETSC_COMM_SELF for
+   replicated data) visits only locally. */
 PETSC_EXTERN PetscErrorCode ds_ring_create(MPI_Comm comm, PetscInt dim, PetscInt local_count, PetscInt nvalues, DSRing *ring);
 
 /* Global index of this rank's first point and the global count. */
@@ -30,7 +31,7 @@ PETSC_EXTERN PetscErrorCode ds_ring_get_layout(DSRing ring, PetscInt *start, Pet
    every rank's visitor saw them. `nvalues` may be fewer than the ring was created for. */
 PETSC_EXTERN PetscErrorCode ds_ring_pass(DSRing ring, const DSBlock *points, DSRingVisitor visit, void *ctx, PetscInt nvalues, PetscReal *travelling);
 
-/* Frees the ring. */
+/* Frees the ring and releases its communicator. */
 PETSC_EXTERN PetscErrorCode ds_ring_destroy(DSRing *ring);
 
 #endif

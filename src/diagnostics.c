@@ -7,9 +7,12 @@
                              occupancies sum_j k(x_i, x_j) (run's kernel, self included);
      particles x samples     mmd2's sum k(x_i, y_k), energy's sum |x_i - y_k|
    (the samples' ring runs over PETSC_COMM_SELF when they are replicated, as in field.c).
-   The sample x sample sums are constant and taken once at creation. sliced_w2 gathers the
-   projections on each direction to rank 0, which sorts them, integrates the squared
-   difference of the quantile functions exactly and broadcasts the result. */
+   The sample x sample sums are constant and taken once at creation. sliced_w2 spreads its
+   directions over the ranks, direction l to rank l mod P: in rounds of P directions, one
+   MPI_Alltoallv per point set gathers every rank's projections on direction l to its
+   rank, which sorts them and integrates the squared difference of the quantile functions
+   exactly; every rank then holds the L values and adds them in direction order, so the
+   result does not depend on the rank count. */
 #include <math.h>
 #include <stdint.h>
 #include "ds_diagnostics.h"
@@ -36,7 +39,7 @@ struct DSDiagnostics_ {
   DSKernel     mmd_kernel;           /* gaussian of bandwidth -drift_mmd_bandwidth */
   DSRing       particle_ring, data_ring;
   PetscReal   *particles;            /* [d][local_count] this rank's particles */
-  PetscReal   *mmd_value, *kde_value, *moment; /* kernel sums per particle ([n], [n], [d][n]) */
+  PetscReal   *mmd_value, *kde_value;  /* kernel value sums per particle ([n], [n]) */
 
   /* Samples y compared with: the target's, or drawn from an analytic target (partitioned). */
   PetscInt   samples_local, samples_start, samples_global;
@@ -44,11 +47,13 @@ struct DSDiagnostics_ {
   PetscReal *samples;                /* [d][samples_local] */
   PetscReal  mmd_yy, energy_yy;      /* mean_kl k(y_k, y_l) and mean_kl |y_k - y_l| */
 
-  /* sliced_w2: unit directions, gather layouts, projections (gathered ones on rank 0). */
+  /* sliced_w2: unit directions, gather layouts, this rank's projections on the directions
+     of a round ([P][n]), the gathered ones of its own direction, the squared W2 of each. */
   PetscInt     projections;
   PetscReal   *directions;           /* [L][d] */
   PetscMPIInt *particle_counts, *particle_displs, *sample_counts, *sample_displs;
-  PetscReal   *projected, *gathered_x, *gathered_y;
+  PetscMPIInt *send_counts, *send_displs, *no_counts; /* [P] per round; zeros */
+  PetscReal   *projected, *gathered_x, *gathered_y, *direction_w2; /* direction_w2 [L]: W2^2 on each direction */
 
   /* Mixture group: a copy of the target's mixture (factored once, at h = 0), its mean and
      covariance. */
@@ -158,14 +163,14 @@ static PetscErrorCode sample_pair_means(DSDiagnostics D)
 {
   const PetscInt d = D->dim, m = D->samples_local;
   PetscInt       qn = m, qs = 0;
-  PetscReal     *value, *moment, local[2] = {0, 0}, global[2];
+  PetscReal     *value, local[2] = {0, 0}, global[2];
 
   PetscFunctionBeginUser;
   if (D->replicated) PetscCall(ds_split_rows(D->comm, m, &qn, &qs));
-  PetscCall(PetscCalloc2(PetscMax(qn, 1), &value, d * PetscMax(qn, 1), &moment));
+  PetscCall(PetscCalloc1(PetscMax(qn, 1), &value));
   DSBlock      query  = {qn, d, m, D->samples_start + qs, D->samples + qs, NULL};
   DSBlock      source = {m, d, m, D->samples_start, D->samples, NULL};
-  DSKernelSums sums   = {qn, value, moment, NULL};
+  DSKernelSums sums   = {qn, value, NULL, NULL};
   PairVisit    visit  = {&query, &D->mmd_kernel, NULL, D->want[MMD2] ? &sums : NULL, NULL, D->want[ENERGY_DISTANCE], 0.0};
   PetscCall(ds_ring_pass(D->data_ring, &source, visit_pairs, &visit, 0, NULL));
   for (PetscInt i = 0; i < qn; i++) local[0] += value[i];
@@ -173,7 +178,7 @@ static PetscErrorCode sample_pair_means(DSDiagnostics D)
   PetscCallMPI(MPI_Allreduce(local, global, 2, MPIU_REAL, MPI_SUM, D->comm));
   D->mmd_yy    = global[0] / ((PetscReal)D->samples_global * D->samples_global);
   D->energy_yy = global[1] / ((PetscReal)D->samples_global * D->samples_global);
-  PetscCall(PetscFree2(value, moment));
+  PetscCall(PetscFree(value));
   PetscFunctionReturn(0);
 }
 
@@ -209,8 +214,10 @@ static PetscErrorCode sliced_setup(DSDiagnostics D, const DSOptions *opts)
   }
   PetscCall(gather_layout(D->comm, D->size, D->local_count, &D->particle_counts, &D->particle_displs));
   if (!D->replicated) PetscCall(gather_layout(D->comm, D->size, D->samples_local, &D->sample_counts, &D->sample_displs));
-  PetscCall(PetscMalloc1(PetscMax(PetscMax(D->local_count, D->replicated ? 0 : D->samples_local), 1), &D->projected));
-  if (D->rank == 0) PetscCall(PetscMalloc2(D->global_count, &D->gathered_x, D->samples_global, &D->gathered_y));
+  PetscCall(PetscMalloc1(D->size * PetscMax(PetscMax(D->local_count, D->replicated ? 0 : D->samples_local), 1), &D->projected));
+  PetscCall(PetscCalloc3(D->size, &D->send_counts, D->size, &D->send_displs, D->size, &D->no_counts));
+  PetscCall(PetscMalloc1(L, &D->direction_w2));
+  if (D->rank < L) PetscCall(PetscMalloc2(D->global_count, &D->gathered_x, D->samples_global, &D->gathered_y));
   PetscFunctionReturn(0);
 }
 
@@ -274,7 +281,7 @@ PetscErrorCode ds_diagnostics_create(MPI_Comm comm, const DSOptions *opts, const
   if (D->want[SLICED_W2]) PetscCall(sliced_setup(D, opts));
   if (mixture) PetscCall(mixture_setup(D, target));
   PetscCall(PetscLogEventEnd(ds_events.diagnostics, 0, 0, 0, 0));
-  PetscCall(PetscMalloc4(D->dim * PetscMax(local_count, 1), &D->particles, PetscMax(local_count, 1), &D->mmd_value, PetscMax(local_count, 1), &D->kde_value, D->dim * PetscMax(local_count, 1), &D->moment));
+  PetscCall(PetscMalloc3(D->dim * PetscMax(local_count, 1), &D->particles, PetscMax(local_count, 1), &D->mmd_value, PetscMax(local_count, 1), &D->kde_value));
   *diagnostics = D;
   PetscFunctionReturn(0);
 }
@@ -304,9 +311,8 @@ static PetscErrorCode pair_diagnostics(DSDiagnostics D, PetscReal h, PetscReal *
   ds_kernel_setup(D->kernel_type, h, D->beta, &kernel);
   PetscCall(PetscArrayzero(D->mmd_value, n));
   PetscCall(PetscArrayzero(D->kde_value, n));
-  PetscCall(PetscArrayzero(D->moment, d * n));
   DSBlock      particles = {n, d, n, D->particle_start, D->particles, NULL};
-  DSKernelSums mmd_sums  = {n, D->mmd_value, D->moment, NULL}, kde_sums = {n, D->kde_value, D->moment, NULL};
+  DSKernelSums mmd_sums  = {n, D->mmd_value, NULL, NULL}, kde_sums = {n, D->kde_value, NULL, NULL}; /* values only */
   PairVisit    visit     = {&particles, &D->mmd_kernel, &kernel, mmd ? &mmd_sums : NULL, kde ? &kde_sums : NULL, energy, 0.0};
   PetscCall(ds_ring_pass(D->particle_ring, &particles, visit_pairs, &visit, 0, NULL));
   for (PetscInt i = 0; i < n; i++) local[0] += D->mmd_value[i];
@@ -364,36 +370,53 @@ static void project(PetscInt n, PetscInt dim, PetscInt ld, const PetscReal *z, c
     for (PetscInt i = 0; i < n; i++) p[i] += z[c * ld + i] * theta[c];
 }
 
-/* sliced_w2 = sqrt(1/L sum_l W2^2(theta_l . X, theta_l . Y)), computed on rank 0 from the
-   gathered projections and broadcast (the particles must be in D->particles). */
-static PetscErrorCode sliced_w2(DSDiagnostics D, PetscReal *value)
+/* One round of sliced_w2's gathers: rank q receives in `gathered` every rank's projections
+   on direction first + q (when there is one) of the `local` points z ([d][local]), laid
+   out by counts and displs. */
+static PetscErrorCode gather_round(DSDiagnostics D, PetscInt first, PetscInt local, const PetscReal *z, const PetscMPIInt *counts, const PetscMPIInt *displs, PetscReal *gathered)
 {
-  const PetscInt n = D->local_count, d = D->dim, N = D->global_count, M = D->samples_global;
-  PetscMPIInt    n_send, m_send;
-  PetscReal      sum = 0;
+  const PetscInt d = D->dim, L = D->projections;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscMPIIntCast(n, &n_send));
-  PetscCall(PetscMPIIntCast(D->samples_local, &m_send));
-  for (PetscInt l = 0; l < D->projections; l++) {
-    const PetscReal *theta = &D->directions[l * d];
+  for (PetscMPIInt q = 0; q < D->size; q++) {
+    const PetscBool sent = first + q < L ? PETSC_TRUE : PETSC_FALSE;
 
-    project(n, d, n, D->particles, theta, D->projected);
-    PetscCallMPI(MPI_Gatherv(D->projected, n_send, MPIU_REAL, D->gathered_x, D->particle_counts, D->particle_displs, MPIU_REAL, 0, D->comm));
-    if (D->replicated) {
-      if (D->rank == 0) project(M, d, M, D->samples, theta, D->gathered_y);
-    } else {
-      project(D->samples_local, d, D->samples_local, D->samples, theta, D->projected);
-      PetscCallMPI(MPI_Gatherv(D->projected, m_send, MPIU_REAL, D->gathered_y, D->sample_counts, D->sample_displs, MPIU_REAL, 0, D->comm));
-    }
-    if (D->rank == 0) {
+    if (sent) project(local, d, local, z, &D->directions[(first + q) * d], D->projected + q * local);
+    PetscCall(PetscMPIIntCast(sent ? local : 0, &D->send_counts[q]));
+    PetscCall(PetscMPIIntCast(q * local, &D->send_displs[q]));
+  }
+  PetscCallMPI(MPI_Alltoallv(D->projected, D->send_counts, D->send_displs, MPIU_REAL, gathered, first + D->rank < L ? counts : D->no_counts, displs, MPIU_REAL, D->comm));
+  PetscFunctionReturn(0);
+}
+
+/* sliced_w2 = sqrt(1/L sum_l W2^2(theta_l . X, theta_l . Y)), W2^2 of direction l computed
+   on rank l mod P, the sum taken on every rank in direction order (the particles must be in
+   D->particles). */
+static PetscErrorCode sliced_w2(DSDiagnostics D, PetscReal *value)
+{
+  const PetscInt d = D->dim, N = D->global_count, M = D->samples_global, L = D->projections;
+  PetscReal      sum = 0;
+  PetscMPIInt    L_mpi;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscArrayzero(D->direction_w2, L));
+  for (PetscInt first = 0; first < L; first += D->size) {
+    const PetscInt mine = first + D->rank; /* this rank's direction in the round */
+
+    PetscCall(gather_round(D, first, D->local_count, D->particles, D->particle_counts, D->particle_displs, D->gathered_x));
+    if (!D->replicated) PetscCall(gather_round(D, first, D->samples_local, D->samples, D->sample_counts, D->sample_displs, D->gathered_y));
+    else if (mine < L) project(M, d, M, D->samples, &D->directions[mine * d], D->gathered_y);
+    if (mine < L) {
       PetscCall(PetscSortReal(N, D->gathered_x));
       PetscCall(PetscSortReal(M, D->gathered_y));
-      sum += w2_squared(N, D->gathered_x, M, D->gathered_y);
+      D->direction_w2[mine] = w2_squared(N, D->gathered_x, M, D->gathered_y);
     }
   }
-  *value = PetscSqrtReal(sum / D->projections);
-  PetscCallMPI(MPI_Bcast(value, 1, MPIU_REAL, 0, D->comm));
+  /* Entry l is 0 on every rank but its own, so the sum over ranks is exact and the same everywhere. */
+  PetscCall(PetscMPIIntCast(L, &L_mpi));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, D->direction_w2, L_mpi, MPIU_REAL, MPI_SUM, D->comm));
+  for (PetscInt l = 0; l < L; l++) sum += D->direction_w2[l];
+  *value = PetscSqrtReal(sum / L);
   PetscFunctionReturn(0);
 }
 
@@ -468,12 +491,14 @@ PetscErrorCode ds_diagnostics_destroy(DSDiagnostics *diagnostics)
   if (!D) PetscFunctionReturn(0);
   PetscCall(ds_ring_destroy(&D->particle_ring));
   PetscCall(ds_ring_destroy(&D->data_ring));
-  PetscCall(PetscFree4(D->particles, D->mmd_value, D->kde_value, D->moment));
+  PetscCall(PetscFree3(D->particles, D->mmd_value, D->kde_value));
   PetscCall(PetscFree(D->samples));
   PetscCall(PetscFree(D->directions));
   PetscCall(PetscFree2(D->particle_counts, D->particle_displs));
   PetscCall(PetscFree2(D->sample_counts, D->sample_displs));
   PetscCall(PetscFree(D->projected));
+  PetscCall(PetscFree3(D->send_counts, D->send_displs, D->no_counts));
+  PetscCall(PetscFree(D->direction_w2));
   PetscCall(PetscFree2(D->gathered_x, D->gathered_y));
   PetscCall(ds_mixture_destroy(&D->mixture));
   PetscCall(PetscFree2(D->mu, D->sigma));

@@ -2,14 +2,20 @@
    MPI_Isend/MPI_Irecv posted before the current block is worked on, so the transfer of
    the next block overlaps the work on this one. Travelling values may be updated by the
    work, so they follow after it, one small message per step; the last of these brings
-   each block's values back to its owner. */
+   each block's values back to its owner.
+
+   The ring talks on PETSc's inner duplicate of the caller's communicator
+   (PetscCommDuplicate), with two tags of its own from PetscCommGetNewTag: its messages
+   can match no message of the caller's on the caller's communicator, whatever tags the
+   caller uses, nor those of another ring or PETSc object (every one draws its own tags).
+   The inner communicator is the one PETSc's own objects already share, so a ring costs no
+   MPI_Comm_dup. */
 #include "ds_ring.h"
 #include "ds_log.h"
 
-enum { TAG_COORDINATES = 7101, TAG_TRAVELLING = 7102 };
-
 struct DSRing_ {
-  MPI_Comm    comm;
+  MPI_Comm    comm;                            /* PETSc's inner duplicate of the caller's */
+  PetscMPIInt tag_coordinates, tag_travelling; /* this ring's own tags on it */
   PetscMPIInt size, rank, left, right;
   PetscInt    dim, max_values;
   PetscInt   *counts; /* [size] points of each rank's block */
@@ -26,15 +32,16 @@ PetscErrorCode ds_ring_create(MPI_Comm comm, PetscInt dim, PetscInt local_count,
   PetscFunctionBeginUser;
   PetscCall(ds_log_register());
   PetscCall(PetscNew(&r));
-  r->comm          = comm;
+  PetscCall(PetscCommDuplicate(comm, &r->comm, &r->tag_coordinates));
+  PetscCall(PetscCommGetNewTag(r->comm, &r->tag_travelling));
   r->dim           = dim;
   r->max_values    = nvalues;
-  PetscCallMPI(MPI_Comm_size(comm, &r->size));
-  PetscCallMPI(MPI_Comm_rank(comm, &r->rank));
+  PetscCallMPI(MPI_Comm_size(r->comm, &r->size));
+  PetscCallMPI(MPI_Comm_rank(r->comm, &r->rank));
   r->left  = (r->rank + r->size - 1) % r->size;
   r->right = (r->rank + 1) % r->size;
   PetscCall(PetscMalloc2(r->size, &r->counts, r->size + 1, &r->starts));
-  PetscCallMPI(MPI_Allgather(&local_count, 1, MPIU_INT, r->counts, 1, MPIU_INT, comm));
+  PetscCallMPI(MPI_Allgather(&local_count, 1, MPIU_INT, r->counts, 1, MPIU_INT, r->comm));
   r->starts[0] = 0;
   for (PetscMPIInt p = 0; p < r->size; p++) {
     r->starts[p + 1] = r->starts[p] + r->counts[p];
@@ -76,8 +83,8 @@ PetscErrorCode ds_ring_pass(DSRing r, const DSBlock *points, DSRingVisitor visit
     if (shifting && step < r->size - 1) {
       PetscCall(PetscMPIIntCast(n * dim, &send_count));
       PetscCall(PetscMPIIntCast(r->counts[next] * dim, &recv_count));
-      PetscCallMPI(MPI_Irecv(r->coordinates[1 - cur], recv_count, MPIU_REAL, r->left, TAG_COORDINATES, r->comm, &requests[0]));
-      PetscCallMPI(MPI_Isend(r->coordinates[cur], send_count, MPIU_REAL, r->right, TAG_COORDINATES, r->comm, &requests[1]));
+      PetscCallMPI(MPI_Irecv(r->coordinates[1 - cur], recv_count, MPIU_REAL, r->left, r->tag_coordinates, r->comm, &requests[0]));
+      PetscCallMPI(MPI_Isend(r->coordinates[cur], send_count, MPIU_REAL, r->right, r->tag_coordinates, r->comm, &requests[1]));
     }
     PetscCall(PetscLogEventBegin(ds_events.ring_compute, 0, 0, 0, 0));
     PetscCall(visit(ctx, &block, nacc ? r->values[cur] : NULL));
@@ -88,7 +95,7 @@ PetscErrorCode ds_ring_pass(DSRing r, const DSBlock *points, DSRingVisitor visit
     if (nacc) {
       PetscCall(PetscMPIIntCast(n * nacc, &send_count));
       PetscCall(PetscMPIIntCast(r->counts[next] * nacc, &recv_count));
-      PetscCallMPI(MPI_Sendrecv(r->values[cur], send_count, MPIU_REAL, r->right, TAG_TRAVELLING, r->values[1 - cur], recv_count, MPIU_REAL, r->left, TAG_TRAVELLING, r->comm, MPI_STATUS_IGNORE));
+      PetscCallMPI(MPI_Sendrecv(r->values[cur], send_count, MPIU_REAL, r->right, r->tag_travelling, r->values[1 - cur], recv_count, MPIU_REAL, r->left, r->tag_travelling, r->comm, MPI_STATUS_IGNORE));
     }
     if (step < r->size - 1) PetscCallMPI(MPI_Waitall(2, requests, MPI_STATUSES_IGNORE));
     PetscCall(PetscLogEventEnd(ds_events.ring_wait, 0, 0, 0, 0));
@@ -106,6 +113,7 @@ PetscErrorCode ds_ring_destroy(DSRing *ring)
   if (!*ring) PetscFunctionReturn(0);
   for (int b = 0; b < 2; b++) PetscCall(PetscFree2((*ring)->coordinates[b], (*ring)->values[b]));
   PetscCall(PetscFree2((*ring)->counts, (*ring)->starts));
+  PetscCall(PetscCommDestroy(&(*ring)->comm));
   PetscCall(PetscFree(*ring));
   PetscFunctionReturn(0);
 }

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <petscts.h>
+#include <petsc/private/petscimpl.h> /* PetscObjectStateGet: PETSc declares it in its developer header */
 #include "ds_simulation.h"
 #include "ds_options.h"
 #include "ds_target.h"
@@ -24,10 +25,12 @@ typedef struct {
   DSDiagnostics  diagnostics;
   DSOutput       output;
   DSBandwidth    bandwidth;
-  Vec            velocity;        /* the field at the last monitored state */
-  Vec            velocity_points; /* the positions `velocity` belongs to */
-  PetscReal      velocity_time;
-  PetscBool      velocity_valid;
+  Vec              velocity;        /* the field at the last monitored state */
+  Vec              velocity_points; /* a copy of the positions `velocity` belongs to */
+  PetscObjectId    velocity_vec;    /* the Vec they were in, and its object state then */
+  PetscObjectState velocity_state;
+  PetscReal        velocity_time;
+  PetscBool        velocity_valid;
   PetscInt       rhs_evaluations; /* field evaluations done (cache hits excluded) */
   PetscInt       last_snapshot_step, last_diagnostics_step, last_printed_step;
   PetscLogDouble wall_start;
@@ -90,25 +93,33 @@ static PetscErrorCode evaluate_field(Simulation *sim, PetscInt step, PetscReal t
   PetscFunctionReturn(0);
 }
 
-/* True on every rank when X holds, on every rank, the positions `velocity` belongs to at
-   time t: the field there is already known (the monitor computed it before this step). */
+/* True on every rank when X holds the positions `velocity` belongs to at time t: the field
+   there is already known (the monitor computed it before this step). The answer must be
+   the same on every rank (a rank that evaluates enters collective ring passes), and it is,
+   without a message in the common case:
+   - a time other than the monitored one (every RK stage but the first) is a miss, and TS
+     gives every rank the same time;
+   - the monitored Vec itself (Euler's RHS is called on TS's solution, the Vec the monitor
+     saw) is a hit when its object state is the one recorded. Object states are counted per
+     rank, but only changes are compared, and every change to the Vec comes from the same
+     sequence of calls on every rank (TS's step and driftsim's hooks run the same code on
+     each rank, and nothing between monitor and RHS writes to it on some ranks only);
+   - another Vec at the monitored time is a stage vector, which explicit RK fills at its
+     first stage with a copy of the state: the contents decide (VecEqual: memcmp here and
+     one MPI_Allreduce, entered by every rank since the two conditions above agree, at most
+     once per monitored state). Without it RK would evaluate the field twice there. */
 static PetscErrorCode velocity_is_known(Simulation *sim, PetscReal t, Vec X, PetscBool *known)
 {
-  const PetscScalar *x, *y;
-  PetscInt           n;
-  int                same = 0, all = 0;
+  PetscObjectId    id;
+  PetscObjectState state;
 
   PetscFunctionBeginUser;
-  if (sim->velocity_valid && t == sim->velocity_time) {
-    PetscCall(VecGetLocalSize(X, &n));
-    PetscCall(VecGetArrayRead(X, &x));
-    PetscCall(VecGetArrayRead(sim->velocity_points, &y));
-    same = !memcmp(x, y, (size_t)n * sizeof(*x));
-    PetscCall(VecRestoreArrayRead(sim->velocity_points, &y));
-    PetscCall(VecRestoreArrayRead(X, &x));
-  }
-  PetscCallMPI(MPI_Allreduce(&same, &all, 1, MPI_INT, MPI_LAND, sim->comm));
-  *known = all ? PETSC_TRUE : PETSC_FALSE;
+  *known = PETSC_FALSE;
+  if (!sim->velocity_valid || t != sim->velocity_time) PetscFunctionReturn(0);
+  PetscCall(PetscObjectGetId((PetscObject)X, &id));
+  PetscCall(PetscObjectStateGet((PetscObject)X, &state));
+  if (id == sim->velocity_vec) *known = state == sim->velocity_state ? PETSC_TRUE : PETSC_FALSE;
+  else PetscCall(VecEqual(X, sim->velocity_points, known));
   PetscFunctionReturn(0);
 }
 
@@ -138,6 +149,8 @@ static PetscErrorCode update_velocity(Simulation *sim, PetscInt step, PetscReal 
   PetscFunctionBeginUser;
   PetscCall(velocity_is_known(sim, t, X, &known));
   if (known) PetscFunctionReturn(0);
+  PetscCall(PetscObjectGetId((PetscObject)X, &sim->velocity_vec));
+  PetscCall(PetscObjectStateGet((PetscObject)X, &sim->velocity_state));
   PetscCall(ds_field_set_diagnostics(sim->field, PETSC_TRUE));
   PetscCall(evaluate_field(sim, step, t, X, sim->velocity));
   PetscCall(ds_field_set_diagnostics(sim->field, PETSC_FALSE));

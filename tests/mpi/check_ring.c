@@ -1,5 +1,6 @@
-/* Ring engine: every block visits every rank exactly once with its own contents, and
-   travelling accumulators come home with the sum of every rank's contributions. */
+/* Ring engine: every block visits every rank exactly once with its own contents,
+   travelling accumulators come home with the sum of every rank's contributions, and the
+   caller's own messages on its communicator are never confused with the ring's. */
 #include "ds_test.h"
 #include "ds_ring.h"
 
@@ -23,9 +24,50 @@ static PetscErrorCode probe_visit(void *ctx, const DSBlock *b, PetscReal *acc)
   return 0;
 }
 
-/* A layout with uneven counts, some ranks empty: rank r holds counts[r % 5] points. */
-static void run_ring(PetscInt naccumulators)
+/* The tags the ring once used on the caller's communicator. */
+enum { OLD_TAG_COORDINATES = 7101, OLD_TAG_TRAVELLING = 7102, USER_MESSAGES = 2 };
+
+/* The caller's own traffic around a ring pass: before it, each rank sends to its right
+   neighbour on PETSC_COMM_WORLD with the tags the ring once used (a ring on the caller's
+   communicator would take these messages for its blocks); after it, each rank receives
+   from its left neighbour, and the caller's messages must arrive intact. */
+typedef struct {
+  double      sent[USER_MESSAGES], received[USER_MESSAGES][64];
+  MPI_Request requests[2 * USER_MESSAGES];
+} UserTraffic;
+
+static double user_payload(PetscMPIInt from, int message) { return -1.0 - 10.0 * from - message; }
+
+static const int user_tags[USER_MESSAGES] = {OLD_TAG_COORDINATES, OLD_TAG_TRAVELLING};
+
+static void user_traffic_send(UserTraffic *u, PetscMPIInt rank, PetscMPIInt size)
 {
+  for (int m = 0; m < USER_MESSAGES; m++) {
+    u->sent[m] = user_payload(rank, m);
+    (void)MPI_Isend(&u->sent[m], 1, MPI_DOUBLE, (rank + 1) % size, user_tags[m], PETSC_COMM_WORLD, &u->requests[USER_MESSAGES + m]);
+  }
+}
+
+static int user_traffic_intact(UserTraffic *u, PetscMPIInt rank, PetscMPIInt size)
+{
+  MPI_Status statuses[2 * USER_MESSAGES];
+  int        ok = 1;
+
+  for (int m = 0; m < USER_MESSAGES; m++) (void)MPI_Irecv(u->received[m], 64, MPI_DOUBLE, (rank + size - 1) % size, user_tags[m], PETSC_COMM_WORLD, &u->requests[m]);
+  (void)MPI_Waitall(2 * USER_MESSAGES, u->requests, statuses);
+  for (int m = 0; m < USER_MESSAGES; m++) {
+    int count;
+    MPI_Get_count(&statuses[m], MPI_DOUBLE, &count);
+    ok &= count == 1 && u->received[m][0] == user_payload((rank + size - 1) % size, m);
+  }
+  return ok;
+}
+
+/* A layout with uneven counts, some ranks empty: rank r holds counts[r % 5] points. With
+   user_traffic, the caller's messages are in flight during the pass. */
+static void run_ring(PetscInt naccumulators, PetscBool user_traffic)
+{
+  UserTraffic           traffic;
   static const PetscInt pattern[] = {5, 0, 3, 1, 4};
   PetscMPIInt           rank, size;
   PetscInt              dim = 3, start, total;
@@ -44,7 +86,9 @@ static void run_ring(PetscInt naccumulators)
   PetscCalloc1(total, &probe.visits);
   DSBlock block = {n, dim, n, start, x, NULL};
   for (PetscInt i = 0; i < 2 * n; i++) home[i] = 0;
+  if (user_traffic) user_traffic_send(&traffic, rank, size);
   DS_ASSERT_PETSC(ds_ring_pass(ring, &block, probe_visit, &probe, naccumulators, naccumulators ? home : NULL));
+  if (user_traffic) DS_ASSERT_ALL(user_traffic_intact(&traffic, rank, size), "the caller's messages to rank %d were disturbed by the ring", rank);
 
   int once = 1;
   for (PetscInt g = 0; g < total; g++) once &= probe.visits[g] == 1;
@@ -61,10 +105,13 @@ static void run_ring(PetscInt naccumulators)
   DS_ASSERT_PETSC(ds_ring_destroy(&ring));
 }
 
-START_TEST(every_block_visits_every_rank) { run_ring(0); }
+START_TEST(every_block_visits_every_rank) { run_ring(0, PETSC_FALSE); }
 END_TEST
 
-START_TEST(accumulators_travel_home) { run_ring(2); }
+START_TEST(accumulators_travel_home) { run_ring(2, PETSC_FALSE); }
+END_TEST
+
+START_TEST(caller_messages_untouched) { run_ring(2, PETSC_TRUE); }
 END_TEST
 
 Suite *ds_suite_ring(void)
@@ -73,6 +120,7 @@ Suite *ds_suite_ring(void)
   TCase *tc = tcase_create("ring");
   tcase_add_test(tc, every_block_visits_every_rank);
   tcase_add_test(tc, accumulators_travel_home);
+  tcase_add_test(tc, caller_messages_untouched);
   suite_add_tcase(s, tc);
   return s;
 }

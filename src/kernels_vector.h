@@ -1,0 +1,198 @@
+/* The vector layer of the pair micro-kernels, private to kernels.c and cells.c: GCC vector
+   types of LANES doubles (one AVX-512 register, or 4 doubles elsewhere), lane-wise
+   operations, the exponential exp2_sixteenths and the fused micro-kernel's loop over a
+   range of sources, which the all-pairs sums (kernels.c) and the cell lists (cells.c)
+   share. Every function here is inlined into its caller, so both files compile the same
+   instructions. */
+#ifndef DS_KERNELS_VECTOR_H
+#define DS_KERNELS_VECTOR_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include "ds_kernels.h"
+
+/* One vector register of doubles: 8 with AVX-512, else 4 (AVX2 and narrower: GCC splits
+   what the machine lacks). */
+#if defined(__AVX512F__)
+  #define LANES 8
+#else
+  #define LANES 4
+#endif
+#define INLINE     static inline __attribute__((always_inline))
+
+/* Every function taking or returning these types is inlined, so GCC's note that their
+   calling convention differs without AVX is moot. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef double  vreal __attribute__((vector_size(LANES * sizeof(double))));
+typedef int64_t vint __attribute__((vector_size(LANES * sizeof(int64_t))));
+
+/* Lane-wise operations. The loops compile to single vector instructions; fma is explicit
+   because -std=c11 does not contract a*b+c. */
+INLINE vreal splat(double x)
+{
+  const vint lane0 = {0};
+  return __builtin_shuffle((vreal){x}, lane0);
+}
+INLINE vreal vfma(vreal a, vreal b, vreal c)
+{
+  vreal v;
+  for (int l = 0; l < LANES; l++) v[l] = fma(a[l], b[l], c[l]);
+  return v;
+}
+INLINE vreal vsqrt(vreal a)
+{
+  vreal v;
+  for (int l = 0; l < LANES; l++) v[l] = sqrt(a[l]);
+  return v;
+}
+INLINE vreal load(const PetscReal *p)
+{
+  vreal v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+/* Lanes [0, live) from p, the others `fill`. */
+INLINE vreal load_partial(const PetscReal *p, int live, PetscReal fill)
+{
+  vreal v = splat(fill);
+  for (int l = 0; l < live; l++) v[l] = p[l];
+  return v;
+}
+/* p[l] += v[l] for the lanes [0, live). */
+INLINE void add_partial(PetscReal *p, int live, vreal v)
+{
+  for (int l = 0; l < live; l++) p[l] += v[l];
+}
+INLINE PetscReal lane_sum(vreal v)
+{
+  PetscReal s = 0;
+  for (int l = 0; l < LANES; l++) s += v[l];
+  return s;
+}
+
+/* 2 2^(j/16) for j = 0..15, rounded, in two registers, and the relative error of each
+   rounding: 2 2^(j/16) = table (1 + error). */
+static const double exp2_table[16] = {2.0, 2.0885475648548275, 2.1810154653305154, 2.277577269513383, 2.378414230005442, 2.483715624146968, 2.5936791093020193, 2.7085110938737853,
+                                      2.8284271247461903, 2.9536522918789987, 3.0844216508158815, 3.2209806638985086, 3.363585661014858, 3.512504320746599, 3.668016172818685, 3.830413122794295};
+static const double exp2_error[16] = {0.0, 8.189317638195515e-17, -2.7939114859515733e-17, 7.826573258636076e-17, 3.3484623336251524e-17, 3.750854201303127e-17, 1.9572585293112036e-17, 5.68648095791174e-17,
+                                      -6.835808657661922e-17, -2.3591094770850053e-17, 5.1548301170786783e-17, 1.5341410053603723e-17, 4.875160526227062e-17, 1.685487290628973e-17, 1.790126907604513e-17, -5.545065618639427e-17};
+
+/* Entry j of a 16-entry table, lane by lane: with AVX-512 one two-register permute;
+   elsewhere lane-wise loads (narrower machines have no 16-entry permute). */
+INLINE vreal table_lookup(const PetscReal *table, vint j)
+{
+#if LANES == 8
+  return __builtin_shuffle(load(table), load(table + 8), j);
+#else
+  vreal v;
+  for (int l = 0; l < LANES; l++) v[l] = table[j[l]];
+  return v;
+#endif
+}
+
+/* 2^(u/16), u = a x, lane by lane, for u <= 0; 0 where that is below 2^(-1021 - 1/32), so
+   no result is subnormal. u is rounded to an integer m = 16 n + j (0 <= j < 16) by the
+   1.5 2^52 shifter (so it vectorises; its low bits then hold 16 (n + 1022) + j),
+   r = u - m exact with |r| <= 1/2, and
+   2^(u/16) = 2^(n-1) * 2 2^(j/16) * 2^(r/16): the table entry and its rounding error come
+   from two-register permutes indexed by the shifter's low 4 bits, 2^(r/16) - 1 from a
+   degree-6 polynomial (Chebyshev fit, error 1.4e-17) whose constant term carries the
+   table's rounding error, and 2^(n-1) is built in the exponent bits, set to 0 for
+   n <= -1022 by an integer compare and mask. Relative error 0.57 eps (test
+   exponential_matches_long_double).
+   A u below -2^51 gives 0; an infinite x (a squared distance beyond DBL_MAX) gives NaN,
+   which the run's non-finite check reports. */
+INLINE vreal exp2_sixteenths(vreal a, vreal x)
+{
+  const double shifter = 0x1.8p52 + 16 * 1022;
+  const vreal  u       = a * x;
+  const vreal  shifted = u + shifter;
+  const vreal  r       = u - (shifted - shifter);
+  vint         bits, index;
+  vreal        p, scale;
+
+  memcpy(&bits, &shifted, sizeof(bits)); /* the shifter's bits plus 16 (n + 1022) + j */
+  index = bits & 15;
+  p     = vfma(r, splat(9.1813349609072544707e-12), splat(1.2716085030349987688e-9));
+  p     = vfma(p, r, splat(1.4676100321837673748e-7));
+  p     = vfma(p, r, splat(1.3550807777499828836e-5));
+  p     = vfma(p, r, splat(9.383847928089873078e-4));
+  p     = vfma(p, r, splat(4.3321698784996609583e-2));
+  p     = vfma(p, r, table_lookup(exp2_error, index)); /* 2^(r/16) - 1 + error */
+  /* The bits of 2^(n-1), that is (n + 1022) << 52: shifting left by 48 drops the shifter's
+     bits and j moves below bit 52; 0 unless n + 1022 >= 1. */
+  bits = (bits << 48) & (int64_t)0xFFF0000000000000ULL & (bits > 0x4338000000000000LL + 15);
+  memcpy(&scale, &bits, sizeof(scale));
+  scale *= table_lookup(exp2_table, index);
+  return vfma(scale, p, scale);
+}
+
+/* Kernel values k_j = k(r_j) of a gaussian or laplace kernel from squared distances r2,
+   LANES at a time; a16 = 16 log2_scale. */
+INLINE vreal kernel_values(DSKernelType type, vreal a16, vreal r2)
+{
+  return exp2_sixteenths(a16, type == DS_KERNEL_GAUSSIAN ? r2 : vsqrt(r2));
+}
+
+/* One vector of the fused micro-kernel: query z against sources [j, j + live), live <= LANES,
+   adding k to v and k (z - s_j) to m; lanes past `live` hold the query itself and are
+   multiplied out. */
+INLINE void fused_step(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *v, vreal *m)
+{
+  vreal d[3], r2, k;
+
+  for (int c = 0; c < D; c++) d[c] = splat(z[c]) - (live == LANES ? load(s->x + c * s->ld + j) : load_partial(s->x + c * s->ld + j, live, z[c]));
+  r2 = d[0] * d[0];
+  for (int c = 1; c < D; c++) r2 = vfma(d[c], d[c], r2);
+  k = kernel_values(type, a16, r2);
+  if (live < LANES) {
+    vreal keep = splat(0);
+    for (int l = 0; l < live; l++) keep[l] = 1;
+    k *= keep;
+  }
+  *v += k;
+  for (int c = 0; c < D; c++) m[c] = vfma(k, d[c], m[c]);
+}
+
+/* Adds to value and moment[0..D) the fused sums of query z over sources [j0, j1):
+   sum_j k and sum_j k (z - s_j). */
+INLINE void fused_span(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal *value, PetscReal *moment)
+{
+  vreal    v = splat(0), m[3] = {splat(0), splat(0), splat(0)};
+  PetscInt j = j0;
+
+  for (; j + LANES <= j1; j += LANES) fused_step(type, D, a16, s, j, LANES, z, &v, m);
+  if (j < j1) fused_step(type, D, a16, s, j, (int)(j1 - j), z, &v, m);
+  *value += lane_sum(v);
+  for (int c = 0; c < D; c++) moment[c] += lane_sum(m[c]);
+}
+
+/* fused_span over the sources [j0, j1) other than `self` (an index outside the range
+   skips nothing): the range is split around it, so the loop needs no mask. */
+INLINE void fused_range(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, PetscInt self, const PetscReal *z, PetscReal *value, PetscReal *moment)
+{
+  if (self >= j0 && self < j1) {
+    fused_span(type, D, a16, s, j0, self, z, value, moment);
+    fused_span(type, D, a16, s, self + 1, j1, z, value, moment);
+  } else fused_span(type, D, a16, s, j0, j1, z, value, moment);
+}
+
+/* Adds one query's fused sums to the accumulators, the moments times moment_scale. */
+INLINE void add_query_sums(DSKernelSums *acc, PetscInt i, int D, PetscReal moment_scale, PetscReal value, const PetscReal *moment)
+{
+  acc->value[i] += value;
+  if (acc->moment)
+    for (int c = 0; c < D; c++) acc->moment[c * acc->ld + i] += moment_scale * moment[c];
+}
+
+/* The factor the fused and wide micro-kernels apply at the end to their sums k (z - s):
+   -1/h^2 for the gaussian gradient, 1 for value weights; 0 where they do not apply (imq,
+   the laplace gradient, whose factor depends on r). */
+static inline PetscReal fused_moment_scale(const DSKernel *K, DSWeight weight)
+{
+  if (K->type == DS_KERNEL_GAUSSIAN) return weight == DS_WEIGHT_GRADIENT ? -K->inv_h2 : 1.0;
+  return K->type == DS_KERNEL_LAPLACE && weight == DS_WEIGHT_VALUE ? 1.0 : 0.0;
+}
+
+#endif
