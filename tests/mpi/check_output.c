@@ -1,4 +1,4 @@
-/* Tests of the parallel HDF5 output (src/io.c). Every rank writes its share collectively;
+/* Tests of the parallel HDF5 output (src/output.c, src/output_restart.c). Every rank writes its share collectively;
    rank 0 then reopens the file serially and compares each dataset and attribute with
    values it computes from formulas of the global indices, with no communication. */
 #include <stdint.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <hdf5.h>
 #include <petscvec.h>
-#include "ds_io.h"
+#include "ds_output.h"
 #include "ds_version.h"
 #include "ds_test.h"
 
@@ -17,8 +17,8 @@
 #define DIAG_ROWS     2
 #define COMPONENTS    2
 #define SAMPLES       5
-#define MARKER_OPTION "-ds_io_test_marker"
-#define MARKER_VALUE  "io-marker-4711"
+#define MARKER_OPTION "-ds_output_test_marker"
+#define MARKER_VALUE  "output-marker-4711"
 #define LONG_OPTION   70000 /* characters of an option value longer than a compact attribute */
 
 /* The values every test writes and rank 0 expects, from global indices alone. */
@@ -457,7 +457,7 @@ START_TEST(test_write_and_read_back)
   int            ok = 1;
 
   DS_ASSERT_PETSC(MPI_Comm_size(PETSC_COMM_WORLD, &size));
-  DS_ASSERT_PETSC(ds_test_path("io", "roundtrip.h5", path, sizeof(path)));
+  DS_ASSERT_PETSC(ds_test_path("output", "roundtrip.h5", path, sizeof(path)));
   fill_options(n, DIM, path, &opts);
   DS_ASSERT_PETSC(make_target(DIM, SAMPLES, configs[_i].lumped, configs[_i].replicated, &target));
   DS_ASSERT_PETSC(make_particles(n, DIM, configs[_i].lumped, &X));
@@ -566,7 +566,7 @@ START_TEST(test_append_rules)
   char          *long_value;
   int            ok = 1;
 
-  DS_ASSERT_PETSC(ds_test_path("io", "rules.h5", path, sizeof(path)));
+  DS_ASSERT_PETSC(ds_test_path("output", "rules.h5", path, sizeof(path)));
   DS_ASSERT_PETSC(write_text_file(path, "not an HDF5 file\n"));
   fill_options(n, dim, path, &opts);
   DS_ASSERT_PETSC(make_target(dim, 0, PETSC_FALSE, PETSC_FALSE, &target));
@@ -577,9 +577,9 @@ START_TEST(test_append_rules)
   DS_ASSERT_PETSC(PetscMalloc1(LONG_OPTION + 1, &long_value));
   memset(long_value, 'x', LONG_OPTION);
   long_value[LONG_OPTION] = 0;
-  DS_ASSERT_PETSC(PetscOptionsSetValue(NULL, "-ds_io_test_long", long_value));
+  DS_ASSERT_PETSC(PetscOptionsSetValue(NULL, "-ds_output_test_long", long_value));
   DS_ASSERT_PETSC(ds_output_open(PETSC_COMM_WORLD, &opts, &target, &bandwidth, &out));
-  DS_ASSERT_PETSC(PetscOptionsClearValue(NULL, "-ds_io_test_long"));
+  DS_ASSERT_PETSC(PetscOptionsClearValue(NULL, "-ds_output_test_long"));
   for (PetscInt t = 0; t < 2; t++) {
     DS_ASSERT_PETSC(fill_particles(X, t, position_value));
     DS_ASSERT_PETSC(ds_output_write_particles(out, snapshot_step(t), snapshot_time(t), X, NULL));
@@ -641,8 +641,8 @@ START_TEST(test_check_path_refuses)
   char missing[PETSC_MAX_PATH_LEN], plain[PETSC_MAX_PATH_LEN], path[2 * PETSC_MAX_PATH_LEN];
   int  ok = 1;
 
-  DS_ASSERT_PETSC(ds_test_path("io", "missing", missing, sizeof(missing)));
-  DS_ASSERT_PETSC(ds_test_path("io", "plain", plain, sizeof(plain)));
+  DS_ASSERT_PETSC(ds_test_path("output", "missing", missing, sizeof(missing)));
+  DS_ASSERT_PETSC(ds_test_path("output", "plain", plain, sizeof(plain)));
   snprintf(path, sizeof(path), "%s/out.h5", missing);
   DS_ASSERT_ALL(refuses(path, "does not exist"), "a path in a missing directory was accepted");
   if (PetscGlobalRank == 0) ok = access(missing, F_OK) != 0;
@@ -667,8 +667,8 @@ START_TEST(test_check_path_accepts)
   struct stat st;
   int         ok = 1;
 
-  DS_ASSERT_PETSC(ds_test_path("io", "fresh.h5", fresh, sizeof(fresh)));
-  DS_ASSERT_PETSC(ds_test_path("io", "existing.h5", existing, sizeof(existing)));
+  DS_ASSERT_PETSC(ds_test_path("output", "fresh.h5", fresh, sizeof(fresh)));
+  DS_ASSERT_PETSC(ds_test_path("output", "existing.h5", existing, sizeof(existing)));
   DS_ASSERT_PETSC(write_text_file(existing, text));
   DS_ASSERT_PETSC(ds_output_check_path(PETSC_COMM_WORLD, "-drift_output", fresh));
   DS_ASSERT_PETSC(ds_output_check_path(PETSC_COMM_WORLD, "-drift_output", existing));
@@ -851,7 +851,7 @@ START_TEST(test_xdmf_sidecar)
   int             ok = 1;
 
   snprintf(tag, sizeof(tag), "xdmf%d.h5", (int)dim);
-  DS_ASSERT_PETSC(ds_test_path("io", tag, path, sizeof(path)));
+  DS_ASSERT_PETSC(ds_test_path("output", tag, path, sizeof(path)));
   sidecar_of(path, xmf, sizeof(xmf));
   DS_ASSERT_PETSC(write_text_file(xmf, "stale\n"));
   fill_options(n, dim, path, &opts);
@@ -955,8 +955,8 @@ START_TEST(test_reopen_for_restart)
   int            ok = 1;
 
   DS_ASSERT_PETSC(MPI_Comm_size(PETSC_COMM_WORLD, &size));
-  DS_ASSERT_PETSC(ds_test_path("io", "reopen.h5", path, sizeof(path)));
-  DS_ASSERT_PETSC(ds_test_path("io", "reopen_fresh.h5", fresh, sizeof(fresh)));
+  DS_ASSERT_PETSC(ds_test_path("output", "reopen.h5", path, sizeof(path)));
+  DS_ASSERT_PETSC(ds_test_path("output", "reopen_fresh.h5", fresh, sizeof(fresh)));
   fill_options(n, dim, path, &opts);
   snprintf(opts.restart, sizeof(opts.restart), "/tmp/run.chk");
   DS_ASSERT_PETSC(make_target(dim, SAMPLES, PETSC_FALSE, PETSC_FALSE, &target));
@@ -1037,9 +1037,9 @@ START_TEST(test_reopen_for_restart)
 }
 END_TEST
 
-Suite *ds_suite_io(void)
+Suite *ds_suite_output(void)
 {
-  Suite *s    = suite_create("io");
+  Suite *s    = suite_create("output");
   TCase *tc   = tcase_create("hdf5");
   int    runs = (int)(sizeof(configs) / sizeof(configs[0]));
 
