@@ -74,5 +74,6 @@ Suite *ds_suite_bandwidth(void);
 Suite *ds_suite_joint(void);
 Suite *ds_suite_input(void);
 Suite *ds_suite_diagnostics(void);
+Suite *ds_suite_xdmf(void);
 
 #endif

@@ -10,6 +10,7 @@ static const struct { const char *name; SuiteMaker make; } suites[] = {
   {"output", ds_suite_output},     {"joint", ds_suite_joint},     {"bandwidth", ds_suite_bandwidth},
   {"input", ds_suite_input},
   {"diagnostics", ds_suite_diagnostics},
+  {"xdmf", ds_suite_xdmf},
 };
 
 int main(int argc, char **argv)
