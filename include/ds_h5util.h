@@ -155,11 +155,16 @@ PETSC_EXTERN PetscErrorCode ds_h5_dataset_rows(const DSH5File *f, const DSH5Data
 /* Cuts the extendable dataset `ds` to its first `rows` rows. Collective. */
 PETSC_EXTERN PetscErrorCode ds_h5_cut_rows(const DSH5File *f, const DSH5Dataset *ds, PetscInt rows);
 
-/* Writes the scalar attribute `name` of the object at `object` as int64, float64, or a
-   null-terminated fixed-length string of its own size. Collective: every rank passes the
-   same value. */
+/* Writes the scalar attribute `name` of the object at `object` as int64. Collective:
+   every rank passes the same value. */
 PETSC_EXTERN PetscErrorCode ds_h5_attribute_write_int(const DSH5File *f, const char *object, const char *name, PetscInt value);
+
+/* Writes the scalar attribute `name` of the object at `object` as float64. Collective:
+   every rank passes the same value. */
 PETSC_EXTERN PetscErrorCode ds_h5_attribute_write_real(const DSH5File *f, const char *object, const char *name, PetscReal value);
+
+/* Writes the scalar attribute `name` of the object at `object` as a null-terminated
+   fixed-length string of its own size. Collective: every rank passes the same value. */
 PETSC_EXTERN PetscErrorCode ds_h5_attribute_write_string(const DSH5File *f, const char *object, const char *name, const char *value);
 
 /* Reads the root attribute `name` (an integer) into *value; *found tells whether it
