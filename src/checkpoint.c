@@ -4,14 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <hdf5.h>
 #include <petscviewerhdf5.h>
 #include "ds_checkpoint.h"
-#include "ds_version.h"
-
-#ifndef DS_GIT_REVISION
-  #define DS_GIT_REVISION "unknown"
-#endif
+#include "ds_h5util.h"
+#include "ds_provenance.h"
 
 /* The particles' dataset (VecView and VecLoad name it after the Vec), and the attribute
    that marks a checkpoint and holds the version that wrote it. */
@@ -37,12 +33,14 @@ static const Field fields[] = {
 
 PetscErrorCode ds_checkpoint_write(MPI_Comm comm, const char *path, Vec X, const DSCheckpointState *state)
 {
-  char        tmp[PETSC_MAX_PATH_LEN], prev[PETSC_MAX_PATH_LEN], *options;
-  PetscViewer viewer;
-  PetscMPIInt rank;
-  int         failed = 0;
+  char         tmp[PETSC_MAX_PATH_LEN], prev[PETSC_MAX_PATH_LEN];
+  DSProvenance provenance;
+  PetscViewer  viewer;
+  PetscMPIInt  rank;
+  int          failed = 0;
 
   PetscFunctionBeginUser;
+  PetscCall(ds_provenance_get(comm, &provenance));
   PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
   PetscCall(PetscSNPrintf(prev, sizeof(prev), "%s.prev", path));
   PetscCall(PetscViewerHDF5Open(comm, tmp, FILE_MODE_WRITE, &viewer));
@@ -50,12 +48,11 @@ PetscErrorCode ds_checkpoint_write(MPI_Comm comm, const char *path, Vec X, const
   PetscCall(VecView(X, viewer));
   for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", fields[k].name, fields[k].type, (const char *)state + fields[k].offset));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "bandwidth_rule", PETSC_STRING, DSBandwidthRules[state->bandwidth.rule]));
-  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", MARKER, PETSC_STRING, DS_VERSION));
-  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "git_revision", PETSC_STRING, DS_GIT_REVISION));
-  PetscCall(PetscOptionsGetAll(NULL, &options));
-  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "options", PETSC_STRING, options));
-  PetscCall(PetscFree(options));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", MARKER, PETSC_STRING, provenance.version));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "git_revision", PETSC_STRING, provenance.git_revision));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "options", PETSC_STRING, provenance.options));
   PetscCall(PetscViewerDestroy(&viewer));
+  PetscCall(ds_provenance_free(&provenance));
 
   /* Every rank has closed the new file; rank 0 moves it into place. */
   PetscCallMPI(MPI_Barrier(comm));
@@ -69,37 +66,17 @@ PetscErrorCode ds_checkpoint_write(MPI_Comm comm, const char *path, Vec X, const
   PetscFunctionReturn(0);
 }
 
-/* What rank 0 finds at `path`, agreed by every rank: 0 an HDF5 file, 1 unreadable,
-   2 readable but not HDF5. */
-static PetscErrorCode probe(MPI_Comm comm, const char *path, int *verdict)
-{
-  PetscMPIInt rank;
-
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (!rank) {
-    H5E_auto2_t handler;
-    void       *data;
-    H5Eget_auto2(H5E_DEFAULT, &handler, &data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    *verdict = access(path, R_OK) ? 1 : H5Fis_hdf5(path) > 0 ? 0 : 2;
-    H5Eset_auto2(H5E_DEFAULT, handler, data);
-  }
-  PetscCallMPI(MPI_Bcast(verdict, 1, MPI_INT, 0, comm));
-  PetscFunctionReturn(0);
-}
-
 PetscErrorCode ds_checkpoint_read_state(MPI_Comm comm, const char *option, const char *path, DSCheckpointState *state)
 {
   PetscViewer viewer;
   PetscBool   has;
-  int         verdict;
+  DSH5Probe   probe;
   char       *rule = NULL;
 
   PetscFunctionBeginUser;
-  PetscCall(probe(comm, path, &verdict));
-  PetscCheck(verdict != 1, comm, PETSC_ERR_USER_INPUT, "%s %s: the checkpoint cannot be read", option, path);
-  PetscCheck(verdict != 2, comm, PETSC_ERR_USER_INPUT, "%s %s: not a driftsim checkpoint (not an HDF5 file)", option, path);
+  PetscCall(ds_h5_probe(comm, path, &probe));
+  PetscCheck(probe.kind != DS_H5_FILE_MISSING && probe.kind != DS_H5_FILE_INACCESSIBLE && probe.kind != DS_H5_FILE_UNREADABLE, comm, PETSC_ERR_USER_INPUT, "%s %s: the checkpoint cannot be read", option, path);
+  PetscCheck(probe.kind == DS_H5_FILE_HDF5, comm, PETSC_ERR_USER_INPUT, "%s %s: not a driftsim checkpoint (not an HDF5 file)", option, path);
   PetscCall(PetscMemzero(state, sizeof(*state)));
   PetscCall(PetscViewerHDF5Open(comm, path, FILE_MODE_READ, &viewer));
   PetscCall(PetscViewerHDF5HasAttribute(viewer, "/", MARKER, &has));

@@ -3,21 +3,9 @@
    every rank opens it through MPI-IO, checks the dataset and reads its rows collectively.
    Each verdict is agreed on before it is raised, so every rank raises the same error, and
    the HDF5 handles are closed first. */
-#include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <hdf5.h>
 #include "ds_h5input.h"
-
-/* HDF5 memory type of PetscReal. */
-#if defined(PETSC_USE_REAL_SINGLE)
-  #define DS_H5_REAL H5T_NATIVE_FLOAT
-#elif defined(PETSC_USE_REAL_DOUBLE)
-  #define DS_H5_REAL H5T_NATIVE_DOUBLE
-#else
-  #error "driftsim's input needs PetscReal to be float or double"
-#endif
+#include "ds_h5util.h"
 
 #define REASON_LEN 256
 
@@ -26,19 +14,6 @@ typedef struct {
   hid_t    file, dset;
   PetscInt rows;
 } Table;
-
-/* Runs `call` with HDF5's automatic error printing off (its failures become PETSc errors
-   with a reason), restoring the caller's handler also when `call` failed. */
-#define QUIETLY(call) \
-  do { \
-    H5E_auto2_t    func_; \
-    void          *data_; \
-    PetscErrorCode ierr_; \
-    PetscCheck(H5Eget_auto2(H5E_DEFAULT, &func_, &data_) >= 0 && H5Eset_auto2(H5E_DEFAULT, NULL, NULL) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 error printing cannot be switched off"); \
-    ierr_ = (call); \
-    PetscCheck(H5Eset_auto2(H5E_DEFAULT, func_, data_) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 error printing cannot be restored"); \
-    PetscCall(ierr_); \
-  } while (0)
 
 /* Turns every rank's `reason` ("" = fine) into one verdict: rank 0's reason when it has
    one, otherwise a general one when any other rank failed. */
@@ -53,26 +28,17 @@ static PetscErrorCode agree(MPI_Comm comm, char reason[REASON_LEN])
   PetscFunctionReturn(0);
 }
 
-/* Why `file` cannot be read as HDF5, or "" (serial, rank 0). */
-static PetscErrorCode file_problem(const char *file, char reason[REASON_LEN])
-{
-  struct stat st;
-  htri_t      hdf5;
-
-  PetscFunctionBeginUser;
-  reason[0] = 0;
-  if (stat(file, &st)) {
-    if (errno == ENOENT || errno == ENOTDIR) PetscCall(PetscStrncpy(reason, "the file does not exist", REASON_LEN));
-    else PetscCall(PetscSNPrintf(reason, REASON_LEN, "the file cannot be accessed (%s)", strerror(errno)));
-  } else if (S_ISDIR(st.st_mode)) PetscCall(PetscStrncpy(reason, "it is a directory, not a file", REASON_LEN));
-  else if (access(file, R_OK)) PetscCall(PetscSNPrintf(reason, REASON_LEN, "the file cannot be read (%s)", strerror(errno)));
-  else {
-    hdf5 = H5Fis_hdf5(file);
-    if (hdf5 < 0) PetscCall(PetscStrncpy(reason, "HDF5 cannot open the file", REASON_LEN));
-    else if (!hdf5) PetscCall(PetscStrncpy(reason, "not an HDF5 file", REASON_LEN));
-  }
-  PetscFunctionReturn(0);
-}
+/* Why the file the probe looked at cannot be read as HDF5, or "": a format for the
+   probe's errno, by kind. */
+static const char *const probe_problems[] = {
+  [DS_H5_FILE_HDF5]         = "",
+  [DS_H5_FILE_MISSING]      = "the file does not exist",
+  [DS_H5_FILE_INACCESSIBLE] = "the file cannot be accessed (%s)",
+  [DS_H5_FILE_DIRECTORY]    = "it is a directory, not a file",
+  [DS_H5_FILE_UNREADABLE]   = "the file cannot be read (%s)",
+  [DS_H5_FILE_UNOPENABLE]   = "HDF5 cannot open the file",
+  [DS_H5_FILE_NOT_HDF5]     = "not an HDF5 file",
+};
 
 /* Closes what table_open opened. The file was opened read-only, so nothing can be lost
    when closing fails; the statuses are not checked. */
@@ -110,20 +76,19 @@ static PetscErrorCode shape_problem(hid_t dset, PetscInt cols, PetscInt *rows, c
   PetscFunctionReturn(0);
 }
 
-/* Opens the table collectively after rank 0 has vouched for the file, and checks it; every
-   failure is raised on every rank with nothing left open. */
+/* Opens the table collectively after rank 0 has vouched for the file (ds_h5_probe), and
+   checks it; every failure is raised on every rank with nothing left open. */
 static PetscErrorCode table_open(MPI_Comm comm, const char *file, const char *dataset, const char *option, PetscInt cols, Table *t)
 {
-  char        reason[REASON_LEN] = "";
-  PetscMPIInt rank;
-  hid_t       fapl, object;
+  char      reason[REASON_LEN] = "";
+  DSH5Probe probe;
+  hid_t     fapl, object;
 
   PetscFunctionBeginUser;
   t->file = t->dset = H5I_INVALID_HID;
   t->rows = 0;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (rank == 0) PetscCall(file_problem(file, reason));
-  PetscCall(agree(comm, reason));
+  PetscCall(ds_h5_probe(comm, file, &probe));
+  PetscCall(PetscSNPrintf(reason, REASON_LEN, probe_problems[probe.kind], strerror(probe.err)));
   PetscCheck(!reason[0], comm, PETSC_ERR_USER_INPUT, "%s %s, dataset %s: %s", option, file, dataset, reason);
 
   fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -167,32 +132,24 @@ static PetscErrorCode input_shape(MPI_Comm comm, const char *file, const char *d
 PetscErrorCode ds_h5input_shape(MPI_Comm comm, const char *file, const char *dataset, const char *option, PetscInt cols, PetscInt *rows)
 {
   PetscFunctionBeginUser;
-  QUIETLY(input_shape(comm, file, dataset, option, cols, rows));
+  DS_H5_QUIETLY(DS_H5_UNLOGGED, input_shape(comm, file, dataset, option, cols, rows));
   PetscFunctionReturn(0);
 }
 
 /* Reads this rank's block with one collective transfer (an empty block takes part with
-   empty selections); the reason of a failure on any rank, or "", in reason. */
+   empty selections, ds_h5_block_spaces); the reason of a failure on any rank, or "", in
+   reason. */
 static PetscErrorCode read_block(MPI_Comm comm, const Table *t, PetscInt first, PetscInt nrows, PetscInt cols, PetscReal *values, char reason[REASON_LEN])
 {
-  const hsize_t start[2] = {(hsize_t)first, 0}, count[2] = {(hsize_t)nrows, (hsize_t)cols}, one = 1;
-  hid_t         filespace, memspace = H5I_INVALID_HID, dxpl;
+  const hsize_t start[2] = {(hsize_t)first, 0}, count[2] = {(hsize_t)nrows, (hsize_t)cols};
+  hid_t         filespace, memspace, dxpl;
   PetscReal     unused;
   int           ok;
 
   PetscFunctionBeginUser;
-  filespace = H5Dget_space(t->dset);
-  dxpl      = H5Pcreate(H5P_DATASET_XFER);
-  ok        = filespace >= 0 && dxpl >= 0 && H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) >= 0;
-  if (ok && nrows > 0) {
-    ok       = H5Sselect_hyperslab(filespace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0;
-    memspace = H5Screate_simple(2, count, NULL);
-  } else if (ok) {
-    ok       = H5Sselect_none(filespace) >= 0;
-    memspace = H5Screate_simple(1, &one, NULL);
-    ok       = ok && memspace >= 0 && H5Sselect_none(memspace) >= 0;
-  }
-  ok = ok && memspace >= 0;
+  PetscCall(ds_h5_block_spaces(t->dset, start, count, &filespace, &memspace));
+  dxpl = H5Pcreate(H5P_DATASET_XFER);
+  ok   = memspace >= 0 && dxpl >= 0 && H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) >= 0;
   if (!ok) PetscCall(PetscStrncpy(reason, "HDF5 could not select the rows", REASON_LEN));
   PetscCall(agree(comm, reason));
   if (!reason[0] && H5Dread(t->dset, DS_H5_REAL, memspace, filespace, dxpl, values ? (void *)values : (void *)&unused) < 0) PetscCall(PetscSNPrintf(reason, REASON_LEN, "HDF5 could not read rows %" PetscInt_FMT " to %" PetscInt_FMT, first, first + nrows - 1));
@@ -230,6 +187,6 @@ static PetscErrorCode input_read_rows(MPI_Comm comm, const char *file, const cha
 PetscErrorCode ds_h5input_read_rows(MPI_Comm comm, const char *file, const char *dataset, const char *option, PetscInt first, PetscInt nrows, PetscInt cols, PetscReal *values)
 {
   PetscFunctionBeginUser;
-  QUIETLY(input_read_rows(comm, file, dataset, option, first, nrows, cols, values));
+  DS_H5_QUIETLY(DS_H5_UNLOGGED, input_read_rows(comm, file, dataset, option, first, nrows, cols, values));
   PetscFunctionReturn(0);
 }

@@ -14,7 +14,7 @@
 #include "ds_checkpoint.h"
 #include "ds_field.h"
 #include "ds_diagnostics.h"
-#include "ds_io.h"
+#include "ds_output.h"
 #include "ds_log.h"
 
 typedef struct {

@@ -85,12 +85,13 @@ Suite *ds_suite_kernels(void);
 Suite *ds_suite_ring(void);
 Suite *ds_suite_fields(void);
 Suite *ds_suite_meanfield(void);
-Suite *ds_suite_io(void);
+Suite *ds_suite_output(void);
 Suite *ds_suite_bandwidth(void);
 Suite *ds_suite_joint(void);
 Suite *ds_suite_input(void);
 Suite *ds_suite_diagnostics(void);
 Suite *ds_suite_field_registry(void);
 Suite *ds_suite_theorem(void);
+Suite *ds_suite_xdmf(void);
 
 #endif

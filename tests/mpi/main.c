@@ -7,10 +7,11 @@ typedef Suite *(*SuiteMaker)(void);
 static const struct { const char *name; SuiteMaker make; } suites[] = {
   {"rng_init", ds_suite_rng_init}, {"target", ds_suite_target},   {"kernels", ds_suite_kernels},
   {"ring", ds_suite_ring},         {"fields", ds_suite_fields},   {"meanfield", ds_suite_meanfield},
-  {"io", ds_suite_io},             {"joint", ds_suite_joint},     {"bandwidth", ds_suite_bandwidth},
+  {"output", ds_suite_output},     {"joint", ds_suite_joint},     {"bandwidth", ds_suite_bandwidth},
   {"input", ds_suite_input},
   {"diagnostics", ds_suite_diagnostics}, {"field_registry", ds_suite_field_registry},
   {"theorem", ds_suite_theorem},
+  {"xdmf", ds_suite_xdmf},
 };
 
 int main(int argc, char **argv)

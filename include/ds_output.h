@@ -1,8 +1,8 @@
 /* Parallel HDF5 output: particle snapshots, diagnostics and provenance, written
    collectively as the run goes and flushed so a killed job keeps what was written. Next to
-   the file, an XDMF sidecar describes the snapshots to ParaView and VisIt. */
-#ifndef DS_IO_H
-#define DS_IO_H
+   the file, an XDMF sidecar describes the snapshots to ParaView and VisIt (ds_xdmf.h). */
+#ifndef DS_OUTPUT_H
+#define DS_OUTPUT_H
 
 #include <petscvec.h>
 #include "ds_options.h"
@@ -27,7 +27,8 @@ PETSC_EXTERN PetscErrorCode ds_output_open(MPI_Comm comm, const DSOptions *opts,
    (collective): opens it read-write, cuts every /particles and /diagnostics series to its
    rows with step < restart_step (the checkpoint of a step is written before that step's
    rows, and later ones came after it), so that the restarted run's snapshots and
-   diagnostics rows (with the same names as before), from restart_step on, follow them, keeps the other attributes, adds the line "restarted at step S from
+   diagnostics rows (with the same names as before), from restart_step on, follow them,
+   keeps the other attributes, adds the line "restarted at step S from
    <-drift_restart> on <UTC time> with P ranks" to the root string attribute `restarts`,
    and rewrites the sidecar. A missing file is created as by ds_output_open; a file that
    is not driftsim output for N particles of dimension d raises PETSC_ERR_USER_INPUT. */

@@ -1,0 +1,178 @@
+/* The HDF5 helpers of driftsim's output, input and checkpoints: checked calls that turn a
+   negative HDF5 return into a PETSc error naming the file, one way to silence HDF5's own
+   error printing, PETSc's real and integer types as HDF5 memory types, datasets written and
+   read collectively by blocks and rows, attributes, and one probe of what a path holds. */
+#ifndef DS_H5UTIL_H
+#define DS_H5UTIL_H
+
+#include <petscsys.h>
+#include <hdf5.h>
+
+/* HDF5 memory types of PetscReal and PetscInt; driftsim's files always store float64 and
+   int64. */
+#if defined(PETSC_USE_COMPLEX)
+  #error "driftsim's HDF5 files need a real PETSc build"
+#elif defined(PETSC_USE_REAL_SINGLE)
+  #define DS_H5_REAL H5T_NATIVE_FLOAT
+#elif defined(PETSC_USE_REAL_DOUBLE)
+  #define DS_H5_REAL H5T_NATIVE_DOUBLE
+#else
+  #error "driftsim's HDF5 files need PetscReal to be float or double"
+#endif
+#if defined(PETSC_USE_64BIT_INDICES)
+  #define DS_H5_INT H5T_NATIVE_INT64
+#else
+  #define DS_H5_INT H5T_NATIVE_INT
+#endif
+
+#define DS_H5_MAX_RANK 3 /* [T][N][d] is the largest dataset rank driftsim writes */
+
+/* A file open on every rank of comm through MPI-IO; path names it in error messages. */
+typedef struct {
+  MPI_Comm    comm;
+  PetscMPIInt rank;
+  char        path[PETSC_MAX_PATH_LEN];
+  hid_t       id;   /* the file, H5I_INVALID_HID while none is open */
+  hid_t       dxpl; /* collective transfers */
+} DSH5File;
+
+/* An open dataset and its full path (for error messages). */
+typedef struct {
+  hid_t id;
+  char *path;
+} DSH5Dataset;
+
+/* Raises PETSC_ERR_FILE_WRITE on the file's communicator, "<file>: HDF5 could not <action>
+   <object>", when an HDF5 call returned a negative id or status. */
+#define DS_H5_CHECK(f, status, action, object) \
+  PetscCheck((status) >= 0, (f)->comm, PETSC_ERR_FILE_WRITE, "%s: HDF5 could not %s %s", (f)->path, action, object)
+
+/* HDF5's error printing as it was before ds_h5_quiet_begin, and the log event it began. */
+typedef struct {
+  H5E_auto2_t   func;
+  void         *data;
+  PetscLogEvent event;
+} DSH5Quiet;
+
+#define DS_H5_UNLOGGED ((PetscLogEvent)-1) /* no log event around a quiet call */
+
+/* Switches HDF5's automatic error printing off (its failures surface as PETSc errors
+   instead) and begins `event` unless it is DS_H5_UNLOGGED. Local. */
+PETSC_EXTERN PetscErrorCode ds_h5_quiet_begin(PetscLogEvent event, DSH5Quiet *quiet);
+
+/* Ends the event and restores the error printing saved by ds_h5_quiet_begin. Local. */
+PETSC_EXTERN PetscErrorCode ds_h5_quiet_end(const DSH5Quiet *quiet);
+
+/* Runs `call` (a PetscErrorCode expression) with HDF5's error printing off and inside
+   `event` (or DS_H5_UNLOGGED), restoring both also when `call` failed, then raises its
+   error. The one way driftsim silences HDF5. */
+#define DS_H5_QUIETLY(event, call) \
+  do { \
+    DSH5Quiet      quiet_; \
+    PetscErrorCode ierr_; \
+    PetscCall(ds_h5_quiet_begin(event, &quiet_)); \
+    ierr_ = (call); \
+    PetscCall(ds_h5_quiet_end(&quiet_)); \
+    PetscCall(ierr_); \
+  } while (0)
+
+/* What a path holds, as rank 0 sees it. */
+typedef enum {
+  DS_H5_FILE_HDF5,         /* a readable HDF5 file */
+  DS_H5_FILE_MISSING,      /* nothing (or a path through something that is not a directory) */
+  DS_H5_FILE_INACCESSIBLE, /* stat failed otherwise; errno in err */
+  DS_H5_FILE_DIRECTORY,    /* a directory */
+  DS_H5_FILE_UNREADABLE,   /* not readable; errno in err */
+  DS_H5_FILE_UNOPENABLE,   /* HDF5 cannot tell whether it is HDF5 */
+  DS_H5_FILE_NOT_HDF5      /* readable, and not HDF5 */
+} DSH5FileKind;
+
+typedef struct {
+  DSH5FileKind kind;
+  int          err; /* errno for DS_H5_FILE_INACCESSIBLE and DS_H5_FILE_UNREADABLE, else 0 */
+} DSH5Probe;
+
+/* Rank 0 looks at `path` (stat, read access, H5Fis_hdf5 with HDF5's error printing off)
+   and every rank gets its verdict. Collective; creates and opens nothing. */
+PETSC_EXTERN PetscErrorCode ds_h5_probe(MPI_Comm comm, const char *path, DSH5Probe *probe);
+
+/* With `create`, creates the file `path` on every rank of comm (replacing an old one) in
+   HDF5's 1.8 format, which stores attributes over 64 KiB (a long options text) densely and
+   which every HDF5 since 1.8 reads; without, opens the existing file `path` read-write the
+   same way. Sets up collective transfers. Collective. */
+PETSC_EXTERN PetscErrorCode ds_h5_file_open(MPI_Comm comm, const char *path, PetscBool create, DSH5File *f);
+
+/* Flushes everything written to the file so far. Collective. */
+PETSC_EXTERN PetscErrorCode ds_h5_file_flush(const DSH5File *f);
+
+/* Closes the file and its transfer properties. Collective. */
+PETSC_EXTERN PetscErrorCode ds_h5_file_close(DSH5File *f);
+
+/* Creates the group at `path`. Collective. */
+PETSC_EXTERN PetscErrorCode ds_h5_group_create(const DSH5File *f, const char *path);
+
+/* Creates the dataset at `path` of file type `type` and shape `dims` (ndims <=
+   DS_H5_MAX_RANK). With `chunk`, it is extendable along its first dimension (created with
+   length 0, dims[0] ignored) and chunked as `chunk`; without, it has the fixed shape `dims`
+   and contiguous storage. Fill values are never written: every element is written before
+   it is read. Collective. */
+PETSC_EXTERN PetscErrorCode ds_h5_dataset_create(const DSH5File *f, const char *path, hid_t type, int ndims, const hsize_t dims[], const hsize_t chunk[], DSH5Dataset *ds);
+
+/* Opens the existing dataset at `path`. Collective. */
+PETSC_EXTERN PetscErrorCode ds_h5_dataset_open(const DSH5File *f, const char *path, DSH5Dataset *ds);
+
+/* Closes a dataset opened by ds_h5_dataset_create or ds_h5_dataset_open. Collective. */
+PETSC_EXTERN PetscErrorCode ds_h5_dataset_close(const DSH5File *f, DSH5Dataset *ds);
+
+/* The rank (1 to DS_H5_MAX_RANK, otherwise an error) and shape of a dataset. */
+PETSC_EXTERN PetscErrorCode ds_h5_dataset_shape(const DSH5File *f, const DSH5Dataset *ds, int *ndims, hsize_t dims[DS_H5_MAX_RANK]);
+
+/* The dataspaces of a transfer of this rank's block [start, start + count) of the open
+   dataset `dset`: the dataset's space with the block selected, and a memory space of shape
+   count. A zero anywhere in count selects nothing in either, so a rank without a block
+   still takes part in a collective transfer. Local. On an HDF5 failure both are
+   H5I_INVALID_HID and nothing is left open, for the caller to report; close both after
+   the transfer. */
+PETSC_EXTERN PetscErrorCode ds_h5_block_spaces(hid_t dset, const hsize_t start[], const hsize_t count[], hid_t *filespace, hid_t *memspace);
+
+/* Writes this rank's block [start, start + count) of `ds` from the contiguous buffer `buf`
+   of memory type `memtype`, in one collective transfer (see ds_h5_block_spaces). */
+PETSC_EXTERN PetscErrorCode ds_h5_write_block(const DSH5File *f, const DSH5Dataset *ds, hid_t memtype, const hsize_t start[], const hsize_t count[], const void *buf);
+
+/* Reads this rank's block [start, start + count) of `ds` into `buf` as `memtype`, in one
+   collective transfer. */
+PETSC_EXTERN PetscErrorCode ds_h5_read_block(const DSH5File *f, const DSH5Dataset *ds, hid_t memtype, const hsize_t start[], const hsize_t count[], void *buf);
+
+/* Grows the extendable dataset `ds` by one row along its first dimension and writes this
+   rank's part of the new row: the block at start[1..] of extent count[1..], with count[0]
+   1 (or a zero anywhere in count for no part; start[0] is ignored). Collective, as
+   H5Dset_extent must be called by every rank. */
+PETSC_EXTERN PetscErrorCode ds_h5_append_row(const DSH5File *f, const DSH5Dataset *ds, hid_t memtype, const hsize_t start[], const hsize_t count[], const void *buf);
+
+/* Rows of `ds` along its first dimension. */
+PETSC_EXTERN PetscErrorCode ds_h5_dataset_rows(const DSH5File *f, const DSH5Dataset *ds, PetscInt *rows);
+
+/* Cuts the extendable dataset `ds` to its first `rows` rows. Collective. */
+PETSC_EXTERN PetscErrorCode ds_h5_cut_rows(const DSH5File *f, const DSH5Dataset *ds, PetscInt rows);
+
+/* Writes the scalar attribute `name` of the object at `object` as int64. Collective:
+   every rank passes the same value. */
+PETSC_EXTERN PetscErrorCode ds_h5_attribute_write_int(const DSH5File *f, const char *object, const char *name, PetscInt value);
+
+/* Writes the scalar attribute `name` of the object at `object` as float64. Collective:
+   every rank passes the same value. */
+PETSC_EXTERN PetscErrorCode ds_h5_attribute_write_real(const DSH5File *f, const char *object, const char *name, PetscReal value);
+
+/* Writes the scalar attribute `name` of the object at `object` as a null-terminated
+   fixed-length string of its own size. Collective: every rank passes the same value. */
+PETSC_EXTERN PetscErrorCode ds_h5_attribute_write_string(const DSH5File *f, const char *object, const char *name, const char *value);
+
+/* Reads the root attribute `name` (an integer) into *value; *found tells whether it
+   exists (*value is untouched when not). */
+PETSC_EXTERN PetscErrorCode ds_h5_attribute_read_int(const DSH5File *f, const char *name, PetscInt *value, PetscBool *found);
+
+/* Reads the root attribute `name`, a fixed-length string, into *text (free with PetscFree;
+   NULL when it does not exist). Another type is an error. */
+PETSC_EXTERN PetscErrorCode ds_h5_attribute_read_string(const DSH5File *f, const char *name, char **text);
+
+#endif
