@@ -42,7 +42,7 @@ CLI_TESTS := $(BUILD)/tests/ds_cli_tests
 .PHONY: all deps check run bench clean
 all: $(PROGRAM)
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h src/*/*.h) | deps-built
+$(BUILD)/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h tests/*/*.h) | deps-built
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 

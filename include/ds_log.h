@@ -10,7 +10,7 @@ typedef struct {
   PetscLogEvent ring_wait;    /* waiting for a block or its accumulators to arrive */
   PetscLogEvent field;        /* one evaluation of the velocity field */
   PetscLogEvent diagnostics;  /* monitored diagnostics */
-  PetscLogEvent io;           /* HDF5 output */
+  PetscLogEvent output;       /* HDF5 output */
 } DSLogEvents;
 
 PETSC_EXTERN DSLogEvents ds_events;

@@ -14,7 +14,7 @@ PetscErrorCode ds_log_register(void)
   PetscCall(PetscLogEventRegister("DSRingWait", ds_events.classid, &ds_events.ring_wait));
   PetscCall(PetscLogEventRegister("DSField", ds_events.classid, &ds_events.field));
   PetscCall(PetscLogEventRegister("DSDiagnostics", ds_events.classid, &ds_events.diagnostics));
-  PetscCall(PetscLogEventRegister("DSOutput", ds_events.classid, &ds_events.io));
+  PetscCall(PetscLogEventRegister("DSOutput", ds_events.classid, &ds_events.output));
   registered = PETSC_TRUE;
   PetscFunctionReturn(0);
 }

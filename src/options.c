@@ -76,7 +76,10 @@ static PetscErrorCode refuse_unparsed(MPI_Comm comm, const char *name, PetscErro
   SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s %s is not %s", name, text, what);
 }
 
-/* Reads an integer option and, when given, checks lo <= value <= hi. */
+/* Reads an integer option and, when given, checks lo <= value <= hi. read_int and read_real
+   have the same shape but call different PETSc macros (PetscOptionsInt, PetscOptionsReal,
+   which expand with PetscOptionsObject and differ in type) and check different ranges, so
+   a shared reader would need a type switch in place of the two. */
 static PetscErrorCode read_int(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char *name, const char *help, PetscInt lo, PetscInt hi, PetscInt *value, PetscBool *set)
 {
   PetscErrorCode ierr;

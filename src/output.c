@@ -229,7 +229,7 @@ PetscErrorCode ds_output_open(MPI_Comm comm, const DSOptions *opts, const DSTarg
 {
   PetscFunctionBeginUser;
   PetscCall(ds_log_register());
-  DS_H5_QUIETLY(ds_events.io, ds_output_create_file(comm, opts, target, bandwidth, out));
+  DS_H5_QUIETLY(ds_events.output, ds_output_create_file(comm, opts, target, bandwidth, out));
   PetscFunctionReturn(0);
 }
 
@@ -327,7 +327,7 @@ static PetscErrorCode output_particles(DSOutput out, PetscInt step, PetscReal ti
 PetscErrorCode ds_output_write_particles(DSOutput out, PetscInt step, PetscReal time, Vec X, Vec V)
 {
   PetscFunctionBeginUser;
-  DS_H5_QUIETLY(ds_events.io, output_particles(out, step, time, X, V));
+  DS_H5_QUIETLY(ds_events.output, output_particles(out, step, time, X, V));
   PetscFunctionReturn(0);
 }
 
@@ -406,7 +406,7 @@ static PetscErrorCode output_diagnostics(DSOutput out, PetscInt step, PetscReal 
 PetscErrorCode ds_output_write_diagnostics(DSOutput out, PetscInt step, PetscReal time, PetscInt count, const char *const names[], const PetscReal values[])
 {
   PetscFunctionBeginUser;
-  DS_H5_QUIETLY(ds_events.io, output_diagnostics(out, step, time, count, names, values));
+  DS_H5_QUIETLY(ds_events.output, output_diagnostics(out, step, time, count, names, values));
   PetscFunctionReturn(0);
 }
 
@@ -436,6 +436,6 @@ PetscErrorCode ds_output_close(DSOutput *out)
 {
   PetscFunctionBeginUser;
   if (!*out) PetscFunctionReturn(0);
-  DS_H5_QUIETLY(ds_events.io, ds_output_destroy(out));
+  DS_H5_QUIETLY(ds_events.output, ds_output_destroy(out));
   PetscFunctionReturn(0);
 }

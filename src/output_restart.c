@@ -200,6 +200,6 @@ PetscErrorCode ds_output_reopen(MPI_Comm comm, const DSOptions *opts, const DSTa
 {
   PetscFunctionBeginUser;
   PetscCall(ds_log_register());
-  DS_H5_QUIETLY(ds_events.io, output_reopen(comm, opts, target, bandwidth, restart_step, out));
+  DS_H5_QUIETLY(ds_events.output, output_reopen(comm, opts, target, bandwidth, restart_step, out));
   PetscFunctionReturn(0);
 }

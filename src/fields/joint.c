@@ -125,8 +125,9 @@ static PetscErrorCode create_joint(DSField f)
   PetscFunctionReturn(0);
 }
 
-/* The type as the registry and the options see it (ds_field.h); every type file ends with
-   one, so they look alike by design. */
+/* The type as the registry and the options see it (ds_field.h). Every type file ends with
+   its create function (filling the ops table) and this description, so those ends look
+   alike across src/fields/ by design: they are the registry's interface, not shared logic. */
 const DSFieldTypeInfo ds_field_joint = {
   .name           = "joint",
   .create         = create_joint,
