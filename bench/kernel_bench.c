@@ -57,7 +57,7 @@ static int cutoff_bench(const char *kernel, PetscInt n, PetscReal h, PetscReal e
   /* One query at a time keeps the self pair: query i is particle i * stride. */
   for (PetscInt i = 0; i < queries; i++) {
     DSBlock      q  = {1, dim, queries, i * stride, qx + i, NULL};
-    DSKernelSums sa = {1, v1 + i, m1 + i, NULL}, sc = {1, v2 + i, m2 + i, NULL};
+    DSKernelSums sa = {.ld = 1, .value = v1 + i, .moment = m1 + i, .companion = NULL}, sc = {.ld = 1, .value = v2 + i, .moment = m2 + i, .companion = NULL};
     sa.ld = sc.ld = queries;
     t_all += time_sums(&K, weight, &q, &all, NULL, &sa);
     t_cells += time_sums(&K, weight, &q, &all, &cells, &sc);
@@ -130,7 +130,7 @@ int main(int argc, char **argv)
   }
   ds_kernel_setup(type, 0.5, 0.5, &K);
   DSBlock      block = {n, dim, n, 0, x, NULL};
-  DSKernelSums sums  = {n, value, moment, NULL};
+  DSKernelSums sums  = {.ld = n, .value = value, .moment = moment, .companion = NULL};
   PetscCall(PetscTime(&t0));
   do {
     ds_kernel_sums(&K, weight, &block, &block, PETSC_TRUE, &sums);

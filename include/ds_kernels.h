@@ -26,14 +26,23 @@ typedef enum { DS_WEIGHT_VALUE, DS_WEIGHT_GRADIENT } DSWeight;
    moment / value is free of cancellation: it is z - m_S(z) for DS_WEIGHT_VALUE and
    grad log sum_j k(z, s_j) for DS_WEIGHT_GRADIENT; with moment NULL only the values are
    summed. companion[i] = sum_j w_j l_ij with the companion l(r) = (h + r) k(r) of the
-   laplace kernel, accumulated only when not NULL. Whether moments are asked for does not
-   change the values, bit for bit. */
+   laplace kernel, and second[i] = sum_j w_j k_ij |z_i - s_j|^2 (the gaussian KDE's
+   Laplacian needs it), each accumulated only when not NULL. Whether moments are asked for
+   does not change the values, bit for bit. */
 typedef struct {
   PetscInt   ld;
   PetscReal *value;
   PetscReal *moment;
   PetscReal *companion;
+  PetscReal *second;
 } DSKernelSums;
+
+/* Whether the sums ask for more than values and moments (companion or second moment), which
+   only the tiled micro-kernel accumulates. */
+static inline PetscBool ds_kernel_sums_extended(const DSKernelSums *sums)
+{
+  return (sums->companion || sums->second) ? PETSC_TRUE : PETSC_FALSE;
+}
 
 /* 2^y for finite y <= 0, the exponential of every gaussian and laplace kernel value; 0
    for y < -1021 - 1/32 (2^y < 1.96 DBL_MIN): kernel values are never subnormal. */

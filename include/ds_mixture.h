@@ -18,6 +18,7 @@ typedef struct {
                             negative after changing the description in place) */
   PetscReal *cholesky;   /* [K][d][d], lower triangle of S_k */
   PetscReal *logdet;     /* [K], log det S_k */
+  PetscReal *inverse_trace; /* [K], tr S_k^{-1} */
 } DSMixture;
 
 /* Creates a mixture of `components` components in dimension `dim` with every weight, mean
@@ -33,6 +34,11 @@ PETSC_EXTERN PetscErrorCode ds_mixture_destroy(DSMixture **mixture);
 /* Score grad log nu_h(z) of the smoothed mixture nu_h = sum_k w_k N(m_k, C_k + h^2 I), h >= 0,
    at npoints points z (row-major [npoints][d]) into score (same layout). */
 PETSC_EXTERN PetscErrorCode ds_mixture_score(DSMixture *mixture, PetscReal h, PetscInt npoints, const PetscReal *z, PetscReal *score);
+
+/* The score as ds_mixture_score and the Laplacian of the log density,
+   Lap log nu_h(z) = sum_k r_k (|S_k^{-1}(z - m_k)|^2 - tr S_k^{-1}) - |grad log nu_h(z)|^2 with
+   r_k the components' responsibilities, at npoints points into laplacian[npoints]. */
+PETSC_EXTERN PetscErrorCode ds_mixture_score_laplacian(DSMixture *mixture, PetscReal h, PetscInt npoints, const PetscReal *z, PetscReal *score, PetscReal *laplacian);
 
 /* log nu_h(z) of the smoothed mixture at one point z (normalised density), h >= 0. */
 PETSC_EXTERN PetscErrorCode ds_mixture_log_density(DSMixture *mixture, PetscReal h, const PetscReal *z, PetscReal *logp);

@@ -103,7 +103,7 @@ INLINE void cells_sums(DSKernelType type, int D, const DSKernel *K, const DSBloc
 
 PetscBool ds_kernel_cells_apply(const DSKernel *kernel, DSWeight weight, const DSBlock *source, const DSKernelSums *sums)
 {
-  return fused_moment_scale(kernel, weight) != 0 && !source->weight && !sums->companion && source->dim <= 3 ? PETSC_TRUE : PETSC_FALSE;
+  return fused_moment_scale(kernel, weight) != 0 && !source->weight && !ds_kernel_sums_extended(sums) && source->dim <= 3 ? PETSC_TRUE : PETSC_FALSE;
 }
 
 /* cells_sums for one kernel type, d = 1 to 3. */

@@ -170,7 +170,7 @@ static PetscErrorCode sample_pair_means(DSDiagnostics D)
   PetscCall(PetscCalloc1(PetscMax(qn, 1), &value));
   DSBlock      query  = {qn, d, m, D->samples_start + qs, D->samples + qs, NULL};
   DSBlock      source = {m, d, m, D->samples_start, D->samples, NULL};
-  DSKernelSums sums   = {qn, value, NULL, NULL};
+  DSKernelSums sums   = {.ld = qn, .value = value, .moment = NULL, .companion = NULL};
   PairVisit    visit  = {&query, &D->mmd_kernel, NULL, D->want[MMD2] ? &sums : NULL, NULL, D->want[ENERGY_DISTANCE], 0.0};
   PetscCall(ds_ring_pass(D->data_ring, &source, visit_pairs, &visit, 0, NULL));
   for (PetscInt i = 0; i < qn; i++) local[0] += value[i];
@@ -312,7 +312,7 @@ static PetscErrorCode pair_diagnostics(DSDiagnostics D, PetscReal h, PetscReal *
   PetscCall(PetscArrayzero(D->mmd_value, n));
   PetscCall(PetscArrayzero(D->kde_value, n));
   DSBlock      particles = {n, d, n, D->particle_start, D->particles, NULL};
-  DSKernelSums mmd_sums  = {n, D->mmd_value, NULL, NULL}, kde_sums = {n, D->kde_value, NULL, NULL}; /* values only */
+  DSKernelSums mmd_sums  = {.ld = n, .value = D->mmd_value, .moment = NULL, .companion = NULL}, kde_sums = {.ld = n, .value = D->kde_value, .moment = NULL, .companion = NULL}; /* values only */
   PairVisit    visit     = {&particles, &D->mmd_kernel, &kernel, mmd ? &mmd_sums : NULL, kde ? &kde_sums : NULL, energy, 0.0};
   PetscCall(ds_ring_pass(D->particle_ring, &particles, visit_pairs, &visit, 0, NULL));
   for (PetscInt i = 0; i < n; i++) local[0] += D->mmd_value[i];

@@ -13,7 +13,7 @@
    - wide (the same kernels, d >= 4): 8 queries per vector against a tile of sources, one
      source at a time: squared distances and kernel values, then the moments, 8
      coordinates at a time so that query coordinates and sums stay in registers;
-   - tiled (imq, weighted sources, companion sums, laplace gradients): per query, squared
+   - tiled (imq, weighted sources, companion or second-moment sums, laplace gradients): per query, squared
      distances for a tile of sources, then kernel values and weights, then each sum.
    The vector layer and the fused loop live in kernels_vector.h (shared with the cell lists,
    cells.c). */
@@ -129,7 +129,7 @@ INLINE void sums_for(DSKernelType type, DSWeight weight, const DSKernel *K, cons
   PetscReal      r2[TILE], k[TILE], f[TILE];
 
   for (PetscInt i = 0; i < q->n; i++) {
-    PetscReal value = 0, companion = 0;
+    PetscReal value = 0, companion = 0, second = 0;
 
     for (PetscInt j0 = 0; j0 < s->n; j0 += TILE) {
       const PetscInt nt   = PetscMin(TILE, s->n - j0);
@@ -147,6 +147,9 @@ INLINE void sums_for(DSKernelType type, DSWeight weight, const DSKernel *K, cons
         }
 #pragma omp simd reduction(+ : value)
       for (PetscInt j = 0; j < nt; j++) value += k[j];
+      if (acc->second)
+#pragma omp simd reduction(+ : second)
+        for (PetscInt j = 0; j < nt; j++) second += k[j] * r2[j];
       for (PetscInt c = 0; c < moments; c++) {
         const PetscReal  zc = q->x[c * q->ld + i];
         const PetscReal *sc = s->x + c * s->ld + j0;
@@ -158,6 +161,7 @@ INLINE void sums_for(DSKernelType type, DSWeight weight, const DSKernel *K, cons
     }
     acc->value[i] += value;
     if (acc->companion) acc->companion[i] += companion;
+    if (acc->second) acc->second[i] += second;
   }
 }
 
@@ -276,7 +280,7 @@ void ds_kernel_sums(const DSKernel *kernel, DSWeight weight, const DSBlock *quer
 {
   const PetscReal scale = fused_moment_scale(kernel, weight);
 
-  if (scale != 0 && !source->weight && !sums->companion) {
+  if (scale != 0 && !source->weight && !ds_kernel_sums_extended(sums)) {
     if (kernel->type == DS_KERNEL_GAUSSIAN) vector_sums(DS_KERNEL_GAUSSIAN, kernel, query, source, exclude_same_index, scale, sums);
     else vector_sums(DS_KERNEL_LAPLACE, kernel, query, source, exclude_same_index, scale, sums);
     return;

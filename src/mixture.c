@@ -18,7 +18,7 @@ PetscErrorCode ds_mixture_create(PetscInt dim, PetscInt components, DSMixture **
   m->components = components;
   m->factored_h = -1.0;
   PetscCall(PetscCalloc3(components, &m->weights, components * dim, &m->means, components * dim * dim, &m->covariances));
-  PetscCall(PetscCalloc2(components * dim * dim, &m->cholesky, components, &m->logdet));
+  PetscCall(PetscCalloc3(components * dim * dim, &m->cholesky, components, &m->logdet, components, &m->inverse_trace));
   *mixture = m;
   PetscFunctionReturn(0);
 }
@@ -40,7 +40,7 @@ PetscErrorCode ds_mixture_destroy(DSMixture **mixture)
   PetscFunctionBeginUser;
   if (!*mixture) PetscFunctionReturn(0);
   PetscCall(PetscFree3((*mixture)->weights, (*mixture)->means, (*mixture)->covariances));
-  PetscCall(PetscFree2((*mixture)->cholesky, (*mixture)->logdet));
+  PetscCall(PetscFree3((*mixture)->cholesky, (*mixture)->logdet, (*mixture)->inverse_trace));
   PetscCall(PetscFree(*mixture));
   PetscFunctionReturn(0);
 }
@@ -92,16 +92,27 @@ static PetscErrorCode factor(DSMixture *m, PetscReal h)
 {
   const PetscInt d = m->dim;
 
+  PetscReal     *column;
+
   PetscFunctionBeginUser;
   PetscCheck(h >= 0.0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "bandwidth h = %g must be >= 0", (double)h);
   if (h == m->factored_h) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc1(d, &column));
   for (PetscInt k = 0; k < m->components; k++) {
     PetscReal *L = &m->cholesky[k * d * d];
 
     for (PetscInt e = 0; e < d * d; e++) L[e] = m->covariances[k * d * d + e];
     for (PetscInt j = 0; j < d; j++) L[j * d + j] += h * h;
     PetscCheck(cholesky(d, L, &m->logdet[k]), PETSC_COMM_SELF, PETSC_ERR_MAT_CH_ZRPVT, "covariance of component %" PetscInt_FMT " plus h^2 I (h = %g) is not positive definite", k, (double)h);
+    /* tr S_k^{-1} = sum_j |L_k^{-1} e_j|^2. */
+    m->inverse_trace[k] = 0.0;
+    for (PetscInt j = 0; j < d; j++) {
+      for (PetscInt i = 0; i < d; i++) column[i] = i == j ? 1.0 : 0.0;
+      solve_lower(d, L, column);
+      for (PetscInt i = 0; i < d; i++) m->inverse_trace[k] += column[i] * column[i];
+    }
   }
+  PetscCall(PetscFree(column));
   m->factored_h = h;
   PetscFunctionReturn(0);
 }
@@ -133,8 +144,11 @@ static PetscReal log_sum_exp(PetscInt K, const PetscReal *logterm)
   return largest + log(sum);
 }
 
-/* grad log nu_h(z) = sum_k r_k(z) (-(S_k)^{-1} (z - m_k)), r_k = w_k N(z; m_k, S_k) / nu_h(z). */
-PetscErrorCode ds_mixture_score(DSMixture *mixture, PetscReal h, PetscInt npoints, const PetscReal *z, PetscReal *score)
+/* grad log nu_h(z) = sum_k r_k(z) g_k, g_k = -(S_k)^{-1} (z - m_k), r_k = w_k N(z; m_k, S_k) / nu_h(z),
+   and, when laplacian is not NULL,
+   Lap log nu_h(z) = sum_k r_k (|g_k|^2 - tr S_k^{-1}) - |grad log nu_h(z)|^2
+   (Lap nu_h / nu_h minus the squared score). */
+static PetscErrorCode score_and_laplacian(DSMixture *mixture, PetscReal h, PetscInt npoints, const PetscReal *z, PetscReal *score, PetscReal *laplacian)
 {
   const PetscInt d = mixture->dim, K = mixture->components;
   PetscReal     *logterm, *whitened;
@@ -143,20 +157,40 @@ PetscErrorCode ds_mixture_score(DSMixture *mixture, PetscReal h, PetscInt npoint
   PetscCall(factor(mixture, h));
   PetscCall(PetscMalloc2(K, &logterm, K * d, &whitened));
   for (PetscInt p = 0; p < npoints; p++) {
-    PetscReal *s = &score[p * d];
+    PetscReal *s = &score[p * d], curvature = 0.0, s2 = 0.0;
 
     component_log_terms(mixture, &z[p * d], logterm, whitened);
     const PetscReal lognu = log_sum_exp(K, logterm);
     for (PetscInt j = 0; j < d; j++) s[j] = 0.0;
     for (PetscInt k = 0; k < K; k++) {
       const PetscReal responsibility = exp(logterm[k] - lognu);
-      PetscReal      *w              = &whitened[k * d];
+      PetscReal      *w              = &whitened[k * d], g2 = 0.0;
 
       solve_lower_transpose(d, &mixture->cholesky[k * d * d], w);
       for (PetscInt j = 0; j < d; j++) s[j] -= responsibility * w[j];
+      if (!laplacian) continue;
+      for (PetscInt j = 0; j < d; j++) g2 += w[j] * w[j];
+      curvature += responsibility * (g2 - mixture->inverse_trace[k]);
     }
+    if (!laplacian) continue;
+    for (PetscInt j = 0; j < d; j++) s2 += s[j] * s[j];
+    laplacian[p] = curvature - s2;
   }
   PetscCall(PetscFree2(logterm, whitened));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_mixture_score(DSMixture *mixture, PetscReal h, PetscInt npoints, const PetscReal *z, PetscReal *score)
+{
+  PetscFunctionBeginUser;
+  PetscCall(score_and_laplacian(mixture, h, npoints, z, score, NULL));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_mixture_score_laplacian(DSMixture *mixture, PetscReal h, PetscInt npoints, const PetscReal *z, PetscReal *score, PetscReal *laplacian)
+{
+  PetscFunctionBeginUser;
+  PetscCall(score_and_laplacian(mixture, h, npoints, z, score, laplacian));
   PetscFunctionReturn(0);
 }
 

@@ -48,8 +48,8 @@ PetscErrorCode ds_row_normalised_moments(DSField f, DSRowNormalised *r, PetscRea
   ds_rows_to_soa(nq, dim, z, r->query);
 
   DSBlock      query  = {nq, dim, nq, query_start, r->query, NULL};
-  DSKernelSums sums_x = {nq, r->sums_x.value, r->sums_x.moment, companion ? r->sums_x.companion : NULL};
-  DSKernelSums sums_y = {nq, r->sums_y.value, r->sums_y.moment, companion ? r->sums_y.companion : NULL};
+  DSKernelSums sums_x = {.ld = nq, .value = r->sums_x.value, .moment = r->sums_x.moment, .companion = companion ? r->sums_x.companion : NULL};
+  DSKernelSums sums_y = {.ld = nq, .value = r->sums_y.value, .moment = r->sums_y.moment, .companion = companion ? r->sums_y.companion : NULL};
 
   PetscCall(ds_field_sources_sum(f, r->sources, r->weight, &query, DS_SOURCES_PARTICLES, query_start >= 0 && f->exclude_self, NULL, &sums_x));
   relative_moment(nq, dim, &sums_x, r->t_x);

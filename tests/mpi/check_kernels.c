@@ -123,7 +123,7 @@ static void fill_blocks(int dim, DSBlock *query, DSBlock *source)
 }
 
 /* The block sums of every kernel and weight, with and without the self pair, source
-   weights and the companion sum, against a double loop over the single-pair formulas, in
+   weights and the companion and second-moment sums, against a double loop over the single-pair formulas, in
    dimensions that take each micro-kernel: unweighted sums without the companion go to the
    fused (d <= 3) or the wide one (d = 5: a partial chunk of coordinates; d = 16: two full
    ones), the others to the tiled one. Value-only sums (moment NULL) give the same values
@@ -139,8 +139,8 @@ START_TEST(block_sums_match_double_loop)
     for (int cs = 0; cs < 3 * 2 * 2 * 2 * 2; cs++) {
       const int    dim = dims[di], t = cs % 3, weight = cs / 3 % 2, exclude = cs / 6 % 2, weighted = cs / 12 % 2, with_companion = cs / 24;
       DSKernel     K;
-      double       value[NQ] = {0}, moment[DIM_MAX * NQ] = {0}, companion[NQ] = {0}, value_only[NQ] = {0}, companion_only[NQ] = {0};
-      DSKernelSums sums = {NQ, value, moment, with_companion ? companion : NULL}, values = {NQ, value_only, NULL, with_companion ? companion_only : NULL};
+      double       value[NQ] = {0}, moment[DIM_MAX * NQ] = {0}, companion[NQ] = {0}, second[NQ] = {0}, value_only[NQ] = {0}, companion_only[NQ] = {0};
+      DSKernelSums sums = {.ld = NQ, .value = value, .moment = moment, .companion = with_companion ? companion : NULL, .second = with_companion ? second : NULL}, values = {.ld = NQ, .value = value_only, .moment = NULL, .companion = with_companion ? companion_only : NULL};
       fill_blocks(dim, &query, &source);
       source.weight = weighted ? sw : NULL;
       ds_kernel_setup(all_kernels[t], 0.6, 0.5, &K);
@@ -148,7 +148,7 @@ START_TEST(block_sums_match_double_loop)
       ds_kernel_sums(&K, (DSWeight)weight, &query, &source, (PetscBool)exclude, &values);
       values_only_same &= !memcmp(value, value_only, sizeof(value)) && !memcmp(companion, companion_only, sizeof(companion));
       for (int i = 0; i < NQ; i++) {
-        double z[DIM_MAX], ref_value = 0, ref_moment[DIM_MAX] = {0}, ref_companion = 0;
+        double z[DIM_MAX], ref_value = 0, ref_moment[DIM_MAX] = {0}, ref_companion = 0, ref_second = 0;
         for (int c = 0; c < dim; c++) z[c] = zq[c * NQ + i];
         for (int j = 0; j < NS; j++) {
           if (exclude && query.start + i == source.start + j) continue;
@@ -158,10 +158,11 @@ START_TEST(block_sums_match_double_loop)
           const double f = weight == DS_WEIGHT_VALUE ? k : ds_kernel_gradient_factor(&K, r);
           ref_value += w * k;
           ref_companion += w * (K.h + r) * k;
+          ref_second += w * k * r * r;
           for (int c = 0; c < dim; c++) ref_moment[c] += w * f * (z[c] - s[c]);
         }
         worst = PetscMax(worst, ds_test_reldiff(value[i], ref_value, 1e-300));
-        if (with_companion) worst = PetscMax(worst, ds_test_reldiff(companion[i], ref_companion, 1e-300));
+        if (with_companion) worst = PetscMax(worst, PetscMax(ds_test_reldiff(companion[i], ref_companion, 1e-300), ds_test_reldiff(second[i], ref_second, 1e-300)));
         for (int c = 0; c < dim; c++) worst = PetscMax(worst, ds_test_reldiff(moment[c * NQ + i], ref_moment[c], 1e-300));
       }
     }
@@ -242,7 +243,7 @@ START_TEST(cell_sums_match_all_pairs_within_bound)
           const int    nq    = outside ? 4 : 200;
           DSBlock      query = outside ? (DSBlock){4, dim, 4, -100, out_of_box, NULL} : (DSBlock){nq, dim, NP, 0, x, NULL};
           double       v1[200] = {0}, m1[3 * 200] = {0}, v2[200] = {0}, m2[3 * 200] = {0};
-          DSKernelSums all = {nq, v1, m1, NULL}, near = {nq, v2, m2, NULL};
+          DSKernelSums all = {.ld = nq, .value = v1, .moment = m1, .companion = NULL}, near = {.ld = nq, .value = v2, .moment = m2, .companion = NULL};
           ds_kernel_sums(&K, weight, &query, &source, (PetscBool)exclude, &all);
           ds_kernel_sums_cells(&K, weight, &query, &cells, (PetscBool)exclude, &near);
           for (int i = 0; i < nq; i++) {

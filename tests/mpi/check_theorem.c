@@ -7,6 +7,7 @@
 #include <string.h>
 #include "ds_test.h"
 #include "ds_theorem.h"
+#include "ds_mixture.h"
 
 /* log of sum_k w_k N(x; m_k, C_k + h^2 I) for a 1- or 2-D mixture, written from the
    target's description with the 2x2 inverse by hand. */
@@ -135,6 +136,36 @@ START_TEST(meanfield_matches_closed_form)
 }
 END_TEST
 
+/* Lap log nu_h of a mixture (gmm8 and a 3-D gaussian) against central differences of its
+   score: sum_c (s_c(z + e e_c) - s_c(z - e e_c)) / (2 e). */
+START_TEST(mixture_laplacian_matches_score_differences)
+{
+  const char *cases[] = {"-drift_dim 2 -drift_target gmm8 -drift_target_samples 0", "-drift_dim 3 -drift_target gaussian -drift_target_scale 0.7"};
+  double      worst = 0;
+  for (int cs = 0; cs < 2; cs++) {
+    DSOptions o = ds_test_read_options(cases[cs]);
+    DSTarget *t;
+    DS_ASSERT_PETSC(ds_target_create(PETSC_COMM_WORLD, &o, &t));
+    const PetscInt d = o.dim;
+    for (int p = 0; p < 7; p++) {
+      double z[3], score[3], lap, zp[3], sp[3], sm[3], fd = 0, e = 1e-5;
+      for (PetscInt c = 0; c < d; c++) z[c] = 0.9 * sin(1.7 * p + c) + 0.3 * c;
+      DS_ASSERT_PETSC(ds_mixture_score_laplacian(t->mixture, 0.35, 1, z, score, &lap));
+      for (PetscInt c = 0; c < d; c++) {
+        for (PetscInt a = 0; a < d; a++) zp[a] = z[a] + (a == c ? e : 0);
+        DS_ASSERT_PETSC(ds_mixture_score(t->mixture, 0.35, 1, zp, sp));
+        for (PetscInt a = 0; a < d; a++) zp[a] = z[a] - (a == c ? e : 0);
+        DS_ASSERT_PETSC(ds_mixture_score(t->mixture, 0.35, 1, zp, sm));
+        fd += (sp[c] - sm[c]) / (2 * e);
+      }
+      worst = PetscMax(worst, fabs(lap - fd) / PetscMax(fabs(fd), 1.0));
+    }
+    ds_target_destroy(&t);
+  }
+  DS_ASSERT_ALL(worst < 1e-7, "Lap log nu_h differs from the differences of the score by %g", worst);
+}
+END_TEST
+
 Suite *ds_suite_theorem(void)
 {
   Suite *s  = suite_create("theorem");
@@ -143,6 +174,7 @@ Suite *ds_suite_theorem(void)
   tcase_add_test(tc, initial_kl_closed_form_matches_quadrature);
   tcase_add_test(tc, initial_kl_monte_carlo_matches_quadrature);
   tcase_add_test(tc, meanfield_matches_closed_form);
+  tcase_add_test(tc, mixture_laplacian_matches_score_differences);
   suite_add_tcase(s, tc);
   return s;
 }
