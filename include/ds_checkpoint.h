@@ -5,6 +5,7 @@
 
 #include <petscvec.h>
 #include "ds_bandwidth.h"
+#include "ds_theorem.h"
 
 typedef struct {
   PetscInt    n, dim;
@@ -12,6 +13,7 @@ typedef struct {
   PetscInt    step;
   PetscReal   time, dt;
   DSBandwidth bandwidth; /* the schedule h(t), so a restart does not recompute h0 */
+  DSTheoremIntegrals integrals; /* the theorem's running integrals over the states before this one */
 } DSCheckpointState;
 
 /* Writes the particles X (block size d) and the state to `path` (collective): the file is

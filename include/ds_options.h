@@ -26,10 +26,11 @@ typedef enum {
   DS_DIAGNOSTIC_ENERGY    = 1 << 1, /* energy_distance */
   DS_DIAGNOSTIC_SLICED_W2 = 1 << 2, /* sliced_w2 */
   DS_DIAGNOSTIC_KDE       = 1 << 3, /* reciprocal_kde, self_interaction, min_occupancy */
-  DS_DIAGNOSTIC_MIXTURE   = 1 << 4  /* mean_error, covariance_error, mode_coverage */
+  DS_DIAGNOSTIC_MIXTURE   = 1 << 4, /* mean_error, covariance_error, mode_coverage */
+  DS_DIAGNOSTIC_THEOREM   = 1 << 5  /* the theorem's time averages, stein_drift, fisher, identity, excess */
 } DSDiagnosticGroup;
 PETSC_EXTERN const char *const DSDiagnosticGroups[]; /* names of the bits, in bit order */
-#define DS_DIAGNOSTIC_GROUPS 5
+#define DS_DIAGNOSTIC_GROUPS 6
 
 /* Name tables in PETSc's enum-list form (names, then type name, prefix, NULL). */
 PETSC_EXTERN const char *const DSKernelTypes[];
@@ -80,6 +81,8 @@ typedef struct {
   PetscReal    mmd_bandwidth;        /* -drift_mmd_bandwidth: gaussian kernel bandwidth of mmd2 */
   PetscInt     sliced_w2_projections;/* -drift_sliced_w2_projections: directions L */
   PetscInt     diagnostics_samples;  /* -drift_diagnostics_samples: samples drawn from an analytic target; 0 = N */
+  PetscInt     fisher_draws;         /* -drift_fisher_draws: Q of the Fisher discrepancy's Monte Carlo; 0 = not computed */
+  PetscInt     kl_draws;             /* -drift_kl_draws: draws of the initial KL's Monte Carlo (no closed form) */
   char         checkpoint[PETSC_MAX_PATH_LEN]; /* -drift_checkpoint: checkpoint file, "" = none */
   PetscInt     checkpoint_every;     /* -drift_checkpoint_every: steps between checkpoints, 0 = none */
   PetscReal    checkpoint_seconds;   /* -drift_checkpoint_seconds: wall seconds between checkpoints, 0 = none */

@@ -49,4 +49,9 @@ PETSC_EXTERN PetscErrorCode ds_output_write_diagnostics(DSOutput out, PetscInt s
 /* Flushes and closes the file. Collective. */
 PETSC_EXTERN PetscErrorCode ds_output_close(DSOutput *out);
 
+/* Writes `count` named real values as root attributes (a run's final summary: the
+   theorem's time averages, the initial KL); an attribute of the same name is replaced.
+   Collective; values must be the same on every rank. */
+PETSC_EXTERN PetscErrorCode ds_output_write_summary(DSOutput out, PetscInt count, const char *const names[], const PetscReal values[]);
+
 #endif

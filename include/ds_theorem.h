@@ -43,4 +43,30 @@ PETSC_EXTERN void ds_meanfield_advance(DSMeanField *meanfield, PetscReal (*bandw
 /* C_inf at the current state with bandwidth h. */
 PETSC_EXTERN PetscReal ds_meanfield_centre_velocity(const DSMeanField *meanfield, PetscReal h);
 
+/* The running time integrals of the theorem's quantities along a run, by the trapezoid rule
+   over the states they are added at (every step for C_t, the self term and C_inf; every
+   diagnostics step for SD_t). Part of a checkpoint, so a restart continues them. */
+typedef struct {
+  PetscInt    count;            /* states added */
+  PetscReal   time;             /* t of the last one */
+  PetscReal   centre_velocity, self_term, meanfield_velocity; /* its C_t, (a_h/N) R_t, C_inf(t) */
+  PetscReal   centre_velocity_integral, self_term_integral, meanfield_velocity_integral;
+  PetscInt    stein_count;
+  PetscReal   stein_time, stein_drift, stein_drift_integral; /* the last SD_t added, and int SD dt */
+  DSMeanField meanfield;        /* the moment ODE's state (when it applies) */
+} DSTheoremIntegrals;
+
+/* Adds the state at time t (C_t, self term, C_inf; NaN where not computed): each integral
+   grows by the trapezoid from the previous state. The first state only starts them. */
+PETSC_EXTERN void ds_theorem_integrals_add(DSTheoremIntegrals *integrals, PetscReal t, PetscReal centre_velocity, PetscReal self_term, PetscReal meanfield_velocity);
+
+/* Adds SD_t at time t to its own trapezoid (diagnostics steps only). */
+PETSC_EXTERN void ds_theorem_integrals_add_stein(DSTheoremIntegrals *integrals, PetscReal t, PetscReal stein_drift);
+
+/* The identity's sides at the last state, from time 0 to T = integrals->time:
+     left  = (1/T) int_0^T SD_t dt,
+     right = KL(rho_0 || nu_h) / T + (1/T) int_0^T (a_h/N) R_t dt,
+   and the finite-particle excess (1/T) int_0^T (C_t - C_inf(t)) dt. NaN before T > 0. */
+PETSC_EXTERN void ds_theorem_identity(const DSTheoremIntegrals *integrals, PetscReal kl, PetscReal *left, PetscReal *right, PetscReal *excess);
+
 #endif

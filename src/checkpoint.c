@@ -28,6 +28,12 @@ static const Field fields[] = {
   {"bandwidth_h0", PETSC_REAL, offsetof(DSCheckpointState, bandwidth.h0)},
   {"bandwidth_anneal", PETSC_REAL, offsetof(DSCheckpointState, bandwidth.anneal)},
   {"bandwidth_min", PETSC_REAL, offsetof(DSCheckpointState, bandwidth.h_min)},
+#define INTEGRAL(member, type) {"theorem_" #member, type, offsetof(DSCheckpointState, integrals.member)}
+  INTEGRAL(count, PETSC_INT), INTEGRAL(time, PETSC_REAL), INTEGRAL(centre_velocity, PETSC_REAL), INTEGRAL(self_term, PETSC_REAL), INTEGRAL(meanfield_velocity, PETSC_REAL),
+  INTEGRAL(centre_velocity_integral, PETSC_REAL), INTEGRAL(self_term_integral, PETSC_REAL), INTEGRAL(meanfield_velocity_integral, PETSC_REAL),
+  INTEGRAL(stein_count, PETSC_INT), INTEGRAL(stein_time, PETSC_REAL), INTEGRAL(stein_drift, PETSC_REAL), INTEGRAL(stein_drift_integral, PETSC_REAL),
+  INTEGRAL(meanfield.dim, PETSC_INT), INTEGRAL(meanfield.target_variance, PETSC_REAL), INTEGRAL(meanfield.time, PETSC_REAL), INTEGRAL(meanfield.mean, PETSC_REAL), INTEGRAL(meanfield.variance, PETSC_REAL),
+#undef INTEGRAL
 };
 #undef FIELD
 

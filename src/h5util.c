@@ -286,13 +286,17 @@ PetscErrorCode ds_h5_cut_rows(const DSH5File *f, const DSH5Dataset *ds, PetscInt
 }
 
 /* Writes the scalar attribute `name` of the object at `object`: stored as `filetype`, read
-   from `value` as `memtype`. */
+   from `value` as `memtype`; an existing attribute of that name is replaced. */
 static PetscErrorCode attribute_write(const DSH5File *f, const char *object, const char *name, hid_t filetype, hid_t memtype, const void *value)
 {
   hid_t  space, attr;
   herr_t status;
+  htri_t exists;
 
   PetscFunctionBeginUser;
+  exists = H5Aexists_by_name(f->id, object, name, H5P_DEFAULT);
+  DS_H5_CHECK(f, exists, "look for attribute", name);
+  if (exists > 0) DS_H5_CHECK(f, H5Adelete_by_name(f->id, object, name, H5P_DEFAULT), "replace attribute", name);
   space = H5Screate(H5S_SCALAR);
   DS_H5_CHECK(f, space, "create the dataspace of attribute", name);
   attr = H5Acreate_by_name(f->id, object, name, filetype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);

@@ -13,7 +13,7 @@ const char *const DSKernelTypes[] = {"gaussian", "laplace", "imq", "DSKernelType
 const char *const DSSelfPairs[]   = {"include", "exclude", "DSSelfPair", "DS_SELF_", NULL};
 const char *const DSTargetTypes[] = {"gaussian", "gmm8", "checkerboard", "swissroll", "moons", "rings", "file", "DSTargetType", "DS_TARGET_", NULL};
 const char *const DSInitTypes[]   = {"gaussian", "uniform", "file", "DSInitType", "DS_INIT_", NULL};
-const char *const DSDiagnosticGroups[] = {"mmd2", "energy_distance", "sliced_w2", "kde", "mixture"};
+const char *const DSDiagnosticGroups[] = {"mmd2", "energy_distance", "sliced_w2", "kde", "mixture", "theorem"};
 const char *const DSBandwidthRules[] = {"fixed", "rate", "silverman", "scott", "median", "DSBandwidthRule", "DS_BANDWIDTH_", NULL};
 
 /* Number of names in a PETSc enum list (names, type name, prefix, NULL). */
@@ -175,7 +175,7 @@ static PetscErrorCode read_diagnostic_groups(PetscOptionItems *PetscOptionsObjec
   PetscBool set;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscOptionsStringArray("-drift_diagnostics", "Diagnostic groups: mmd2,energy_distance,sliced_w2,kde,mixture, or all, or none", NULL, names, &n, &set));
+  PetscCall(PetscOptionsStringArray("-drift_diagnostics", "Diagnostic groups: mmd2,energy_distance,sliced_w2,kde,mixture,theorem, or all, or none", NULL, names, &n, &set));
   if (!set) PetscFunctionReturn(0);
   *mask = 0;
   for (PetscInt k = 0; k < n; k++) {
@@ -191,7 +191,7 @@ static PetscErrorCode read_diagnostic_groups(PetscOptionItems *PetscOptionsObjec
     if (!(all || none || known) && !unknown[0]) PetscCall(PetscStrncpy(unknown, names[k], sizeof(unknown)));
     PetscCall(PetscFree(names[k]));
   }
-  PetscCheck(!unknown[0], comm, PETSC_ERR_USER_INPUT, "-drift_diagnostics: %s is not a diagnostic group; allowed: mmd2, energy_distance, sliced_w2, kde, mixture, all, none", unknown);
+  PetscCheck(!unknown[0], comm, PETSC_ERR_USER_INPUT, "-drift_diagnostics: %s is not a diagnostic group; allowed: mmd2, energy_distance, sliced_w2, kde, mixture, theorem, all, none", unknown);
   PetscFunctionReturn(0);
 }
 
@@ -258,6 +258,7 @@ PetscErrorCode ds_options_set_defaults(DSOptions *o)
   o->diagnostics           = (1 << DS_DIAGNOSTIC_GROUPS) - 1;
   o->mmd_bandwidth         = 1.0;
   o->sliced_w2_projections = 64;
+  o->kl_draws              = 10000;
   o->ntemperatures   = 3;
   o->temperatures[0] = 0.02; /* the official large-scale list */
   o->temperatures[1] = 0.05;
@@ -319,6 +320,8 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_mmd_bandwidth", "Bandwidth of the gaussian kernel of mmd2", 0.0, PETSC_TRUE, &o->mmd_bandwidth, NULL));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_sliced_w2_projections", "Directions of sliced_w2", 1, 100000, &o->sliced_w2_projections, NULL));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_diagnostics_samples", "Samples drawn from an analytic target for the distances (default N)", 1, PETSC_MAX_INT, &o->diagnostics_samples, NULL));
+  PetscCall(read_int(PetscOptionsObject, comm, "-drift_fisher_draws", "Draws Q per particle of the Fisher discrepancy J_t (theorem group, conservative gaussian field; 0 = not computed)", 0, 1000000, &o->fisher_draws, NULL));
+  PetscCall(read_int(PetscOptionsObject, comm, "-drift_kl_draws", "Draws of the Monte-Carlo KL(rho_0 || nu_h) where it has no closed form", 2, PETSC_MAX_INT, &o->kl_draws, NULL));
   PetscCall(read_path(PetscOptionsObject, comm, "-drift_checkpoint", "Checkpoint file (written atomically; the previous one is kept as FILE.prev)", o->checkpoint, sizeof(o->checkpoint), NULL));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_checkpoint_every", "Steps between checkpoints (0 = none)", 0, PETSC_MAX_INT, &o->checkpoint_every, NULL));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_checkpoint_seconds", "Wall-clock seconds between checkpoints (0 = none)", 0.0, PETSC_FALSE, &o->checkpoint_seconds, NULL));
@@ -351,5 +354,6 @@ PetscErrorCode ds_options_validate(MPI_Comm comm, const DSOptions *o)
   PetscCheck(!(o->bandwidth_scale > 0) || o->bandwidth_rule == DS_BANDWIDTH_RATE, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_scale is the constant of -drift_bandwidth_rule rate (-drift_bandwidth_rule %s given)", DSBandwidthRules[o->bandwidth_rule]);
   PetscCheck(!(o->bandwidth_anneal > 0) || o->bandwidth_min > 0, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_anneal needs the smallest bandwidth: give -drift_bandwidth_min h_min");
   PetscCheck(!(o->bandwidth_min > 0) || o->bandwidth_anneal > 0, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_min applies to an annealed bandwidth: give -drift_bandwidth_anneal r > 0");
+  PetscCheck(o->fisher_draws != 1, comm, PETSC_ERR_USER_INPUT, "-drift_fisher_draws 1 cannot estimate its own standard error: give Q >= 2 (or 0 for none)");
   PetscFunctionReturn(0);
 }

@@ -410,6 +410,22 @@ PetscErrorCode ds_output_write_diagnostics(DSOutput out, PetscInt step, PetscRea
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode output_summary(DSOutput out, PetscInt count, const char *const names[], const PetscReal values[])
+{
+  PetscFunctionBeginUser;
+  for (PetscInt k = 0; k < count; k++) PetscCall(ds_h5_attribute_write_real(&out->file, "/", names[k], values[k]));
+  PetscCall(ds_h5_file_flush(&out->file));
+  PetscFunctionReturn(0);
+}
+
+/* Writes the run's summary values as root attributes, collectively (see output_summary). */
+PetscErrorCode ds_output_write_summary(DSOutput out, PetscInt count, const char *const names[], const PetscReal values[])
+{
+  PetscFunctionBeginUser;
+  DS_H5_QUIETLY(ds_events.output, output_summary(out, count, names, values));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ds_output_destroy(DSOutput *out)
 {
   DSOutput        o = *out;

@@ -15,7 +15,12 @@
 #include "ds_field.h"
 #include "ds_diagnostics.h"
 #include "ds_output.h"
+#include "ds_stein.h"
+#include "ds_theorem.h"
 #include "ds_log.h"
+
+/* The theorem group's columns of a diagnostics row (record_state). */
+#define THEOREM_DIAGNOSTICS 10
 
 typedef struct {
   MPI_Comm       comm;
@@ -24,6 +29,13 @@ typedef struct {
   DSField        field;
   DSDiagnostics  diagnostics;
   DSOutput       output;
+  /* The theorem group (-drift_diagnostics theorem, with an output file): the running
+     integrals (every step), the Stein quantities (conservative gaussian field), the
+     initial KL and its standard error. */
+  PetscBool          theorem;
+  DSStein            stein;
+  DSTheoremIntegrals integrals;
+  PetscReal          kl, kl_standard_error;
   DSBandwidth    bandwidth;
   Vec              velocity;        /* the field at the last monitored state */
   Vec              velocity_points; /* a copy of the positions `velocity` belongs to */
@@ -140,9 +152,9 @@ static PetscErrorCode rhs_function(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
   PetscFunctionReturn(0);
 }
 
-/* The field at the monitored state, with the field's own diagnostics, kept for the next
-   RHS evaluation at the same state. */
-static PetscErrorCode update_velocity(Simulation *sim, PetscInt step, PetscReal t, Vec X)
+/* The field at the monitored state, with the field's own diagnostics when a row is due,
+   kept for the next RHS evaluation at the same state. */
+static PetscErrorCode update_velocity(Simulation *sim, PetscInt step, PetscReal t, Vec X, PetscBool own_diagnostics)
 {
   PetscBool known;
 
@@ -151,7 +163,7 @@ static PetscErrorCode update_velocity(Simulation *sim, PetscInt step, PetscReal 
   if (known) PetscFunctionReturn(0);
   PetscCall(PetscObjectGetId((PetscObject)X, &sim->velocity_vec));
   PetscCall(PetscObjectStateGet((PetscObject)X, &sim->velocity_state));
-  PetscCall(ds_field_set_diagnostics(sim->field, PETSC_TRUE));
+  PetscCall(ds_field_set_diagnostics(sim->field, own_diagnostics));
   PetscCall(evaluate_field(sim, step, t, X, sim->velocity));
   PetscCall(ds_field_set_diagnostics(sim->field, PETSC_FALSE));
   PetscCall(VecCopy(X, sim->velocity_points));
@@ -175,6 +187,60 @@ static PetscErrorCode run_fraction(TS ts, PetscInt step, PetscReal t, PetscReal 
   PetscFunctionReturn(0);
 }
 
+static PetscReal bandwidth_at(const void *bandwidth, PetscReal t) { return ds_bandwidth_at((const DSBandwidth *)bandwidth, t); }
+
+/* Adds the monitored state at time t (velocity known) to the theorem's running integrals:
+   C_t, the field's self term (conservative field; NaN otherwise) and C_inf(t) (where the
+   mean-field reference applies; NaN otherwise). A state already added is not added again. */
+static PetscErrorCode integrate_state(Simulation *sim, PetscReal t)
+{
+  PetscReal rms, centre, self_term = NAN, meanfield = NAN;
+
+  PetscFunctionBeginUser;
+  if (sim->integrals.count > 0 && t == sim->integrals.time) PetscFunctionReturn(0);
+  PetscCall(ds_diagnostics_velocity(sim->velocity, &rms, &centre));
+  if (ds_stein_applies(&sim->opts)) PetscCall(ds_field_get_diagnostic(sim->field, "self_term", &self_term));
+  if (ds_meanfield_applies(&sim->opts)) {
+    ds_meanfield_advance(&sim->integrals.meanfield, bandwidth_at, &sim->bandwidth, t);
+    meanfield = ds_meanfield_centre_velocity(&sim->integrals.meanfield, ds_bandwidth_at(&sim->bandwidth, t));
+  }
+  ds_theorem_integrals_add(&sim->integrals, t, rms * rms, self_term, meanfield);
+  PetscFunctionReturn(0);
+}
+
+/* The theorem group's columns at a diagnostics row (THEOREM_DIAGNOSTICS of them):
+     c_time_average          (1/t) int_0^t C_s ds
+     self_term_time_average  (1/t) int_0^t (a_h/N) R_s ds
+     stein_drift             SD_t
+     stein_drift_time_average (1/t) int_0^t SD_s ds (trapezoid over the diagnostics rows)
+     identity_right          KL(rho_0 || nu_h) / t + self_term_time_average
+     identity_gap            identity_right - stein_drift_time_average (>= 0 in expectation)
+     fisher, fisher_se       J_t and its Monte-Carlo standard error (-drift_fisher_draws)
+     meanfield_velocity      C_inf(t)
+     finite_particle_excess  (1/t) int_0^t (C_s - C_inf(s)) ds
+   NaN where a quantity does not apply or t = 0. */
+static PetscErrorCode theorem_row(Simulation *sim, PetscInt step, PetscReal t, Vec X, const char **names, PetscReal *values)
+{
+  static const char *const theorem_names[THEOREM_DIAGNOSTICS] = {"c_time_average", "self_term_time_average", "stein_drift", "stein_drift_time_average", "identity_right", "identity_gap", "fisher", "fisher_se", "meanfield_velocity", "finite_particle_excess"};
+  DSTheoremIntegrals     *run = &sim->integrals;
+  const PetscReal         h = ds_bandwidth_at(&sim->bandwidth, t);
+  PetscReal               sd = NAN, fisher = NAN, fisher_se = NAN, left, right, excess;
+
+  PetscFunctionBeginUser;
+  if (sim->stein) {
+    PetscCall(ds_stein_drift(sim->stein, X, h, &sd));
+    if (!(run->stein_count > 0 && t == run->stein_time)) ds_theorem_integrals_add_stein(run, t, sd);
+    if (sim->opts.fisher_draws > 0) PetscCall(ds_stein_fisher(sim->stein, X, h, step, &fisher, &fisher_se));
+  }
+  ds_theorem_identity(run, sim->kl, &left, &right, &excess);
+  const PetscReal row[THEOREM_DIAGNOSTICS] = {t > 0 ? run->centre_velocity_integral / t : NAN, t > 0 ? run->self_term_integral / t : NAN, sd, left, right, right - left, fisher, fisher_se, run->meanfield_velocity, excess};
+  for (PetscInt k = 0; k < THEOREM_DIAGNOSTICS; k++) {
+    names[k]  = theorem_names[k];
+    values[k] = row[k];
+  }
+  PetscFunctionReturn(0);
+}
+
 /* Diagnostics row, progress line and snapshot of one state, as far as each is due. The
    row holds the bandwidth in force (not for the multitemperature field, whose bandwidths
    s tau are in its own diagnostics), the velocity diagnostics and the field's own. */
@@ -184,15 +250,17 @@ static PetscErrorCode record_state(TS ts, Simulation *sim, PetscInt step, PetscR
   const PetscBool  print       = o->monitor_every > 0 && step != sim->last_printed_step && (force || step % o->monitor_every == 0);
   const PetscBool  snapshot    = sim->output && step != sim->last_snapshot_step && (force || step % o->output_every == 0);
   const PetscBool  diagnostics = step != sim->last_diagnostics_step && (force || step % o->diagnostics_every == 0);
-  const char      *names[3 + DS_FIELD_MAX_OWN_DIAGNOSTICS + DS_MAX_STATE_DIAGNOSTICS];
-  PetscReal        values[3 + DS_FIELD_MAX_OWN_DIAGNOSTICS + DS_MAX_STATE_DIAGNOSTICS];
+  const char      *names[3 + DS_FIELD_MAX_OWN_DIAGNOSTICS + DS_MAX_STATE_DIAGNOSTICS + THEOREM_DIAGNOSTICS];
+  PetscReal        values[3 + DS_FIELD_MAX_OWN_DIAGNOSTICS + DS_MAX_STATE_DIAGNOSTICS + THEOREM_DIAGNOSTICS];
   PetscInt         count = 0, field_count, state_count;
   const char *const *field_names, *const *state_names;
   const PetscReal   *field_values;
 
   PetscFunctionBeginUser;
+  if (!print && !snapshot && !diagnostics && !sim->theorem) PetscFunctionReturn(0);
+  PetscCall(update_velocity(sim, step, t, X, print || snapshot || diagnostics));
+  if (sim->theorem) PetscCall(integrate_state(sim, t));
   if (!print && !snapshot && !diagnostics) PetscFunctionReturn(0);
-  PetscCall(update_velocity(sim, step, t, X));
   const DSFieldTypeInfo *field_type;
   PetscCall(ds_field_get_type(sim->field, &field_type));
   if (field_type->uses_bandwidth) {
@@ -214,6 +282,10 @@ static PetscErrorCode record_state(TS ts, Simulation *sim, PetscInt step, PetscR
     PetscCall(ds_diagnostics_get_names(sim->diagnostics, &state_count, &state_names));
     PetscCall(ds_diagnostics_compute(sim->diagnostics, X, ds_bandwidth_at(&sim->bandwidth, t), values + count));
     for (PetscInt k = 0; k < state_count; k++) names[count++] = state_names[k];
+    if (sim->theorem) {
+      PetscCall(theorem_row(sim, step, t, X, names + count, values + count));
+      count += THEOREM_DIAGNOSTICS;
+    }
     PetscCall(ds_output_write_diagnostics(sim->output, step, t, count, names, values));
     sim->last_diagnostics_step = step;
   }
@@ -295,8 +367,9 @@ static PetscErrorCode post_step(TS ts)
   PetscCall(first_nonfinite_particle(X, &particle));
   if (particle >= 0) PetscCall(stop_nonfinite(sim, "position", step, t, particle));
   PetscCall(VecCopy(X, sim->pending));
-  sim->pending_state.step = step;
-  sim->pending_state.time = t;
+  sim->pending_state.step      = step;
+  sim->pending_state.time      = t;
+  sim->pending_state.integrals = sim->integrals; /* the states before this one */
   PetscCall(TSGetTimeStep(ts, &sim->pending_state.dt));
 
   PetscCallMPI(MPI_Allreduce(&sig, &any_sig, 1, MPI_INT, MPI_MAX, sim->comm));
@@ -353,6 +426,7 @@ static PetscErrorCode restart_from_checkpoint(Simulation *sim, TS ts, Vec X)
   PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_dt", &dt_given));
   if (!dt_given) PetscCall(TSSetTimeStep(ts, cp.dt));
   sim->bandwidth       = cp.bandwidth;
+  sim->integrals       = cp.integrals;
   sim->last_good_state = cp;
   PetscFunctionReturn(0);
 }
@@ -373,6 +447,23 @@ static PetscErrorCode check_unknown_options(MPI_Comm comm)
   }
   PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
   PetscCheck(!unknown[0], comm, PETSC_ERR_USER_INPUT, "%s is not a driftsim option (run with -help for the list)", unknown);
+  PetscFunctionReturn(0);
+}
+
+/* The theorem's numbers over the whole run [0, T] as root attributes of the output: the
+   horizon, the initial KL and its standard error, and the time averages and identity of
+   theorem_row at T. */
+static PetscErrorCode write_theorem_summary(Simulation *sim)
+{
+  const DSTheoremIntegrals *run = &sim->integrals;
+  const PetscReal           T = run->time;
+  PetscReal                 left, right, excess;
+
+  PetscFunctionBeginUser;
+  ds_theorem_identity(run, sim->kl, &left, &right, &excess);
+  const char *const names[]  = {"theorem_horizon", "kl_initial", "kl_initial_se", "c_time_average", "self_term_time_average", "stein_drift_time_average", "identity_right", "identity_gap", "finite_particle_excess"};
+  const PetscReal   values[] = {T, sim->kl, sim->kl_standard_error, T > 0 ? run->centre_velocity_integral / T : NAN, T > 0 ? run->self_term_integral / T : NAN, left, right, right - left, excess};
+  PetscCall(ds_output_write_summary(sim->output, sizeof(values) / sizeof(values[0]), names, values));
   PetscFunctionReturn(0);
 }
 
@@ -455,7 +546,11 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
     PetscCall(VecGetLocalSize(X, &local));
     PetscCall(ds_field_create(comm, &sim.opts, sim.target, local / sim.opts.dim, &sim.field));
     PetscCall(ds_diagnostics_create(comm, &sim.opts, sim.target, local / sim.opts.dim, &sim.diagnostics));
+    sim.theorem = (sim.opts.diagnostics & DS_DIAGNOSTIC_THEOREM) && sim.opts.output[0] ? PETSC_TRUE : PETSC_FALSE;
+    if (sim.theorem && ds_stein_applies(&sim.opts)) PetscCall(ds_stein_create(comm, &sim.opts, sim.target, sim.field, local / sim.opts.dim, &sim.stein));
   }
+  if (sim.theorem) PetscCall(ds_theorem_initial_kl(comm, &sim.opts, sim.target, sim.bandwidth.h0, sim.opts.kl_draws, &sim.kl, &sim.kl_standard_error));
+  if (!sim.opts.restart[0] && ds_meanfield_applies(&sim.opts)) ds_meanfield_start(&sim.opts, &sim.integrals.meanfield);
   PetscCall(TSSetRHSFunction(ts, NULL, rhs_function, &sim));
   PetscCall(TSSetApplicationContext(ts, &sim));
   PetscCall(TSSetPostStep(ts, post_step));
@@ -471,6 +566,7 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
   PetscCall(TSGetStepNumber(ts, &steps));
   PetscCall(TSGetSolveTime(ts, &t));
   PetscCall(record_state(ts, &sim, steps, t, X, PETSC_TRUE));
+  if (sim.theorem) PetscCall(write_theorem_summary(&sim));
   PetscCall(PetscTime(&solve_end));
   PetscCall(perf_summary(&sim, solve_end - sim.wall_start));
   if (sim.output) {
@@ -482,6 +578,7 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
 
   PetscCall(ds_field_destroy(&sim.field));
   PetscCall(ds_diagnostics_destroy(&sim.diagnostics));
+  PetscCall(ds_stein_destroy(&sim.stein));
   PetscCall(VecDestroy(&sim.velocity));
   PetscCall(VecDestroy(&sim.velocity_points));
   PetscCall(VecDestroy(&sim.last_good));

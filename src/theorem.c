@@ -97,3 +97,42 @@ PetscReal ds_meanfield_centre_velocity(const DSMeanField *mf, PetscReal h)
   const PetscReal a = 1 / (mf->target_variance + h * h), b = 1 / (mf->variance + h * h);
   return mf->dim * (mf->variance * PetscSqr(b - a) + a * a * PetscSqr(mf->mean));
 }
+
+/* Trapezoid step of `integral` from (t0, f0) to (t1, f1). */
+static void trapezoid(PetscReal *integral, PetscReal t0, PetscReal f0, PetscReal t1, PetscReal f1)
+{
+  *integral += 0.5 * (t1 - t0) * (f0 + f1);
+}
+
+void ds_theorem_integrals_add(DSTheoremIntegrals *run, PetscReal t, PetscReal c, PetscReal self_term, PetscReal c_inf)
+{
+  if (run->count > 0) {
+    trapezoid(&run->centre_velocity_integral, run->time, run->centre_velocity, t, c);
+    trapezoid(&run->self_term_integral, run->time, run->self_term, t, self_term);
+    trapezoid(&run->meanfield_velocity_integral, run->time, run->meanfield_velocity, t, c_inf);
+  }
+  run->count++;
+  run->time               = t;
+  run->centre_velocity    = c;
+  run->self_term          = self_term;
+  run->meanfield_velocity = c_inf;
+}
+
+void ds_theorem_integrals_add_stein(DSTheoremIntegrals *run, PetscReal t, PetscReal sd)
+{
+  if (run->stein_count > 0) trapezoid(&run->stein_drift_integral, run->stein_time, run->stein_drift, t, sd);
+  run->stein_count++;
+  run->stein_time  = t;
+  run->stein_drift = sd;
+}
+
+void ds_theorem_identity(const DSTheoremIntegrals *run, PetscReal kl, PetscReal *left, PetscReal *right, PetscReal *excess)
+{
+  const PetscReal T = run->time;
+
+  *left = *right = *excess = NAN;
+  if (!(T > 0)) return;
+  *left   = run->stein_time > 0 ? run->stein_drift_integral / run->stein_time : NAN;
+  *right  = kl / T + run->self_term_integral / T;
+  *excess = (run->centre_velocity_integral - run->meanfield_velocity_integral) / T;
+}

@@ -92,6 +92,7 @@ Suite *ds_suite_input(void);
 Suite *ds_suite_diagnostics(void);
 Suite *ds_suite_field_registry(void);
 Suite *ds_suite_theorem(void);
+Suite *ds_suite_stein(void);
 Suite *ds_suite_xdmf(void);
 
 #endif

@@ -10,7 +10,7 @@ static const struct { const char *name; SuiteMaker make; } suites[] = {
   {"output", ds_suite_output},     {"joint", ds_suite_joint},     {"bandwidth", ds_suite_bandwidth},
   {"input", ds_suite_input},
   {"diagnostics", ds_suite_diagnostics}, {"field_registry", ds_suite_field_registry},
-  {"theorem", ds_suite_theorem},
+  {"theorem", ds_suite_theorem},         {"stein", ds_suite_stein},
   {"xdmf", ds_suite_xdmf},
 };
 

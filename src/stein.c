@@ -1,0 +1,206 @@
+/* The Stein drift and the smoothed Fisher discrepancy (ds_stein.h). SD_t takes one ring
+   pass over the particles and, for a sample target, one over the samples, accumulating
+   the kernel moments S0, S1 and S2 of every particle; J_t evaluates the run's field at
+   Q Gaussian offsets of every particle. */
+#include <string.h>
+#include "ds_stein.h"
+#include "ds_kernels.h"
+#include "ds_ring.h"
+#include "ds_rng.h"
+#include "ds_mixture.h"
+#include "ds_log.h"
+
+struct DSStein_ {
+  MPI_Comm   comm;
+  DSTarget  *target;
+  DSField    field;
+  PetscInt   dim, local_count, global_count, particle_start, draws;
+  PetscInt   seed;
+  DSRing     particle_ring, data_ring;
+  PetscReal *particles, *data; /* [d][n] structure of arrays */
+  PetscInt   data_start;
+  /* Per particle: the kernel moments against the particles (value, moment, second) and the
+     samples, the target's score ([n][d]) and Laplacian. */
+  PetscReal *value_x, *moment_x, *second_x, *value_y, *moment_y, *second_y, *score, *laplacian;
+  Vec        query, velocity; /* J's query points and the field there */
+};
+
+PetscBool ds_stein_applies(const DSOptions *o)
+{
+  return (!strcmp(o->field, "conservative") && o->kernel == DS_KERNEL_GAUSSIAN) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+PetscErrorCode ds_stein_create(MPI_Comm comm, const DSOptions *o, DSTarget *target, DSField field, PetscInt local_count, DSStein *stein)
+{
+  DSStein        S;
+  const PetscInt d = o->dim, n = PetscMax(local_count, 1);
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&S));
+  S->comm        = comm;
+  S->target      = target;
+  S->field       = field;
+  S->dim         = d;
+  S->local_count = local_count;
+  S->draws       = o->fisher_draws;
+  S->seed        = o->seed;
+  PetscCall(ds_ring_create(comm, d, local_count, 0, &S->particle_ring));
+  PetscCall(ds_ring_get_layout(S->particle_ring, &S->particle_start, &S->global_count));
+  PetscCall(PetscMalloc1(d * n, &S->particles));
+  if (!target->analytic) {
+    PetscCall(ds_ring_create(target->replicated ? PETSC_COMM_SELF : comm, d, target->samples_local, 0, &S->data_ring));
+    PetscCall(ds_ring_get_layout(S->data_ring, &S->data_start, NULL));
+    PetscCall(PetscMalloc1(d * PetscMax(target->samples_local, 1), &S->data));
+    ds_rows_to_soa(target->samples_local, d, target->samples, S->data);
+  }
+  PetscCall(PetscMalloc4(n, &S->value_x, d * n, &S->moment_x, n, &S->second_x, n, &S->value_y));
+  PetscCall(PetscMalloc4(d * n, &S->moment_y, n, &S->second_y, d * n, &S->score, n, &S->laplacian));
+  if (S->draws > 0) {
+    PetscCall(VecCreateMPI(comm, local_count * S->draws * d, PETSC_DETERMINE, &S->query));
+    PetscCall(VecSetBlockSize(S->query, d));
+    PetscCall(VecDuplicate(S->query, &S->velocity));
+  }
+  *stein = S;
+  PetscFunctionReturn(0);
+}
+
+typedef struct {
+  const DSKernel *kernel;
+  const DSBlock  *query;
+  DSKernelSums   *sums;
+} MomentVisit;
+
+static PetscErrorCode visit_moments(void *ctx, const DSBlock *visiting, PetscReal *unused)
+{
+  MomentVisit *v = (MomentVisit *)ctx;
+
+  PetscFunctionBeginUser;
+  ds_kernel_sums(v->kernel, DS_WEIGHT_VALUE, v->query, visiting, PETSC_FALSE, v->sums);
+  PetscCall(PetscLogFlops((6.0 * v->query->dim + 5.0) * v->query->n * visiting->n));
+  PetscFunctionReturn(0);
+}
+
+/* The moments S0, S1, S2 of the particles (query) against every point of `ring`'s blocks. */
+static PetscErrorCode moments(DSStein S, const DSKernel *K, DSRing ring, const DSBlock *local, const DSBlock *query, PetscReal *value, PetscReal *moment, PetscReal *second)
+{
+  DSKernelSums sums  = {.ld = query->n, .value = value, .moment = moment, .second = second};
+  MomentVisit  visit = {K, query, &sums};
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscArrayzero(value, query->n));
+  PetscCall(PetscArrayzero(moment, query->dim * query->n));
+  PetscCall(PetscArrayzero(second, query->n));
+  PetscCall(ds_ring_pass(ring, local, visit_moments, &visit, 0, NULL));
+  PetscFunctionReturn(0);
+}
+
+/* grad log and Lap log of a gaussian KDE at particle i from its moments ([d][n] layout);
+   a KDE that underflowed (S0 = 0) gives grad 0 and Lap -d / h^2, as the field takes t_S = 0. */
+static PetscReal kde_log_derivatives(PetscInt d, PetscInt n, PetscInt i, PetscReal h, const PetscReal *value, const PetscReal *moment, const PetscReal *second, PetscReal *grad)
+{
+  const PetscReal h2 = h * h, inv = value[i] > 0 ? 1.0 / value[i] : 0.0;
+  PetscReal       s1 = 0;
+
+  for (PetscInt c = 0; c < d; c++) {
+    const PetscReal m = moment[c * n + i] * inv;
+    grad[c] = -m / h2;
+    s1 += m * m;
+  }
+  return second[i] * inv / (h2 * h2) - d / h2 - s1 / (h2 * h2);
+}
+
+PetscErrorCode ds_stein_drift(DSStein S, Vec X, PetscReal h, PetscReal *sd)
+{
+  const PetscInt   d = S->dim, n = S->local_count;
+  const PetscReal *x;
+  PetscReal        local = 0, grad_rho[64], grad_nu[64];
+  DSKernel         K;
+
+  PetscFunctionBeginUser;
+  PetscCheck(d <= 64, S->comm, PETSC_ERR_SUP, "the Stein drift is implemented for d <= 64");
+  PetscCall(PetscLogEventBegin(ds_events.diagnostics, 0, 0, 0, 0));
+  ds_kernel_setup(DS_KERNEL_GAUSSIAN, h, 0.0, &K);
+  PetscCall(VecGetArrayRead(X, &x));
+  ds_rows_to_soa(n, d, x, S->particles);
+  DSBlock particles = {n, d, n, S->particle_start, S->particles, NULL};
+  PetscCall(moments(S, &K, S->particle_ring, &particles, &particles, S->value_x, S->moment_x, S->second_x));
+  if (S->target->analytic) PetscCall(ds_mixture_score_laplacian(S->target->mixture, h, n, x, S->score, S->laplacian));
+  else {
+    DSBlock data = {S->target->samples_local, d, S->target->samples_local, S->data_start, S->data, NULL};
+    PetscCall(moments(S, &K, S->data_ring, &data, &particles, S->value_y, S->moment_y, S->second_y));
+    for (PetscInt i = 0; i < n; i++) S->laplacian[i] = kde_log_derivatives(d, n, i, h, S->value_y, S->moment_y, S->second_y, &S->score[i * d]);
+  }
+  PetscCall(VecRestoreArrayRead(X, &x));
+  for (PetscInt i = 0; i < n; i++) {
+    const PetscReal lap_rho = kde_log_derivatives(d, n, i, h, S->value_x, S->moment_x, S->second_x, grad_rho);
+    PetscReal       drift   = 0;
+    for (PetscInt c = 0; c < d; c++) {
+      grad_nu[c] = S->score[i * d + c];
+      drift += (grad_nu[c] - grad_rho[c]) * grad_nu[c];
+    }
+    local += S->laplacian[i] - lap_rho + drift;
+  }
+  PetscCallMPI(MPI_Allreduce(&local, sd, 1, MPIU_REAL, MPI_SUM, S->comm));
+  *sd /= S->global_count;
+  PetscCall(PetscLogEventEnd(ds_events.diagnostics, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_stein_fisher(DSStein S, Vec X, PetscReal h, PetscInt step, PetscReal *fisher, PetscReal *standard_error)
+{
+  const PetscInt     d = S->dim, n = S->local_count, Q = S->draws;
+  const PetscScalar *x, *v;
+  PetscScalar       *z;
+  PetscReal          local[2] = {0, 0}, global[2];
+
+  PetscFunctionBeginUser;
+  PetscCheck(Q >= 2, S->comm, PETSC_ERR_ARG_OUTOFRANGE, "the Fisher discrepancy needs -drift_fisher_draws >= 2 (%" PetscInt_FMT " given)", Q);
+  PetscCall(VecGetArrayRead(X, &x));
+  PetscCall(VecGetArrayWrite(S->query, &z));
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt q = 0; q < Q; q++) {
+      const uint64_t index = ((uint64_t)step * (uint64_t)S->global_count + (uint64_t)(S->particle_start + i)) * (uint64_t)Q + (uint64_t)q;
+      PetscScalar   *point = &z[(i * Q + q) * d];
+      ds_rng_normals((uint64_t)S->seed, DS_STREAM_FISHER, index, 0, d, point);
+      for (PetscInt c = 0; c < d; c++) point[c] = x[i * d + c] + h * point[c];
+    }
+  PetscCall(VecRestoreArrayWrite(S->query, &z));
+  PetscCall(VecRestoreArrayRead(X, &x));
+  PetscCall(ds_field_evaluate_at(S->field, h, X, S->query, S->velocity));
+  PetscCall(VecGetArrayRead(S->velocity, &v));
+  for (PetscInt i = 0; i < n; i++) {
+    PetscReal sum = 0, sum_sq = 0;
+    for (PetscInt q = 0; q < Q; q++) {
+      PetscReal f = 0;
+      for (PetscInt c = 0; c < d; c++) f += PetscSqr(v[(i * Q + q) * d + c]);
+      sum += f;
+      sum_sq += f * f;
+    }
+    const PetscReal mean = sum / Q;
+    local[0] += mean;
+    local[1] += PetscMax(sum_sq - Q * mean * mean, 0.0) / (Q - 1) / Q;
+  }
+  PetscCall(VecRestoreArrayRead(S->velocity, &v));
+  PetscCallMPI(MPI_Allreduce(local, global, 2, MPIU_REAL, MPI_SUM, S->comm));
+  *fisher         = global[0] / S->global_count;
+  *standard_error = PetscSqrtReal(global[1]) / S->global_count;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_stein_destroy(DSStein *stein)
+{
+  DSStein S = *stein;
+
+  PetscFunctionBeginUser;
+  if (!S) PetscFunctionReturn(0);
+  PetscCall(ds_ring_destroy(&S->particle_ring));
+  PetscCall(ds_ring_destroy(&S->data_ring));
+  PetscCall(PetscFree(S->particles));
+  PetscCall(PetscFree(S->data));
+  PetscCall(PetscFree4(S->value_x, S->moment_x, S->second_x, S->value_y));
+  PetscCall(PetscFree4(S->moment_y, S->second_y, S->score, S->laplacian));
+  PetscCall(VecDestroy(&S->query));
+  PetscCall(VecDestroy(&S->velocity));
+  PetscCall(PetscFree(*stein));
+  PetscFunctionReturn(0);
+}
