@@ -28,6 +28,7 @@ class AnalysisError(Exception):
 # a root attribute (a); "per-time" is for running integrals I(t) = int_t0^t f: their mean of f.
 REDUCTIONS = {
     "last": "value at the final time (an attribute: its value)",
+    "sqrt-last": "square root of the value at the final time (of a time average such as c_time_average)",
     "mean": "time average over [0, T] (trapezoidal rule on /diagnostics/time)",
     "sqrt-mean": "square root of the time average over [0, T]",
     "rms": "square root of the time average of the square over [0, T]",
@@ -157,7 +158,7 @@ def run_value(run, quantity, fraction):
         series = run["diagnostics"].get(name)
         if series is None:
             return float("nan")
-        if reduction == "last":
+        if reduction in ("last", "sqrt-last"):
             value = float(series[-1])
         elif reduction in ("mean", "sqrt-mean"):
             value = time_average(time, series)[0]
@@ -167,7 +168,7 @@ def run_value(run, quantity, fraction):
             value = time_average(time, series, fraction)[0]
         else:  # per-time, sqrt-per-time
             value = float(series[-1] - series[0]) / span if span > 0 else float("nan")
-    if reduction in ("sqrt-mean", "rms", "sqrt-per-time"):
+    if reduction in ("sqrt-last", "sqrt-mean", "rms", "sqrt-per-time"):
         value = math.sqrt(value) if value >= 0 else float("nan")
     return value
 
