@@ -1,8 +1,9 @@
 /* The driftsim program as a user runs it: through mpiexec, with its HDF5 output read back
    by the HDF5 C API and checked against computations made here (Euler's update from the
    stored velocities, diagnostics recomputed from the stored field, pair counts from N and M),
-   the same run at different rank counts, -help, and every class of bad input. Runs from the
-   repository root (tools/run-tests does), without MPI itself. */
+   the same run at different rank counts, restarts, -help and input files. Every class of
+   bad input is in check_cli_errors.c, in the same suite. Runs from the repository root
+   (tools/run-tests does), without MPI itself. */
 #include <check.h>
 #include <hdf5.h>
 #include <math.h>
@@ -10,45 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static char workdir[256];
-
-typedef struct {
-  int  exit_code;
-  char out[1 << 16];
-  char err[1 << 16];
-} Run;
-
-static void slurp(const char *path, char *buf, size_t len)
-{
-  FILE  *f = fopen(path, "r");
-  size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-  buf[n]   = 0;
-  if (f) fclose(f);
-}
-
-/* Runs driftsim on `ranks` ranks with `args`; captures exit code, stdout and stderr. */
-static void run_driftsim(Run *r, int ranks, const char *args)
-{
-  char cmd[4096];
-  snprintf(cmd, sizeof(cmd), "tools/mpiexec-local -n %d bin/driftsim %s >%s/out 2>%s/err", ranks, args, workdir, workdir);
-  int status = system(cmd);
-  r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-  snprintf(cmd, sizeof(cmd), "%s/out", workdir);
-  slurp(cmd, r->out, sizeof(r->out));
-  snprintf(cmd, sizeof(cmd), "%s/err", workdir);
-  slurp(cmd, r->err, sizeof(r->err));
-}
-
-static int count_occurrences(const char *text, const char *needle)
-{
-  int n = 0;
-  for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) n++;
-  return n;
-}
+#include "cli_test.h"
 
 /* A dataset read whole as doubles; dims (up to 3) returned. */
 static double *read_dataset(hid_t file, const char *name, int *rank, hsize_t dims[3])
@@ -65,16 +30,6 @@ static double *read_dataset(hid_t file, const char *name, int *rank, hsize_t dim
   H5Sclose(space);
   H5Dclose(dset);
   return data;
-}
-
-static double read_attribute(hid_t file, const char *name)
-{
-  double value = NAN;
-  hid_t  attr  = H5Aopen(file, name, H5P_DEFAULT);
-  ck_assert_msg(attr >= 0, "attribute %s missing", name);
-  H5Aread(attr, H5T_NATIVE_DOUBLE, &value);
-  H5Aclose(attr);
-  return value;
 }
 
 /* A string attribute (fixed or variable length) into buf. */
@@ -283,124 +238,6 @@ START_TEST(help_lists_the_options)
 }
 END_TEST
 
-/* Bad input: non-zero exit, one clean message on stderr naming the option, no traceback,
-   and an existing output file left untouched. */
-static const struct {
-  const char *args;
-  const char *names;
-} bad_inputs[] = {
-  {"-drift_n 0", "-drift_n 0"},
-  {"-drift_n -3", "-drift_n -3"},
-  {"-drift_n abc", "-drift_n abc"},
-  {"-drift_dim 0", "-drift_dim 0"},
-  {"-drift_bandwidth 0", "-drift_bandwidth 0"},
-  {"-drift_bandwidth -0.5", "-drift_bandwidth -0.5"},
-  {"-drift_bandwidth nan", "-drift_bandwidth nan"},
-  {"-drift_field conservative -drift_kernel laplace", "-drift_kernel laplace"},
-  {"-drift_kernel imq -drift_target_samples 0", "-drift_target_samples 0"},
-  {"-drift_target checkerboard -drift_target_samples 0", "-drift_target_samples 0"},
-  {"-drift_target moons -drift_dim 3", "-drift_target moons"},
-  {"-drift_field curl", "-drift_field curl"},
-  {"-drift_self maybe", "-drift_self maybe"},
-  {"-drift_nn 5", "-drift_nn"},
-  {"-drift_output_every 0", "-drift_output_every 0"},
-  {"-drift_init_scale 0", "-drift_init_scale 0"},
-  {"-drift_output_velocity perhaps", "-drift_output_velocity perhaps"},
-  {"-ts_type bogus", "bogus"},
-  {"-options_file /nonexistent/x.opts", "-options_file /nonexistent/x.opts"},
-  {"-drift_cutoff_tol 1", "-drift_cutoff_tol must be below 1"},
-  {"-drift_cutoff_tol 1e-12 -drift_kernel imq", "-drift_cutoff_tol needs a kernel that decays fast"},
-  {"-drift_cutoff_tol 1e-12 -drift_field joint", "-drift_cutoff_tol applies to -drift_field conservative and displacement"},
-  {"-drift_restart /nonexistent/run.checkpoint.h5", "-drift_restart /nonexistent/run.checkpoint.h5"},
-  {"-drift_restart /etc/hostname", "-drift_restart /etc/hostname: not a driftsim checkpoint"},
-  {"-drift_temperatures 0.1,-2 -drift_field multitemperature", "-drift_temperatures"},
-  {"-drift_field multitemperature -drift_temperatures", "-drift_temperatures"},
-  {"-drift_field multitemperature -drift_temperatures 0,0.1", "-drift_temperatures"},
-  {"-drift_bandwidth_rule rate", "-drift_bandwidth_scale"},
-  {"-drift_bandwidth_anneal 1", "-drift_bandwidth_min"},
-  {"-drift_bandwidth_rule nonsense", "-drift_bandwidth_rule nonsense"},
-  {"-drift_bandwidth_anneal 0.5 -drift_bandwidth_min 2 -drift_bandwidth 1", "-drift_bandwidth_min 2 is larger than the initial bandwidth h0 = 1"},
-  {"-drift_target file -drift_target_file /nonexistent.h5 -drift_target_dataset /y", "-drift_target_file /nonexistent.h5, dataset /y: the file does not exist"},
-};
-
-/* Runs driftsim on 2 ranks with the bad `args` and an existing output file: it must fail
-   with one clean error line containing `names`, and leave the file as it was. */
-static void check_refused(const char *args, const char *names)
-{
-  const char *contents = "keep me";
-  char        keep[300], all[2048], seen[64];
-  Run         r;
-  snprintf(keep, sizeof(keep), "%s/keep.h5", workdir);
-  FILE *f = fopen(keep, "w");
-  fputs(contents, f);
-  fclose(f);
-  snprintf(all, sizeof(all), "%s -drift_output %s", args, keep);
-  run_driftsim(&r, 2, all);
-  ck_assert_msg(r.exit_code != 0, "'%s' exited 0", args);
-  ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1, "'%s': expected one error line, stderr: %s", args, r.err);
-  ck_assert_msg(strstr(r.err, names) != NULL, "'%s': message does not name '%s': %s", args, names, r.err);
-  ck_assert_msg(!strstr(r.err, "PETSC ERROR"), "'%s': a PETSc traceback instead of a message: %s", args, r.err);
-  slurp(keep, seen, sizeof(seen));
-  ck_assert_msg(!strcmp(seen, contents), "'%s' destroyed the existing output file", args);
-}
-
-START_TEST(bad_input_is_refused_cleanly)
-{
-  check_refused(bad_inputs[_i].args, bad_inputs[_i].names);
-}
-END_TEST
-
-/* Entries of the test tables: distinct, irregular doubles that use all their bits. */
-static double target_value(int i, int k) { return sin(1.0 + 3.0 * i + k) * 5.0 / 3.0; }
-static double cloud_value(int i, int k) { return cos(2.0 + 5.0 * i + k) * 7.0 / 3.0; }
-
-/* Writes the float64 table [rows][cols] `values` as dataset `name` of a new file `path`. */
-static void write_table(const char *path, const char *name, int rows, int cols, const double *values)
-{
-  const hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
-  hid_t         file    = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  ck_assert_msg(file >= 0, "cannot create %s", path);
-  hid_t space = H5Screate_simple(2, dims, NULL);
-  hid_t dset  = H5Dcreate2(file, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  ck_assert_msg(dset >= 0 && H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) >= 0, "cannot write %s in %s", name, path);
-  H5Dclose(dset);
-  H5Sclose(space);
-  ck_assert(H5Fclose(file) >= 0);
-}
-
-/* A table [rows][cols] of value(i, k), with a NaN at row `nan_row` (none when negative). */
-static double *make_table(int rows, int cols, double (*value)(int, int), int nan_row)
-{
-  double *t = malloc(sizeof(double) * (size_t)(rows * cols));
-  for (int i = 0; i < rows; i++)
-    for (int k = 0; k < cols; k++) t[i * cols + k] = value(i, k);
-  if (nan_row >= 0) t[nan_row * cols + cols - 1] = NAN;
-  return t;
-}
-
-/* Input files that cannot be used: a target of another dimension than -drift_dim and an
-   initial cloud with a NaN, each refused with one clean line naming the file, the dataset
-   and the problem, before the existing output file is touched. */
-START_TEST(bad_input_files_are_refused_cleanly)
-{
-  char    target[300], cloud[300], args[1024], names[1024];
-  double *y = make_table(23, 2, target_value, -1), *x = make_table(37, 2, cloud_value, 11);
-  snprintf(target, sizeof(target), "%s/target2d.h5", workdir);
-  snprintf(cloud, sizeof(cloud), "%s/cloud_nan.h5", workdir);
-  write_table(target, "/samples", 23, 2, y);
-  write_table(cloud, "/cloud", 37, 2, x);
-
-  snprintf(args, sizeof(args), "-drift_dim 3 -drift_target file -drift_target_file %s -drift_target_dataset /samples", target);
-  snprintf(names, sizeof(names), "-drift_target_file %s, dataset /samples: has rows of 2 numbers, but -drift_dim is 3", target);
-  check_refused(args, names);
-  snprintf(args, sizeof(args), "-drift_dim 2 -drift_init file -drift_init_file %s -drift_init_dataset /cloud", cloud);
-  snprintf(names, sizeof(names), "-drift_init_file %s, dataset /cloud: row 11 (counting from 0) is not finite", cloud);
-  check_refused(args, names);
-  free(y);
-  free(x);
-}
-END_TEST
-
 /* Targets and initial clouds from files: a run at 3 ranks takes N from the cloud's rows,
    starts from them and keeps the file's samples as /target/samples, all bit for bit. */
 START_TEST(file_target_and_cloud_run)
@@ -434,22 +271,6 @@ START_TEST(file_target_and_cloud_run)
   free(positions);
   free(y);
   free(x);
-}
-END_TEST
-
-/* An output path that cannot be written: refused before anything runs. */
-START_TEST(unwritable_output_is_refused)
-{
-  const char *paths[] = {"/nonexistent/dir/out.h5", "/etc/passwd/out.h5", "/tmp"};
-  for (int k = 0; k < 3; k++) {
-    char args[512];
-    Run  r;
-    snprintf(args, sizeof(args), "-drift_output %s", paths[k]);
-    run_driftsim(&r, 2, args);
-    ck_assert_msg(r.exit_code != 0, "output %s accepted", paths[k]);
-    ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1 && strstr(r.err, "-drift_output") && strstr(r.err, paths[k]), "output %s: unclear message: %s", paths[k], r.err);
-    ck_assert_msg(!strstr(r.out, "PERF_SUMMARY"), "output %s: the run went ahead", paths[k]);
-  }
 }
 END_TEST
 
@@ -563,47 +384,6 @@ START_TEST(sigusr1_checkpoints_and_the_run_restarts)
 }
 END_TEST
 
-/* A state that overflows: the run stops naming the step and the particle, with a
-   checkpoint of the last good state. Euler with dt = 10 multiplies the cloud by -7 each
-   step (analytic gaussian target, h = 0.5): from 1e150 the target's quadratic form
-   overflows at step 5. */
-START_TEST(nonfinite_velocity_stops_with_a_checkpoint)
-{
-  char args[1024], cp[300];
-  Run  r;
-  snprintf(cp, sizeof(cp), "%s/overflow.checkpoint.h5", workdir);
-  snprintf(args, sizeof(args), "-drift_n 40 -drift_init_mean 1e150 -ts_dt 10 -ts_max_steps 20 -drift_checkpoint %s", cp);
-  run_driftsim(&r, 2, args);
-  ck_assert_msg(r.exit_code != 0, "an overflowing run exited 0");
-  ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1 && strstr(r.err, "non-finite velocity at step 5") && strstr(r.err, "particle 0") && strstr(r.err, cp), "unclear message: %s", r.err);
-  hid_t f = H5Fopen(cp, H5F_ACC_RDONLY, H5P_DEFAULT);
-  ck_assert_msg(f >= 0, "no checkpoint of the last good state");
-  ck_assert_msg(read_attribute(f, "step") == 4, "the checkpoint holds step %g, not the last good step 4", read_attribute(f, "step"));
-  H5Fclose(f);
-}
-END_TEST
-
-/* A checkpoint of another run (N differs), and an output file given as a checkpoint, are
-   refused, naming the option. */
-START_TEST(restart_from_another_run_is_refused)
-{
-  char args[1024], cp[300];
-  Run  r;
-  snprintf(cp, sizeof(cp), "%s/small.checkpoint.h5", workdir);
-  char out[300];
-  snprintf(out, sizeof(out), "%s/small.h5", workdir);
-  snprintf(args, sizeof(args), "-drift_n 30 -ts_max_steps 2 -drift_monitor 0 -drift_checkpoint %s -drift_checkpoint_every 2 -drift_output %s", cp, out);
-  run_driftsim(&r, 2, args);
-  ck_assert_msg(r.exit_code == 0, "checkpointed run failed: %s", r.err);
-  snprintf(args, sizeof(args), "-drift_n 30 -ts_max_steps 4 -drift_monitor 0 -drift_restart %s", out);
-  run_driftsim(&r, 2, args);
-  ck_assert_msg(r.exit_code != 0 && count_occurrences(r.err, "driftsim: error:") == 1 && strstr(r.err, "not a driftsim checkpoint"), "an output file was accepted as a checkpoint: %s", r.err);
-  snprintf(args, sizeof(args), "-drift_n 31 -ts_max_steps 4 -drift_monitor 0 -drift_restart %s", cp);
-  run_driftsim(&r, 2, args);
-  ck_assert_msg(r.exit_code != 0 && count_occurrences(r.err, "driftsim: error:") == 1 && strstr(r.err, "-drift_restart") && strstr(r.err, "30 particles") && strstr(r.err, "-drift_n 31"), "a checkpoint of 30 particles was not refused clearly for N = 31: %s", r.err);
-}
-END_TEST
-
 static Suite *cli_suite(void)
 {
   Suite *s  = suite_create("cli");
@@ -616,11 +396,7 @@ static Suite *cli_suite(void)
   tcase_add_test(tc, help_lists_the_options);
   tcase_add_test(tc, restart_continues_the_run);
   tcase_add_test(tc, sigusr1_checkpoints_and_the_run_restarts);
-  tcase_add_test(tc, nonfinite_velocity_stops_with_a_checkpoint);
-  tcase_add_test(tc, restart_from_another_run_is_refused);
-  tcase_add_loop_test(tc, bad_input_is_refused_cleanly, 0, sizeof(bad_inputs) / sizeof(bad_inputs[0]));
-  tcase_add_test(tc, unwritable_output_is_refused);
-  tcase_add_test(tc, bad_input_files_are_refused_cleanly);
+  cli_test_add_refusals(tc);
   tcase_add_test(tc, file_target_and_cloud_run);
   suite_add_tcase(s, tc);
   return s;

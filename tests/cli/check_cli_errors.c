@@ -1,0 +1,164 @@
+/* The driftsim program refusing what it cannot do, as a user meets it: every class of bad
+   input, input files and outputs that cannot be used, a run that overflows, a checkpoint of
+   another run; each with a non-zero exit and one clean message. Part of the CLI suite
+   (check_cli.c registers these tests). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli_test.h"
+
+/* Bad input: non-zero exit, one clean message on stderr naming the option, no traceback,
+   and an existing output file left untouched. */
+static const struct {
+  const char *args;
+  const char *names;
+} bad_inputs[] = {
+  {"-drift_n 0", "-drift_n 0"},
+  {"-drift_n -3", "-drift_n -3"},
+  {"-drift_n abc", "-drift_n abc"},
+  {"-drift_dim 0", "-drift_dim 0"},
+  {"-drift_bandwidth 0", "-drift_bandwidth 0"},
+  {"-drift_bandwidth -0.5", "-drift_bandwidth -0.5"},
+  {"-drift_bandwidth nan", "-drift_bandwidth nan"},
+  {"-drift_field conservative -drift_kernel laplace", "-drift_kernel laplace"},
+  {"-drift_kernel imq -drift_target_samples 0", "-drift_target_samples 0"},
+  {"-drift_target checkerboard -drift_target_samples 0", "-drift_target_samples 0"},
+  {"-drift_target moons -drift_dim 3", "-drift_target moons"},
+  {"-drift_field curl", "-drift_field curl"},
+  {"-drift_self maybe", "-drift_self maybe"},
+  {"-drift_nn 5", "-drift_nn"},
+  {"-drift_output_every 0", "-drift_output_every 0"},
+  {"-drift_init_scale 0", "-drift_init_scale 0"},
+  {"-drift_output_velocity perhaps", "-drift_output_velocity perhaps"},
+  {"-ts_type bogus", "bogus"},
+  {"-options_file /nonexistent/x.opts", "-options_file /nonexistent/x.opts"},
+  {"-drift_cutoff_tol 1", "-drift_cutoff_tol must be below 1"},
+  {"-drift_cutoff_tol 1e-12 -drift_kernel imq", "-drift_cutoff_tol needs a kernel that decays fast"},
+  {"-drift_cutoff_tol 1e-12 -drift_field joint", "-drift_cutoff_tol applies to -drift_field conservative and displacement"},
+  {"-drift_restart /nonexistent/run.checkpoint.h5", "-drift_restart /nonexistent/run.checkpoint.h5"},
+  {"-drift_restart /etc/hostname", "-drift_restart /etc/hostname: not a driftsim checkpoint"},
+  {"-drift_temperatures 0.1,-2 -drift_field multitemperature", "-drift_temperatures"},
+  {"-drift_field multitemperature -drift_temperatures", "-drift_temperatures"},
+  {"-drift_field multitemperature -drift_temperatures 0,0.1", "-drift_temperatures"},
+  {"-drift_bandwidth_rule rate", "-drift_bandwidth_scale"},
+  {"-drift_bandwidth_anneal 1", "-drift_bandwidth_min"},
+  {"-drift_bandwidth_rule nonsense", "-drift_bandwidth_rule nonsense"},
+  {"-drift_bandwidth_anneal 0.5 -drift_bandwidth_min 2 -drift_bandwidth 1", "-drift_bandwidth_min 2 is larger than the initial bandwidth h0 = 1"},
+  {"-drift_target file -drift_target_file /nonexistent.h5 -drift_target_dataset /y", "-drift_target_file /nonexistent.h5, dataset /y: the file does not exist"},
+};
+
+/* Runs driftsim on 2 ranks with the bad `args` and an existing output file: it must fail
+   with one clean error line containing `names`, and leave the file as it was. */
+static void check_refused(const char *args, const char *names)
+{
+  const char *contents = "keep me";
+  char        keep[300], all[2048], seen[64];
+  Run         r;
+  snprintf(keep, sizeof(keep), "%s/keep.h5", workdir);
+  FILE *f = fopen(keep, "w");
+  fputs(contents, f);
+  fclose(f);
+  snprintf(all, sizeof(all), "%s -drift_output %s", args, keep);
+  run_driftsim(&r, 2, all);
+  ck_assert_msg(r.exit_code != 0, "'%s' exited 0", args);
+  ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1, "'%s': expected one error line, stderr: %s", args, r.err);
+  ck_assert_msg(strstr(r.err, names) != NULL, "'%s': message does not name '%s': %s", args, names, r.err);
+  ck_assert_msg(!strstr(r.err, "PETSC ERROR"), "'%s': a PETSc traceback instead of a message: %s", args, r.err);
+  slurp(keep, seen, sizeof(seen));
+  ck_assert_msg(!strcmp(seen, contents), "'%s' destroyed the existing output file", args);
+}
+
+START_TEST(bad_input_is_refused_cleanly)
+{
+  check_refused(bad_inputs[_i].args, bad_inputs[_i].names);
+}
+END_TEST
+
+/* Input files that cannot be used: a target of another dimension than -drift_dim and an
+   initial cloud with a NaN, each refused with one clean line naming the file, the dataset
+   and the problem, before the existing output file is touched. */
+START_TEST(bad_input_files_are_refused_cleanly)
+{
+  char    target[300], cloud[300], args[1024], names[1024];
+  double *y = make_table(23, 2, target_value, -1), *x = make_table(37, 2, cloud_value, 11);
+  snprintf(target, sizeof(target), "%s/target2d.h5", workdir);
+  snprintf(cloud, sizeof(cloud), "%s/cloud_nan.h5", workdir);
+  write_table(target, "/samples", 23, 2, y);
+  write_table(cloud, "/cloud", 37, 2, x);
+
+  snprintf(args, sizeof(args), "-drift_dim 3 -drift_target file -drift_target_file %s -drift_target_dataset /samples", target);
+  snprintf(names, sizeof(names), "-drift_target_file %s, dataset /samples: has rows of 2 numbers, but -drift_dim is 3", target);
+  check_refused(args, names);
+  snprintf(args, sizeof(args), "-drift_dim 2 -drift_init file -drift_init_file %s -drift_init_dataset /cloud", cloud);
+  snprintf(names, sizeof(names), "-drift_init_file %s, dataset /cloud: row 11 (counting from 0) is not finite", cloud);
+  check_refused(args, names);
+  free(y);
+  free(x);
+}
+END_TEST
+
+/* An output path that cannot be written: refused before anything runs. */
+START_TEST(unwritable_output_is_refused)
+{
+  const char *paths[] = {"/nonexistent/dir/out.h5", "/etc/passwd/out.h5", "/tmp"};
+  for (int k = 0; k < 3; k++) {
+    char args[512];
+    Run  r;
+    snprintf(args, sizeof(args), "-drift_output %s", paths[k]);
+    run_driftsim(&r, 2, args);
+    ck_assert_msg(r.exit_code != 0, "output %s accepted", paths[k]);
+    ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1 && strstr(r.err, "-drift_output") && strstr(r.err, paths[k]), "output %s: unclear message: %s", paths[k], r.err);
+    ck_assert_msg(!strstr(r.out, "PERF_SUMMARY"), "output %s: the run went ahead", paths[k]);
+  }
+}
+END_TEST
+
+/* A state that overflows: the run stops naming the step and the particle, with a
+   checkpoint of the last good state. Euler with dt = 10 multiplies the cloud by -7 each
+   step (analytic gaussian target, h = 0.5): from 1e150 the target's quadratic form
+   overflows at step 5. */
+START_TEST(nonfinite_velocity_stops_with_a_checkpoint)
+{
+  char args[1024], cp[300];
+  Run  r;
+  snprintf(cp, sizeof(cp), "%s/overflow.checkpoint.h5", workdir);
+  snprintf(args, sizeof(args), "-drift_n 40 -drift_init_mean 1e150 -ts_dt 10 -ts_max_steps 20 -drift_checkpoint %s", cp);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code != 0, "an overflowing run exited 0");
+  ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1 && strstr(r.err, "non-finite velocity at step 5") && strstr(r.err, "particle 0") && strstr(r.err, cp), "unclear message: %s", r.err);
+  hid_t f = H5Fopen(cp, H5F_ACC_RDONLY, H5P_DEFAULT);
+  ck_assert_msg(f >= 0, "no checkpoint of the last good state");
+  ck_assert_msg(read_attribute(f, "step") == 4, "the checkpoint holds step %g, not the last good step 4", read_attribute(f, "step"));
+  H5Fclose(f);
+}
+END_TEST
+
+/* A checkpoint of another run (N differs), and an output file given as a checkpoint, are
+   refused, naming the option. */
+START_TEST(restart_from_another_run_is_refused)
+{
+  char args[1024], cp[300];
+  Run  r;
+  snprintf(cp, sizeof(cp), "%s/small.checkpoint.h5", workdir);
+  char out[300];
+  snprintf(out, sizeof(out), "%s/small.h5", workdir);
+  snprintf(args, sizeof(args), "-drift_n 30 -ts_max_steps 2 -drift_monitor 0 -drift_checkpoint %s -drift_checkpoint_every 2 -drift_output %s", cp, out);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code == 0, "checkpointed run failed: %s", r.err);
+  snprintf(args, sizeof(args), "-drift_n 30 -ts_max_steps 4 -drift_monitor 0 -drift_restart %s", out);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code != 0 && count_occurrences(r.err, "driftsim: error:") == 1 && strstr(r.err, "not a driftsim checkpoint"), "an output file was accepted as a checkpoint: %s", r.err);
+  snprintf(args, sizeof(args), "-drift_n 31 -ts_max_steps 4 -drift_monitor 0 -drift_restart %s", cp);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code != 0 && count_occurrences(r.err, "driftsim: error:") == 1 && strstr(r.err, "-drift_restart") && strstr(r.err, "30 particles") && strstr(r.err, "-drift_n 31"), "a checkpoint of 30 particles was not refused clearly for N = 31: %s", r.err);
+}
+END_TEST
+
+void cli_test_add_refusals(TCase *tc)
+{
+  tcase_add_test(tc, nonfinite_velocity_stops_with_a_checkpoint);
+  tcase_add_test(tc, restart_from_another_run_is_refused);
+  tcase_add_loop_test(tc, bad_input_is_refused_cleanly, 0, sizeof(bad_inputs) / sizeof(bad_inputs[0]));
+  tcase_add_test(tc, unwritable_output_is_refused);
+  tcase_add_test(tc, bad_input_files_are_refused_cleanly);
+}

@@ -1,0 +1,74 @@
+/* Helpers of the CLI suite (cli_test.h): running driftsim and reading or writing its files. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include "cli_test.h"
+
+char workdir[256];
+
+void slurp(const char *path, char *buf, size_t len)
+{
+  FILE  *f = fopen(path, "r");
+  size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+  buf[n]   = 0;
+  if (f) fclose(f);
+}
+
+/* Runs driftsim on `ranks` ranks with `args`; captures exit code, stdout and stderr. */
+void run_driftsim(Run *r, int ranks, const char *args)
+{
+  char cmd[4096];
+  snprintf(cmd, sizeof(cmd), "tools/mpiexec-local -n %d bin/driftsim %s >%s/out 2>%s/err", ranks, args, workdir, workdir);
+  int status = system(cmd);
+  r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  snprintf(cmd, sizeof(cmd), "%s/out", workdir);
+  slurp(cmd, r->out, sizeof(r->out));
+  snprintf(cmd, sizeof(cmd), "%s/err", workdir);
+  slurp(cmd, r->err, sizeof(r->err));
+}
+
+int count_occurrences(const char *text, const char *needle)
+{
+  int n = 0;
+  for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) n++;
+  return n;
+}
+
+double read_attribute(hid_t file, const char *name)
+{
+  double value = NAN;
+  hid_t  attr  = H5Aopen(file, name, H5P_DEFAULT);
+  ck_assert_msg(attr >= 0, "attribute %s missing", name);
+  H5Aread(attr, H5T_NATIVE_DOUBLE, &value);
+  H5Aclose(attr);
+  return value;
+}
+
+double target_value(int i, int k) { return sin(1.0 + 3.0 * i + k) * 5.0 / 3.0; }
+double cloud_value(int i, int k) { return cos(2.0 + 5.0 * i + k) * 7.0 / 3.0; }
+
+/* Writes the float64 table [rows][cols] `values` as dataset `name` of a new file `path`. */
+void write_table(const char *path, const char *name, int rows, int cols, const double *values)
+{
+  const hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+  hid_t         file    = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  ck_assert_msg(file >= 0, "cannot create %s", path);
+  hid_t space = H5Screate_simple(2, dims, NULL);
+  hid_t dset  = H5Dcreate2(file, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  ck_assert_msg(dset >= 0 && H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) >= 0, "cannot write %s in %s", name, path);
+  H5Dclose(dset);
+  H5Sclose(space);
+  ck_assert(H5Fclose(file) >= 0);
+}
+
+/* A table [rows][cols] of value(i, k), with a NaN at row `nan_row` (none when negative). */
+double *make_table(int rows, int cols, double (*value)(int, int), int nan_row)
+{
+  double *t = malloc(sizeof(double) * (size_t)(rows * cols));
+  for (int i = 0; i < rows; i++)
+    for (int k = 0; k < cols; k++) t[i * cols + k] = value(i, k);
+  if (nan_row >= 0) t[nan_row * cols + cols - 1] = NAN;
+  return t;
+}

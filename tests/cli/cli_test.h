@@ -1,0 +1,47 @@
+/* Shared by the CLI suite's files (check_cli.c: runs that succeed; check_cli_errors.c: the
+   bad inputs and failures refused): the scratch directory, running driftsim through
+   mpiexec and reading what it wrote, and the HDF5 tables given to it as input. */
+#ifndef CLI_TEST_H
+#define CLI_TEST_H
+
+#include <check.h>
+#include <hdf5.h>
+#include <stddef.h>
+
+/* The scratch directory of this test run (made by main, removed at the end). */
+extern char workdir[256];
+
+typedef struct {
+  int  exit_code;
+  char out[1 << 16];
+  char err[1 << 16];
+} Run;
+
+/* The file at `path` into buf (at most len - 1 characters, terminated); empty when missing. */
+void slurp(const char *path, char *buf, size_t len);
+
+/* Runs driftsim on `ranks` ranks with `args`; captures exit code, stdout and stderr. */
+void run_driftsim(Run *r, int ranks, const char *args);
+
+/* How many times needle occurs in text. */
+int count_occurrences(const char *text, const char *needle);
+
+/* A numeric attribute of the file's root read as a double (asserts that it exists). */
+double read_attribute(hid_t file, const char *name);
+
+/* Entries of the test tables: distinct, irregular doubles that use all their bits. */
+double target_value(int i, int k);
+double cloud_value(int i, int k);
+
+/* Writes the float64 table [rows][cols] `values` as dataset `name` of a new file `path`. */
+void write_table(const char *path, const char *name, int rows, int cols, const double *values);
+
+/* A table [rows][cols] of value(i, k), with a NaN at row `nan_row` (none when negative);
+   free with free(). */
+double *make_table(int rows, int cols, double (*value)(int, int), int nan_row);
+
+/* Adds the tests of check_cli_errors.c (bad input, unusable files and outputs, a run that
+   overflows, a checkpoint of another run) to tc. */
+void cli_test_add_refusals(TCase *tc);
+
+#endif
