@@ -29,6 +29,7 @@ class AnalysisError(Exception):
 REDUCTIONS = {
     "last": "value at the final time (an attribute: its value)",
     "sqrt-last": "square root of the value at the final time (of a time average such as c_time_average)",
+    "neg-last": "minus the value at the final time (a quantity below zero, such as an excess below the mean field)",
     "mean": "time average over [0, T] (trapezoidal rule on /diagnostics/time)",
     "sqrt-mean": "square root of the time average over [0, T]",
     "rms": "square root of the time average of the square over [0, T]",
@@ -154,12 +155,14 @@ def run_value(run, quantity, fraction):
         value = run["numbers"].get(name, float("nan"))
         if reduction in ("per-time", "sqrt-per-time"):
             value = value / span if span > 0 else float("nan")
+        elif reduction == "neg-last":
+            value = -value
     else:
         series = run["diagnostics"].get(name)
         if series is None:
             return float("nan")
-        if reduction in ("last", "sqrt-last"):
-            value = float(series[-1])
+        if reduction in ("last", "sqrt-last", "neg-last"):
+            value = float(series[-1]) * (-1.0 if reduction == "neg-last" else 1.0)
         elif reduction in ("mean", "sqrt-mean"):
             value = time_average(time, series)[0]
         elif reduction == "rms":
