@@ -160,19 +160,20 @@ static PetscErrorCode write_target(DSOutput out, const DSTarget *target)
 
 PetscErrorCode ds_output_update_sidecar(DSOutput out)
 {
-  const char  *slash = strrchr(out->file.path, '/');
+  const char  *slash = strrchr(out->file.path, '/'), *views_slash = strrchr(out->views, '/');
   DSXdmfSeries series;
   int          err = 0;
 
   PetscFunctionBeginUser;
   series.h5       = slash ? slash + 1 : out->file.path;
+  series.views    = views_slash ? views_slash + 1 : out->views;
   series.n        = out->n;
   series.dim      = out->dim;
   series.count    = out->nsnapshots;
   series.steps    = out->steps;
   series.times    = out->times;
   series.velocity = out->has_velocity;
-  if (out->file.rank == 0) PetscCall(ds_xdmf_update(out->sidecar, &series, &err));
+  if (out->file.rank == 0) PetscCall(ds_xdmf_update(out->sidecar, out->views, &series, &err));
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, out->file.comm));
   PetscCheck(!err, out->file.comm, PETSC_ERR_FILE_WRITE, "%s: could not write its XDMF description %s (%s)", out->file.path, out->sidecar, strerror(err));
   PetscFunctionReturn(0);
@@ -199,7 +200,7 @@ PetscErrorCode ds_output_handle_new(MPI_Comm comm, const DSOptions *opts, DSOutp
   PetscFunctionBeginUser;
   PetscCheck(opts->output[0], comm, PETSC_ERR_ARG_WRONG, "no output file given (-drift_output)");
   PetscCall(PetscNew(&o));
-  PetscCall(ds_xdmf_sidecar_path(opts->output, o->sidecar, sizeof(o->sidecar)));
+  PetscCall(ds_xdmf_paths(opts->output, o->sidecar, o->views, sizeof(o->sidecar)));
   o->n       = opts->n;
   o->dim     = opts->dim;
   o->file.id = H5I_INVALID_HID;

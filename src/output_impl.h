@@ -21,6 +21,7 @@ struct DSOutput_ {
   PetscInt    *steps;           /* /particles/step and /particles/time, for the sidecar */
   PetscReal   *times;
   char         sidecar[PETSC_MAX_PATH_LEN]; /* XDMF description: the path without .h5, plus .xmf */
+  char         views[PETSC_MAX_PATH_LEN];   /* its views file: the path without .h5, plus .views.h5 */
 };
 
 /* A handle for the options' output file, with no file open yet. Collective. */

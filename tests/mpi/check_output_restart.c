@@ -44,53 +44,42 @@ static char *read_text_file(const char *path)
   return text;
 }
 
-/* Shape of dataset `name` of the file (up to 3 dimensions); its rank, or -1 when missing. */
-static int dataset_shape(hid_t file, const char *name, hsize_t dims[3])
+/* Checks the DataItem at or after `from` (and before `end`): it names
+   `views_name`:/<source>/<t> with Dimensions "N d", and that dataset of the views file (open
+   as `views`) is an [N][d] virtual dataset mapping [t 0 0] + [1 N d] of /particles/<source>. */
+static int check_view(const char *from, const char *end, hid_t views, const char *views_name, const char *source, PetscInt t, PetscInt n, PetscInt dim)
 {
-  hid_t dset, space;
-  int   ndims;
-
-  if (H5Lexists(file, "/particles", H5P_DEFAULT) <= 0 || H5Lexists(file, name, H5P_DEFAULT) <= 0) return -1;
-  dset  = H5Dopen2(file, name, H5P_DEFAULT);
-  space = H5Dget_space(dset);
-  ndims = H5Sget_simple_extent_ndims(space);
-  if (ndims > 3 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) ndims = -1;
-  H5Sclose(space);
-  H5Dclose(dset);
-  return ndims;
-}
-
-/* Checks the HyperSlab DataItem at or after `from` (and before `end`): it selects snapshot
-   t ([t 0 0], [1 1 1], [1 N d]) of a DataItem whose Dimensions are the shape of the dataset
-   it names as `name`:`dataset`, which exists in the file. */
-static int check_slab(const char *from, const char *end, hid_t file, const char *name, const char *dataset, PetscInt t, PetscInt n, PetscInt dim)
-{
-  const char *slab = strstr(from, "ItemType=\"HyperSlab\""), *sel, *item, *ref, *close;
-  long long   s[9], xdims[3];
-  hsize_t     dims[3];
-  char        target[PETSC_MAX_PATH_LEN + 64], expected[PETSC_MAX_PATH_LEN + 64];
+  const char *item = strstr(from, "<DataItem Dimensions=\""), *ref = item ? strstr(item, "Format=\"HDF\">") : NULL, *close = ref ? strstr(ref, "</DataItem>") : NULL;
+  char        target[PETSC_MAX_PATH_LEN + 64], expected[PETSC_MAX_PATH_LEN + 64], dataset[64], mapped[64] = "", wanted[64];
+  long long   xdims[2];
+  hsize_t     dims[2] = {0, 0}, first[3] = {1, 1, 1}, last[3] = {0, 0, 0};
   int         ok;
 
-  sel  = slab ? strstr(slab, "Format=\"XML\">") : NULL;
-  item = sel ? strstr(sel, "<DataItem Dimensions=\"") : NULL;
-  ref  = item ? strstr(item, "Format=\"HDF\">") : NULL;
-  close = ref ? strstr(ref, "</DataItem>") : NULL;
   if (!close || close > end) {
-    fprintf(stderr, "snapshot %d: no HyperSlab DataItem for %s\n", (int)t, dataset);
+    fprintf(stderr, "snapshot %d: no DataItem for %s\n", (int)t, source);
     return 0;
   }
-  ok = sscanf(sel + strlen("Format=\"XML\">"), "%lld %lld %lld %lld %lld %lld %lld %lld %lld", &s[0], &s[1], &s[2], &s[3], &s[4], &s[5], &s[6], &s[7], &s[8]) == 9;
-  ok = ok && s[0] == t && s[1] == 0 && s[2] == 0 && s[3] == 1 && s[4] == 1 && s[5] == 1 && s[6] == 1 && s[7] == n && s[8] == dim;
-  if (!ok) fprintf(stderr, "snapshot %d: the hyperslab of %s does not select [%d, 0, 0] + [1, %d, %d]\n", (int)t, dataset, (int)t, (int)n, (int)dim);
+  snprintf(dataset, sizeof(dataset), "/%s/%d", source, (int)t);
+  snprintf(wanted, sizeof(wanted), "/particles/%s", source);
   snprintf(target, sizeof(target), "%.*s", (int)(close - ref - strlen("Format=\"HDF\">")), ref + strlen("Format=\"HDF\">"));
-  snprintf(expected, sizeof(expected), "%s:%s", name, dataset);
-  if (ok && strcmp(target, expected)) {
-    fprintf(stderr, "snapshot %d: the DataItem refers to %s, expected %s\n", (int)t, target, expected);
-    ok = 0;
-  }
-  if (ok && (dataset_shape(file, dataset, dims) != 3 || sscanf(item + strlen("<DataItem Dimensions=\""), "%lld %lld %lld", &xdims[0], &xdims[1], &xdims[2]) != 3 || xdims[0] != (long long)dims[0] || xdims[1] != (long long)dims[1] || xdims[2] != (long long)dims[2])) {
-    fprintf(stderr, "snapshot %d: the Dimensions of %s differ from the dataset's shape\n", (int)t, dataset);
-    ok = 0;
+  snprintf(expected, sizeof(expected), "%s:%s", views_name, dataset);
+  ok = sscanf(item + strlen("<DataItem Dimensions=\""), "%lld %lld", &xdims[0], &xdims[1]) == 2 && xdims[0] == n && xdims[1] == dim && !strcmp(target, expected);
+  if (!ok) fprintf(stderr, "snapshot %d: the DataItem is %s [%lld %lld], expected %s [%d %d]\n", (int)t, target, xdims[0], xdims[1], expected, (int)n, (int)dim);
+  if (ok) {
+    char group[64];
+    snprintf(group, sizeof(group), "/%s", source);
+    hid_t dset = H5Lexists(views, group, H5P_DEFAULT) > 0 && H5Lexists(views, dataset, H5P_DEFAULT) > 0 ? H5Dopen2(views, dataset, H5P_DEFAULT) : H5I_INVALID_HID;
+    hid_t dcpl = dset >= 0 ? H5Dget_create_plist(dset) : H5I_INVALID_HID, space = dset >= 0 ? H5Dget_space(dset) : H5I_INVALID_HID;
+    hid_t src  = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_VIRTUAL ? H5Pget_virtual_srcspace(dcpl, 0) : H5I_INVALID_HID;
+    size_t count = 0;
+    ok = src >= 0 && H5Pget_virtual_count(dcpl, &count) >= 0 && count == 1 && H5Pget_virtual_dsetname(dcpl, 0, mapped, sizeof(mapped)) > 0 && !strcmp(mapped, wanted);
+    ok = ok && H5Sget_select_bounds(src, first, last) >= 0 && first[0] == (hsize_t)t && last[0] == (hsize_t)t && first[1] == 0 && last[1] == (hsize_t)n - 1 && first[2] == 0 && last[2] == (hsize_t)dim - 1;
+    ok = ok && H5Sget_simple_extent_dims(space, dims, NULL) == 2 && dims[0] == (hsize_t)n && dims[1] == (hsize_t)dim;
+    if (!ok) fprintf(stderr, "snapshot %d: %s of the views file is not the [%d][%d] view of row %d of %s\n", (int)t, dataset, (int)n, (int)dim, (int)t, wanted);
+    if (src >= 0) H5Sclose(src);
+    if (space >= 0) H5Sclose(space);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (dset >= 0) H5Dclose(dset);
   }
   return ok;
 }
@@ -98,8 +87,9 @@ static int check_slab(const char *from, const char *end, hid_t file, const char 
 /* Checks the XDMF sidecar text against the HDF5 file it describes (open as `file`, named
    `name` in the sidecar): `snapshots` Uniform grids, grid t at time /particles/time[t] with
    N Polyvertex points, XY or XYZ geometry and a velocity attribute exactly when the file has
-   velocities, each a hyperslab of snapshot t. Serial (rank 0). */
-static int check_sidecar(const char *text, hid_t file, const char *name, PetscInt snapshots, PetscInt n, PetscInt dim)
+   velocities, each the view of snapshot t in the views file (open as `views`, named
+   `views_name` in the sidecar). Serial (rank 0). */
+static int check_sidecar(const char *text, hid_t file, hid_t views, const char *views_name, PetscInt snapshots, PetscInt n, PetscInt dim)
 {
   const PetscBool velocity = H5Lexists(file, "/particles/velocity", H5P_DEFAULT) > 0 ? PETSC_TRUE : PETSC_FALSE;
   const hsize_t   T        = (hsize_t)snapshots;
@@ -125,8 +115,8 @@ static int check_sidecar(const char *text, hid_t file, const char *name, PetscIn
     ok        = time && time < end && strtod(time + strlen("<Time Value=\""), NULL) == times[t];
     if (!ok) fprintf(stderr, "grid %d: no time, or not /particles/time[%d] = %g\n", (int)t, (int)t, times[t]);
     ok = ok && strstr(grid, points) && strstr(grid, points) < end && shape && shape < end;
-    ok = ok && check_slab(shape, end, file, name, "/particles/position", t, n, dim);
-    if (velocity) ok = ok && attribute && attribute < end && check_slab(attribute, end, file, name, "/particles/velocity", t, n, dim);
+    ok = ok && check_view(shape, end, views, views_name, "position", t, n, dim);
+    if (velocity) ok = ok && attribute && attribute < end && check_view(attribute, end, views, views_name, "velocity", t, n, dim);
     else ok = ok && (!attribute || attribute > end);
     if (!ok) fprintf(stderr, "grid %d of the sidecar is wrong\n", (int)t);
     grid = end;
@@ -141,18 +131,20 @@ static PetscErrorCode check_sidecar_now(const char *path, PetscInt snapshots, Pe
   PetscFunctionBeginUser;
   *ok = 1;
   if (PetscGlobalRank == 0) {
-    char        xmf[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8], copy[PETSC_MAX_PATH_LEN + 8];
-    const char *name = strrchr(path, '/') + 1;
+    char        xmf[PETSC_MAX_PATH_LEN], views[PETSC_MAX_PATH_LEN + 16], tmp[PETSC_MAX_PATH_LEN + 8], copy[PETSC_MAX_PATH_LEN + 8];
     char       *text;
-    hid_t       file;
+    hid_t       file, view_file;
 
     sidecar_of(path, xmf, sizeof(xmf));
+    snprintf(views, sizeof(views), "%.*s.views.h5", (int)(strlen(xmf) - 4), xmf);
     snprintf(tmp, sizeof(tmp), "%s.tmp", xmf);
     snprintf(copy, sizeof(copy), "%s.copy", path);
     text = read_text_file(xmf);
     *ok  = copy_file(path, copy);
-    file = *ok ? H5Fopen(copy, H5F_ACC_RDONLY, H5P_DEFAULT) : H5I_INVALID_HID;
-    *ok  = file >= 0 && check_sidecar(text, file, name, snapshots, n, dim) && access(tmp, F_OK) != 0;
+    file      = *ok ? H5Fopen(copy, H5F_ACC_RDONLY, H5P_DEFAULT) : H5I_INVALID_HID;
+    view_file = H5Fopen(views, H5F_ACC_RDONLY, H5P_DEFAULT);
+    *ok       = file >= 0 && view_file >= 0 && check_sidecar(text, file, view_file, strrchr(views, '/') + 1, snapshots, n, dim) && access(tmp, F_OK) != 0;
+    if (view_file >= 0) H5Fclose(view_file);
     if (file >= 0) H5Fclose(file);
     free(text);
     unlink(copy);

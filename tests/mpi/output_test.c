@@ -16,14 +16,16 @@ void sidecar_of(const char *path, char xmf[], size_t len)
   snprintf(xmf, len, "%.*s.xmf", (int)(plen > 3 && !strcmp(path + plen - 3, ".h5") ? plen - 3 : plen), path);
 }
 
-/* Rank 0 removes the output `path` and its sidecar. */
+/* Rank 0 removes the output `path`, its sidecar and its views file. */
 void remove_output(const char *path)
 {
-  char xmf[PETSC_MAX_PATH_LEN];
+  char xmf[PETSC_MAX_PATH_LEN], views[PETSC_MAX_PATH_LEN + 16];
 
   sidecar_of(path, xmf, sizeof(xmf));
+  snprintf(views, sizeof(views), "%.*s.views.h5", (int)(strlen(xmf) - 4), xmf);
   unlink(path);
   unlink(xmf);
+  unlink(views);
 }
 
 /* Rank 0 writes `text` to `path` (replacing it); every rank waits for it. */

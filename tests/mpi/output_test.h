@@ -36,7 +36,7 @@ extern const char *const diag_names[2];
 /* The XDMF sidecar of the output `path`: the path without .h5, plus .xmf. */
 void sidecar_of(const char *path, char xmf[], size_t len);
 
-/* Rank 0 removes the output `path` and its sidecar. */
+/* Rank 0 removes the output `path`, its sidecar and its views file. */
 void remove_output(const char *path);
 
 /* Rank 0 writes `text` to `path` (replacing it); every rank waits for it. */
