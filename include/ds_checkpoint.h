@@ -14,6 +14,7 @@ typedef struct {
   PetscReal   time, dt;
   DSBandwidth bandwidth; /* the schedule h(t), so a restart does not recompute h0 */
   DSTheoremIntegrals integrals; /* the theorem's running integrals over the states before this one */
+  char        run[512];  /* the options a restart must share (ds_preflight_describe_run); "" in older checkpoints */
 } DSCheckpointState;
 
 /* Writes the particles X (block size d) and the state to `path` (collective): the file is
@@ -22,8 +23,11 @@ typedef struct {
    database, version and git revision go along as attributes. */
 PETSC_EXTERN PetscErrorCode ds_checkpoint_write(MPI_Comm comm, const char *path, Vec X, const DSCheckpointState *state);
 
-/* Reads the state of the checkpoint `path` (collective). A missing or foreign file raises
-   PETSC_ERR_USER_INPUT naming `option` and the path. */
+/* Reads the state of the checkpoint `path` (collective) after rank 0 has checked the whole
+   file: every attribute present, n and d >= 1, step >= 0, time finite, dt finite and > 0,
+   a position dataset of N x d finite numbers that reads to its end. A missing, foreign,
+   truncated or inconsistent file raises PETSC_ERR_USER_INPUT naming `option`, the path and
+   the problem, on every rank and without HDF5's error stack. */
 PETSC_EXTERN PetscErrorCode ds_checkpoint_read_state(MPI_Comm comm, const char *option, const char *path, DSCheckpointState *state);
 
 /* Reads the checkpoint's positions into X (any rank count; X sized N x d). Collective. */

@@ -12,6 +12,7 @@
 #include "ds_init.h"
 #include "ds_bandwidth.h"
 #include "ds_checkpoint.h"
+#include "ds_preflight.h"
 #include "ds_field.h"
 #include "ds_diagnostics.h"
 #include "ds_output.h"
@@ -53,6 +54,7 @@ typedef struct {
   Vec            last_good, pending;
   DSCheckpointState last_good_state, pending_state;
   int            stopped_by;      /* the signal that ended the run early, or 0 */
+  PetscBool      started;         /* the initial field was found finite; files may be written */
 } Simulation;
 
 /* Set by SIGTERM or SIGUSR1 (what Slurm's --signal sends); acted on after the current step. */
@@ -80,13 +82,15 @@ static PetscErrorCode first_nonfinite_particle(Vec V, PetscInt *particle)
   PetscFunctionReturn(0);
 }
 
-/* Writes the last good state to the checkpoint and stops the run (PETSC_ERR_FP) naming
+/* Writes the last good state to the checkpoint the user named (-drift_checkpoint, or next
+   to -drift_output; with neither nothing is saved) and stops the run (PETSC_ERR_FP) naming
    what went non-finite, the step and the particle. */
 static PetscErrorCode stop_nonfinite(Simulation *sim, const char *what, PetscInt step, PetscReal t, PetscInt particle)
 {
   const DSCheckpointState *good = &sim->last_good_state;
 
   PetscFunctionBeginUser;
+  PetscCheck(sim->opts.checkpoint[0] || sim->opts.output[0], sim->comm, PETSC_ERR_FP, "non-finite %s at step %" PetscInt_FMT " (t = %g) for particle %" PetscInt_FMT "; nothing was saved (give -drift_checkpoint FILE to keep the last good state)", what, step, (double)t, particle);
   PetscCall(ds_checkpoint_write(sim->comm, sim->checkpoint, sim->last_good, good));
   SETERRQ(sim->comm, PETSC_ERR_FP, "non-finite %s at step %" PetscInt_FMT " (t = %g) for particle %" PetscInt_FMT "; the last good state (step %" PetscInt_FMT ", t = %g) is saved in %s: restart with -drift_restart %s (e.g. with a smaller -ts_dt)", what, step, (double)t,
           particle, good->step, (double)good->time, sim->checkpoint, sim->checkpoint);
@@ -101,6 +105,7 @@ static PetscErrorCode evaluate_field(Simulation *sim, PetscInt step, PetscReal t
   PetscCall(ds_field_evaluate(sim->field, ds_bandwidth_at(&sim->bandwidth, t), X, F));
   sim->rhs_evaluations++;
   PetscCall(first_nonfinite_particle(F, &particle));
+  if (!sim->started) PetscCall(ds_preflight_initial_field(sim->comm, &sim->opts, t, ds_bandwidth_at(&sim->bandwidth, t), particle));
   if (particle >= 0) PetscCall(stop_nonfinite(sim, "velocity", step, t, particle));
   PetscFunctionReturn(0);
 }
@@ -313,21 +318,6 @@ static PetscErrorCode monitor(TS ts, PetscInt step, PetscReal t, Vec X, void *ct
   PetscFunctionReturn(0);
 }
 
-/* TSSetFromOptions; a bad -ts_* value becomes bad input, reported with PETSc's reason. */
-static PetscErrorCode ts_set_from_options(MPI_Comm comm, TS ts)
-{
-  PetscErrorCode ierr;
-  char          *reason = NULL;
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-  ierr = TSSetFromOptions(ts);
-  PetscCall(PetscPopErrorHandler());
-  if (ierr) PetscCall(PetscErrorMessage(ierr, NULL, &reason));
-  PetscCheck(!ierr, comm, PETSC_ERR_USER_INPUT, "a -ts_* option was refused: %s", reason ? reason : "invalid value");
-  PetscFunctionReturn(0);
-}
-
 /* The checkpoint of the state TS holds now. */
 static PetscErrorCode checkpoint_now(Simulation *sim, TS ts)
 {
@@ -391,25 +381,8 @@ static PetscErrorCode post_step(TS ts)
   PetscFunctionReturn(0);
 }
 
-/* Where checkpoints go: -drift_checkpoint, else next to the output, else the working directory. */
-static PetscErrorCode choose_checkpoint_path(Simulation *sim)
-{
-  const DSOptions *o = &sim->opts;
-  size_t           len;
-
-  PetscFunctionBeginUser;
-  if (o->checkpoint[0]) PetscCall(PetscStrncpy(sim->checkpoint, o->checkpoint, sizeof(sim->checkpoint)));
-  else if (o->output[0]) {
-    PetscCall(PetscStrncpy(sim->checkpoint, o->output, sizeof(sim->checkpoint)));
-    PetscCall(PetscStrlen(sim->checkpoint, &len));
-    if (len > 3 && !strcmp(sim->checkpoint + len - 3, ".h5")) sim->checkpoint[len - 3] = 0;
-    PetscCall(PetscStrlcat(sim->checkpoint, ".checkpoint.h5", sizeof(sim->checkpoint)));
-  } else PetscCall(PetscStrncpy(sim->checkpoint, "driftsim.checkpoint.h5", sizeof(sim->checkpoint)));
-  PetscFunctionReturn(0);
-}
-
 /* Continues from -drift_restart: its positions, time, step, step size (unless -ts_dt is
-   given) and bandwidth schedule. N, d and the seed must be the run's. */
+   given) and bandwidth schedule, once the checkpoint agrees with the options. */
 static PetscErrorCode restart_from_checkpoint(Simulation *sim, TS ts, Vec X)
 {
   const DSOptions  *o = &sim->opts;
@@ -418,8 +391,7 @@ static PetscErrorCode restart_from_checkpoint(Simulation *sim, TS ts, Vec X)
 
   PetscFunctionBeginUser;
   PetscCall(ds_checkpoint_read_state(sim->comm, "-drift_restart", o->restart, &cp));
-  PetscCheck(cp.dim == o->dim && cp.n == o->n, sim->comm, PETSC_ERR_USER_INPUT, "-drift_restart %s holds %" PetscInt_FMT " particles in %" PetscInt_FMT " dimensions; this run has -drift_n %" PetscInt_FMT " -drift_dim %" PetscInt_FMT, o->restart, cp.n, cp.dim, o->n, o->dim);
-  PetscCheck(cp.seed == o->seed, sim->comm, PETSC_ERR_USER_INPUT, "-drift_restart %s was written with -drift_seed %" PetscInt_FMT " (this run has %" PetscInt_FMT "): the target samples would differ", o->restart, cp.seed, o->seed);
+  PetscCall(ds_preflight_restart(sim->comm, o, &cp));
   PetscCall(ds_checkpoint_read_positions(sim->comm, o->restart, X));
   PetscCall(TSSetTime(ts, cp.time));
   PetscCall(TSSetStepNumber(ts, cp.step));
@@ -510,7 +482,7 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
   PetscCall(TSSetMaxSteps(ts, 100));
   PetscCall(TSSetMaxTime(ts, PETSC_MAX_REAL));
   PetscCall(TSSetExactFinalTime(ts, TS_EXACTFINALTIME_MATCHSTEP));
-  PetscCall(ts_set_from_options(comm, ts));
+  PetscCall(ds_preflight_ts(comm, ts));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) {
     PetscCall(TSDestroy(&ts));
@@ -518,6 +490,8 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
   }
   PetscCall(check_unknown_options(comm));
   if (sim.opts.output[0]) PetscCall(ds_output_check_path(comm, "-drift_output", sim.opts.output));
+  PetscCall(ds_preflight_checkpoint_path(&sim.opts, sim.checkpoint, sizeof(sim.checkpoint)));
+  PetscCall(ds_preflight_paths(comm, &sim.opts, sim.checkpoint));
   PetscCall(ds_init_resolve(comm, &sim.opts));
   PetscCall(ds_target_create(comm, &sim.opts, &sim.target));
   sim.opts.target_samples = sim.target->samples_global; /* a file target's M is its row count */
@@ -525,7 +499,6 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
   PetscCall(ds_init_create_particles(comm, sim.opts.n, sim.opts.dim, &X));
   PetscCall(VecDuplicate(X, &sim.last_good));
   PetscCall(VecDuplicate(X, &sim.pending));
-  PetscCall(choose_checkpoint_path(&sim));
   if (sim.opts.restart[0]) PetscCall(restart_from_checkpoint(&sim, ts, X));
   else {
     PetscCall(ds_init_cloud(&sim.opts, X));
@@ -536,6 +509,7 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
   sim.last_good_state.n    = sim.opts.n;
   sim.last_good_state.dim  = sim.opts.dim;
   sim.last_good_state.seed = sim.opts.seed;
+  PetscCall(ds_preflight_describe_run(&sim.opts, sim.last_good_state.run, sizeof(sim.last_good_state.run)));
   sim.pending_state        = sim.last_good_state;
   PetscCall(VecCopy(X, sim.last_good));
   PetscCall(VecCopy(X, sim.pending));
@@ -555,6 +529,9 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
   PetscCall(TSSetApplicationContext(ts, &sim));
   PetscCall(TSSetPostStep(ts, post_step));
   PetscCall(TSMonitorSet(ts, monitor, &sim, NULL));
+  PetscCall(TSGetTime(ts, &t));
+  PetscCall(update_velocity(&sim, sim.last_good_state.step, t, X, PETSC_TRUE)); /* refused in evaluate_field if not finite */
+  sim.started = PETSC_TRUE;
   if (sim.opts.output[0] && sim.opts.restart[0]) PetscCall(ds_output_reopen(comm, &sim.opts, sim.target, &sim.bandwidth, sim.last_good_state.step, &sim.output));
   else if (sim.opts.output[0]) PetscCall(ds_output_open(comm, &sim.opts, sim.target, &sim.bandwidth, &sim.output));
 

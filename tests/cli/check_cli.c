@@ -399,6 +399,7 @@ static Suite *cli_suite(void)
   cli_test_add_refusals(tc);
   tcase_add_test(tc, file_target_and_cloud_run);
   suite_add_tcase(s, tc);
+  cli_test_add_preflight(s);
   return s;
 }
 

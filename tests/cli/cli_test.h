@@ -44,4 +44,8 @@ double *make_table(int rows, int cols, double (*value)(int, int), int nan_row);
    overflows, a checkpoint of another run) to tc. */
 void cli_test_add_refusals(TCase *tc);
 
+/* Adds the test case "preflight" of check_cli_preflight.c (runs refused before anything is
+   written, at 1 and 2 ranks) to s. */
+void cli_test_add_preflight(Suite *s);
+
 #endif
