@@ -112,4 +112,12 @@ PETSC_EXTERN PetscErrorCode ds_options_validate(MPI_Comm comm, const DSOptions *
    lift it. Part of ds_options_validate; called again once N is a file's row count. */
 PETSC_EXTERN PetscErrorCode ds_options_check_index_width(MPI_Comm comm, const DSOptions *opts);
 
+/* Whether -drift_cutoff_tol's cell lists are used: a cutoff given and d <= 3 (the cells
+   serve dimensions 1 to 3; in higher dimensions every pair is summed). */
+PETSC_EXTERN PetscBool ds_options_cutoff_applies(const DSOptions *opts);
+
+/* Says once, on rank 0 of comm (stdout, "driftsim: note: ..." lines), each option given that
+   the run cannot honour as asked: today -drift_cutoff_tol with d >= 4. Collective. */
+PETSC_EXTERN PetscErrorCode ds_options_say_notes(MPI_Comm comm, const DSOptions *opts);
+
 #endif

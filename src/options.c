@@ -373,6 +373,15 @@ PetscErrorCode ds_options_check_index_width(MPI_Comm comm, const DSOptions *o)
   PetscFunctionReturn(0);
 }
 
+PetscBool ds_options_cutoff_applies(const DSOptions *o) { return (o->cutoff_tol > 0 && o->dim <= 3) ? PETSC_TRUE : PETSC_FALSE; }
+
+PetscErrorCode ds_options_say_notes(MPI_Comm comm, const DSOptions *o)
+{
+  PetscFunctionBeginUser;
+  if (o->cutoff_tol > 0 && !ds_options_cutoff_applies(o)) PetscCall(PetscPrintf(comm, "driftsim: note: -drift_cutoff_tol %g is not applied: its cell lists need -drift_dim <= 3 (%" PetscInt_FMT " given), so every pair is summed (recorded as cutoff_applied = 0 in the output)\n", (double)o->cutoff_tol, o->dim));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
 {
   int                    kernel, self, target = o->target, init = o->init, rule = o->bandwidth_rule;
