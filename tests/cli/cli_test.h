@@ -44,4 +44,8 @@ double *make_table(int rows, int cols, double (*value)(int, int), int nan_row);
    overflows, a checkpoint of another run) to tc. */
 void cli_test_add_refusals(TCase *tc);
 
+/* Adds the tests of check_cli_typed.c (options as typed, options files, the index width,
+   a cutoff that does not apply) to tc. */
+void cli_test_add_typed(TCase *tc);
+
 #endif
