@@ -105,4 +105,19 @@ PETSC_EXTERN PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *opts);
    is broken). The program reads, then validates, before anything is written. */
 PETSC_EXTERN PetscErrorCode ds_options_validate(MPI_Comm comm, const DSOptions *opts);
 
+/* Refuses (PETSC_ERR_USER_INPUT, collective) sizes whose entries PetscInt cannot index
+   (PETSC_MAX_INT; 2^31 - 1 with 32-bit indices): N d, M d, the diagnostics samples, the
+   sliced_w2 directions, the median rule's pairs and the Fisher draws N Q d; the message
+   names the options, the limit and a PETSc configured --with-64-bit-indices as the way to
+   lift it. Part of ds_options_validate; called again once N is a file's row count. */
+PETSC_EXTERN PetscErrorCode ds_options_check_index_width(MPI_Comm comm, const DSOptions *opts);
+
+/* Whether -drift_cutoff_tol's cell lists are used: a cutoff given and d <= 3 (the cells
+   serve dimensions 1 to 3; in higher dimensions every pair is summed). */
+PETSC_EXTERN PetscBool ds_options_cutoff_applies(const DSOptions *opts);
+
+/* Says once, on rank 0 of comm (stdout, "driftsim: note: ..." lines), each option given that
+   the run cannot honour as asked: today -drift_cutoff_tol with d >= 4. Collective. */
+PETSC_EXTERN PetscErrorCode ds_options_say_notes(MPI_Comm comm, const DSOptions *opts);
+
 #endif

@@ -1,9 +1,8 @@
 static const char help[] = "driftsim: simulates the finite-particle ODE of drifting models.\n"
                            "Usage: mpiexec -n P driftsim [-options_file runs/x.opts] [-drift_* ...] [-ts_* ...]\n\n";
 
-#include <errno.h>
 #include <stdio.h>
-#include <string.h>
+#include "ds_optfiles.h"
 #include "ds_simulation.h"
 
 /* Errors a user acts on: bad input, and a state that went non-finite (reported after the
@@ -18,21 +17,16 @@ static PetscErrorCode error_handler(MPI_Comm comm, int line, const char *fun, co
   return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
 }
 
-/* PetscInitialize cannot report an unreadable -options_file cleanly, so rank 0 checks every
-   one first and all ranks learn the verdict; returns 0 when all can be read. */
+/* PetscInitialize cannot report a bad -options_file cleanly (a file that includes itself
+   crashes it), so rank 0 checks every one first (ds_options_files_check) and all ranks learn
+   the verdict; returns 0 when all can be read. */
 static int check_options_files(int argc, char **argv)
 {
   char message[1024] = "";
   int  rank;
 
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (!rank)
-    for (int a = 1; a + 1 < argc && !message[0]; a++) {
-      if (strcmp(argv[a], "-options_file")) continue;
-      FILE *f = fopen(argv[a + 1], "r");
-      if (f) fclose(f);
-      else snprintf(message, sizeof(message), "-options_file %s cannot be read: %s", argv[a + 1], strerror(errno));
-    }
+  if (!rank) (void)ds_options_files_check(argc, argv, message, sizeof(message));
   (void)MPI_Bcast(message, sizeof(message), MPI_CHAR, 0, MPI_COMM_WORLD);
   if (message[0] && !rank) fprintf(stderr, "driftsim: error: %s\n", message);
   return message[0] ? 1 : 0;

@@ -71,7 +71,7 @@ static PetscErrorCode shape_problem(hid_t dset, PetscInt cols, PetscInt *rows, c
   else if (kind != H5T_FLOAT && kind != H5T_INTEGER) PetscCall(PetscStrncpy(reason, "does not hold numbers", REASON_LEN));
   else if (dims[1] != (hsize_t)cols) PetscCall(PetscSNPrintf(reason, REASON_LEN, "has rows of %llu numbers, but -drift_dim is %" PetscInt_FMT, (unsigned long long)dims[1], cols));
   else if (dims[0] == 0) PetscCall(PetscStrncpy(reason, "has no rows", REASON_LEN));
-  else if (dims[0] >= (hsize_t)PETSC_MAX_INT) PetscCall(PetscSNPrintf(reason, REASON_LEN, "has %llu rows, more than this PETSc build can index", (unsigned long long)dims[0]));
+  else if (dims[0] > (hsize_t)(PETSC_MAX_INT / cols)) PetscCall(PetscSNPrintf(reason, REASON_LEN, "has %llu rows of %" PetscInt_FMT " numbers, more than the %" PetscInt_FMT " entries that this PETSc build's %d-bit indices can address; use fewer rows, or a PETSc configured with --with-64-bit-indices", (unsigned long long)dims[0], cols, PETSC_MAX_INT, (int)(8 * sizeof(PetscInt))));
   else *rows = (PetscInt)dims[0];
   PetscFunctionReturn(0);
 }

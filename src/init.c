@@ -17,6 +17,7 @@ PetscErrorCode ds_init_resolve(MPI_Comm comm, DSOptions *opts)
   PetscCall(ds_h5input_shape(comm, opts->init_file, opts->init_dataset, INIT_FILE_OPTION, opts->dim, &rows));
   PetscCheck(!opts->n_given || opts->n == rows, comm, PETSC_ERR_USER_INPUT, "-drift_n %" PetscInt_FMT " disagrees with the %" PetscInt_FMT " rows of %s in %s", opts->n, rows, opts->init_dataset, opts->init_file);
   opts->n = rows;
+  PetscCall(ds_options_check_index_width(comm, opts)); /* N Q d with the file's N */
   PetscFunctionReturn(0);
 }
 

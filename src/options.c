@@ -4,7 +4,9 @@
    text), and the rules between options (ds_options_validate, on a DSOptions from anywhere).
    Every message names the option, the value given and what is allowed. The options database
    is the same on every rank, so every verdict here is collective without communication. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include "ds_options.h"
 #include "ds_field.h"
 #include "ds_target.h"
@@ -34,6 +36,19 @@ static void choice_names(const char *const *list, char *buf, size_t len)
   }
 }
 
+/* Refuses an option given without a value (`-drift_n ""`, or a bare -drift_n): PETSc would
+   report it as not set, and the default would be used without a word. */
+static PetscErrorCode refuse_empty(MPI_Comm comm, const char *name)
+{
+  const char *value = NULL;
+  PetscBool   found = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsFindPair(NULL, NULL, name, &value, &found));
+  PetscCheck(!found || (value && value[0]), comm, PETSC_ERR_USER_INPUT, "%s is given without a value: give one, or leave the option out for its default", name);
+  PetscFunctionReturn(0);
+}
+
 /* Reads a choice option given by name; an unknown value is refused with the allowed ones. */
 static PetscErrorCode read_choice(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char *name, const char *help, const char *const *list, int *value, PetscBool *set)
 {
@@ -41,6 +56,7 @@ static PetscErrorCode read_choice(PetscOptionItems *PetscOptionsObject, MPI_Comm
   PetscBool found;
 
   PetscFunctionBeginUser;
+  PetscCall(refuse_empty(comm, name));
   choice_names(list, allowed, sizeof(allowed));
   PetscCall(PetscSNPrintf(described, sizeof(described), "%s (one of: %s)", help, allowed));
   PetscCall(PetscStrncpy(given, list[*value], sizeof(given)));
@@ -76,25 +92,32 @@ static PetscErrorCode refuse_unparsed(MPI_Comm comm, const char *name, PetscErro
   SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s %s is not %s", name, text, what);
 }
 
-/* Reads an integer option and, when given, checks lo <= value <= hi. read_int and read_real
-   have the same shape but call different PETSc macros (PetscOptionsInt, PetscOptionsReal,
-   which expand with PetscOptionsObject and differ in type) and check different ranges, so
-   a shared reader would need a type switch in place of the two. */
+/* Reads an integer option and, when given, checks lo <= value <= hi; a number too large for
+   PetscInt (PETSc wraps it) is out of range too. Messages quote the text given. read_int and
+   read_real have the same shape but call different PETSc macros (PetscOptionsInt,
+   PetscOptionsReal, which expand with PetscOptionsObject and differ in type) and check
+   different ranges, so a shared reader would need a type switch in place of the two. */
 static PetscErrorCode read_int(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char *name, const char *help, PetscInt lo, PetscInt hi, PetscInt *value, PetscBool *set)
 {
   PetscErrorCode ierr;
   PetscBool      given = PETSC_FALSE;
+  char           text[256], *end;
 
   PetscFunctionBeginUser;
+  PetscCall(refuse_empty(comm, name));
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = PetscOptionsInt(name, help, NULL, *value, value, &given);
   PetscCall(PetscPopErrorHandler());
   PetscCall(refuse_unparsed(comm, name, ierr, "an integer"));
   if (set) *set = given;
   if (!given) PetscFunctionReturn(0);
-  if (hi == PETSC_MAX_INT) PetscCheck(*value >= lo, comm, PETSC_ERR_USER_INPUT, "%s %" PetscInt_FMT " is out of range: it must be >= %" PetscInt_FMT, name, *value, lo);
-  PetscCheck(*value >= lo && *value <= hi, comm, PETSC_ERR_USER_INPUT, "%s %" PetscInt_FMT " is out of range: it must be in [%" PetscInt_FMT ", %" PetscInt_FMT "]", name, *value, lo, hi);
-  PetscFunctionReturn(0);
+  option_text(name, text, sizeof(text));
+  errno                 = 0;
+  const long long typed = strtoll(text, &end, 10);
+  const PetscBool wrapped = (end != text && !*end && (errno == ERANGE || typed != (long long)*value)) ? PETSC_TRUE : PETSC_FALSE;
+  if (!wrapped && *value >= lo && *value <= hi) PetscFunctionReturn(0);
+  if (hi == PETSC_MAX_INT) SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s %s is out of range: it must be in [%" PetscInt_FMT ", %" PetscInt_FMT "] (%" PetscInt_FMT " is the largest index of this PETSc build)", name, text, lo, hi, hi);
+  SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s %s is out of range: it must be in [%" PetscInt_FMT ", %" PetscInt_FMT "]", name, text, lo, hi);
 }
 
 /* Reads a real option and, when given, checks it is finite and > lo (strict) or >= lo. */
@@ -104,6 +127,7 @@ static PetscErrorCode read_real(PetscOptionItems *PetscOptionsObject, MPI_Comm c
   PetscBool      given = PETSC_FALSE;
 
   PetscFunctionBeginUser;
+  PetscCall(refuse_empty(comm, name));
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = PetscOptionsReal(name, help, NULL, *value, value, &given);
   PetscCall(PetscPopErrorHandler());
@@ -138,6 +162,28 @@ static PetscErrorCode read_bool(PetscOptionItems *PetscOptionsObject, MPI_Comm c
   PetscFunctionReturn(0);
 }
 
+/* Refuses a -drift_temperatures list with an empty item (0.1,,0.2) or more than
+   DS_MAX_TEMPERATURES items, which PetscOptionsRealArray would drop or cut silently. */
+static PetscErrorCode check_temperature_items(MPI_Comm comm)
+{
+  const char *text  = NULL;
+  PetscBool   found = PETSC_FALSE;
+  PetscInt    items = 1;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsFindPair(NULL, NULL, "-drift_temperatures", &text, &found));
+  if (!found || !text || !text[0]) PetscFunctionReturn(0); /* an empty list is refused by the reader */
+  for (const char *p = text, *item = text;; p++) {
+    if (*p && *p != ',') continue;
+    PetscCheck(p > item, comm, PETSC_ERR_USER_INPUT, "-drift_temperatures %s: temperature %" PetscInt_FMT " is empty; give a comma-separated list of numbers, e.g. 0.02,0.05,0.2", text, items);
+    if (!*p) break;
+    item = p + 1;
+    items++;
+  }
+  PetscCheck(items <= DS_MAX_TEMPERATURES, comm, PETSC_ERR_USER_INPUT, "-drift_temperatures %s has %" PetscInt_FMT " temperatures; at most %d are allowed", text, items, DS_MAX_TEMPERATURES);
+  PetscFunctionReturn(0);
+}
+
 /* Reads -drift_temperatures t1,t2,...: at least one, each > 0. */
 static PetscErrorCode read_temperatures(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, DSOptions *o, PetscBool *set)
 {
@@ -148,6 +194,7 @@ static PetscErrorCode read_temperatures(PetscOptionItems *PetscOptionsObject, MP
 
   PetscFunctionBeginUser;
   *set = PETSC_FALSE;
+  PetscCall(check_temperature_items(comm));
   PetscCall(PetscArraycpy(t, o->temperatures, DS_MAX_TEMPERATURES)); /* the defaults -help shows */
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = PetscOptionsRealArray("-drift_temperatures", "Temperatures of the multitemperature field (default 0.02,0.05,0.2)", NULL, t, &n, NULL);
@@ -175,6 +222,7 @@ static PetscErrorCode read_diagnostic_groups(PetscOptionItems *PetscOptionsObjec
   PetscBool set;
 
   PetscFunctionBeginUser;
+  PetscCall(refuse_empty(comm, "-drift_diagnostics"));
   PetscCall(PetscOptionsStringArray("-drift_diagnostics", "Diagnostic groups: mmd2,energy_distance,sliced_w2,kde,mixture,theorem, or all, or none", NULL, names, &n, &set));
   if (!set) PetscFunctionReturn(0);
   *mask = 0;
@@ -214,6 +262,7 @@ static PetscErrorCode read_field(PetscOptionItems *PetscOptionsObject, MPI_Comm 
   char allowed[512], described[1024];
 
   PetscFunctionBeginUser;
+  PetscCall(refuse_empty(comm, "-drift_field"));
   PetscCall(ds_field_type_list(allowed, sizeof(allowed)));
   PetscCall(PetscSNPrintf(described, sizeof(described), "Velocity field (one of: %s)", allowed));
   PetscCall(PetscOptionsString("-drift_field", described, NULL, o->field, o->field, sizeof(o->field), NULL));
@@ -267,6 +316,72 @@ PetscErrorCode ds_options_set_defaults(DSOptions *o)
   PetscFunctionReturn(0);
 }
 
+/* Refuses a --drift_* spelling: PETSc stores --drift_n as an option named -drift_n with one
+   dash left, which no reader asks for, so the value would be ignored. */
+static PetscErrorCode refuse_double_dash(MPI_Comm comm)
+{
+  PetscInt n;
+  char   **names, **values, typed[256] = "";
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
+  for (PetscInt i = 0; i < n && !typed[0]; i++) {
+    const char *name = names[i];
+    PetscBool   drift;
+    while (*name == '-') name++;
+    PetscCall(PetscStrbeginswith(name, "drift_", &drift));
+    if (drift && name != names[i]) PetscCall(PetscSNPrintf(typed, sizeof(typed), "-%s", names[i]));
+  }
+  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+  if (typed[0]) {
+    const char *name = typed;
+    while (*name == '-') name++;
+    SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s is not an option: driftsim's options are spelled with one dash (-%s)", typed, name);
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Refuses a count `count` of entries (a product of options, `what`) that PetscInt cannot
+   index. Every factor is at most PETSC_MAX_INT, so products of two fit in 64 bits. */
+static PetscErrorCode check_index_width(MPI_Comm comm, const char *what, PetscInt64 a, PetscInt64 b, PetscInt64 c)
+{
+  const PetscInt64 ab    = a * b;
+  const PetscBool  large = (ab > PETSC_MAX_INT || ab * c > PETSC_MAX_INT) ? PETSC_TRUE : PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  PetscCheck(!large, comm, PETSC_ERR_USER_INPUT, "%s: %.0f entries, more than the %" PetscInt_FMT " that this PETSc build's %d-bit indices can address; use fewer, or a PETSc configured with --with-64-bit-indices", what, (double)a * (double)b * (double)c, PETSC_MAX_INT, (int)(8 * sizeof(PetscInt)));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_options_check_index_width(MPI_Comm comm, const DSOptions *o)
+{
+  char what[256];
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(what, sizeof(what), "-drift_n %" PetscInt_FMT " -drift_dim %" PetscInt_FMT ": the positions N d", o->n, o->dim));
+  PetscCall(check_index_width(comm, what, o->n, o->dim, 1));
+  PetscCall(PetscSNPrintf(what, sizeof(what), "-drift_target_samples %" PetscInt_FMT " -drift_dim %" PetscInt_FMT ": the target samples M d", o->target_samples, o->dim));
+  if (o->target != DS_TARGET_FILE) PetscCall(check_index_width(comm, what, o->target_samples, o->dim, 1));
+  PetscCall(PetscSNPrintf(what, sizeof(what), "-drift_diagnostics_samples %" PetscInt_FMT " -drift_dim %" PetscInt_FMT ": the diagnostics samples", o->diagnostics_samples, o->dim));
+  PetscCall(check_index_width(comm, what, o->diagnostics_samples, o->dim, 1));
+  PetscCall(PetscSNPrintf(what, sizeof(what), "-drift_sliced_w2_projections %" PetscInt_FMT " -drift_dim %" PetscInt_FMT ": the directions", o->sliced_w2_projections, o->dim));
+  PetscCall(check_index_width(comm, what, o->sliced_w2_projections, o->dim, 1));
+  PetscCall(PetscSNPrintf(what, sizeof(what), "-drift_bandwidth_pairs %" PetscInt_FMT " -drift_dim %" PetscInt_FMT ": the sampled pairs' ends 2 P d", o->bandwidth_pairs, o->dim));
+  if (o->bandwidth_rule == DS_BANDWIDTH_MEDIAN) PetscCall(check_index_width(comm, what, 2 * o->bandwidth_pairs, o->dim, 1));
+  PetscCall(PetscSNPrintf(what, sizeof(what), "-drift_fisher_draws %" PetscInt_FMT " -drift_n %" PetscInt_FMT " -drift_dim %" PetscInt_FMT ": the Fisher draws N Q d", o->fisher_draws, o->n, o->dim));
+  if (o->diagnostics & DS_DIAGNOSTIC_THEOREM) PetscCall(check_index_width(comm, what, o->n, o->fisher_draws, o->dim));
+  PetscFunctionReturn(0);
+}
+
+PetscBool ds_options_cutoff_applies(const DSOptions *o) { return (o->cutoff_tol > 0 && o->dim <= 3) ? PETSC_TRUE : PETSC_FALSE; }
+
+PetscErrorCode ds_options_say_notes(MPI_Comm comm, const DSOptions *o)
+{
+  PetscFunctionBeginUser;
+  if (o->cutoff_tol > 0 && !ds_options_cutoff_applies(o)) PetscCall(PetscPrintf(comm, "driftsim: note: -drift_cutoff_tol %g is not applied: its cell lists need -drift_dim <= 3 (%" PetscInt_FMT " given), so every pair is summed (recorded as cutoff_applied = 0 in the output)\n", (double)o->cutoff_tol, o->dim));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
 {
   int                    kernel, self, target = o->target, init = o->init, rule = o->bandwidth_rule;
@@ -275,6 +390,7 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   DSSelfPair             field_self;
 
   PetscFunctionBeginUser;
+  PetscCall(refuse_double_dash(comm));
   PetscOptionsBegin(comm, NULL, "driftsim: finite-particle drifting-model simulator", "driftsim");
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_n", "Number of particles N (default 1024; the file's rows with -drift_init file)", 1, PETSC_MAX_INT, &o->n, &o->n_given));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_dim", "Dimension d", 1, PETSC_MAX_INT, &o->dim, NULL));
@@ -355,5 +471,6 @@ PetscErrorCode ds_options_validate(MPI_Comm comm, const DSOptions *o)
   PetscCheck(!(o->bandwidth_anneal > 0) || o->bandwidth_min > 0, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_anneal needs the smallest bandwidth: give -drift_bandwidth_min h_min");
   PetscCheck(!(o->bandwidth_min > 0) || o->bandwidth_anneal > 0, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_min applies to an annealed bandwidth: give -drift_bandwidth_anneal r > 0");
   PetscCheck(o->fisher_draws != 1, comm, PETSC_ERR_USER_INPUT, "-drift_fisher_draws 1 cannot estimate its own standard error: give Q >= 2 (or 0 for none)");
+  PetscCall(ds_options_check_index_width(comm, o));
   PetscFunctionReturn(0);
 }

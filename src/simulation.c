@@ -475,6 +475,7 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
   PetscCall(ds_options_set_defaults(&sim.opts));
   PetscCall(ds_options_read(comm, &sim.opts));
   PetscCall(ds_options_validate(comm, &sim.opts));
+  PetscCall(ds_options_say_notes(comm, &sim.opts));
   PetscCall(TSCreate(comm, &ts));
   PetscCall(TSSetProblemType(ts, TS_NONLINEAR));
   PetscCall(TSSetType(ts, TSEULER));

@@ -206,6 +206,19 @@ PetscErrorCode ds_field_rms(DSField f, const PetscReal *v, PetscReal *rms)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode ds_field_count_underflow(DSField f, PetscInt slot, PetscReal h, PetscInt local)
+{
+  PetscInt global;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Allreduce(&local, &global, 1, MPIU_INT, MPI_SUM, f->comm));
+  f->diagnostic_values[slot] = (PetscReal)global;
+  if (!global || f->underflow_said) PetscFunctionReturn(0);
+  f->underflow_said = PETSC_TRUE;
+  PetscCall(PetscPrintf(f->comm, "driftsim: note: %" PetscInt_FMT " of the %" PetscInt_FMT " particles feel no drift: every kernel value entering their velocity underflowed to 0 at h = %g (diagnostic underflowed_particles); a larger -drift_bandwidth avoids it\n", global, f->global_count, (double)h));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ds_field_set_diagnostics(DSField f, PetscBool on)
 {
   PetscFunctionBeginUser;

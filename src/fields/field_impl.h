@@ -39,11 +39,19 @@ struct DSField_ {
   PetscInt  ndiagnostics;
   char     *diagnostic_names[DS_FIELD_MAX_OWN_DIAGNOSTICS];
   PetscReal diagnostic_values[DS_FIELD_MAX_OWN_DIAGNOSTICS];
+  PetscBool underflow_said; /* the note of ds_field_count_underflow was printed */
 };
 
 /* Declares one of the field's own diagnostics (NaN until set); *slot is where its value
    goes in field->diagnostic_values. Called by a type's create function. */
 PETSC_INTERN PetscErrorCode ds_field_declare_diagnostic(DSField field, const char name[], PetscInt *slot);
+
+/* Sets the diagnostic in `slot` (underflowed_particles) to the global count of particles
+   that feel no drift because every kernel value entering their velocity underflowed to 0
+   (`local` of them on this rank), and the first time it is non-zero says so on rank 0 (a
+   "driftsim: note:" line on stdout with the count, h and the advice of a larger
+   -drift_bandwidth). Collective. */
+PETSC_INTERN PetscErrorCode ds_field_count_underflow(DSField field, PetscInt slot, PetscReal h, PetscInt local);
 
 /* sqrt(sum_i |v_i|^2 / (N d)) over the particle rows v ([local_count][d]), collective. */
 PETSC_INTERN PetscErrorCode ds_field_rms(DSField field, const PetscReal *v, PetscReal *rms);

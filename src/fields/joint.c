@@ -106,20 +106,33 @@ PetscErrorCode ds_joint_destroy(DSField f)
   PetscFunctionReturn(0);
 }
 
+/* The joint field's private state: its own diagnostic is underflowed_particles, the
+   particles whose row sum R_i is 0 (every kernel value to the other particles and to the
+   samples underflowed, so V_i = 0). */
+typedef struct {
+  DSJoint  joint; /* first: the shared joint ops see it */
+  PetscInt underflow_slot;
+} Joint;
+
 static PetscErrorCode evaluate_joint(DSField f, PetscReal h, const PetscReal *x, PetscReal *v)
 {
-  DSJoint *J = (DSJoint *)f->data;
+  Joint   *p = (Joint *)f->data;
+  PetscInt zero_rows = 0;
 
   PetscFunctionBeginUser;
-  ds_field_sources_load(f, J->sources, x);
-  PetscCall(ds_joint_compute(f, J, h, v));
+  ds_field_sources_load(f, p->joint.sources, x);
+  PetscCall(ds_joint_compute(f, &p->joint, h, v));
+  if (!f->want_diagnostics) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < f->local_count; i++) zero_rows += p->joint.row_sums[i] == 0 ? 1 : 0;
+  PetscCall(ds_field_count_underflow(f, p->underflow_slot, h, zero_rows));
   PetscFunctionReturn(0);
 }
 
 static PetscErrorCode create_joint(DSField f)
 {
   PetscFunctionBeginUser;
-  PetscCall(ds_joint_create(f, sizeof(DSJoint)));
+  PetscCall(ds_joint_create(f, sizeof(Joint)));
+  PetscCall(ds_field_declare_diagnostic(f, "underflowed_particles", &((Joint *)f->data)->underflow_slot));
   f->ops.evaluate = evaluate_joint;
   f->ops.destroy  = ds_joint_destroy;
   PetscFunctionReturn(0);

@@ -26,6 +26,7 @@ PetscErrorCode ds_row_normalised_create(DSField f, DSWeight weight, PetscReal si
   r->sign   = sign;
   PetscCall(ds_field_sources_create(f, f->opts->cutoff_tol, &r->sources));
   PetscCall(ensure_capacity(f, r, f->local_count));
+  PetscCall(ds_field_declare_diagnostic(f, "underflowed_particles", &r->underflow_slot));
   PetscFunctionReturn(0);
 }
 
@@ -66,6 +67,22 @@ PetscErrorCode ds_row_normalised_moments(DSField f, DSRowNormalised *r, PetscRea
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode ds_row_normalised_count_underflow(DSField f, const DSRowNormalised *r, PetscReal h)
+{
+  const PetscInt n = f->local_count;
+  PetscInt       local = 0;
+
+  PetscFunctionBeginUser;
+  if (!f->want_diagnostics) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < n && !f->target->analytic; i++) {
+    PetscBool zero = r->sums_y.value[i] == 0 ? PETSC_TRUE : PETSC_FALSE;
+    for (PetscInt c = 0; c < f->dim; c++) zero = zero && r->sums_x.moment[c * r->sums_x.ld + i] == 0 ? PETSC_TRUE : PETSC_FALSE;
+    local += zero;
+  }
+  PetscCall(ds_field_count_underflow(f, r->underflow_slot, h, local));
+  PetscFunctionReturn(0);
+}
+
 void ds_row_normalised_combine(DSField f, const DSRowNormalised *r, PetscInt nq, PetscReal *v)
 {
   for (PetscInt i = 0; i < nq; i++)
@@ -79,6 +96,7 @@ PetscErrorCode ds_row_normalised_evaluate(DSField f, PetscReal h, const PetscRea
   PetscFunctionBeginUser;
   ds_field_sources_load(f, r->sources, x);
   PetscCall(ds_row_normalised_moments(f, r, h, f->local_count, f->particle_start, x, PETSC_FALSE));
+  PetscCall(ds_row_normalised_count_underflow(f, r, h));
   ds_row_normalised_combine(f, r, f->local_count, v);
   PetscFunctionReturn(0);
 }

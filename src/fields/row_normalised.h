@@ -23,17 +23,25 @@ typedef struct {
   PetscInt     capacity;
   PetscReal   *query, *t_x, *t_y, *score;
   DSKernelSums sums_x, sums_y;
+  PetscInt     underflow_slot; /* the underflowed_particles diagnostic's slot */
 } DSRowNormalised;
 
 /* Sets field->data to `size` zeroed bytes that begin with a DSRowNormalised (a type may
    extend it: its private struct's first member), set up with the field's sources, the
-   weight and the sign. */
+   weight and the sign; declares the diagnostic underflowed_particles. */
 PETSC_INTERN PetscErrorCode ds_row_normalised_create(DSField field, DSWeight weight, PetscReal sign, size_t size);
 
 /* Kernel sums of `nq` query points z (rows [nq][d], first global index query_start, -1 for
    points that are not particles) against every particle and every sample, then t_X and
    t_Y; with `companion`, the sums of l too. The particles must be loaded. */
 PETSC_INTERN PetscErrorCode ds_row_normalised_moments(DSField field, DSRowNormalised *row, PetscReal h, PetscInt nq, PetscInt query_start, const PetscReal *z, PetscBool companion);
+
+/* After ds_row_normalised_moments at the particles, with field->want_diagnostics: the
+   underflowed_particles diagnostic (ds_field_count_underflow), the particles whose moment
+   over the other particles is exactly 0 (the self pair adds nothing to it) and whose sum
+   over the target's samples is 0; never one with an analytic target, whose exact score
+   always acts. Collective. */
+PETSC_INTERN PetscErrorCode ds_row_normalised_count_underflow(DSField field, const DSRowNormalised *row, PetscReal h);
 
 /* v = sign (t_Y - t_X) at the nq points of the last ds_row_normalised_moments (rows [nq][d]). */
 PETSC_INTERN void ds_row_normalised_combine(DSField field, const DSRowNormalised *row, PetscInt nq, PetscReal *v);

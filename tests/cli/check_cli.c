@@ -397,6 +397,7 @@ static Suite *cli_suite(void)
   tcase_add_test(tc, restart_continues_the_run);
   tcase_add_test(tc, sigusr1_checkpoints_and_the_run_restarts);
   cli_test_add_refusals(tc);
+  cli_test_add_typed(tc);
   tcase_add_test(tc, file_target_and_cloud_run);
   suite_add_tcase(s, tc);
   cli_test_add_preflight(s);

@@ -48,4 +48,8 @@ void cli_test_add_refusals(TCase *tc);
    written, at 1 and 2 ranks) to s. */
 void cli_test_add_preflight(Suite *s);
 
+/* Adds the tests of check_cli_typed.c (options as typed, options files, the index width,
+   a cutoff that does not apply) to tc. */
+void cli_test_add_typed(TCase *tc);
+
 #endif

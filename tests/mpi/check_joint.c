@@ -492,7 +492,7 @@ START_TEST(diagnostics_listed_at_creation_nan_before_evaluation)
     const char *const *names  = NULL;
     const PetscReal   *values = NULL;
     DS_ASSERT_PETSC(ds_field_get_diagnostics(run.field, &count, &names, &values));
-    const PetscInt want = which == 0 ? 6 : 1 + o.ntemperatures;
+    const PetscInt want = which == 0 ? 7 : 1 + o.ntemperatures; /* displacement: 6 companion + underflowed_particles */
     DS_ASSERT_ALL(count == want, "%s field: %d diagnostics listed, want %d", o.field, (int)count, (int)want);
     int nan_ok = 1;
     for (PetscInt k = 0; k < count; k++) nan_ok = nan_ok && values && PetscIsNanReal(values[k]);

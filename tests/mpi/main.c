@@ -11,7 +11,7 @@ static const struct { const char *name; SuiteMaker make; } suites[] = {
   {"input", ds_suite_input},
   {"diagnostics", ds_suite_diagnostics}, {"field_registry", ds_suite_field_registry},
   {"theorem", ds_suite_theorem},         {"stein", ds_suite_stein},
-  {"xdmf", ds_suite_xdmf},
+  {"xdmf", ds_suite_xdmf},                {"underflow", ds_suite_underflow},
 };
 
 int main(int argc, char **argv)
