@@ -4,6 +4,7 @@ static const char help[] = "driftsim: simulates the finite-particle ODE of drift
 #include <stdio.h>
 #include "ds_h5util.h"
 #include "ds_optfiles.h"
+#include "ds_signals.h"
 #include "ds_simulation.h"
 
 /* Errors a user acts on: bad input, a state that went non-finite (reported after the last
@@ -38,12 +39,14 @@ int main(int argc, char **argv)
 {
   PetscErrorCode ierr;
 
+  ds_signals_install(); /* a signal during start-up is kept for the first step boundary */
   MPI_Init(&argc, &argv);
   if (check_options_files(argc, argv)) {
     MPI_Finalize();
     return 1;
   }
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
+  ds_signals_install(); /* again: PetscInitialize installed its own */
   PetscCall(PetscPushErrorHandler(error_handler, NULL));
   ierr = ds_simulation_run(PETSC_COMM_WORLD);
   if (user_error(ierr)) {
