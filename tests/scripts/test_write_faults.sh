@@ -1,9 +1,10 @@
 #!/bin/bash
 # Write failures are collective: a file size limit (ulimit -f, SIGXFSZ ignored, so a write
-# beyond it fails with EFBIG) on every rank or on rank 1 only makes every rank stop with
-# exit 1 and one "driftsim: error:" line naming the file and the step, never a hang; the
-# output keeps its complete rows and opens; a checkpoint that cannot be written leaves the
-# previous one byte for byte and no .tmp. At 1 and 2 ranks; each run is bounded by 40 s.
+# beyond it fails with EFBIG) on every rank (1, 2 and 3 ranks) or on rank 1 only (2 ranks)
+# makes every rank stop with exit 1 and one "driftsim: error:" line naming the file and
+# the step, never a hang; the output keeps its complete rows and opens. A checkpoint that
+# cannot be written (1 and 2 ranks) leaves the previous one byte for byte and no .tmp.
+# Each run is bounded by 40 s.
 set -uo pipefail
 source "$(dirname "$0")/faults_lib.sh"
 
@@ -30,7 +31,7 @@ stopped_cleanly() {
 }
 
 # The output: 256 particles in 2-D, 4 KiB a snapshot, into a file limited to 200 KiB.
-for case in "1 all" "2 all" "2 1"; do
+for case in "1 all" "2 all" "2 1" "3 all"; do
   set -- $case
   rm -f "$tmp"/o.*
   limited "$1" 200 "$2" -drift_n 256 -ts_max_steps 200 -drift_monitor 0 -drift_diagnostics none -drift_output o.h5 -drift_output_every 1
