@@ -18,9 +18,12 @@ typedef struct {
 } DSCheckpointState;
 
 /* Writes the particles X (block size d) and the state to `path` (collective): the file is
-   written as `path`.tmp, then an existing `path` becomes `path`.prev and `path`.tmp becomes
-   `path`, so a job killed while writing still has a complete checkpoint. The options
-   database, version and git revision go along as attributes. */
+   written as `path`.tmp, then an existing `path` is kept as `path`.prev and `path`.tmp is
+   renamed to `path`, so a job killed at any moment still has a complete checkpoint. The
+   options database, version and git revision go along as attributes. A failure on any rank
+   (full disk, read-only directory) is agreed by all (ds_h5_agree): every rank raises
+   PETSC_ERR_FILE_WRITE naming the file and the step, `path` is left as it was and
+   `path`.tmp removed. */
 PETSC_EXTERN PetscErrorCode ds_checkpoint_write(MPI_Comm comm, const char *path, Vec X, const DSCheckpointState *state);
 
 /* Reads the state of the checkpoint `path` (collective) after rank 0 has checked the whole

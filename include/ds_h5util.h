@@ -42,10 +42,24 @@ typedef struct {
   char *path;
 } DSH5Dataset;
 
-/* Raises PETSC_ERR_FILE_WRITE on the file's communicator, "<file>: HDF5 could not <action>
-   <object>", when an HDF5 call returned a negative id or status. */
-#define DS_H5_CHECK(f, status, action, object) \
-  PetscCheck((status) >= 0, (f)->comm, PETSC_ERR_FILE_WRITE, "%s: HDF5 could not %s %s", (f)->path, action, object)
+/* Every rank of comm says whether its last step of a collective transfer succeeded; when any
+   failed, *failed is true on every rank, *err is the system error (errno) of the lowest
+   failing rank when it explains a failed write (no space, quota, file too large, I/O error,
+   read-only file system; 0 otherwise), and ds_h5_failure_agreed() becomes true. No rank
+   goes on to the next collective call alone. Collective. */
+PETSC_EXTERN PetscErrorCode ds_h5_agree(MPI_Comm comm, PetscBool ok, PetscBool *failed, int *err);
+
+/* True once ds_h5_agree saw a failure: the error being raised is the same on every rank and
+   already explains itself, so main reports it once, without a traceback. Local. */
+PETSC_EXTERN PetscBool ds_h5_failure_agreed(void);
+
+/* Agrees (ds_h5_agree) on the status of an HDF5 call made by every rank of f's communicator
+   and raises PETSC_ERR_FILE_WRITE on every rank, "<file>: HDF5 could not <action> <object>
+   (<system error>)", when the call failed on any rank. Collective. */
+PETSC_EXTERN PetscErrorCode ds_h5_check(const DSH5File *f, PetscBool ok, const char *action, const char *object);
+
+/* ds_h5_check on an HDF5 call's negative id or status. Collective. */
+#define DS_H5_CHECK(f, status, action, object) PetscCall(ds_h5_check((f), (PetscBool)((status) >= 0), (action), (object)))
 
 /* HDF5's error printing as it was before ds_h5_quiet_begin, and the log event it began. */
 typedef struct {
@@ -64,15 +78,22 @@ PETSC_EXTERN PetscErrorCode ds_h5_quiet_begin(PetscLogEvent event, DSH5Quiet *qu
 PETSC_EXTERN PetscErrorCode ds_h5_quiet_end(const DSH5Quiet *quiet);
 
 /* Runs `call` (a PetscErrorCode expression) with HDF5's error printing off and inside
-   `event` (or DS_H5_UNLOGGED), restoring both also when `call` failed, then raises its
-   error. The one way driftsim silences HDF5. */
+   `event` (or DS_H5_UNLOGGED), restoring both afterwards, and stores its result in `ierr`
+   (a PetscErrorCode variable) for the caller to add context to. The one way driftsim
+   silences HDF5. */
+#define DS_H5_QUIETLY_STATUS(event, call, ierr) \
+  do { \
+    DSH5Quiet quiet_; \
+    PetscCall(ds_h5_quiet_begin(event, &quiet_)); \
+    (ierr) = (call); \
+    PetscCall(ds_h5_quiet_end(&quiet_)); \
+  } while (0)
+
+/* DS_H5_QUIETLY_STATUS raising the error of `call` as it is. */
 #define DS_H5_QUIETLY(event, call) \
   do { \
-    DSH5Quiet      quiet_; \
     PetscErrorCode ierr_; \
-    PetscCall(ds_h5_quiet_begin(event, &quiet_)); \
-    ierr_ = (call); \
-    PetscCall(ds_h5_quiet_end(&quiet_)); \
+    DS_H5_QUIETLY_STATUS(event, call, ierr_); \
     PetscCall(ierr_); \
   } while (0)
 

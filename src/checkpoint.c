@@ -1,6 +1,7 @@
 /* Checkpoints through PETSc's HDF5 viewer: VecView writes the particles collectively and
    VecLoad reads them back at any rank count; the scalars are root attributes. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -39,39 +40,130 @@ static const Field fields[] = {
 };
 #undef FIELD
 
-PetscErrorCode ds_checkpoint_write(MPI_Comm comm, const char *path, Vec X, const DSCheckpointState *state)
+/* Writes the particles and the root attributes into the open viewer. */
+static PetscErrorCode write_contents(PetscViewer viewer, Vec X, const DSCheckpointState *state, const DSProvenance *provenance)
 {
-  char         tmp[PETSC_MAX_PATH_LEN], prev[PETSC_MAX_PATH_LEN];
-  DSProvenance provenance;
-  PetscViewer  viewer;
-  PetscMPIInt  rank;
-  int          failed = 0;
-
   PetscFunctionBeginUser;
-  PetscCall(ds_provenance_get(comm, &provenance));
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
-  PetscCall(PetscSNPrintf(prev, sizeof(prev), "%s.prev", path));
-  PetscCall(PetscViewerHDF5Open(comm, tmp, FILE_MODE_WRITE, &viewer));
   PetscCall(PetscObjectSetName((PetscObject)X, DATASET));
   PetscCall(VecView(X, viewer));
   for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", fields[k].name, fields[k].type, (const char *)state + fields[k].offset));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "bandwidth_rule", PETSC_STRING, DSBandwidthRules[state->bandwidth.rule]));
-  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", MARKER, PETSC_STRING, provenance.version));
-  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "git_revision", PETSC_STRING, provenance.git_revision));
-  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "options", PETSC_STRING, provenance.options));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", MARKER, PETSC_STRING, provenance->version));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "git_revision", PETSC_STRING, provenance->git_revision));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "options", PETSC_STRING, provenance->options));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/", "run", PETSC_STRING, state->run));
-  PetscCall(PetscViewerDestroy(&viewer));
-  PetscCall(ds_provenance_free(&provenance));
+  PetscFunctionReturn(0);
+}
 
-  /* Every rank has closed the new file; rank 0 moves it into place. */
-  PetscCallMPI(MPI_Barrier(comm));
+/* Room for a checkpoint beyond its particles and options text: HDF5's metadata and the
+   other attributes take a few KiB; the margin keeps the reservation an upper bound. */
+#define RESERVE_MARGIN (256 << 10)
+
+/* Rank 0 creates `tmp` and reserves `bytes` in it; returns 0 or the errno. HDF5 and MPI-IO
+   do not agree on a failure inside one collective call (a rank that fails to extend the
+   file leaves the others in a barrier), so a full disk, a quota or a file size limit must
+   be found here, before HDF5 writes. */
+static int reserve(const char *tmp, off_t bytes)
+{
+  const int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int       err;
+
+  if (fd < 0) return errno;
+  err = posix_fallocate(fd, 0, bytes);
+  if (close(fd) && !err) err = errno;
+  return err;
+}
+
+/* Writes the new checkpoint `tmp`: rank 0 reserves its size (reserve), then each collective
+   stage (create, contents, close) is agreed by every rank before the next begins; on a
+   failure every rank has closed what it opened and *failed, *err are set (ds_h5_agree).
+   PETSc's errors here are this rank's only: they are not printed. */
+static PetscErrorCode write_new_file(MPI_Comm comm, const char *tmp, Vec X, const DSCheckpointState *state, PetscBool *failed, int *err)
+{
+  DSProvenance   provenance;
+  PetscViewer    viewer = NULL;
+  PetscErrorCode ierr;
+  DSH5Quiet      quiet;
+  PetscInt       size;
+  size_t         options;
+  off_t          bytes;
+  PetscMPIInt    rank;
+
+  PetscFunctionBeginUser;
+  PetscCall(ds_provenance_get(comm, &provenance));
+  PetscCall(VecGetSize(X, &size));
+  PetscCall(PetscStrlen(provenance.options, &options));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (!rank) {
-    if (access(path, F_OK) == 0 && rename(path, prev)) failed = errno;
-    if (!failed && rename(tmp, path)) failed = errno;
+  bytes = (off_t)size * (off_t)sizeof(double) + (off_t)options + RESERVE_MARGIN;
+  if (!rank) errno = reserve(tmp, bytes);
+  PetscCall(ds_h5_agree(comm, (PetscBool)(rank || !errno), failed, err));
+  if (*failed) {
+    PetscCall(ds_provenance_free(&provenance));
+    PetscFunctionReturn(0);
   }
-  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, comm));
-  PetscCheck(!failed, comm, PETSC_ERR_FILE_WRITE, "checkpoint %s: could not move the new checkpoint into place: %s", path, strerror(failed));
+  PetscCall(ds_h5_quiet_begin(DS_H5_UNLOGGED, &quiet));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = PetscViewerHDF5Open(comm, tmp, FILE_MODE_WRITE, &viewer);
+  PetscCall(ds_h5_agree(comm, (PetscBool)!ierr, failed, err));
+  if (!*failed) {
+    ierr = write_contents(viewer, X, state, &provenance);
+    PetscCall(ds_h5_agree(comm, (PetscBool)!ierr, failed, err));
+  }
+  if (viewer) {
+    PetscBool close_failed;
+    int       close_err;
+
+    ierr = PetscViewerDestroy(&viewer);
+    PetscCall(ds_h5_agree(comm, (PetscBool)!ierr, &close_failed, &close_err));
+    if (!*failed) *err = close_err;
+    *failed = (PetscBool)(*failed || close_failed);
+  }
+  PetscCall(PetscPopErrorHandler());
+  PetscCall(ds_h5_quiet_end(&quiet));
+  PetscCall(ds_provenance_free(&provenance));
+  PetscFunctionReturn(0);
+}
+
+/* Rank 0's last step: keeps `path` as `prev` (through a hard link, so that `path` exists at
+   every moment, even for a job killed here; by a rename where the file system has no
+   links) and renames `tmp` to `path`. Returns 0 or the errno of the step that failed, after
+   which `path` is what it was. */
+static int move_into_place(const char *tmp, const char *path, const char *prev)
+{
+  int renamed = 0, err;
+
+  if (access(path, F_OK) == 0) {
+    if (unlink(prev) && errno != ENOENT) return errno;
+    if (link(path, prev)) {
+      if (rename(path, prev)) return errno;
+      renamed = 1;
+    }
+  }
+  if (!rename(tmp, path)) return 0;
+  err = errno;
+  if (renamed) (void)rename(prev, path);
+  return err;
+}
+
+PetscErrorCode ds_checkpoint_write(MPI_Comm comm, const char *path, Vec X, const DSCheckpointState *state)
+{
+  char        tmp[PETSC_MAX_PATH_LEN], prev[PETSC_MAX_PATH_LEN];
+  PetscMPIInt rank;
+  PetscBool   failed;
+  int         err = 0, moved = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+  PetscCall(PetscSNPrintf(prev, sizeof(prev), "%s.prev", path));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(write_new_file(comm, tmp, X, state, &failed, &err));
+
+  /* Every rank has closed the new file; rank 0 moves it into place, or removes it. */
+  if (!rank && failed) (void)unlink(tmp);
+  if (!rank && !failed && (moved = move_into_place(tmp, path, prev))) (void)unlink(tmp);
+  PetscCallMPI(MPI_Bcast(&moved, 1, MPI_INT, 0, comm));
+  if (moved) PetscCall(ds_h5_agree(comm, PETSC_FALSE, &failed, &err)); /* marks the failure agreed */
+  PetscCheck(!failed, comm, PETSC_ERR_FILE_WRITE, "checkpoint %s: could not write the state of step %" PetscInt_FMT " (%s); the previous checkpoint, if any, is unchanged", path, state->step, moved ? strerror(moved) : err ? strerror(err) : "HDF5 failed");
   PetscFunctionReturn(0);
 }
 

@@ -2,12 +2,15 @@ static const char help[] = "driftsim: simulates the finite-particle ODE of drift
                            "Usage: mpiexec -n P driftsim [-options_file runs/x.opts] [-drift_* ...] [-ts_* ...]\n\n";
 
 #include <stdio.h>
+#include "ds_h5util.h"
 #include "ds_optfiles.h"
+#include "ds_signals.h"
 #include "ds_simulation.h"
 
-/* Errors a user acts on: bad input, and a state that went non-finite (reported after the
-   last good state was checkpointed). Both are raised collectively. */
-static PetscBool user_error(PetscErrorCode n) { return (n == PETSC_ERR_USER_INPUT || n == PETSC_ERR_FP) ? PETSC_TRUE : PETSC_FALSE; }
+/* Errors a user acts on: bad input, a state that went non-finite (reported after the last
+   good state was checkpointed), and a write that failed on any rank (agreed by all,
+   ds_h5_agree). All are raised collectively. */
+static PetscBool user_error(PetscErrorCode n) { return (n == PETSC_ERR_USER_INPUT || n == PETSC_ERR_FP || (n == PETSC_ERR_FILE_WRITE && ds_h5_failure_agreed())) ? PETSC_TRUE : PETSC_FALSE; }
 
 /* A user error is reported once, cleanly, by main; every other error gets PETSc's usual
    traceback. */
@@ -36,12 +39,14 @@ int main(int argc, char **argv)
 {
   PetscErrorCode ierr;
 
+  ds_signals_install(); /* a signal during start-up is kept for the first step boundary */
   MPI_Init(&argc, &argv);
   if (check_options_files(argc, argv)) {
     MPI_Finalize();
     return 1;
   }
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
+  ds_signals_install(); /* again: PetscInitialize installed its own */
   PetscCall(PetscPushErrorHandler(error_handler, NULL));
   ierr = ds_simulation_run(PETSC_COMM_WORLD);
   if (user_error(ierr)) {

@@ -1,10 +1,44 @@
 /* HDF5 helpers (ds_h5util.h). Every dataset is transferred collectively through one MPI-IO
    file; a rank with nothing to transfer takes part with empty selections. Each HDF5 call's
-   status is checked and a failure raised as a PETSc error naming the file and the object. */
+   status is agreed by every rank (a full disk may fail one rank's write only) and a failure
+   raised on all of them as a PETSc error naming the file and the object. */
 #include <errno.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "ds_h5util.h"
+
+static PetscBool failure_agreed = PETSC_FALSE; /* see ds_h5_failure_agreed */
+
+PetscErrorCode ds_h5_agree(MPI_Comm comm, PetscBool ok, PetscBool *failed, int *err)
+{
+  const int   mine = errno;
+  PetscMPIInt rank, first;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Allreduce(ok ? &(PetscMPIInt){PETSC_MPI_INT_MAX} : &rank, &first, 1, MPI_INT, MPI_MIN, comm));
+  *failed = first != PETSC_MPI_INT_MAX ? PETSC_TRUE : PETSC_FALSE;
+  *err    = 0;
+  if (!*failed) PetscFunctionReturn(0);
+  if (rank == first && (mine == ENOSPC || mine == EFBIG || mine == EDQUOT || mine == EIO || mine == EROFS)) *err = mine;
+  PetscCallMPI(MPI_Bcast(err, 1, MPI_INT, first, comm));
+  failure_agreed = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscBool ds_h5_failure_agreed(void) { return failure_agreed; }
+
+PetscErrorCode ds_h5_check(const DSH5File *f, PetscBool ok, const char *action, const char *object)
+{
+  PetscBool failed;
+  int       err;
+
+  PetscFunctionBeginUser;
+  PetscCall(ds_h5_agree(f->comm, ok, &failed, &err));
+  PetscCheck(!failed, f->comm, PETSC_ERR_FILE_WRITE, "%s: HDF5 could not %s %s%s%s%s", f->path, action, object, err ? " (" : "", err ? strerror(err) : "", err ? ")" : "");
+  PetscFunctionReturn(0);
+}
 
 PetscErrorCode ds_h5_quiet_begin(PetscLogEvent event, DSH5Quiet *quiet)
 {
@@ -98,7 +132,7 @@ PetscErrorCode ds_h5_file_open(MPI_Comm comm, const char *path, PetscBool create
   PetscCall(file_init(comm, path, f));
   PetscCall(file_access(f, &fapl));
   f->id = create ? H5Fcreate(f->path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : H5Fopen(f->path, H5F_ACC_RDWR, fapl);
-  PetscCheck(f->id >= 0, comm, PETSC_ERR_FILE_OPEN, "%s: HDF5 could not %s", f->path, create ? "create the file" : "open the file for appending");
+  DS_H5_CHECK(f, f->id, create ? "create" : "open", create ? "the file" : "the file for appending");
   DS_H5_CHECK(f, H5Pclose(fapl), "close the access properties of", "the file");
   PetscFunctionReturn(0);
 }

@@ -20,6 +20,49 @@
 #define SERIES_CHUNK 1024      /* rows per chunk of a 1-D series */
 #define DIAGNOSTICS  DS_OUTPUT_DIAGNOSTICS
 
+/* Cuts every series back to the rows of the last flush (a failed append may have extended
+   some), closes the file and frees the handle; each HDF5 call agreed by every rank. */
+static PetscErrorCode roll_back(DSOutput out)
+{
+  const DSH5File *f = &out->file;
+
+  PetscFunctionBeginUser;
+  if (out->has_particles) {
+    PetscCall(ds_h5_cut_rows(f, &out->particle_step, out->nsnapshots));
+    PetscCall(ds_h5_cut_rows(f, &out->particle_time, out->nsnapshots));
+    PetscCall(ds_h5_cut_rows(f, &out->position, out->nsnapshots));
+    if (out->has_velocity) PetscCall(ds_h5_cut_rows(f, &out->velocity, out->nsnapshots));
+  }
+  for (PetscInt k = 0; k < out->ndiagnostics; k++) PetscCall(ds_h5_cut_rows(f, &out->diagnostics[k], out->diagnostic_rows));
+  PetscCall(ds_output_destroy(&out));
+  PetscFunctionReturn(0);
+}
+
+/* Passes `ierr`, the result of writing `what` (of `step` when it is >= 0), on. After an
+   agreed write failure (ds_h5_agree) the file is rolled back to its last flush and closed
+   (roll_back; it stays open, as on disk, when that fails too) and every rank raises the
+   error again naming what was being written and what the file keeps. Any other error
+   passes unchanged. */
+static PetscErrorCode name_the_write(DSOutput out, PetscErrorCode ierr, const char *what, PetscInt step)
+{
+  char           cause[2 * PETSC_MAX_PATH_LEN], when[64] = "", kept[128];
+  char          *message = NULL;
+  PetscErrorCode closed;
+  const MPI_Comm comm = out->file.comm;
+
+  PetscFunctionBeginUser;
+  if (!ierr || !ds_h5_failure_agreed()) PetscCall(ierr);
+  if (!ierr) PetscFunctionReturn(0);
+  PetscCall(PetscErrorMessage(ierr, NULL, &message));
+  PetscCall(PetscStrncpy(cause, message ? message : "HDF5 failed", sizeof(cause)));
+  if (step >= 0) PetscCall(PetscSNPrintf(when, sizeof(when), " of step %" PetscInt_FMT, step));
+  PetscCall(PetscSNPrintf(kept, sizeof(kept), "%" PetscInt_FMT " complete snapshot%s, %" PetscInt_FMT " diagnostics row%s", out->nsnapshots, out->nsnapshots == 1 ? "" : "s", out->diagnostic_rows, out->diagnostic_rows == 1 ? "" : "s"));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  DS_H5_QUIETLY_STATUS(ds_events.output, roll_back(out), closed);
+  PetscCall(PetscPopErrorHandler());
+  SETERRQ(comm, PETSC_ERR_FILE_WRITE, "%s, writing %s%s; the file keeps %s%s", cause, what, when, kept, closed ? ", but it could not be closed cleanly and may not be readable" : "");
+}
+
 /* Writes into `reason` why `path` cannot be written, or "" when it can. Local, read-only. */
 static PetscErrorCode path_problem(const char *path, char reason[], size_t len)
 {
@@ -328,8 +371,11 @@ static PetscErrorCode output_particles(DSOutput out, PetscInt step, PetscReal ti
 /* Appends a snapshot collectively (see output_particles). */
 PetscErrorCode ds_output_write_particles(DSOutput out, PetscInt step, PetscReal time, Vec X, Vec V)
 {
+  PetscErrorCode ierr;
+
   PetscFunctionBeginUser;
-  DS_H5_QUIETLY(ds_events.output, output_particles(out, step, time, X, V));
+  DS_H5_QUIETLY_STATUS(ds_events.output, output_particles(out, step, time, X, V), ierr);
+  PetscCall(name_the_write(out, ierr, "the snapshot", step));
   PetscFunctionReturn(0);
 }
 
@@ -401,14 +447,18 @@ static PetscErrorCode output_diagnostics(DSOutput out, PetscInt step, PetscReal 
   PetscCall(append_value(out, &out->diagnostics[1], DS_H5_REAL, &time));
   for (PetscInt k = 0; k < count; k++) PetscCall(append_value(out, &out->diagnostics[k + 2], DS_H5_REAL, &values[k]));
   PetscCall(ds_h5_file_flush(f));
+  out->diagnostic_rows++;
   PetscFunctionReturn(0);
 }
 
 /* Appends a diagnostics row collectively (see output_diagnostics). */
 PetscErrorCode ds_output_write_diagnostics(DSOutput out, PetscInt step, PetscReal time, PetscInt count, const char *const names[], const PetscReal values[])
 {
+  PetscErrorCode ierr;
+
   PetscFunctionBeginUser;
-  DS_H5_QUIETLY(ds_events.output, output_diagnostics(out, step, time, count, names, values));
+  DS_H5_QUIETLY_STATUS(ds_events.output, output_diagnostics(out, step, time, count, names, values), ierr);
+  PetscCall(name_the_write(out, ierr, "the diagnostics", step));
   PetscFunctionReturn(0);
 }
 
@@ -423,8 +473,11 @@ static PetscErrorCode output_summary(DSOutput out, PetscInt count, const char *c
 /* Writes the run's summary values as root attributes, collectively (see output_summary). */
 PetscErrorCode ds_output_write_summary(DSOutput out, PetscInt count, const char *const names[], const PetscReal values[])
 {
+  PetscErrorCode ierr;
+
   PetscFunctionBeginUser;
-  DS_H5_QUIETLY(ds_events.output, output_summary(out, count, names, values));
+  DS_H5_QUIETLY_STATUS(ds_events.output, output_summary(out, count, names, values), ierr);
+  PetscCall(name_the_write(out, ierr, "the summary at the end of the run", -1));
   PetscFunctionReturn(0);
 }
 

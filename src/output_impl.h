@@ -15,6 +15,7 @@ struct DSOutput_ {
   PetscBool    has_velocity;    /* the first snapshot came with velocities */
   DSH5Dataset  particle_step, particle_time, position, velocity;
   PetscInt     ndiagnostics;    /* 0 until the first diagnostics row */
+  PetscInt     diagnostic_rows; /* rows of /diagnostics flushed (kept by a restart, then written) */
   DSH5Dataset *diagnostics;     /* step, time, then one per name */
   PetscInt     reopened_series; /* series found in /diagnostics by ds_output_reopen (0: none) */
   PetscInt     nsnapshots, maxsnapshots; /* snapshots in the file; room in steps and times */

@@ -129,6 +129,7 @@ static PetscErrorCode reopen_diagnostics(DSOutput out, PetscInt restart_step)
   PetscCall(PetscFree(steps));
   PetscCall(PetscFree(series));
   out->reopened_series = nseries;
+  out->diagnostic_rows = keep;
   PetscFunctionReturn(0);
 }
 

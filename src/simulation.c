@@ -2,7 +2,6 @@
    progress line, the diagnostics and the particle snapshots; a post-step hook keeps the
    last good state, writes checkpoints and answers SIGTERM/SIGUSR1; the run ends with the
    PERF_SUMMARY line. Every input is validated before the output file is opened. */
-#include <signal.h>
 #include <stdio.h>
 #include <petscts.h>
 #include <petsc/private/petscimpl.h> /* PetscObjectStateGet: PETSc declares it in its developer header */
@@ -13,6 +12,7 @@
 #include "ds_bandwidth.h"
 #include "ds_checkpoint.h"
 #include "ds_preflight.h"
+#include "ds_signals.h"
 #include "ds_field.h"
 #include "ds_diagnostics.h"
 #include "ds_output.h"
@@ -56,11 +56,6 @@ typedef struct {
   int            stopped_by;      /* the signal that ended the run early, or 0 */
   PetscBool      started;         /* the initial field was found finite; files may be written */
 } Simulation;
-
-/* Set by SIGTERM or SIGUSR1 (what Slurm's --signal sends); acted on after the current step. */
-static volatile sig_atomic_t signal_received = 0;
-
-static void on_signal(int sig) { signal_received = sig; }
 
 /* The global index of the first particle with a non-finite coordinate in rows of V
    (block size d), or -1; identical on every rank. */
@@ -334,16 +329,31 @@ static PetscErrorCode checkpoint_now(Simulation *sim, TS ts)
   PetscFunctionReturn(0);
 }
 
+/* Ends the run with a checkpoint of the state TS holds when SIGTERM, SIGUSR1 or SIGINT
+   reached any rank (ds_signals.h): before the first step (the initial state) or after any. */
+static PetscErrorCode stop_on_signal(TS ts, Simulation *sim)
+{
+  int sig = ds_signals_received(), any_sig;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Allreduce(&sig, &any_sig, 1, MPI_INT, MPI_MAX, sim->comm));
+  if (!any_sig) PetscFunctionReturn(0);
+  PetscCall(checkpoint_now(sim, ts));
+  sim->stopped_by = any_sig;
+  PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
+  PetscFunctionReturn(0);
+}
+
 /* After every step: the state the step started from becomes the last good one; stop on
    non-finite positions (saving it); keep this state as pending; write a checkpoint when
-   one is due; end the run with a checkpoint after a SIGTERM or SIGUSR1 reached any rank. */
+   one is due; stop on a signal. */
 static PetscErrorCode post_step(TS ts)
 {
   Simulation     *sim;
   Vec             X;
   PetscInt        step, particle;
   PetscReal       t;
-  int             sig = signal_received, any_sig, due = 0;
+  int             due = 0;
   const DSOptions *o;
 
   PetscFunctionBeginUser;
@@ -361,14 +371,8 @@ static PetscErrorCode post_step(TS ts)
   sim->pending_state.time      = t;
   sim->pending_state.integrals = sim->integrals; /* the states before this one */
   PetscCall(TSGetTimeStep(ts, &sim->pending_state.dt));
-
-  PetscCallMPI(MPI_Allreduce(&sig, &any_sig, 1, MPI_INT, MPI_MAX, sim->comm));
-  if (any_sig) {
-    PetscCall(checkpoint_now(sim, ts));
-    sim->stopped_by = any_sig;
-    PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
-    PetscFunctionReturn(0);
-  }
+  PetscCall(stop_on_signal(ts, sim));
+  if (sim->stopped_by) PetscFunctionReturn(0);
   if (!o->checkpoint[0]) PetscFunctionReturn(0);
   if (o->checkpoint_every && step % o->checkpoint_every == 0) due = 1;
   if (o->checkpoint_seconds > 0) {
@@ -536,10 +540,11 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
   if (sim.opts.output[0] && sim.opts.restart[0]) PetscCall(ds_output_reopen(comm, &sim.opts, sim.target, &sim.bandwidth, sim.last_good_state.step, &sim.output));
   else if (sim.opts.output[0]) PetscCall(ds_output_open(comm, &sim.opts, sim.target, &sim.bandwidth, &sim.output));
 
-  signal(SIGTERM, on_signal);
-  signal(SIGUSR1, on_signal);
   PetscCall(PetscTime(&sim.wall_start));
   sim.last_checkpoint_wall = sim.wall_start;
+  PetscCall(TSSetSolution(ts, X));
+  PetscCall(stop_on_signal(ts, &sim)); /* one during start-up: no step is taken */
+  if (sim.stopped_by) PetscCall(TSSetMaxSteps(ts, sim.last_good_state.step));
   PetscCall(TSSolve(ts, X));
   PetscCall(TSGetStepNumber(ts, &steps));
   PetscCall(TSGetSolveTime(ts, &t));

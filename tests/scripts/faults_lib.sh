@@ -1,0 +1,41 @@
+# Shared by the fault tests (sourced, not run): a driftsim to test, a scratch directory,
+# failure bookkeeping, and checks of the files a run leaves. Needs bash and /usr/bin/python3
+# with h5py.
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+root=$(pwd)
+driftsim=${DRIFTSIM:-$root/bin/driftsim} # DRIFTSIM: another build, e.g. to see a test fail
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+status=0
+bad() { echo "FAIL: $*"; status=1; }
+# ulimit -f in a rank breaks Open MPI's shared-memory transport; TCP has no file to grow.
+export OMPI_MCA_btl=self,tcp
+
+# The output $1 opens, its snapshot series agree in length, steps increase, positions are
+# finite; prints the number of snapshots.
+output_rows() {
+  /usr/bin/python3 - "$1" <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    p = f["particles"]
+    n = p["step"].shape[0]
+    assert p["time"].shape[0] == n and p["position"].shape[0] == n, "series of different lengths"
+    assert (np.diff(p["step"][:]) > 0).all(), "steps do not increase"
+    assert np.isfinite(p["position"][:]).all(), "non-finite positions"
+    print(n)
+PY
+}
+
+# The checkpoint $1 opens and holds finite positions and a step; prints the step.
+checkpoint_step() {
+  /usr/bin/python3 - "$1" <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    assert np.isfinite(f["position"][:]).all(), "non-finite positions"
+    print(int(f.attrs["step"]))
+PY
+}
+
+# The number of "driftsim: error:" lines in $1, and whether a PETSc traceback is there.
+error_lines() { grep -c '^driftsim: error:' "$1" || true; }
+has_traceback() { grep -q 'PETSC ERROR' "$1"; }
