@@ -45,7 +45,7 @@ job=(jobscripts/n_sweep.sbatch --opts runs/rate_study.opts --n "64 100" --seeds 
   --out "$tmp/job" -- -drift_monitor 0 -drift_diagnostics_every 2 -drift_output_every 2 -drift_diagnostics none)
 PATH="$tmp/bin:$PATH" SLURM_SUBMIT_DIR=$root SLURM_NTASKS=2 SLURM_JOB_ID=1 SLURM_ARRAY_TASK_ID=3 \
   bash "${job[@]}" >"$tmp/job.out" 2>&1 || { cat "$tmp/job.out"; fail "n_sweep.sbatch index 3 failed"; }
-[ "$(ls "$tmp/job"/*.h5)" = "$tmp/job/n0000100_p002_s0004.h5" ] || fail "index 3 wrote $(ls "$tmp/job")"
+[ "$(ls "$tmp/job"/*.h5 | grep -v "\.views\.h5$")" = "$tmp/job/n0000100_p002_s0004.h5" ] || fail "index 3 wrote $(ls "$tmp/job")"
 if PATH="$tmp/bin:$PATH" SLURM_SUBMIT_DIR=$root SLURM_NTASKS=2 SLURM_JOB_ID=1 SLURM_ARRAY_TASK_ID=4 \
   bash "${job[@]}" >"$tmp/job.out" 2>&1; then fail "n_sweep.sbatch accepted index 4 of 4 runs"; fi
 grep -q -- "--array=0-3" "$tmp/job.out" || fail "unclear array message: $(cat "$tmp/job.out")"
@@ -55,7 +55,7 @@ import glob, os, sys
 import h5py
 import numpy as np
 tmp = sys.argv[1]
-names = sorted(os.path.basename(p) for p in glob.glob(f"{tmp}/study/*.h5"))
+names = sorted(os.path.basename(p) for p in glob.glob(f"{tmp}/study/*.h5") if not p.endswith(".views.h5"))
 expected = [f"n{n:07d}_p002_s{s:04d}.h5" for n in (64, 100) for s in (3, 4)]
 assert names == expected, names
 first = {}
@@ -115,7 +115,7 @@ import numpy as np
 study = sys.argv[1]
 T4, T18 = 2.7764451051977987, 2.1009220402409601  # t(0.975, 4) and t(0.975, 18), from tables
 runs = []
-for path in sorted(glob.glob(f"{study}/*.h5")):
+for path in sorted(p for p in glob.glob(f"{study}/*.h5") if not p.endswith(".views.h5")):
     with h5py.File(path, "r") as f:
         t = f["diagnostics/time"][()]
         w = f["diagnostics/wiggle"][()]
