@@ -3,6 +3,11 @@
 # 10 times at 2 ranks, a small run with a checkpoint and a snapshot every step: the output
 # always opens with consistent rows, the checkpoint (once one was written) is valid, and
 # -drift_restart from it completes. Bounded: each run 20 s at most.
+# Not yet part of `make check` (tools/run-tests runs test_*.sh only): in one of the 20 trials
+# run so far the output did not open (h5py: "truncated file: eof = 681228, stored_eof =
+# 685324"; the restart still completed). HDF5 1.10 without SWMR does not keep the file's
+# end-of-file record consistent under a kill at any moment; the issue-12 guarantee is open.
+# Run it by hand: bash tests/scripts/trial_kill9.sh
 set -uo pipefail
 source "$(dirname "$0")/faults_lib.sh"
 run=(-drift_n 256 -ts_max_steps 100000 -drift_monitor 0 -drift_diagnostics none -drift_output o.h5 -drift_output_every 1 -drift_checkpoint c.h5 -drift_checkpoint_every 1)
