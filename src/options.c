@@ -382,7 +382,10 @@ PetscErrorCode ds_options_say_notes(MPI_Comm comm, const DSOptions *o)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
+/* Body of ds_options_read: every option, read inside its PetscOptionsBegin/End (a refused
+   option returns from here, and ds_options_read ends the block before raising it, so the
+   block's strings are freed). */
+static PetscErrorCode read_options(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, DSOptions *o)
 {
   int                    kernel, self, target = o->target, init = o->init, rule = o->bandwidth_rule;
   const DSFieldTypeInfo *field;
@@ -390,8 +393,6 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   DSSelfPair             field_self;
 
   PetscFunctionBeginUser;
-  PetscCall(refuse_double_dash(comm));
-  PetscOptionsBegin(comm, NULL, "driftsim: finite-particle drifting-model simulator", "driftsim");
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_n", "Number of particles N (default 1024; the file's rows with -drift_init file)", 1, PETSC_MAX_INT, &o->n, &o->n_given));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_dim", "Dimension d", 1, PETSC_MAX_INT, &o->dim, NULL));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_seed", "Seed of the counter-based generator", 0, PETSC_MAX_INT, &o->seed, NULL));
@@ -442,7 +443,19 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_checkpoint_every", "Steps between checkpoints (0 = none)", 0, PETSC_MAX_INT, &o->checkpoint_every, NULL));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_checkpoint_seconds", "Wall-clock seconds between checkpoints (0 = none)", 0.0, PETSC_FALSE, &o->checkpoint_seconds, NULL));
   PetscCall(read_path(PetscOptionsObject, comm, "-drift_restart", "Checkpoint to continue from", o->restart, sizeof(o->restart), NULL));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
+{
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(refuse_double_dash(comm));
+  PetscOptionsBegin(comm, NULL, "driftsim: finite-particle drifting-model simulator", "driftsim");
+  ierr = read_options(PetscOptionsObject, comm, o);
   PetscOptionsEnd();
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 

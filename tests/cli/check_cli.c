@@ -348,7 +348,7 @@ START_TEST(sigusr1_checkpoints_and_the_run_restarts)
   snprintf(file, sizeof(file), "%s/signal.h5", workdir);
   snprintf(cp, sizeof(cp), "%s/signal.checkpoint.h5", workdir);
   snprintf(out, sizeof(out), "%s/signal.out", workdir);
-  snprintf(cmd, sizeof(cmd), "exec tools/mpiexec-local -n 2 bin/driftsim -drift_n 2000 -ts_max_steps 1000000 -drift_monitor 1 -drift_output %s -drift_output_every 1000 >%s 2>&1", file, out);
+  snprintf(cmd, sizeof(cmd), "exec tools/mpiexec-local -n 2 %s -drift_n 2000 -ts_max_steps 1000000 -drift_monitor 1 -drift_output %s -drift_output_every 1000 >%s 2>&1", driftsim_program(), file, out);
   pid = fork();
   if (pid == 0) {
     execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);

@@ -16,11 +16,17 @@ void slurp(const char *path, char *buf, size_t len)
   if (f) fclose(f);
 }
 
+const char *driftsim_program(void)
+{
+  const char *program = getenv("DS_DRIFTSIM");
+  return program && program[0] ? program : "bin/driftsim";
+}
+
 /* Runs driftsim on `ranks` ranks with `args`; captures exit code, stdout and stderr. */
 void run_driftsim(Run *r, int ranks, const char *args)
 {
   char cmd[4096];
-  snprintf(cmd, sizeof(cmd), "tools/mpiexec-local -n %d bin/driftsim %s >%s/out 2>%s/err", ranks, args, workdir, workdir);
+  snprintf(cmd, sizeof(cmd), "tools/mpiexec-local -n %d %s %s >%s/out 2>%s/err", ranks, driftsim_program(), args, workdir, workdir);
   int status = system(cmd);
   r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
   snprintf(cmd, sizeof(cmd), "%s/out", workdir);

@@ -20,6 +20,10 @@ typedef struct {
 /* The file at `path` into buf (at most len - 1 characters, terminated); empty when missing. */
 void slurp(const char *path, char *buf, size_t len);
 
+/* The driftsim program the suite runs: $DS_DRIFTSIM when set (make check-sanitize points
+   it at the instrumented build), else bin/driftsim; relative to the repository root. */
+const char *driftsim_program(void);
+
 /* Runs driftsim on `ranks` ranks with `args`; captures exit code, stdout and stderr. */
 void run_driftsim(Run *r, int ranks, const char *args);
 
