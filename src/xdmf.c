@@ -124,14 +124,28 @@ static int views_update(const char *views, const DSXdmfSeries *s)
     free(index);
   }
   for (int v = 0; v < 1 + (s->velocity ? 1 : 0) && !failed; v++) {
-    const char *source = v ? "velocity" : "position";
-    for (PetscInt t = 0; !failed; t++) {
+    const char  *source = v ? "velocity" : "position";
+    const htri_t group  = H5Lexists(file, v ? "/velocity" : "/position", H5P_DEFAULT);
+    failed              = group < 0;
+    /* Views exist for 0 to some k - 1: remove those of cut snapshots (from count up), then
+       add the missing ones (from count - 1 down), so an update costs what changed. */
+    for (PetscInt t = s->count; group > 0 && !failed; t++) {
       snprintf(name, sizeof(name), "/%s/%" PetscInt_FMT, source, t);
-      const htri_t exists = H5Lexists(file, v ? "/velocity" : "/position", H5P_DEFAULT) > 0 ? H5Lexists(file, name, H5P_DEFAULT) : 0;
-      if (exists < 0) failed = 1;
-      else if (t < s->count && !exists) failed = view_create(file, s, source, t) < 0;
-      else if (t >= s->count && exists) failed = H5Ldelete(file, name, H5P_DEFAULT) < 0;
-      else if (t >= s->count) break;
+      const htri_t exists = H5Lexists(file, name, H5P_DEFAULT);
+      if (exists <= 0) {
+        failed = exists < 0;
+        break;
+      }
+      failed = H5Ldelete(file, name, H5P_DEFAULT) < 0;
+    }
+    for (PetscInt t = s->count - 1; t >= 0 && !failed; t--) {
+      snprintf(name, sizeof(name), "/%s/%" PetscInt_FMT, source, t);
+      const htri_t exists = t == s->count - 1 && group <= 0 ? 0 : H5Lexists(file, name, H5P_DEFAULT);
+      if (exists != 0) {
+        failed = exists < 0;
+        break;
+      }
+      failed = view_create(file, s, source, t) < 0;
     }
   }
   if (file >= 0 && H5Fclose(file) < 0) failed = 1;
