@@ -18,4 +18,9 @@ PETSC_EXTERN DSLogEvents ds_events;
 /* Registers the events once (idempotent); every module that logs calls it at creation. */
 PETSC_EXTERN PetscErrorCode ds_log_register(void);
 
+/* Prints, on rank 0, the one greppable line every run ends with: PERF_SUMMARY ranks= n= dim=
+   rhs_evals= pairs= (the sum over ranks of local_pairs) wall_s= pairs_per_s=
+   pairs_per_s_per_rank= (collective). */
+PETSC_EXTERN PetscErrorCode ds_log_perf_summary(MPI_Comm comm, PetscInt n, PetscInt dim, PetscInt rhs_evaluations, PetscLogDouble local_pairs, PetscLogDouble wall);
+
 #endif

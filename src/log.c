@@ -1,4 +1,4 @@
-/* Registration of driftsim's PETSc log events. */
+/* Registration of driftsim's PETSc log events, and the run's PERF_SUMMARY line. */
 #include "ds_log.h"
 
 DSLogEvents ds_events;
@@ -16,5 +16,18 @@ PetscErrorCode ds_log_register(void)
   PetscCall(PetscLogEventRegister("DSDiagnostics", ds_events.classid, &ds_events.diagnostics));
   PetscCall(PetscLogEventRegister("DSOutput", ds_events.classid, &ds_events.output));
   registered = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_log_perf_summary(MPI_Comm comm, PetscInt n, PetscInt dim, PetscInt rhs_evaluations, PetscLogDouble local_pairs, PetscLogDouble wall)
+{
+  PetscLogDouble pairs;
+  PetscMPIInt    size;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCallMPI(MPI_Allreduce(&local_pairs, &pairs, 1, MPI_DOUBLE, MPI_SUM, comm));
+  PetscCall(PetscPrintf(comm, "PERF_SUMMARY ranks=%d n=%" PetscInt_FMT " dim=%" PetscInt_FMT " rhs_evals=%" PetscInt_FMT " pairs=%.0f wall_s=%.6f pairs_per_s=%.6e pairs_per_s_per_rank=%.6e\n", size, n, dim, rhs_evaluations, pairs, wall,
+                        wall > 0 ? pairs / wall : 0.0, wall > 0 ? pairs / wall / size : 0.0));
   PetscFunctionReturn(0);
 }

@@ -444,44 +444,32 @@ static PetscErrorCode write_theorem_summary(Simulation *sim)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode perf_summary(Simulation *sim, PetscLogDouble wall)
+/* Body of ds_simulation_run: everything it creates is in *sim, *ts_out and *X_out, also
+   when it stops with an error, for ds_simulation_run to free. */
+static PetscErrorCode simulate(MPI_Comm comm, Simulation *sim, TS *ts_out, Vec *X_out)
 {
-  PetscLogDouble local_pairs, pairs;
-  PetscMPIInt    size;
-
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_size(sim->comm, &size));
-  PetscCall(ds_field_get_pair_count(sim->field, &local_pairs));
-  PetscCallMPI(MPI_Allreduce(&local_pairs, &pairs, 1, MPI_DOUBLE, MPI_SUM, sim->comm));
-  PetscCall(PetscPrintf(sim->comm, "PERF_SUMMARY ranks=%d n=%" PetscInt_FMT " dim=%" PetscInt_FMT " rhs_evals=%" PetscInt_FMT " pairs=%.0f wall_s=%.6f pairs_per_s=%.6e pairs_per_s_per_rank=%.6e\n", size, sim->opts.n, sim->opts.dim,
-                        sim->rhs_evaluations, pairs, wall, wall > 0 ? pairs / wall : 0.0, wall > 0 ? pairs / wall / size : 0.0));
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode ds_simulation_run(MPI_Comm comm)
-{
-  Simulation     sim;
   TS             ts;
   Vec            X;
   PetscBool      help;
   PetscInt       steps;
   PetscReal      t;
-  PetscLogDouble solve_end;
+  PetscLogDouble solve_end, pairs;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscMemzero(&sim, sizeof(sim)));
-  sim.comm                  = comm;
-  sim.last_snapshot_step    = -1;
-  sim.last_diagnostics_step = -1;
-  sim.last_printed_step     = -1;
+  PetscCall(PetscMemzero(sim, sizeof(*sim)));
+  sim->comm                  = comm;
+  sim->last_snapshot_step    = -1;
+  sim->last_diagnostics_step = -1;
+  sim->last_printed_step     = -1;
   PetscCall(ds_log_register());
 
   /* Everything the user gave is read and checked before anything is written. */
-  PetscCall(ds_options_set_defaults(&sim.opts));
-  PetscCall(ds_options_read(comm, &sim.opts));
-  PetscCall(ds_options_validate(comm, &sim.opts));
-  PetscCall(ds_options_say_notes(comm, &sim.opts));
+  PetscCall(ds_options_set_defaults(&sim->opts));
+  PetscCall(ds_options_read(comm, &sim->opts));
+  PetscCall(ds_options_validate(comm, &sim->opts));
+  PetscCall(ds_options_say_notes(comm, &sim->opts));
   PetscCall(TSCreate(comm, &ts));
+  *ts_out = ts;
   PetscCall(TSSetProblemType(ts, TS_NONLINEAR));
   PetscCall(TSSetType(ts, TSEULER));
   PetscCall(TSSetTimeStep(ts, 0.1));
@@ -490,76 +478,91 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
   PetscCall(TSSetExactFinalTime(ts, TS_EXACTFINALTIME_MATCHSTEP));
   PetscCall(ds_preflight_ts(comm, ts));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
-  if (help) {
-    PetscCall(TSDestroy(&ts));
-    PetscFunctionReturn(0);
-  }
+  if (help) PetscFunctionReturn(0);
   PetscCall(check_unknown_options(comm));
-  if (sim.opts.output[0]) PetscCall(ds_output_check_path(comm, "-drift_output", sim.opts.output));
-  PetscCall(ds_preflight_checkpoint_path(&sim.opts, sim.checkpoint, sizeof(sim.checkpoint)));
-  PetscCall(ds_preflight_paths(comm, &sim.opts, sim.checkpoint));
-  PetscCall(ds_init_resolve(comm, &sim.opts));
-  PetscCall(ds_target_create(comm, &sim.opts, &sim.target));
-  sim.opts.target_samples = sim.target->samples_global; /* a file target's M is its row count */
+  if (sim->opts.output[0]) PetscCall(ds_output_check_path(comm, "-drift_output", sim->opts.output));
+  PetscCall(ds_preflight_checkpoint_path(&sim->opts, sim->checkpoint, sizeof(sim->checkpoint)));
+  PetscCall(ds_preflight_paths(comm, &sim->opts, sim->checkpoint));
+  PetscCall(ds_init_resolve(comm, &sim->opts));
+  PetscCall(ds_target_create(comm, &sim->opts, &sim->target));
+  sim->opts.target_samples = sim->target->samples_global; /* a file target's M is its row count */
 
-  PetscCall(ds_init_create_particles(comm, sim.opts.n, sim.opts.dim, &X));
-  PetscCall(VecDuplicate(X, &sim.last_good));
-  PetscCall(VecDuplicate(X, &sim.pending));
-  if (sim.opts.restart[0]) PetscCall(restart_from_checkpoint(&sim, ts, X));
+  PetscCall(ds_init_create_particles(comm, sim->opts.n, sim->opts.dim, &X));
+  *X_out = X;
+  PetscCall(VecDuplicate(X, &sim->last_good));
+  PetscCall(VecDuplicate(X, &sim->pending));
+  if (sim->opts.restart[0]) PetscCall(restart_from_checkpoint(sim, ts, X));
   else {
-    PetscCall(ds_init_cloud(&sim.opts, X));
-    PetscCall(ds_bandwidth_create(comm, &sim.opts, sim.target, X, &sim.bandwidth));
-    sim.last_good_state.bandwidth = sim.bandwidth;
-    PetscCall(TSGetTimeStep(ts, &sim.last_good_state.dt));
+    PetscCall(ds_init_cloud(&sim->opts, X));
+    PetscCall(ds_bandwidth_create(comm, &sim->opts, sim->target, X, &sim->bandwidth));
+    sim->last_good_state.bandwidth = sim->bandwidth;
+    PetscCall(TSGetTimeStep(ts, &sim->last_good_state.dt));
   }
-  sim.last_good_state.n    = sim.opts.n;
-  sim.last_good_state.dim  = sim.opts.dim;
-  sim.last_good_state.seed = sim.opts.seed;
-  PetscCall(ds_preflight_describe_run(&sim.opts, sim.last_good_state.run, sizeof(sim.last_good_state.run)));
-  sim.pending_state        = sim.last_good_state;
-  PetscCall(VecCopy(X, sim.last_good));
-  PetscCall(VecCopy(X, sim.pending));
-  PetscCall(VecDuplicate(X, &sim.velocity));
-  PetscCall(VecDuplicate(X, &sim.velocity_points));
+  sim->last_good_state.n    = sim->opts.n;
+  sim->last_good_state.dim  = sim->opts.dim;
+  sim->last_good_state.seed = sim->opts.seed;
+  PetscCall(ds_preflight_describe_run(&sim->opts, sim->last_good_state.run, sizeof(sim->last_good_state.run)));
+  sim->pending_state        = sim->last_good_state;
+  PetscCall(VecCopy(X, sim->last_good));
+  PetscCall(VecCopy(X, sim->pending));
+  PetscCall(VecDuplicate(X, &sim->velocity));
+  PetscCall(VecDuplicate(X, &sim->velocity_points));
   {
     PetscInt local;
     PetscCall(VecGetLocalSize(X, &local));
-    PetscCall(ds_field_create(comm, &sim.opts, sim.target, local / sim.opts.dim, &sim.field));
-    PetscCall(ds_diagnostics_create(comm, &sim.opts, sim.target, local / sim.opts.dim, &sim.diagnostics));
-    sim.theorem = (sim.opts.diagnostics & DS_DIAGNOSTIC_THEOREM) && sim.opts.output[0] ? PETSC_TRUE : PETSC_FALSE;
-    if (sim.theorem && ds_stein_applies(&sim.opts)) PetscCall(ds_stein_create(comm, &sim.opts, sim.target, sim.field, local / sim.opts.dim, &sim.stein));
+    PetscCall(ds_field_create(comm, &sim->opts, sim->target, local / sim->opts.dim, &sim->field));
+    PetscCall(ds_diagnostics_create(comm, &sim->opts, sim->target, local / sim->opts.dim, &sim->diagnostics));
+    sim->theorem = (sim->opts.diagnostics & DS_DIAGNOSTIC_THEOREM) && sim->opts.output[0] ? PETSC_TRUE : PETSC_FALSE;
+    if (sim->theorem && ds_stein_applies(&sim->opts)) PetscCall(ds_stein_create(comm, &sim->opts, sim->target, sim->field, local / sim->opts.dim, &sim->stein));
   }
-  if (sim.theorem) PetscCall(ds_theorem_initial_kl(comm, &sim.opts, sim.target, sim.bandwidth.h0, sim.opts.kl_draws, &sim.kl, &sim.kl_standard_error));
-  if (!sim.opts.restart[0] && ds_meanfield_applies(&sim.opts)) ds_meanfield_start(&sim.opts, &sim.integrals.meanfield);
-  PetscCall(TSSetRHSFunction(ts, NULL, rhs_function, &sim));
-  PetscCall(TSSetApplicationContext(ts, &sim));
+  if (sim->theorem) PetscCall(ds_theorem_initial_kl(comm, &sim->opts, sim->target, sim->bandwidth.h0, sim->opts.kl_draws, &sim->kl, &sim->kl_standard_error));
+  if (!sim->opts.restart[0] && ds_meanfield_applies(&sim->opts)) ds_meanfield_start(&sim->opts, &sim->integrals.meanfield);
+  PetscCall(TSSetRHSFunction(ts, NULL, rhs_function, sim));
+  PetscCall(TSSetApplicationContext(ts, sim));
   PetscCall(TSSetPostStep(ts, post_step));
-  PetscCall(TSMonitorSet(ts, monitor, &sim, NULL));
+  PetscCall(TSMonitorSet(ts, monitor, sim, NULL));
   PetscCall(TSGetTime(ts, &t));
-  PetscCall(update_velocity(&sim, sim.last_good_state.step, t, X, PETSC_TRUE)); /* refused in evaluate_field if not finite */
-  sim.started = PETSC_TRUE;
-  if (sim.opts.output[0] && sim.opts.restart[0]) PetscCall(ds_output_reopen(comm, &sim.opts, sim.target, &sim.bandwidth, sim.last_good_state.step, &sim.output));
-  else if (sim.opts.output[0]) PetscCall(ds_output_open(comm, &sim.opts, sim.target, &sim.bandwidth, &sim.output));
+  PetscCall(update_velocity(sim, sim->last_good_state.step, t, X, PETSC_TRUE)); /* refused in evaluate_field if not finite */
+  sim->started = PETSC_TRUE;
+  if (sim->opts.output[0] && sim->opts.restart[0]) PetscCall(ds_output_reopen(comm, &sim->opts, sim->target, &sim->bandwidth, sim->last_good_state.step, &sim->output));
+  else if (sim->opts.output[0]) PetscCall(ds_output_open(comm, &sim->opts, sim->target, &sim->bandwidth, &sim->output));
 
-  PetscCall(PetscTime(&sim.wall_start));
-  sim.last_checkpoint_wall = sim.wall_start;
+  PetscCall(PetscTime(&sim->wall_start));
+  sim->last_checkpoint_wall = sim->wall_start;
   PetscCall(TSSetSolution(ts, X));
-  PetscCall(stop_on_signal(ts, &sim)); /* one during start-up: no step is taken */
-  if (sim.stopped_by) PetscCall(TSSetMaxSteps(ts, sim.last_good_state.step));
+  PetscCall(stop_on_signal(ts, sim)); /* one during start-up: no step is taken */
+  if (sim->stopped_by) PetscCall(TSSetMaxSteps(ts, sim->last_good_state.step));
   PetscCall(TSSolve(ts, X));
   PetscCall(TSGetStepNumber(ts, &steps));
   PetscCall(TSGetSolveTime(ts, &t));
-  PetscCall(record_state(ts, &sim, steps, t, X, PETSC_TRUE));
-  if (sim.theorem) PetscCall(write_theorem_summary(&sim));
+  PetscCall(record_state(ts, sim, steps, t, X, PETSC_TRUE));
+  if (sim->theorem) PetscCall(write_theorem_summary(sim));
   PetscCall(PetscTime(&solve_end));
-  PetscCall(perf_summary(&sim, solve_end - sim.wall_start));
-  if (sim.output) {
-    PetscCall(ds_output_close(&sim.output));
-    PetscCall(PetscPrintf(comm, "output written to %s\n", sim.opts.output));
+  PetscCall(ds_field_get_pair_count(sim->field, &pairs));
+  PetscCall(ds_log_perf_summary(comm, sim->opts.n, sim->opts.dim, sim->rhs_evaluations, pairs, solve_end - sim->wall_start));
+  if (sim->output) {
+    PetscCall(ds_output_close(&sim->output));
+    PetscCall(PetscPrintf(comm, "output written to %s\n", sim->opts.output));
   }
-  if (sim.stopped_by)
-    PetscCall(PetscPrintf(comm, "driftsim: stopped by signal %d after step %" PetscInt_FMT " (t = %g); checkpoint written to %s; continue with: -drift_restart %s\n", sim.stopped_by, steps, (double)t, sim.checkpoint, sim.checkpoint));
+  if (sim->stopped_by)
+    PetscCall(PetscPrintf(comm, "driftsim: stopped by signal %d after step %" PetscInt_FMT " (t = %g); checkpoint written to %s; continue with: -drift_restart %s\n", sim->stopped_by, steps, (double)t, sim->checkpoint, sim->checkpoint));
+  PetscFunctionReturn(0);
+}
 
+/* A user error (bad input, a non-finite state) is raised on every rank at the same point,
+   so the run is taken down collectively (ds_output_close is collective) before it is passed
+   on: LeakSanitizer found a refused run's objects left behind. Other errors abort in main. */
+PetscErrorCode ds_simulation_run(MPI_Comm comm)
+{
+  Simulation     sim;
+  TS             ts = NULL;
+  Vec            X  = NULL;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  ierr = simulate(comm, &sim, &ts, &X);
+  if (ierr && ierr != PETSC_ERR_USER_INPUT && ierr != PETSC_ERR_FP) PetscFunctionReturn(ierr);
+  PetscCall(ds_output_close(&sim.output));
   PetscCall(ds_field_destroy(&sim.field));
   PetscCall(ds_diagnostics_destroy(&sim.diagnostics));
   PetscCall(ds_stein_destroy(&sim.stein));
@@ -570,5 +573,6 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
   PetscCall(VecDestroy(&X));
   PetscCall(TSDestroy(&ts));
   PetscCall(ds_target_destroy(&sim.target));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
