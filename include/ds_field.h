@@ -15,7 +15,7 @@
 typedef struct DSField_ *DSField;
 
 /* At most this many diagnostics of a field's own (ds_field_get_diagnostics). */
-#define DS_FIELD_MAX_OWN_DIAGNOSTICS (1 + DS_MAX_TEMPERATURES + 6)
+#define DS_FIELD_MAX_OWN_DIAGNOSTICS (7 + 6 * DS_MAX_TEMPERATURES) /* multitemperature: s, then per temperature RMS and the floor's 5 */
 
 /* What a field type asks of the options (checked by ds_field_type_check before any file
    is touched) and how it is made. */
@@ -29,6 +29,8 @@ typedef struct {
   PetscBool    takes_temperatures; /* reads -drift_temperatures */
   PetscBool    takes_cutoff;    /* may use -drift_cutoff_tol (row-normalised sums) */
   PetscBool    uses_bandwidth;  /* the bandwidth h is the field's (not a function of the state) */
+  PetscBool    joint_columns;   /* takes -drift_joint_floor, negatives and per-point weights */
+  DSJointFloor default_joint_floor; /* -drift_joint_floor when not given */
 } DSFieldTypeInfo;
 
 /* Adds a field type to the registry; the options accept its name from then on. A type of
