@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include "cli_test.h"
 
-#define BASE "-drift_field joint -drift_n 37 -drift_target_samples 23 -ts_max_steps 1"
+#define BASE "-drift_field joint -drift_n 37 -drift_target_samples 23 -ts_max_steps 1 -drift_monitor 0"
 
 /* Writes a column of `rows` weights, all `value` but `odd` at row `at` (none when at < 0). */
 static void write_weights(const char *path, int rows, double value, int at, double odd)
@@ -71,10 +71,29 @@ START_TEST(unusable_columns_are_refused_cleanly)
 }
 END_TEST
 
+/* A restart takes its floor from the command line: a floor other than the checkpoint's is
+   refused, naming both, and the same floor continues. */
+START_TEST(restart_with_another_floor_is_refused)
+{
+  char cp[300], args[1024];
+  Run  r;
+  snprintf(cp, sizeof(cp), "%s/floor.checkpoint.h5", workdir);
+  snprintf(args, sizeof(args), BASE " -drift_checkpoint %s -drift_checkpoint_every 1", cp);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code == 0, "the checkpointed joint run failed: %s", r.err);
+  snprintf(args, sizeof(args), BASE " -drift_joint_floor exact -drift_restart %s", cp);
+  cli_check_refused(args, "-drift_joint_floor exact contradicts -drift_restart");
+  snprintf(args, sizeof(args), BASE " -ts_max_steps 2 -drift_restart %s", cp);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code == 0, "the restart with the checkpoint's floor failed: %s", r.err);
+}
+END_TEST
+
 void cli_test_add_columns(Suite *s)
 {
   TCase *tc = tcase_create("columns");
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, unusable_columns_are_refused_cleanly);
+  tcase_add_test(tc, restart_with_another_floor_is_refused);
   suite_add_tcase(s, tc);
 }
