@@ -1,9 +1,15 @@
 /* The floored modes' pair loops (ds_kernels_floor.h): for each query point, the source
-   block in tiles of TILE points, squared distances first, then the kernel and the floor
-   pair by pair. Correct and simple; the vector micro-kernels are in kernels.c. */
+   block in tiles of TILE points: squared distances, the rule's distances and kernel values
+   for the tile, then the floor pair by pair. Correct and simple, with libm's exp and pow;
+   the vector micro-kernels are in kernels.c. */
+#include <math.h>
 #include "ds_kernels_floor.h"
 
 #define TILE 256
+
+/* Kernel values below this are 0, as in the micro-kernels (2^(-1021 - 1/32), doc/design.md):
+   no subnormal enters a sum. */
+#define KERNEL_SMALLEST 0x1.f50765b6e4540p-1022
 
 DSFloorRule ds_floor_rule(DSJointFloor floor, PetscReal unit)
 {
@@ -22,32 +28,37 @@ static void tile_squared_distances(const DSBlock *q, PetscInt i, const DSBlock *
   }
 }
 
-/* The distance of pair (i, j0 + j) under the rule: the self distance for the self pair,
-   sqrt(max(r2, min_r2)) otherwise. */
-static inline PetscReal rule_distance(const DSFloorRule *rule, PetscBool self_pair, PetscReal r2)
+/* k[j] = k(r_j) for the nt pairs of query point i and the tile from j0 under the rule: the
+   rule's self distance for the self pair (the same global index, with self_pairs), the
+   distance sqrt(max(r^2, min_r2)) otherwise. */
+static void tile_kernel_values(const DSKernel *kernel, const DSFloorRule *rule, const DSBlock *q, PetscInt i, const DSBlock *s, PetscInt j0, PetscInt nt, PetscBool self_pairs, PetscReal *k)
 {
-  return self_pair ? rule->self_distance : PetscSqrtReal(PetscMax(r2, rule->min_r2));
-}
+  const PetscInt self = self_pairs ? q->start + i - s->start - j0 : -1;
 
-/* Whether query point i and source point j are the same particle. */
-static inline PetscBool is_self(PetscBool self_pairs, const DSBlock *q, PetscInt i, const DSBlock *s, PetscInt j)
-{
-  return (self_pairs && q->start + i == s->start + j) ? PETSC_TRUE : PETSC_FALSE;
+  tile_squared_distances(q, i, s, j0, nt, k);
+  for (PetscInt j = 0; j < nt; j++) {
+    const PetscReal r = j == self ? rule->self_distance : PetscSqrtReal(PetscMax(k[j], rule->min_r2));
+    switch (kernel->type) {
+    case DS_KERNEL_GAUSSIAN: k[j] = exp(-0.5 * r * r * kernel->inv_h2); break;
+    case DS_KERNEL_LAPLACE: k[j] = exp(-r * kernel->inv_h); break;
+    case DS_KERNEL_IMQ: k[j] = pow(1.0 + r * r * kernel->inv_h2, -kernel->beta); break;
+    }
+    if (k[j] < KERNEL_SMALLEST) k[j] = 0;
+  }
 }
 
 void ds_kernel_floor_row_column_sums(const DSKernel *kernel, const DSFloorRule *rule, const DSBlock *query, const DSBlock *source, PetscBool self_pairs, PetscReal *row, PetscReal *column)
 {
-  PetscReal r2[TILE];
+  PetscReal k[TILE];
 
   for (PetscInt j0 = 0; j0 < source->n; j0 += TILE) {
     const PetscInt nt = PetscMin(TILE, source->n - j0);
     for (PetscInt i = 0; i < query->n; i++) {
       PetscReal sum = 0;
-      tile_squared_distances(query, i, source, j0, nt, r2);
+      tile_kernel_values(kernel, rule, query, i, source, j0, nt, self_pairs, k);
       for (PetscInt j = 0; j < nt; j++) {
-        const PetscReal k = ds_kernel_value(kernel, rule_distance(rule, is_self(self_pairs, query, i, source, j0 + j), r2[j]));
-        sum += k;
-        column[j0 + j] += k;
+        sum += k[j];
+        column[j0 + j] += k[j];
       }
       row[i] += sum;
     }
@@ -71,17 +82,16 @@ static inline PetscReal floored_affinity(DSJointFloor floor, PetscReal k, PetscR
 void ds_kernel_floor_sums(const DSKernel *kernel, const DSFloorRule *rule, const DSBlock *query, const PetscReal *row_sums, const DSBlock *source, const PetscReal *column_sums, const PetscReal *column_weights, PetscBool self_pairs, DSFloorSums *sums)
 {
   const PetscInt d = query->dim;
-  PetscReal      r2[TILE], a[TILE];
+  PetscReal      a[TILE];
 
   for (PetscInt j0 = 0; j0 < source->n; j0 += TILE) {
     const PetscInt nt = PetscMin(TILE, source->n - j0);
     for (PetscInt i = 0; i < query->n; i++) {
       PetscReal value = 0, floor_value = 0;
-      tile_squared_distances(query, i, source, j0, nt, r2);
+      tile_kernel_values(kernel, rule, query, i, source, j0, nt, self_pairs, a);
       for (PetscInt j = 0; j < nt; j++) {
-        const PetscReal k = ds_kernel_value(kernel, rule_distance(rule, is_self(self_pairs, query, i, source, j0 + j), r2[j]));
-        PetscBool       floored;
-        a[j] = floored_affinity(rule->floor, k, row_sums[i], column_sums[j0 + j], column_weights[j0 + j], &floored);
+        PetscBool floored;
+        a[j] = floored_affinity(rule->floor, a[j], row_sums[i], column_sums[j0 + j], column_weights[j0 + j], &floored);
         value += a[j];
         if (floored) {
           floor_value += a[j];
