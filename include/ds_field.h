@@ -78,6 +78,11 @@ PETSC_EXTERN PetscErrorCode ds_field_set_diagnostics(DSField field, PetscBool on
                            rho_particles_min, rho_particles_max, rho_data_min, rho_data_max
                            (rho_S(x_i) = sum l / sum k over S, l(r) = (h + r) exp(-r/h))
      multitemperature:     distance_scale (s), rms_tau_<tau> (sqrt(1/(N d) sum_i |V^tau_i|^2))
+     joint, multitemperature with a floor (-drift_joint_floor tutorial or large_scale):
+                           floor_share_p_mean, floor_share_p_max, floor_share_q_mean,
+                           floor_share_q_max, floor_pairs (suffix _tau_<tau> for
+                           multitemperature): the floor's share of P_i and Q_i, mean and
+                           maximum over particles, and the pairs at the floor
    Values are NaN before any evaluation computed them. */
 PETSC_EXTERN PetscErrorCode ds_field_get_diagnostics(DSField field, PetscInt *count, const char *const **names, const PetscReal **values);
 
