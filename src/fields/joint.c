@@ -279,7 +279,8 @@ PetscErrorCode ds_joint_destroy(DSField f)
 
 /* The joint field's private state: its own diagnostics are underflowed_particles, the
    particles whose row sum R_i is 0 (every kernel value to the other particles and to the
-   samples underflowed, so V_i = 0 in the exact mode), and the floor's. */
+   samples underflowed, so V_i = 0; never with the large-scale floor, which still acts),
+   and the floor's. */
 typedef struct {
   DSJoint  joint; /* first: the shared joint ops see it */
   PetscInt underflow_slot, floor_slots[DS_JOINT_FLOOR_DIAGNOSTICS];
@@ -294,7 +295,10 @@ static PetscErrorCode evaluate_joint(DSField f, PetscReal h, const PetscReal *x,
   ds_field_sources_load(f, p->joint.sources, x);
   PetscCall(ds_joint_compute(f, &p->joint, h, 1.0, v));
   if (!f->want_diagnostics) PetscFunctionReturn(0);
-  for (PetscInt i = 0; i < f->local_count; i++) zero_rows += p->joint.row_sums[i] == 0 ? 1 : 0;
+  /* With the large-scale floor a row of zeros still has every affinity at the floor: its
+     particle feels the floor's drift, so none is counted. */
+  if (p->joint.floor != DS_JOINT_FLOOR_LARGE_SCALE)
+    for (PetscInt i = 0; i < f->local_count; i++) zero_rows += p->joint.row_sums[i] == 0 ? 1 : 0;
   PetscCall(ds_field_count_underflow(f, p->underflow_slot, h, zero_rows));
   PetscCall(ds_joint_floor_diagnostics(f, &p->joint, p->floor_slots));
   PetscFunctionReturn(0);

@@ -430,6 +430,41 @@ START_TEST(large_scale_floor_share_at_4096)
 }
 END_TEST
 
+/* A bandwidth so small that every kernel value underflows (R_i = C_c = 0): with the
+   tutorial's floor every A is 0, V = 0 and every particle is counted in
+   underflowed_particles; with the large-scale floor every affinity is at the floor, V is the
+   brute force's and no particle is counted, since each still feels the floor's drift. */
+START_TEST(underflowed_rows_under_each_floor)
+{
+  Files files;
+  write_files(&files, 37, NNEG, 23, 2, 0);
+  for (int floor = DS_JOINT_FLOOR_TUTORIAL; floor <= DS_JOINT_FLOOR_LARGE_SCALE; floor++) {
+    DSTestRun  run;
+    Columns    cl;
+    FloorStats fs;
+    PetscReal  underflowed = -1, vmax;
+    double    *ref;
+    ds_test_run_setup(&run, case_options("joint", (DSJointFloor)floor, DS_KERNEL_LAPLACE, 1e-5, 37, 23, 2, 0.5, PETSC_FALSE, &files));
+    gather_columns(&run, NNEG, 1, &cl);
+    PetscMalloc3(cl.n * cl.d, &ref, cl.n, &fs.share_p, cl.n, &fs.share_q);
+    bf_joint(&cl, (DSJointFloor)floor, DS_KERNEL_LAPLACE, 1e-5, 1.0, ref, &fs);
+    DS_ASSERT_ALL(fs.live == 0, "h 1e-5: %g kernel values did not underflow", fs.live);
+    DS_ASSERT_PETSC(ds_field_set_diagnostics(run.field, PETSC_TRUE));
+    DS_ASSERT_PETSC(ds_field_evaluate(run.field, 1e-5, run.X, run.V));
+    DS_ASSERT_PETSC(ds_field_get_diagnostic(run.field, "underflowed_particles", &underflowed));
+    VecNorm(run.V, NORM_INFINITY, &vmax);
+    if (floor == DS_JOINT_FLOOR_TUTORIAL) DS_ASSERT_ALL(vmax == 0 && underflowed == cl.n, "tutorial floor, every kernel 0: max |V| %g (want 0), underflowed_particles %g (want %d)", (double)vmax, (double)underflowed, (int)cl.n);
+    else {
+      const double err = normwise_error(run.V, ref);
+      DS_ASSERT_ALL(err < 1e-12 && underflowed == 0, "large-scale floor, every kernel 0: relative error %g, underflowed_particles %g (want 0)", err, (double)underflowed);
+    }
+    PetscFree3(ref, fs.share_p, fs.share_q);
+    free_columns(&cl);
+    ds_test_run_teardown(&run);
+  }
+}
+END_TEST
+
 Suite *ds_suite_joint_floor(void)
 {
   Suite *s  = suite_create("joint_floor");
@@ -439,6 +474,7 @@ Suite *ds_suite_joint_floor(void)
   tcase_add_test(tc, multitemperature_floors_match_dense_brute_force);
   tcase_add_test(tc, exact_joint_unit_weights_are_bit_identical);
   tcase_add_test(tc, large_scale_floor_share_at_4096);
+  tcase_add_test(tc, underflowed_rows_under_each_floor);
   suite_add_tcase(s, tc);
   return s;
 }
