@@ -141,6 +141,7 @@ static PetscErrorCode write_root_attributes(DSOutput out, const DSOptions *opts,
     PetscCall(ds_h5_attribute_write_string(f, "/", "temperatures", list));
   }
   PetscCall(ds_h5_attribute_write_string(f, "/", "field", opts->field));
+  if (field_type->joint_columns) PetscCall(ds_h5_attribute_write_string(f, "/", "joint_floor", DSJointFloors[opts->joint_floor]));
   PetscCall(ds_h5_attribute_write_string(f, "/", "kernel", DSKernelTypes[opts->kernel]));
   PetscCall(ds_h5_attribute_write_real(f, "/", "imq_beta", opts->imq_beta));
   PetscCall(ds_h5_attribute_write_real(f, "/", "cutoff_tol", opts->cutoff_tol));
