@@ -58,6 +58,23 @@ typedef struct {
    goes on to the next collective call alone. Collective. */
 PETSC_EXTERN PetscErrorCode ds_h5_agree(MPI_Comm comm, PetscBool ok, PetscBool *failed, int *err);
 
+/* Begins a watched stretch of HDF5 calls (nested stretches are one): should it last
+   longer than DRIFTSIM_IO_TIMEOUT seconds (300), the process prints one "driftsim: error:"
+   line and exits with 1, and mpiexec ends the other ranks. HDF5 1.10 does not agree on a
+   failure inside one of its collective calls: a rank whose write failed there (an I/O
+   error the room reserved by ds_h5_file_reserve cannot rule out) goes on to another
+   collective than the others, and every rank waits for ever. Local (SIGALRM). */
+PETSC_EXTERN PetscErrorCode ds_h5_watch_begin(void);
+
+/* Watches the rest of the process, silently: after a reported failure that left an HDF5
+   file open (its close failed), HDF5 closes it again in MPI_Finalize, collectively, and
+   may wait there for ever; the process then exits with 1 after DRIFTSIM_IO_TIMEOUT
+   seconds. Local. */
+PETSC_EXTERN PetscErrorCode ds_h5_watch_rest(void);
+
+/* Ends the stretch begun by the matching ds_h5_watch_begin. Local. */
+PETSC_EXTERN PetscErrorCode ds_h5_watch_end(void);
+
 /* True once ds_h5_agree saw a failure: the error being raised is the same on every rank and
    already explains itself, so main reports it once, without a traceback. Local. */
 PETSC_EXTERN PetscBool ds_h5_failure_agreed(void);
@@ -81,7 +98,8 @@ typedef struct {
 #define DS_H5_UNLOGGED ((PetscLogEvent)-1) /* no log event around a quiet call */
 
 /* Switches HDF5's automatic error printing off (its failures surface as PETSc errors
-   instead) and begins `event` unless it is DS_H5_UNLOGGED. Local. */
+   instead), begins `event` unless it is DS_H5_UNLOGGED, and watches the calls until
+   ds_h5_quiet_end (ds_h5_watch_begin). Local. */
 PETSC_EXTERN PetscErrorCode ds_h5_quiet_begin(PetscLogEvent event, DSH5Quiet *quiet);
 
 /* Ends the event and restores the error printing saved by ds_h5_quiet_begin. Local. */

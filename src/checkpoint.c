@@ -118,6 +118,7 @@ static PetscErrorCode write_new_file(MPI_Comm comm, const char *tmp, Vec X, cons
 
     ierr = PetscViewerDestroy(&viewer);
     PetscCall(ds_h5_agree(comm, (PetscBool)!ierr, &close_failed, &close_err));
+    if (close_failed) PetscCall(ds_h5_watch_rest()); /* the file may be still open: MPI_Finalize may hang closing it */
     if (!*failed) *err = close_err;
     *failed = (PetscBool)(*failed || close_failed);
   }

@@ -1,7 +1,7 @@
 /* HDF5 helpers (ds_h5util.h). Every dataset is transferred collectively through one MPI-IO
    file; a rank with nothing to transfer takes part with empty selections. Each HDF5 call's
-   status is agreed by every rank (a full disk may fail one rank's write only) and a failure
-   raised on all of them as a PETSc error naming the file and the object. A file open for
+   status is agreed by every rank (ds_h5_agree in h5agree.c: a full disk may fail one
+   rank's write only) and a failure raised on all of them as a PETSc error naming the file and the object. A file open for
    writing keeps room on disk ahead of HDF5's end of allocation (ds_h5_file_reserve). */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,27 +12,6 @@
 #include "ds_h5util.h"
 
 #define FIRST_ROOM (256 << 10) /* what H5Fcreate and the first calls may allocate */
-
-static PetscBool failure_agreed = PETSC_FALSE; /* see ds_h5_failure_agreed */
-
-PetscErrorCode ds_h5_agree(MPI_Comm comm, PetscBool ok, PetscBool *failed, int *err)
-{
-  const int   mine = errno;
-  PetscMPIInt rank, first;
-
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  PetscCallMPI(MPI_Allreduce(ok ? &(PetscMPIInt){PETSC_MPI_INT_MAX} : &rank, &first, 1, MPI_INT, MPI_MIN, comm));
-  *failed = first != PETSC_MPI_INT_MAX ? PETSC_TRUE : PETSC_FALSE;
-  *err    = 0;
-  if (!*failed) PetscFunctionReturn(0);
-  if (rank == first && (mine == ENOSPC || mine == EFBIG || mine == EDQUOT || mine == EIO || mine == EROFS)) *err = mine;
-  PetscCallMPI(MPI_Bcast(err, 1, MPI_INT, first, comm));
-  failure_agreed = PETSC_TRUE;
-  PetscFunctionReturn(0);
-}
-
-PetscBool ds_h5_failure_agreed(void) { return failure_agreed; }
 
 int ds_h5_size_allowed(hsize_t bytes)
 {
@@ -112,6 +91,7 @@ PetscErrorCode ds_h5_quiet_begin(PetscLogEvent event, DSH5Quiet *quiet)
   quiet->event = event;
   PetscCheck(H5Eget_auto2(H5E_DEFAULT, &quiet->func, &quiet->data) >= 0 && H5Eset_auto2(H5E_DEFAULT, NULL, NULL) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 error printing cannot be switched off");
   if (event != DS_H5_UNLOGGED) PetscCall(PetscLogEventBegin(event, 0, 0, 0, 0));
+  PetscCall(ds_h5_watch_begin());
   PetscFunctionReturn(0);
 }
 
@@ -120,6 +100,7 @@ PetscErrorCode ds_h5_quiet_end(const DSH5Quiet *quiet)
   const herr_t restored = H5Eset_auto2(H5E_DEFAULT, quiet->func, quiet->data);
 
   PetscFunctionBeginUser;
+  PetscCall(ds_h5_watch_end());
   if (quiet->event != DS_H5_UNLOGGED) PetscCall(PetscLogEventEnd(quiet->event, 0, 0, 0, 0));
   PetscCheck(restored >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 error printing cannot be restored");
   PetscFunctionReturn(0);

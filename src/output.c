@@ -97,6 +97,7 @@ static PetscErrorCode name_the_write(DSOutput out, PetscErrorCode ierr, const ch
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   DS_H5_QUIETLY_STATUS(ds_events.output, roll_back(out), closed);
   PetscCall(PetscPopErrorHandler());
+  if (closed) PetscCall(ds_h5_watch_rest()); /* the file is still open: MPI_Finalize may hang closing it */
   SETERRQ(comm, PETSC_ERR_FILE_WRITE, "%s, writing %s%s; the file keeps %s%s", cause, what, when, kept, closed ? ", but it could not be closed cleanly and may not be readable" : "");
 }
 
@@ -248,6 +249,7 @@ PetscErrorCode ds_output_update_sidecar(DSOutput out)
   const char  *slash = strrchr(out->file.path, '/'), *views_slash = strrchr(out->views, '/');
   DSXdmfSeries series;
   int          err = 0;
+  PetscBool    failed;
 
   PetscFunctionBeginUser;
   series.h5       = slash ? slash + 1 : out->file.path;
@@ -259,8 +261,9 @@ PetscErrorCode ds_output_update_sidecar(DSOutput out)
   series.times    = out->times;
   series.velocity = out->has_velocity;
   if (out->file.rank == 0) PetscCall(ds_xdmf_update(out->sidecar, out->views, &series, &err));
-  PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, out->file.comm));
-  PetscCheck(!err, out->file.comm, PETSC_ERR_FILE_WRITE, "%s: could not write its XDMF description %s (%s)", out->file.path, out->sidecar, strerror(err));
+  errno = err;
+  PetscCall(ds_h5_agree(out->file.comm, (PetscBool)!err, &failed, &err)); /* agreed: reported like a failed write */
+  PetscCheck(!failed, out->file.comm, PETSC_ERR_FILE_WRITE, "%s: could not write its XDMF description %s (%s)", out->file.path, out->sidecar, err ? strerror(err) : "it failed");
   PetscFunctionReturn(0);
 }
 

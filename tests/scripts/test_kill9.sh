@@ -1,7 +1,7 @@
 #!/bin/bash
 # kill -9 of the whole run (mpiexec and its ranks, one session) at a random moment,
 # $KILL9_TRIALS (10) times at 2 ranks, a small run with a checkpoint and a snapshot every
-# step: the output always opens and its complete rows (attribute complete_rows) read back,
+# step, 0 to 0.5 s after its first checkpoint: the output always opens and its complete rows (attribute complete_rows) read back,
 # the checkpoint (once one was written) is valid, and -drift_restart from it completes.
 # Bounded: each run 20 s at most.
 set -uo pipefail
@@ -12,7 +12,10 @@ for trial in $(seq "${KILL9_TRIALS:-10}"); do
   rm -f "$tmp"/o.* "$tmp"/c.h5*
   (cd "$tmp" && exec setsid "$root/tools/mpiexec-local" -n 2 "$driftsim" "${run[@]}") >"$tmp/log" 2>&1 &
   launcher=$!
-  sleep "$(/usr/bin/python3 -c 'import random; print(round(random.uniform(0.7, 1.6), 2))')"
+  # The kill lands at a random moment of the stepping: 0 to 0.5 s after the first
+  # checkpoint appears (a snapshot, two flushes and a checkpoint every step).
+  for _ in $(seq 200); do [ -e "$tmp/c.h5" ] && break; sleep 0.1; done
+  sleep "$(/usr/bin/python3 -c 'import random; print(round(random.uniform(0, 0.5), 3))')"
   # Open MPI puts every rank in a process group of its own, but all stay in the session
   # setsid made: kill the whole session at once, and wait until none of it is left.
   pkill -9 -s "$launcher"
