@@ -200,7 +200,7 @@ PetscErrorCode ds_h5_file_flush(const DSH5File *f)
   PetscFunctionBeginUser;
   /* The flush cuts the file to the EOA when the EOA changed since its last cut, and leaves
      it otherwise: either way the file's length bounds the EOA again. */
-  if (f->rank == 0) f->room->bound = f->room->reserved = file_length(f->room->fd);
+  f->room->bound = f->room->reserved = file_length(f->room->fd); /* 0 but on rank 0: the others check their limit again */
   DS_H5_CHECK(f, status, "flush", "the file");
   PetscFunctionReturn(0);
 }
