@@ -1,8 +1,9 @@
 /* HDF5 helpers (ds_h5util.h). Every dataset is transferred collectively through one MPI-IO
    file; a rank with nothing to transfer takes part with empty selections. Each HDF5 call's
    status is agreed by every rank (ds_h5_agree in h5agree.c: a full disk may fail one
-   rank's write only) and a failure raised on all of them as a PETSc error naming the file and the object. A file open for
-   writing keeps room on disk ahead of HDF5's end of allocation (ds_h5_file_reserve). */
+   rank's write only) and a failure raised on all of them as a PETSc error naming the file
+   and the object. A file open for writing keeps room on disk ahead of HDF5's end of
+   allocation (ds_h5_file_reserve). */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
