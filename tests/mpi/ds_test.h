@@ -86,6 +86,7 @@ void ds_test_run_teardown(DSTestRun *run);
 
 /* The suites, one per module (tests/mpi/check_<module>.c). */
 Suite *ds_suite_underflow(void);
+Suite *ds_suite_output_rows(void);
 Suite *ds_suite_rng_init(void);
 Suite *ds_suite_target(void);
 Suite *ds_suite_kernels(void);

@@ -14,6 +14,7 @@ static const struct { const char *name; SuiteMaker make; } suites[] = {
   {"theorem", ds_suite_theorem},         {"stein", ds_suite_stein},
   {"xdmf", ds_suite_xdmf},                {"underflow", ds_suite_underflow},
   {"joint_floor", ds_suite_joint_floor},
+  {"output_rows", ds_suite_output_rows},
 };
 
 int main(int argc, char **argv)
