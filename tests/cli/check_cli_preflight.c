@@ -58,8 +58,9 @@ static const struct {
   {OUT " -drift_kernel imq -drift_imq_beta 1e308", "-drift_imq_beta"},
   {OUT " -drift_target_scale 1e308", "-drift_target_scale"},
   {"-drift_bandwidth 1e308", "Nothing was written"},
-  /* a state that goes non-finite later, with no checkpoint or output named */
-  {"-drift_init_mean 1e150 -ts_dt 10 -ts_max_steps 20", "for particle 0; nothing was saved"},
+  /* a state that diverges later, with no checkpoint or output named */
+  {"-drift_init_mean 1e150 -ts_dt 10 -ts_max_steps 20", "left the guard's ball at step 3 (t = 30.): one is"},
+  {"-drift_init_mean 1e150 -ts_dt 10 -ts_max_steps 20", "; nothing was saved (give -drift_checkpoint FILE to keep the last good state)"},
 };
 #define NREFUSED (int)(sizeof(refused) / sizeof(refused[0]))
 

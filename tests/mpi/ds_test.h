@@ -95,5 +95,6 @@ Suite *ds_suite_field_registry(void);
 Suite *ds_suite_theorem(void);
 Suite *ds_suite_stein(void);
 Suite *ds_suite_xdmf(void);
+Suite *ds_suite_guard(void);
 
 #endif
