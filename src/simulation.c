@@ -330,8 +330,8 @@ static PetscErrorCode stop_on_signal(TS ts, Simulation *sim)
 }
 
 /* After every step: the state the step started from becomes the last good one; stop when
-   the guard finds a particle outside its ball (saving it); keep this state as pending; write a checkpoint when
-   one is due; stop on a signal. */
+   the guard finds a particle outside its ball (saving it); keep this state as pending;
+   write a checkpoint when one is due; stop on a signal. */
 static PetscErrorCode post_step(TS ts)
 {
   Simulation     *sim;
