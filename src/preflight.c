@@ -65,12 +65,13 @@ static void first_clash(const NamedPath *w, int nw, const NamedPath *p, int np, 
         snprintf(reason, len, "%s %s%s is the same file as %s %s%s: writing it would destroy that file; give another name", w[i].option, w[i].path, w[i].where, p[j].option, p[j].path, p[j].where);
 }
 
-/* Every options file PETSc read, the nested ones too (ds_options_files_walk), as
-   "-options_file NAME" inputs, with the file that included it. */
+/* Every options file PETSc read, the nested ones too (ds_options_files_walk): each one's
+   name and " (included by FROM)" (empty on the command line), then, once all are listed
+   (the text may move while it grows), as "-options_file NAME" inputs. */
 typedef struct {
   int       count, size;
+  char    (*text)[2][PETSC_MAX_PATH_LEN + 32];
   NamedPath *paths;
-  char    (*text)[2][PETSC_MAX_PATH_LEN + 32]; /* each one's name and "(included by FROM)" */
   PetscBool failed; /* out of memory */
 } OptionsFiles;
 
@@ -79,10 +80,8 @@ static void add_options_file(const char *name, const char *from, void *ctx)
   OptionsFiles *files = (OptionsFiles *)ctx;
 
   if (files->count == files->size) {
-    const int  size  = files->size ? 2 * files->size : 8;
-    NamedPath *paths = realloc(files->paths, (size_t)size * sizeof(*paths));
-    void      *text  = paths ? realloc(files->text, (size_t)size * sizeof(*files->text)) : NULL;
-    if (paths) files->paths = paths;
+    const int size = files->size ? 2 * files->size : 8;
+    void     *text = realloc(files->text, (size_t)size * sizeof(*files->text));
     if (!text) {
       files->failed = PETSC_TRUE;
       return;
@@ -90,11 +89,10 @@ static void add_options_file(const char *name, const char *from, void *ctx)
     files->text = text;
     files->size = size;
   }
-  char *copy = files->text[files->count][0], *where = files->text[files->count][1];
-  snprintf(copy, sizeof(files->text[0][0]), "%s", name);
-  if (from) snprintf(where, sizeof(files->text[0][1]), " (included by %s)", from);
-  else where[0] = 0;
-  files->paths[files->count++] = (NamedPath){"-options_file", copy, where, {0}};
+  snprintf(files->text[files->count][0], sizeof(files->text[0][0]), "%s", name);
+  if (from) snprintf(files->text[files->count][1], sizeof(files->text[0][1]), " (included by %s)", from);
+  else files->text[files->count][1][0] = 0;
+  files->count++;
 }
 
 /* Rank 0's verdict on the paths (ds_preflight_paths). */
@@ -120,6 +118,8 @@ static PetscErrorCode paths_problem(const DSOptions *o, const char *checkpoint, 
   PetscCall(PetscGetArgs(&argc, &args));
   (void)ds_options_files_walk(argc, args, add_options_file, &files, no_message, sizeof(no_message)); /* all readable: main checked them */
   PetscCheck(!files.failed, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory listing the options files");
+  PetscCall(PetscMalloc1(files.count, &files.paths));
+  for (int k = 0; k < files.count; k++) files.paths[k] = (NamedPath){"-options_file", files.text[k][0], files.text[k][1], {0}};
   for (int k = 0; k < nout; k++) identify(outs[k].path, &outs[k].id);
   for (int k = 0; k < nin; k++) identify(ins[k].path, &ins[k].id);
   for (int k = 0; k < files.count; k++) identify(files.paths[k].path, &files.paths[k].id);
@@ -133,7 +133,7 @@ static PetscErrorCode paths_problem(const DSOptions *o, const char *checkpoint, 
   }
   first_clash(outs, nout, ins, nin, reason, len);
   first_clash(outs, nout, files.paths, files.count, reason, len);
-  free(files.paths);
+  PetscCall(PetscFree(files.paths));
   free(files.text);
   PetscFunctionReturn(0);
 }

@@ -34,6 +34,7 @@ static const struct {
   {"-options_file @/run.opts " OUT " -drift_checkpoint @/run.opts", "-drift_checkpoint @/run.opts is the same file as -options_file @/run.opts"},
   {"-options_file @/outer.opts -drift_output @/inner.opts", "-drift_output @/inner.opts is the same file as -options_file @/inner.opts (included by @/outer.opts)"},
   {"-options_file @/outer.opts " OUT " -drift_checkpoint @/inner.opts", "-drift_checkpoint @/inner.opts is the same file as -options_file @/inner.opts (included by @/outer.opts)"},
+  {"-options_file @/chain1.opts -drift_output @/chain9.opts", "-drift_output @/chain9.opts is the same file as -options_file @/chain9.opts (included by @/chain8.opts)"},
   {OUT " -drift_checkpoint @/missing/c.h5", "-drift_checkpoint @/missing/c.h5: directory @/missing does not exist"},
   /* -ts_* */
   {OUT " -ts_dt 0", "-ts_dt 0: the step size must be a finite number > 0"},
@@ -104,7 +105,7 @@ static void write_all(const char *path, const char *bytes, long size)
 }
 
 /* The regular files of the scratch directory and their contents. */
-#define MAX_FILES 32
+#define MAX_FILES 64
 typedef struct {
   int   count;
   char  name[MAX_FILES][256];
@@ -224,8 +225,9 @@ static Snapshot pristine;
    (out.h5, cp.h5 of step 4, cp.h5.prev), the output of a run of another seed (other.h5)
    and of the same run stopped at step 1 with a snapshot every step (short.h5),
    input tables (init.h5, its copy cloud.checkpoint.h5, target.h5 and a link to it), an
-   options file, another (outer.opts) that includes a third (inner.opts), and damaged
-   copies of the checkpoint. */
+   options file, another (outer.opts) that includes a third (inner.opts), a chain of nine
+   (chain1.opts includes chain2.opts, ... chain9.opts), and damaged copies of the
+   checkpoint. */
 static void prepare(void)
 {
   static int done = 0;
@@ -263,6 +265,12 @@ static void prepare(void)
   snprintf(outer, sizeof(outer), "-options_file %s/inner.opts\n", dir);
   snprintf(path, sizeof(path), "%s/outer.opts", dir);
   write_all(path, outer, (long)strlen(outer));
+  for (int k = 1; k <= 9; k++) {
+    if (k < 9) snprintf(outer, sizeof(outer), "-options_file %s/chain%d.opts\n", dir, k + 1);
+    else snprintf(outer, sizeof(outer), "-drift_seed 7\n");
+    snprintf(path, sizeof(path), "%s/chain%d.opts", dir, k);
+    write_all(path, outer, (long)strlen(outer));
+  }
   edit_checkpoint("cp_nandt.h5", nan_dt);
   edit_checkpoint("cp_negstep.h5", negative_step);
   edit_checkpoint("cp_nostep.h5", no_step);

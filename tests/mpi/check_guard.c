@@ -5,6 +5,7 @@
    adversarial states (each field's largest speed must stay below the bound of the
    smallest ball holding the particles and the data, as guard.c derives). */
 #include <math.h>
+#include <stdlib.h>
 #include "ds_test.h"
 #include "ds_guard.h"
 
@@ -18,8 +19,8 @@ static void brute_force_ball(const DSTestRun *run, double *centre, double *exten
   const PetscBool  analytic = run->target->analytic;
   const PetscInt   m = analytic ? mix->components : run->target->samples_global;
   double          *x = ds_test_gather_vec(run->X), *y = analytic ? NULL : ds_test_gather_samples(run->target);
-  double           lo[8], hi[8], radius[16];
-  ck_assert(d <= 8 && (!analytic || m <= 16));
+  double           lo[8], hi[8], *radius = calloc((size_t)m + 1, sizeof(double));
+  ck_assert(d <= 8 && radius);
   for (PetscInt k = 0; k < m; k++) {
     double trace = 0;
     for (PetscInt j = 0; analytic && j < d; j++) trace += mix->covariances[k * d * d + j * d + j];
@@ -39,6 +40,7 @@ static void brute_force_ball(const DSTestRun *run, double *centre, double *exten
   *extent = 0;
   for (int s = 0; s < 2; s++)
     for (PetscInt p = 0; p < count[s]; p++) *extent = fmax(*extent, sqrt(ds_test_squared_distance(&point[s][p * d], centre, d)) + (s ? radius[p] : 0.0));
+  free(radius);
   PetscFree(x);
   PetscFree(y);
 }
