@@ -5,7 +5,8 @@
    the checkpoint or output named. Everything is checked against a second run of one step
    less that writes every snapshot with its velocity: the ball is recomputed here from its
    first snapshot (the initial cloud) and its /target group as the guide states it, each
-   stored state must be inside, and the state the next Euler step reaches must be outside.
+   stored state must be inside, and the state the next Euler step reaches must be outside;
+   a restart from the saved state stops again at the same step with the same line.
    And the runs of the options files in runs/, at 256 particles for their whole length, never trip. Part
    of the CLI suite (check_cli.c registers the test case "guard"). */
 #include <dirent.h>
@@ -119,6 +120,8 @@ START_TEST(diverging_run_stops_at_the_first_step_outside)
   ck_assert_msg(strstr(r.err, where) && strstr(r.err, saved), "the message does not say that step %d went to %s: %.2000s", step - 1, saved, r.err);
   ck_assert_msg(step >= 2, "tripped at step %d: no earlier step to compare", step);
   ck_assert_msg(stray_before || access("driftsim.checkpoint.h5", F_OK) != 0, "driftsim.checkpoint.h5 written into the working directory");
+  char first[4096];
+  snprintf(first, sizeof(first), "%.*s", (int)strcspn(strstr(r.err, "driftsim: error:"), "\n"), strstr(r.err, "driftsim: error:"));
 
   /* The same run for one step less, writing every state and its velocity. */
   char out[400];
@@ -161,6 +164,13 @@ START_TEST(diverging_run_stops_at_the_first_step_outside)
   ck_assert_msg(dims[0] == (hsize_t)n && dims[1] == (hsize_t)d && !memcmp(good, last, sizeof(double) * (size_t)(n * d)), "the positions in %s differ from step %d's", saved, step - 1);
   H5Fclose(f);
   free(good);
+
+  /* Restarted from it with the same options, the run has the same ball (the initial cloud
+     is regenerated, not taken from the checkpoint): it stops at the same step, with the
+     same line. */
+  snprintf(args, sizeof(args), "%s %s %s %s/%s -drift_restart %s", diverging[which].args, QUIET, diverging[which].option, dir, diverging[which].file, saved);
+  run_driftsim(&r, ranks, args);
+  ck_assert_msg(r.exit_code != 0 && count_occurrences(r.err, "driftsim: error:") == 1 && strstr(r.err, first), "the restart from the last good state did not stop with the same line '%s': %.2000s", first, r.err);
   free(next);
   free(x);
   free(v);
