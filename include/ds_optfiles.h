@@ -12,4 +12,9 @@
    and file in `message` (len bytes). Plain C, no MPI: the caller runs it on one rank. */
 int ds_options_files_check(int argc, char **argv, char *message, size_t len);
 
+/* ds_options_files_check that also calls visit(name, from, ctx) for every options file it
+   reads, in the order PETSc reads them: `name` as written, `from` the file that includes
+   it (NULL on the command line). The strings live only for the call. */
+int ds_options_files_walk(int argc, char **argv, void (*visit)(const char *name, const char *from, void *ctx), void *ctx, char *message, size_t len);
+
 #endif

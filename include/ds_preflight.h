@@ -20,9 +20,10 @@ PETSC_EXTERN PetscErrorCode ds_preflight_checkpoint_path(const DSOptions *opts, 
 
 /* The paths compared by identity (device and inode of an existing file, otherwise the
    resolved directory and the name): -drift_output must not be -drift_restart,
-   -drift_init_file, -drift_target_file, an -options_file or the checkpoint `checkpoint`
-   (or its .tmp and .prev); the checkpoint must not be one of the input files; the
-   directory of a -drift_checkpoint must exist and be writable. Collective. */
+   -drift_init_file, -drift_target_file, an -options_file (on the command line or included
+   by another, named with the file that includes it) or the checkpoint `checkpoint` (or its
+   .tmp and .prev); the checkpoint must not be one of the input files; the directory of a
+   -drift_checkpoint must exist and be writable. Collective. */
 PETSC_EXTERN PetscErrorCode ds_preflight_paths(MPI_Comm comm, const DSOptions *opts, const char *checkpoint);
 
 /* The options a restart takes from its command line and must share with its checkpoint,
@@ -33,7 +34,12 @@ PETSC_EXTERN PetscErrorCode ds_preflight_describe_run(const DSOptions *opts, cha
 /* A restart's checkpoint state cp (read and checked by ds_checkpoint_read_state) against
    the options: N, d, the seed, every pair of its `run` description, and a -drift_bandwidth,
    -drift_bandwidth_rule or -drift_bandwidth_anneal given on the command line against its
-   bandwidth schedule. A contradiction is refused naming both values. Collective. */
+   bandwidth schedule. Then an existing -drift_output the restart would cut and append to
+   (read only, on rank 0): its n, dim, seed, field, kernel, self pair, target and bandwidth
+   rule and h0 must be the checkpoint's run's, and its last snapshot must not be older than
+   the last one that run wrote before cp's step (at the output's recorded
+   -drift_output_every or this run's, whichever asks less). A contradiction is refused
+   naming both values, before anything is cut. Collective. */
 PETSC_EXTERN PetscErrorCode ds_preflight_restart(MPI_Comm comm, const DSOptions *opts, const DSCheckpointState *cp);
 
 /* Refuses the run when `particle` >= 0, the first particle whose field at the first state

@@ -11,11 +11,13 @@
 #define MAX_DEPTH 16 /* nesting deeper than this is refused as a likely loop */
 
 /* The files being read, outermost first: a file whose device and inode are already on the
-   chain includes itself. */
+   chain includes itself. Each file read is shown to visit (when set) with its includer. */
 typedef struct {
   dev_t dev[MAX_DEPTH];
   ino_t ino[MAX_DEPTH];
   int   depth;
+  void (*visit)(const char *name, const char *from, void *ctx);
+  void *ctx;
 } Chain;
 
 static int check_file(const char *name, const char *from, Chain *chain, char *message, size_t len);
@@ -70,6 +72,7 @@ static int check_file(const char *name, const char *from, Chain *chain, char *me
     snprintf(message, len, "-options_file %s: options files nested more than %d deep", name, MAX_DEPTH);
     return 1;
   }
+  if (chain->visit) chain->visit(name, from, chain->ctx);
   chain->dev[chain->depth] = st.st_dev;
   chain->ino[chain->depth] = st.st_ino;
   chain->depth++;
@@ -89,9 +92,11 @@ static int check_file(const char *name, const char *from, Chain *chain, char *me
   return bad;
 }
 
-int ds_options_files_check(int argc, char **argv, char *message, size_t len)
+int ds_options_files_walk(int argc, char **argv, void (*visit)(const char *name, const char *from, void *ctx), void *ctx, char *message, size_t len)
 {
-  Chain chain = {.depth = 0};
+  Chain chain = {.depth = 0, .visit = visit, .ctx = ctx};
   message[0]  = 0;
   return check_words(argv + 1, argc - 1, NULL, &chain, message, len);
 }
+
+int ds_options_files_check(int argc, char **argv, char *message, size_t len) { return ds_options_files_walk(argc, argv, NULL, NULL, message, len); }

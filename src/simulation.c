@@ -12,6 +12,7 @@
 #include "ds_bandwidth.h"
 #include "ds_checkpoint.h"
 #include "ds_preflight.h"
+#include "ds_guard.h"
 #include "ds_signals.h"
 #include "ds_field.h"
 #include "ds_diagnostics.h"
@@ -53,55 +54,38 @@ typedef struct {
      newest state, promoted when the step out of it completes. */
   Vec            last_good, pending;
   DSCheckpointState last_good_state, pending_state;
+  DSGuard        guard;           /* stops the run when the particles leave its ball */
   int            stopped_by;      /* the signal that ended the run early, or 0 */
   PetscBool      started;         /* the initial field was found finite; files may be written */
 } Simulation;
 
-/* The global index of the first particle with a non-finite coordinate in rows of V
-   (block size d), or -1; identical on every rank. */
-static PetscErrorCode first_nonfinite_particle(Vec V, PetscInt *particle)
-{
-  const PetscScalar *v;
-  PetscInt           n, start, dim, local = PETSC_MAX_INT, global;
-
-  PetscFunctionBeginUser;
-  PetscCall(VecGetLocalSize(V, &n));
-  PetscCall(VecGetOwnershipRange(V, &start, NULL));
-  PetscCall(VecGetBlockSize(V, &dim));
-  PetscCall(VecGetArrayRead(V, &v));
-  for (PetscInt i = 0; i < n && local == PETSC_MAX_INT; i++)
-    if (PetscIsInfOrNanReal(PetscRealPart(v[i]))) local = (start + i) / dim;
-  PetscCall(VecRestoreArrayRead(V, &v));
-  PetscCallMPI(MPI_Allreduce(&local, &global, 1, MPIU_INT, MPI_MIN, PetscObjectComm((PetscObject)V)));
-  *particle = global == PETSC_MAX_INT ? -1 : global;
-  PetscFunctionReturn(0);
-}
-
 /* Writes the last good state to the checkpoint the user named (-drift_checkpoint, or next
-   to -drift_output; with neither nothing is saved) and stops the run (PETSC_ERR_FP) naming
-   what went non-finite, the step and the particle. */
-static PetscErrorCode stop_nonfinite(Simulation *sim, const char *what, PetscInt step, PetscReal t, PetscInt particle)
+   to -drift_output; with neither nothing is saved) and stops the run (PETSC_ERR_FP) with
+   `problem`, what went wrong at which step. */
+static PetscErrorCode stop_diverged(Simulation *sim, const char *problem)
 {
   const DSCheckpointState *good = &sim->last_good_state;
 
   PetscFunctionBeginUser;
-  PetscCheck(sim->opts.checkpoint[0] || sim->opts.output[0], sim->comm, PETSC_ERR_FP, "non-finite %s at step %" PetscInt_FMT " (t = %g) for particle %" PetscInt_FMT "; nothing was saved (give -drift_checkpoint FILE to keep the last good state)", what, step, (double)t, particle);
+  PetscCheck(sim->opts.checkpoint[0] || sim->opts.output[0], sim->comm, PETSC_ERR_FP, "%s; nothing was saved (give -drift_checkpoint FILE to keep the last good state)", problem);
   PetscCall(ds_checkpoint_write(sim->comm, sim->checkpoint, sim->last_good, good));
-  SETERRQ(sim->comm, PETSC_ERR_FP, "non-finite %s at step %" PetscInt_FMT " (t = %g) for particle %" PetscInt_FMT "; the last good state (step %" PetscInt_FMT ", t = %g) is saved in %s: restart with -drift_restart %s (e.g. with a smaller -ts_dt)", what, step, (double)t,
-          particle, good->step, (double)good->time, sim->checkpoint, sim->checkpoint);
+  SETERRQ(sim->comm, PETSC_ERR_FP, "%s; the last good state (step %" PetscInt_FMT ", t = %g) is saved in %s: restart with -drift_restart %s (e.g. with a smaller -ts_dt)", problem, good->step, (double)good->time, sim->checkpoint, sim->checkpoint);
 }
 
 /* The field at X and time t into F, refusing a non-finite velocity. */
 static PetscErrorCode evaluate_field(Simulation *sim, PetscInt step, PetscReal t, Vec X, Vec F)
 {
   PetscInt particle;
+  char     problem[256];
 
   PetscFunctionBeginUser;
   PetscCall(ds_field_evaluate(sim->field, ds_bandwidth_at(&sim->bandwidth, t), X, F));
   sim->rhs_evaluations++;
-  PetscCall(first_nonfinite_particle(F, &particle));
+  PetscCall(ds_guard_first_nonfinite(F, &particle));
   if (!sim->started) PetscCall(ds_preflight_initial_field(sim->comm, &sim->opts, t, ds_bandwidth_at(&sim->bandwidth, t), particle));
-  if (particle >= 0) PetscCall(stop_nonfinite(sim, "velocity", step, t, particle));
+  if (particle < 0) PetscFunctionReturn(0);
+  PetscCall(PetscSNPrintf(problem, sizeof(problem), "non-finite velocity at step %" PetscInt_FMT " (t = %g) for particle %" PetscInt_FMT, step, (double)t, particle));
+  PetscCall(stop_diverged(sim, problem));
   PetscFunctionReturn(0);
 }
 
@@ -345,16 +329,17 @@ static PetscErrorCode stop_on_signal(TS ts, Simulation *sim)
   PetscFunctionReturn(0);
 }
 
-/* After every step: the state the step started from becomes the last good one; stop on
-   non-finite positions (saving it); keep this state as pending; write a checkpoint when
-   one is due; stop on a signal. */
+/* After every step: the state the step started from becomes the last good one; stop when
+   the guard finds a particle outside its ball (saving it); keep this state as pending;
+   write a checkpoint when one is due; stop on a signal. */
 static PetscErrorCode post_step(TS ts)
 {
   Simulation     *sim;
   Vec             X;
-  PetscInt        step, particle;
+  PetscInt        step;
   PetscReal       t;
   int             due = 0;
+  char            problem[1024];
   const DSOptions *o;
 
   PetscFunctionBeginUser;
@@ -365,8 +350,8 @@ static PetscErrorCode post_step(TS ts)
   PetscCall(TSGetTime(ts, &t));
   PetscCall(VecCopy(sim->pending, sim->last_good));
   sim->last_good_state = sim->pending_state;
-  PetscCall(first_nonfinite_particle(X, &particle));
-  if (particle >= 0) PetscCall(stop_nonfinite(sim, "position", step, t, particle));
+  PetscCall(ds_guard_check(&sim->guard, X, sim->last_good, step, t, t - sim->last_good_state.time, ds_bandwidth_at(&sim->bandwidth, t), problem, sizeof(problem)));
+  if (problem[0]) PetscCall(stop_diverged(sim, problem));
   PetscCall(VecCopy(X, sim->pending));
   sim->pending_state.step      = step;
   sim->pending_state.time      = t;
@@ -491,9 +476,11 @@ static PetscErrorCode simulate(MPI_Comm comm, Simulation *sim, TS *ts_out, Vec *
   *X_out = X;
   PetscCall(VecDuplicate(X, &sim->last_good));
   PetscCall(VecDuplicate(X, &sim->pending));
+  PetscCall(ds_init_cloud(&sim->opts, sim->last_good)); /* the initial cloud, also on a restart: the guard's ball */
+  PetscCall(ds_guard_create(comm, &sim->opts, sim->target, sim->last_good, &sim->guard));
   if (sim->opts.restart[0]) PetscCall(restart_from_checkpoint(sim, ts, X));
   else {
-    PetscCall(ds_init_cloud(&sim->opts, X));
+    PetscCall(VecCopy(sim->last_good, X));
     PetscCall(ds_bandwidth_create(comm, &sim->opts, sim->target, X, &sim->bandwidth));
     sim->last_good_state.bandwidth = sim->bandwidth;
     PetscCall(TSGetTimeStep(ts, &sim->last_good_state.dt));
@@ -573,6 +560,7 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
   PetscCall(VecDestroy(&X));
   PetscCall(TSDestroy(&ts));
   PetscCall(ds_target_destroy(&sim.target));
+  PetscCall(ds_guard_destroy(&sim.guard));
   PetscCall(ierr);
   PetscFunctionReturn(0);
 }

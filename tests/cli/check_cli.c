@@ -15,23 +15,6 @@
 #include <unistd.h>
 #include "cli_test.h"
 
-/* A dataset read whole as doubles; dims (up to 3) returned. */
-static double *read_dataset(hid_t file, const char *name, int *rank, hsize_t dims[3])
-{
-  hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
-  ck_assert_msg(dset >= 0, "dataset %s missing", name);
-  hid_t space = H5Dget_space(dset);
-  *rank       = H5Sget_simple_extent_ndims(space);
-  H5Sget_simple_extent_dims(space, dims, NULL);
-  size_t count = 1;
-  for (int k = 0; k < *rank; k++) count *= dims[k];
-  double *data = malloc(count * sizeof(double) + 1);
-  ck_assert(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
-  H5Sclose(space);
-  H5Dclose(dset);
-  return data;
-}
-
 /* A string attribute (fixed or variable length) into buf. */
 static void read_string_attribute(hid_t file, const char *name, char *buf, size_t len)
 {
@@ -402,6 +385,7 @@ static Suite *cli_suite(void)
   suite_add_tcase(s, tc);
   cli_test_add_preflight(s);
   cli_test_add_columns(s);
+  cli_test_add_guard(s);
   return s;
 }
 

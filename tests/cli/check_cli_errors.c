@@ -1,5 +1,5 @@
 /* The driftsim program refusing what it cannot do, as a user meets it: every class of bad
-   input, input files and outputs that cannot be used, a run that overflows, a checkpoint of
+   input, input files and outputs that cannot be used, a run that diverges, a checkpoint of
    another run; each with a non-zero exit and one clean message. Part of the CLI suite
    (check_cli.c registers these tests). */
 #include <stdio.h>
@@ -92,22 +92,24 @@ START_TEST(unwritable_output_is_refused)
 }
 END_TEST
 
-/* A state that overflows: the run stops naming the step and the particle, with a
-   checkpoint of the last good state. Euler with dt = 10 multiplies the cloud by -7 each
-   step (analytic gaussian target, h = 0.5): from 1e150 the target's quadratic form
-   overflows at step 5. */
-START_TEST(nonfinite_velocity_stops_with_a_checkpoint)
+/* A state that diverges: the guard stops the run naming the step, with a checkpoint of the
+   last good state. Euler with dt = 10 multiplies the cloud by about -7 each step (analytic
+   gaussian target, h = 0.5): from the mean 1e150 (1, 1) the state at step k is near
+   (-7)^k 1e150 (1, 1). The guard's centre is 0.5e150 (1, 1), its extent E about
+   0.5e150 sqrt(2), its radius 4 E + dt 2 (8 E) / h^2 = 644 E: |(-7)^k - 0.5| > 322 first at
+   k = 3 (343.5), long before the overflow at step 5 that stopped this run before the guard. */
+START_TEST(diverging_state_stops_with_a_checkpoint)
 {
   char args[1024], cp[300];
   Run  r;
   snprintf(cp, sizeof(cp), "%s/overflow.checkpoint.h5", workdir);
   snprintf(args, sizeof(args), "-drift_n 40 -drift_init_mean 1e150 -ts_dt 10 -ts_max_steps 20 -drift_checkpoint %s", cp);
   run_driftsim(&r, 2, args);
-  ck_assert_msg(r.exit_code != 0, "an overflowing run exited 0");
-  ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1 && strstr(r.err, "non-finite velocity at step 5") && strstr(r.err, "particle 0") && strstr(r.err, cp), "unclear message: %s", r.err);
+  ck_assert_msg(r.exit_code != 0, "a diverging run exited 0");
+  ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1 && strstr(r.err, "left the guard's ball at step 3") && strstr(r.err, cp), "unclear message: %s", r.err);
   hid_t f = H5Fopen(cp, H5F_ACC_RDONLY, H5P_DEFAULT);
   ck_assert_msg(f >= 0, "no checkpoint of the last good state");
-  ck_assert_msg(read_attribute(f, "step") == 4, "the checkpoint holds step %g, not the last good step 4", read_attribute(f, "step"));
+  ck_assert_msg(read_attribute(f, "step") == 2, "the checkpoint holds step %g, not the last good step 2", read_attribute(f, "step"));
   H5Fclose(f);
 }
 END_TEST
@@ -135,7 +137,7 @@ END_TEST
 
 void cli_test_add_refusals(TCase *tc)
 {
-  tcase_add_test(tc, nonfinite_velocity_stops_with_a_checkpoint);
+  tcase_add_test(tc, diverging_state_stops_with_a_checkpoint);
   tcase_add_test(tc, restart_from_another_run_is_refused);
   tcase_add_loop_test(tc, bad_input_is_refused_cleanly, 0, sizeof(bad_inputs) / sizeof(bad_inputs[0]));
   tcase_add_test(tc, unwritable_output_is_refused);

@@ -32,6 +32,9 @@ static const struct {
   {INIT "@/init.h5 " OUT " -drift_checkpoint @/init.h5", "-drift_checkpoint @/init.h5 is the same file as -drift_init_file @/init.h5"},
   {INIT "@/cloud.checkpoint.h5 -drift_output @/cloud.h5", "the checkpoint @/cloud.checkpoint.h5 is the same file as -drift_init_file @/cloud.checkpoint.h5"},
   {"-options_file @/run.opts " OUT " -drift_checkpoint @/run.opts", "-drift_checkpoint @/run.opts is the same file as -options_file @/run.opts"},
+  {"-options_file @/outer.opts -drift_output @/inner.opts", "-drift_output @/inner.opts is the same file as -options_file @/inner.opts (included by @/outer.opts)"},
+  {"-options_file @/outer.opts " OUT " -drift_checkpoint @/inner.opts", "-drift_checkpoint @/inner.opts is the same file as -options_file @/inner.opts (included by @/outer.opts)"},
+  {"-options_file @/chain1.opts -drift_output @/chain9.opts", "-drift_output @/chain9.opts is the same file as -options_file @/chain9.opts (included by @/chain8.opts)"},
   {OUT " -drift_checkpoint @/missing/c.h5", "-drift_checkpoint @/missing/c.h5: directory @/missing does not exist"},
   /* -ts_* */
   {OUT " -ts_dt 0", "-ts_dt 0: the step size must be a finite number > 0"},
@@ -44,6 +47,9 @@ static const struct {
   {OUT " -drift_restart @/cp.h5 -drift_field joint", "-drift_field joint contradicts -drift_restart @/cp.h5, written with -drift_field conservative"},
   {OUT " -drift_restart @/cp.h5 -drift_bandwidth 0.3", "-drift_bandwidth 0.3 contradicts -drift_restart @/cp.h5, written with -drift_bandwidth 0.5"},
   {OUT " -drift_restart @/cp.h5 -drift_diagnostics mmd2", "-drift_diagnostics mmd2 contradicts -drift_restart @/cp.h5, written with -drift_diagnostics none"},
+  /* a restart appending to an output that is not the checkpoint's run's, or older */
+  {"-drift_output @/other.h5 -drift_restart @/cp.h5", "-drift_output @/other.h5 was written by another run (with -drift_seed 8; -drift_restart @/cp.h5 continues a run with -drift_seed 0)"},
+  {"-drift_output @/short.h5 -drift_output_every 1 -drift_restart @/cp.h5", "-drift_output @/short.h5 ends with the snapshot of step 1, but -drift_restart @/cp.h5 (step 4) was written after its run's snapshot of step 3"},
   {OUT " -drift_restart @/cp_nandt.h5", "-drift_restart @/cp_nandt.h5: dt = nan"},
   {OUT " -drift_restart @/cp_nanpos.h5", "-drift_restart @/cp_nanpos.h5: the position of particle 3 is not finite"},
   {OUT " -drift_restart @/cp_truncated.h5", "-drift_restart @/cp_truncated.h5: "},
@@ -58,8 +64,9 @@ static const struct {
   {OUT " -drift_kernel imq -drift_imq_beta 1e308", "-drift_imq_beta"},
   {OUT " -drift_target_scale 1e308", "-drift_target_scale"},
   {"-drift_bandwidth 1e308", "Nothing was written"},
-  /* a state that goes non-finite later, with no checkpoint or output named */
-  {"-drift_init_mean 1e150 -ts_dt 10 -ts_max_steps 20", "for particle 0; nothing was saved"},
+  /* a state that diverges later, with no checkpoint or output named */
+  {"-drift_init_mean 1e150 -ts_dt 10 -ts_max_steps 20", "left the guard's ball at step 3 (t = 30.): one is"},
+  {"-drift_init_mean 1e150 -ts_dt 10 -ts_max_steps 20", "; nothing was saved (give -drift_checkpoint FILE to keep the last good state)"},
 };
 #define NREFUSED (int)(sizeof(refused) / sizeof(refused[0]))
 
@@ -98,7 +105,7 @@ static void write_all(const char *path, const char *bytes, long size)
 }
 
 /* The regular files of the scratch directory and their contents. */
-#define MAX_FILES 32
+#define MAX_FILES 64
 typedef struct {
   int   count;
   char  name[MAX_FILES][256];
@@ -214,9 +221,13 @@ static void short_positions(hid_t file)
 /* The scratch files as prepare made them. */
 static Snapshot pristine;
 
-/* The scratch files, made once and kept in `pristine`: an output and a checkpoint of a run (out.h5, cp.h5, cp.h5.prev),
+/* The scratch files, made once and kept in `pristine`: an output and a checkpoint of a run
+   (out.h5, cp.h5 of step 4, cp.h5.prev), the output of a run of another seed (other.h5)
+   and of the same run stopped at step 1 with a snapshot every step (short.h5),
    input tables (init.h5, its copy cloud.checkpoint.h5, target.h5 and a link to it), an
-   options file, and damaged copies of the checkpoint. */
+   options file, another (outer.opts) that includes a third (inner.opts), a chain of nine
+   (chain1.opts includes chain2.opts, ... chain9.opts), and damaged copies of the
+   checkpoint. */
 static void prepare(void)
 {
   static int done = 0;
@@ -229,6 +240,12 @@ static void prepare(void)
   expand(BASE " " OUT " -drift_checkpoint @/cp.h5 -drift_checkpoint_every 2", args, sizeof(args));
   run_driftsim(&r, 2, args);
   ck_assert_msg(r.exit_code == 0, "the run that makes the checkpoint failed: %.1500s", r.err);
+  expand(BASE " -drift_seed 8 -drift_output @/other.h5", args, sizeof(args));
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code == 0, "the run of another seed failed: %.1500s", r.err);
+  expand(BASE " -ts_max_steps 1 -drift_output_every 1 -drift_output @/short.h5", args, sizeof(args));
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code == 0, "the run of one step failed: %.1500s", r.err);
   double *cloud = make_table(64, 2, cloud_value, -1), *target = make_table(23, 2, target_value, -1);
   snprintf(path, sizeof(path), "%s/init.h5", dir);
   write_table(path, "/cloud", 64, 2, cloud);
@@ -242,6 +259,18 @@ static void prepare(void)
   ck_assert(symlink("target.h5", path) == 0);
   snprintf(path, sizeof(path), "%s/run.opts", dir);
   write_all(path, "-drift_seed 7\n", 14);
+  snprintf(path, sizeof(path), "%s/inner.opts", dir);
+  write_all(path, "-drift_seed 7\n", 14);
+  char outer[400];
+  snprintf(outer, sizeof(outer), "-options_file %s/inner.opts\n", dir);
+  snprintf(path, sizeof(path), "%s/outer.opts", dir);
+  write_all(path, outer, (long)strlen(outer));
+  for (int k = 1; k <= 9; k++) {
+    if (k < 9) snprintf(outer, sizeof(outer), "-options_file %s/chain%d.opts\n", dir, k + 1);
+    else snprintf(outer, sizeof(outer), "-drift_seed 7\n");
+    snprintf(path, sizeof(path), "%s/chain%d.opts", dir, k);
+    write_all(path, outer, (long)strlen(outer));
+  }
   edit_checkpoint("cp_nandt.h5", nan_dt);
   edit_checkpoint("cp_negstep.h5", negative_step);
   edit_checkpoint("cp_nostep.h5", no_step);

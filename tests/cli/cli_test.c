@@ -55,6 +55,22 @@ double read_attribute(hid_t file, const char *name)
 double target_value(int i, int k) { return sin(1.0 + 3.0 * i + k) * 5.0 / 3.0; }
 double cloud_value(int i, int k) { return cos(2.0 + 5.0 * i + k) * 7.0 / 3.0; }
 
+double *read_dataset(hid_t file, const char *name, int *rank, hsize_t dims[3])
+{
+  hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+  ck_assert_msg(dset >= 0, "dataset %s missing", name);
+  hid_t space = H5Dget_space(dset);
+  *rank       = H5Sget_simple_extent_ndims(space);
+  H5Sget_simple_extent_dims(space, dims, NULL);
+  size_t count = 1;
+  for (int k = 0; k < *rank; k++) count *= dims[k];
+  double *data = malloc(count * sizeof(double) + 1);
+  ck_assert(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+  H5Sclose(space);
+  H5Dclose(dset);
+  return data;
+}
+
 /* Writes the float64 table [rows][cols] `values` as dataset `name` of a new file `path`. */
 void write_table(const char *path, const char *name, int rows, int cols, const double *values)
 {

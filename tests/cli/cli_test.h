@@ -33,6 +33,10 @@ int count_occurrences(const char *text, const char *needle);
 /* A numeric attribute of the file's root read as a double (asserts that it exists). */
 double read_attribute(hid_t file, const char *name);
 
+/* A dataset of `file` read whole as doubles (free with free()); its rank and dims (up to 3)
+   returned. Asserts that it exists. */
+double *read_dataset(hid_t file, const char *name, int *rank, hsize_t dims[3]);
+
 /* Entries of the test tables: distinct, irregular doubles that use all their bits. */
 double target_value(int i, int k);
 double cloud_value(int i, int k);
@@ -53,7 +57,7 @@ void cli_check_refused(const char *args, const char *names);
 void cli_test_add_columns(Suite *s);
 
 /* Adds the tests of check_cli_errors.c (bad input, unusable files and outputs, a run that
-   overflows, a checkpoint of another run) to tc. */
+   diverges, a checkpoint of another run) to tc. */
 void cli_test_add_refusals(TCase *tc);
 
 /* Adds the test case "preflight" of check_cli_preflight.c (runs refused before anything is
@@ -63,5 +67,10 @@ void cli_test_add_preflight(Suite *s);
 /* Adds the tests of check_cli_typed.c (options as typed, options files, the index width,
    a cutoff that does not apply) to tc. */
 void cli_test_add_typed(TCase *tc);
+
+/* Adds the test case "guard" of check_cli_guard.c (a diverging run stopped at the first
+   step outside the guard's ball with its last good state saved; the options files of runs/ never trip),
+   at 1 and 2 ranks, to s. */
+void cli_test_add_guard(Suite *s);
 
 #endif

@@ -15,6 +15,7 @@ static const struct { const char *name; SuiteMaker make; } suites[] = {
   {"xdmf", ds_suite_xdmf},                {"underflow", ds_suite_underflow},
   {"joint_floor", ds_suite_joint_floor},
   {"output_rows", ds_suite_output_rows},
+  {"guard", ds_suite_guard},
 };
 
 int main(int argc, char **argv)
