@@ -123,8 +123,9 @@ static void fill_blocks(int dim, DSBlock *query, DSBlock *source)
 }
 
 /* The block sums of every kernel and weight, with and without the self pair, source
-   weights and the companion and second-moment sums, against a double loop over the single-pair formulas, in
-   dimensions that take each micro-kernel: unweighted sums without the companion go to the
+   weights and the companion and second-moment sums, against a double loop over the
+   single-pair formulas, in dimensions that take each micro-kernel: gaussian and laplace
+   value sums and gaussian gradient sums without the companion, weighted or not, go to the
    fused (d <= 3) or the wide one (d = 5: a partial chunk of coordinates; d = 16: two full
    ones), the others to the tiled one. Value-only sums (moment NULL) give the same values
    and companion sums, bit for bit. */
@@ -171,31 +172,36 @@ START_TEST(block_sums_match_double_loop)
 }
 END_TEST
 
-/* Row and column sums of the kernel matrix, and the distance sum, against a double loop. */
+/* Row and column sums of the kernel matrix against a double loop, in the dimensions of the
+   fused micro-kernel (1 to 3) and of the tiled one (5), and the distance sum. */
 START_TEST(row_column_and_distance_sums_match_double_loop)
 {
-  DSBlock query, source;
-  double  worst = 0;
-  fill_blocks(DIM, &query, &source);
+  static const int dims[] = {1, 2, 3, 5};
+  DSBlock          query, source;
+  double           worst = 0;
 
-  for (size_t t = 0; t < 3; t++)
-    for (int exclude = 0; exclude < 2; exclude++) {
-      DSKernel K;
-      double   row[NQ] = {0}, column[NS] = {0}, ref_row[NQ] = {0}, ref_column[NS] = {0};
-      ds_kernel_setup(all_kernels[t], 0.6, 0.5, &K);
-      ds_kernel_row_column_sums(&K, &query, &source, (PetscBool)exclude, row, column);
-      for (int i = 0; i < NQ; i++)
-        for (int j = 0; j < NS; j++) {
-          if (exclude && query.start + i == source.start + j) continue;
-          double z[DIM], s[DIM];
-          for (int c = 0; c < DIM; c++) z[c] = zq[c * NQ + i], s[c] = ss[c * NS + j];
-          const double k = ds_kernel_value(&K, distance(DIM, z, s));
-          ref_row[i] += k;
-          ref_column[j] += k;
-        }
-      for (int i = 0; i < NQ; i++) worst = PetscMax(worst, ds_test_reldiff(row[i], ref_row[i], 1e-300));
-      for (int j = 0; j < NS; j++) worst = PetscMax(worst, ds_test_reldiff(column[j], ref_column[j], 1e-300));
-    }
+  for (size_t di = 0; di < sizeof(dims) / sizeof(dims[0]); di++)
+    for (size_t t = 0; t < 3; t++)
+      for (int exclude = 0; exclude < 2; exclude++) {
+        const int dim = dims[di];
+        DSKernel  K;
+        double    row[NQ] = {0}, column[NS] = {0}, ref_row[NQ] = {0}, ref_column[NS] = {0};
+        fill_blocks(dim, &query, &source);
+        ds_kernel_setup(all_kernels[t], 0.6, 0.5, &K);
+        ds_kernel_row_column_sums(&K, &query, &source, (PetscBool)exclude, row, column);
+        for (int i = 0; i < NQ; i++)
+          for (int j = 0; j < NS; j++) {
+            if (exclude && query.start + i == source.start + j) continue;
+            double z[DIM_MAX], s[DIM_MAX];
+            for (int c = 0; c < dim; c++) z[c] = zq[c * NQ + i], s[c] = ss[c * NS + j];
+            const double k = ds_kernel_value(&K, distance(dim, z, s));
+            ref_row[i] += k;
+            ref_column[j] += k;
+          }
+        for (int i = 0; i < NQ; i++) worst = PetscMax(worst, ds_test_reldiff(row[i], ref_row[i], 1e-300));
+        for (int j = 0; j < NS; j++) worst = PetscMax(worst, ds_test_reldiff(column[j], ref_column[j], 1e-300));
+      }
+  fill_blocks(DIM, &query, &source);
   double ref_distance = 0;
   for (int i = 0; i < NQ; i++)
     for (int j = 0; j < NS; j++) {
