@@ -337,16 +337,8 @@ INLINE void fused_row_column_span(DSKernelType type, int D, vreal a16, const DSB
   vreal    v = splat(0), d[3];
   PetscInt j = j0;
 
-  for (; j + LANES <= j1; j += LANES) {
-    const vreal k = fused_values(type, D, 0, a16, s, j, LANES, z, d), sum = load(column + j) + k;
-    v += k;
-    memcpy(column + j, &sum, sizeof(sum));
-  }
-  if (j < j1) {
-    const vreal k = fused_values(type, D, 0, a16, s, j, (int)(j1 - j), z, d);
-    v += k;
-    add_partial(column + j, (int)(j1 - j), k);
-  }
+  for (; j + LANES <= j1; j += LANES) add_row_column(fused_values(type, D, 0, a16, s, j, LANES, z, d), j, LANES, &v, column);
+  if (j < j1) add_row_column(fused_values(type, D, 0, a16, s, j, (int)(j1 - j), z, d), j, (int)(j1 - j), &v, column);
   *row += lane_sum(v);
 }
 

@@ -1,11 +1,13 @@
-/* The floored modes' pair loops (ds_kernels_floor.h): for each query point, the source
-   block in tiles of TILE points: squared distances, the rule's distances and kernel values
-   for the tile, then the floor pair by pair. Correct and simple, with libm's exp and pow;
-   the vector micro-kernels are in kernels.c. */
-#include <math.h>
+/* The floored modes' pair loops (ds_kernels_floor.h) on the vector layer of the micro-kernels
+   (kernels_vector.h): per query, the source block a vector of LANES sources at a time,
+   distances clamped by the rule, kernel values (the micro-kernels' exponential; imq by pow
+   lane by lane), then the floored affinities and their sums in registers. The self pair is
+   split off the vector loop, as in the fused micro-kernel, and added on its own at the
+   rule's self distance (its difference z - s is 0, so it adds to the value sums only). */
+#include "kernels_vector.h"
 #include "ds_kernels_floor.h"
 
-#define TILE 256
+#define TILE 256 /* sources per tile of the affinity sums: their column factors on the stack */
 
 /* Kernel values below this are 0, as in the micro-kernels (2^(-1021 - 1/32), doc/design.md):
    no subnormal enters a sum. */
@@ -17,110 +19,216 @@ DSFloorRule ds_floor_rule(DSJointFloor floor, PetscReal unit)
   return (DSFloorRule){floor, 0.0, DS_TUTORIAL_SELF_DISTANCE};
 }
 
-/* Squared distances r2[j] of query point i to the nt source points from j0. */
-static void tile_squared_distances(const DSBlock *q, PetscInt i, const DSBlock *s, PetscInt j0, PetscInt nt, PetscReal *r2)
+/* What the vector loops need of the kernel and the rule. */
+typedef struct {
+  const DSKernel *kernel;
+  vreal           a16;    /* 16 log2_scale: the exponential kernels' scale */
+  vreal           min_r2; /* the rule's clamp of squared distances */
+  PetscReal       self;   /* the kernel value of the self pair (at the rule's self distance) */
+} RuleValues;
+
+static RuleValues rule_values_setup(const DSKernel *kernel, const DSFloorRule *rule)
 {
-  for (PetscInt j = 0; j < nt; j++) r2[j] = 0;
-  for (PetscInt c = 0; c < q->dim; c++) {
-    const PetscReal  zc = q->x[c * q->ld + i];
-    const PetscReal *sc = s->x + c * s->ld + j0;
-    for (PetscInt j = 0; j < nt; j++) r2[j] += (zc - sc[j]) * (zc - sc[j]);
-  }
+  return (RuleValues){kernel, splat(16 * kernel->log2_scale), splat(rule->min_r2), ds_kernel_value(kernel, rule->self_distance)};
 }
 
-/* k[j] = k(r_j) for the nt pairs of query point i and the tile from j0 under the rule: the
-   rule's self distance for the self pair (the same global index, with self_pairs), the
-   distance sqrt(max(r^2, min_r2)) otherwise. */
-static void tile_kernel_values(const DSKernel *kernel, const DSFloorRule *rule, const DSBlock *q, PetscInt i, const DSBlock *s, PetscInt j0, PetscInt nt, PetscBool self_pairs, PetscReal *k)
+/* Kernel values of one vector of pairs (query z, sources [j, j + live)) at the rule's
+   distances sqrt(max(r^2, min_r2)), the differences z - s_j in d[0..D); lanes past `live`
+   are 0. */
+INLINE vreal rule_values(DSKernelType type, int D, const RuleValues *rv, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *d)
 {
-  const PetscInt self = self_pairs ? q->start + i - s->start - j0 : -1;
+  const vreal r2 = vmax(fused_distances(D, s, j, live, z, d), rv->min_r2);
+  vreal       k;
 
-  tile_squared_distances(q, i, s, j0, nt, k);
-  for (PetscInt j = 0; j < nt; j++) {
-    const PetscReal r = j == self ? rule->self_distance : PetscSqrtReal(PetscMax(k[j], rule->min_r2));
-    switch (kernel->type) {
-    case DS_KERNEL_GAUSSIAN: k[j] = exp(-0.5 * r * r * kernel->inv_h2); break;
-    case DS_KERNEL_LAPLACE: k[j] = exp(-r * kernel->inv_h); break;
-    case DS_KERNEL_IMQ: k[j] = pow(1.0 + r * r * kernel->inv_h2, -kernel->beta); break;
+  if (type == DS_KERNEL_IMQ)
+    for (int l = 0; l < LANES; l++) {
+      k[l] = pow(1.0 + r2[l] * rv->kernel->inv_h2, -rv->kernel->beta);
+      k[l] = k[l] < KERNEL_SMALLEST ? 0.0 : k[l];
     }
-    if (k[j] < KERNEL_SMALLEST) k[j] = 0;
+  else k = kernel_values(type, rv->a16, r2);
+  return live < LANES ? k * live_lanes(live) : k;
+}
+
+/* Row and column sums of query z against the sources [j0, j1). */
+INLINE void rule_row_column_span(DSKernelType type, int D, const RuleValues *rv, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal *row, PetscReal *column)
+{
+  vreal    v = splat(0), d[D];
+  PetscInt j = j0;
+
+  for (; j + LANES <= j1; j += LANES) add_row_column(rule_values(type, D, rv, s, j, LANES, z, d), j, LANES, &v, column);
+  if (j < j1) add_row_column(rule_values(type, D, rv, s, j, (int)(j1 - j), z, d), j, (int)(j1 - j), &v, column);
+  *row += lane_sum(v);
+}
+
+INLINE void row_column_for(DSKernelType type, int D, const RuleValues *rv, const DSBlock *q, const DSBlock *s, PetscBool self_pairs, PetscReal *row, PetscReal *column)
+{
+  for (PetscInt i = 0; i < q->n; i++) {
+    const PetscInt self = self_pairs ? q->start + i - s->start : -1;
+    PetscReal      z[D];
+    for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
+    if (self >= 0 && self < s->n) {
+      rule_row_column_span(type, D, rv, s, 0, self, z, row + i, column);
+      rule_row_column_span(type, D, rv, s, self + 1, s->n, z, row + i, column);
+      row[i] += rv->self;
+      column[self] += rv->self;
+    } else rule_row_column_span(type, D, rv, s, 0, s->n, z, row + i, column);
   }
 }
+
+/* BODY(TYPE, D) with the dimension a compile-time constant for 1 to 3, the block's own
+   beyond; and over the kernel types. */
+#define DS_FLOOR_DISPATCH_DIM(TYPE, dim, BODY) \
+  switch (dim) { \
+  case 1: BODY(TYPE, 1); break; \
+  case 2: BODY(TYPE, 2); break; \
+  case 3: BODY(TYPE, 3); break; \
+  default: BODY(TYPE, (int)(dim)); break; \
+  }
+#define DS_FLOOR_DISPATCH(kernel_type, dim, BODY) \
+  switch (kernel_type) { \
+  case DS_KERNEL_GAUSSIAN: DS_FLOOR_DISPATCH_DIM(DS_KERNEL_GAUSSIAN, dim, BODY) break; \
+  case DS_KERNEL_LAPLACE: DS_FLOOR_DISPATCH_DIM(DS_KERNEL_LAPLACE, dim, BODY) break; \
+  case DS_KERNEL_IMQ: DS_FLOOR_DISPATCH_DIM(DS_KERNEL_IMQ, dim, BODY) break; \
+  }
 
 void ds_kernel_floor_row_column_sums(const DSKernel *kernel, const DSFloorRule *rule, const DSBlock *query, const DSBlock *source, PetscBool self_pairs, PetscReal *row, PetscReal *column)
 {
-  PetscReal k[TILE];
+  const RuleValues rv = rule_values_setup(kernel, rule);
+#define DS_ROW_COLUMN(TYPE, D) row_column_for(TYPE, D, &rv, query, source, self_pairs, row, column)
+  DS_FLOOR_DISPATCH(kernel->type, query->dim, DS_ROW_COLUMN);
+#undef DS_ROW_COLUMN
+}
 
-  for (PetscInt j0 = 0; j0 < source->n; j0 += TILE) {
-    const PetscInt nt = PetscMin(TILE, source->n - j0);
-    for (PetscInt i = 0; i < query->n; i++) {
-      PetscReal sum = 0;
-      tile_kernel_values(kernel, rule, query, i, source, j0, nt, self_pairs, k);
-      for (PetscInt j = 0; j < nt; j++) {
-        sum += k[j];
-        column[j0 + j] += k[j];
-      }
-      row[i] += sum;
-    }
+/* The affinities are A = w k g(a b k) with a = 1 / sqrt(R) for the query row and
+   b = 1 / sqrt(C) for the source column:
+     tutorial     A = w k min(a b, 1e6)          (= w K / sqrt(max(R C, 1e-12))), at the floor
+                  when a b > 1e6 and k > 0 (a, b infinite for an empty row or column);
+     large scale  A = w max(a b k, 1e-3)          (= w sqrt(max(p q, 1e-6))), at the floor when
+                  a b k < 1e-3 (a, b zero for an empty row or column, as p, q are then 0).
+   `floored` is 1 in the lanes at the floor, 0 elsewhere. */
+INLINE vreal floored_affinities(DSJointFloor floor, vreal k, vreal ab, vreal w, vreal *floored)
+{
+  vreal a, f;
+
+  if (floor == DS_JOINT_FLOOR_TUTORIAL) {
+    a = w * k * vmin(ab, splat(1.0 / PetscSqrtReal(DS_TUTORIAL_NORMALISER_FLOOR)));
+    for (int l = 0; l < LANES; l++) f[l] = ab[l] * PetscSqrtReal(DS_TUTORIAL_NORMALISER_FLOOR) > 1.0 && k[l] > 0 ? 1.0 : 0.0;
+  } else {
+    const vreal abk = ab * k;
+    a               = w * vmax(abk, splat(PetscSqrtReal(DS_LARGE_SCALE_AFFINITY_FLOOR)));
+    for (int l = 0; l < LANES; l++) f[l] = abk[l] < PetscSqrtReal(DS_LARGE_SCALE_AFFINITY_FLOOR) ? 1.0 : 0.0;
+  }
+  *floored = f;
+  return a;
+}
+
+/* The per-query accumulators of the affinity sums (in registers for small d); moment has
+   d entries. */
+typedef struct {
+  vreal  value, floor_value, floor_pairs;
+  vreal *moment;
+} AffinityAccumulators;
+
+/* Adds the floored affinities of query z (row factor a) against sources [j0, j1) of a
+   tile whose column factors b and weights w start at source j0 = tile start. */
+INLINE void affinity_span(DSKernelType type, int D, DSJointFloor floor, const RuleValues *rv, const DSBlock *s, PetscInt t0, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal a, const PetscReal *b, const PetscReal *w, AffinityAccumulators *acc)
+{
+  for (PetscInt j = j0; j < j1; j += LANES) {
+    const int   live = (int)PetscMin(LANES, j1 - j);
+    vreal       d[D], floored;
+    const vreal k    = rule_values(type, D, rv, s, j, live, z, d);
+    const vreal bj   = live == LANES ? load(b + j - t0) : load_partial(b + j - t0, live, 0);
+    const vreal wj   = live == LANES ? load(w + j - t0) : load_partial(w + j - t0, live, 0);
+    const vreal aff  = floored_affinities(floor, k, splat(a) * bj, wj, &floored);
+    const vreal keep = live == LANES ? floored : floored * live_lanes(live);
+    acc->value += aff;
+    acc->floor_value += aff * keep;
+    acc->floor_pairs += keep;
+    for (int c = 0; c < D; c++) acc->moment[c] = vfma(aff, d[c], acc->moment[c]);
   }
 }
 
-/* The affinity of a pair with kernel value k, row sum r, column sum c and column weight w
-   under the rule's floor; *floored tells whether the floor set it. */
-static inline PetscReal floored_affinity(DSJointFloor floor, PetscReal k, PetscReal r, PetscReal c, PetscReal w, PetscBool *floored)
+/* The row factor a = 1 / sqrt(R) or the column factor b = 1 / sqrt(C) of a sum, for an
+   empty row or column: infinite for the tutorial (its floor then holds), 0 for the large
+   scale (p or q is then 0). */
+static inline PetscReal normaliser_factor(DSJointFloor floor, PetscReal sum)
 {
-  if (floor == DS_JOINT_FLOOR_TUTORIAL) {
-    const PetscReal rc = r * c;
-    *floored           = (rc < DS_TUTORIAL_NORMALISER_FLOOR && k > 0) ? PETSC_TRUE : PETSC_FALSE;
-    return w * k / PetscSqrtReal(PetscMax(rc, DS_TUTORIAL_NORMALISER_FLOOR));
+  return sum > 0 ? 1.0 / PetscSqrtReal(sum) : floor == DS_JOINT_FLOOR_TUTORIAL ? PETSC_INFINITY : 0.0;
+}
+
+INLINE void affinity_sums_for(DSKernelType type, int D, DSJointFloor floor, const RuleValues *rv, const DSBlock *q, const PetscReal *row_sums, const DSBlock *s, const PetscReal *column_sums, const PetscReal *column_weights, PetscBool self_pairs, DSFloorSums *sums)
+{
+  PetscReal b[TILE];
+
+  for (PetscInt t0 = 0; t0 < s->n; t0 += TILE) {
+    const PetscInt t1 = PetscMin(s->n, t0 + TILE);
+    for (PetscInt j = t0; j < t1; j++) b[j - t0] = normaliser_factor(floor, column_sums[j]);
+    for (PetscInt i = 0; i < q->n; i++) {
+      const PetscInt       self = self_pairs ? q->start + i - s->start : -1;
+      const PetscReal      a    = normaliser_factor(floor, row_sums[i]);
+      vreal                moment[D];
+      AffinityAccumulators acc = {splat(0), splat(0), splat(0), moment};
+      PetscReal            z[D];
+      for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i], moment[c] = splat(0);
+      if (self >= t0 && self < t1) {
+        vreal       floored;
+        const vreal aff = floored_affinities(floor, splat(rv->self), splat(a * b[self - t0]), splat(column_weights[self]), &floored);
+        affinity_span(type, D, floor, rv, s, t0, t0, self, z, a, b, column_weights + t0, &acc);
+        affinity_span(type, D, floor, rv, s, t0, self + 1, t1, z, a, b, column_weights + t0, &acc);
+        sums->value[i] += aff[0];
+        sums->floor_value[i] += aff[0] * floored[0];
+        sums->floor_pairs += floored[0];
+      } else affinity_span(type, D, floor, rv, s, t0, t0, t1, z, a, b, column_weights + t0, &acc);
+      sums->value[i] += lane_sum(acc.value);
+      sums->floor_value[i] += lane_sum(acc.floor_value);
+      sums->floor_pairs += lane_sum(acc.floor_pairs);
+      for (int c = 0; c < D; c++) sums->moment[c * sums->ld + i] += lane_sum(acc.moment[c]);
+    }
   }
-  const PetscReal p = r > 0 ? k / r : 0.0, q = c > 0 ? k / c : 0.0, pq = p * q;
-  *floored = pq < DS_LARGE_SCALE_AFFINITY_FLOOR ? PETSC_TRUE : PETSC_FALSE;
-  return w * PetscSqrtReal(PetscMax(pq, DS_LARGE_SCALE_AFFINITY_FLOOR));
 }
 
 void ds_kernel_floor_sums(const DSKernel *kernel, const DSFloorRule *rule, const DSBlock *query, const PetscReal *row_sums, const DSBlock *source, const PetscReal *column_sums, const PetscReal *column_weights, PetscBool self_pairs, DSFloorSums *sums)
 {
-  const PetscInt d = query->dim;
-  PetscReal      a[TILE];
+  const RuleValues rv = rule_values_setup(kernel, rule);
+#define DS_AFFINITY_SUMS(TYPE, D) \
+  (rule->floor == DS_JOINT_FLOOR_TUTORIAL ? affinity_sums_for(TYPE, D, DS_JOINT_FLOOR_TUTORIAL, &rv, query, row_sums, source, column_sums, column_weights, self_pairs, sums) \
+                                          : affinity_sums_for(TYPE, D, DS_JOINT_FLOOR_LARGE_SCALE, &rv, query, row_sums, source, column_sums, column_weights, self_pairs, sums))
+  DS_FLOOR_DISPATCH(kernel->type, query->dim, DS_AFFINITY_SUMS);
+#undef DS_AFFINITY_SUMS
+}
 
-  for (PetscInt j0 = 0; j0 < source->n; j0 += TILE) {
-    const PetscInt nt = PetscMin(TILE, source->n - j0);
-    for (PetscInt i = 0; i < query->n; i++) {
-      PetscReal value = 0, floor_value = 0;
-      tile_kernel_values(kernel, rule, query, i, source, j0, nt, self_pairs, a);
-      for (PetscInt j = 0; j < nt; j++) {
-        PetscBool floored;
-        a[j] = floored_affinity(rule->floor, a[j], row_sums[i], column_sums[j0 + j], column_weights[j0 + j], &floored);
-        value += a[j];
-        if (floored) {
-          floor_value += a[j];
-          sums->floor_pairs += 1;
-        }
-      }
-      sums->value[i] += value;
-      sums->floor_value[i] += floor_value;
-      for (PetscInt c = 0; c < d; c++) {
-        const PetscReal  zc = query->x[c * query->ld + i];
-        const PetscReal *sc = source->x + c * source->ld + j0;
-        PetscReal        m  = 0;
-        for (PetscInt j = 0; j < nt; j++) m += a[j] * (zc - sc[j]);
-        sums->moment[c * sums->ld + i] += m;
-      }
-    }
+/* sum_j w_j sqrt(max(r^2, min_r2)) of query z over the sources [j0, j1). */
+INLINE vreal distance_span(int D, vreal min_r2, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z)
+{
+  vreal sum = splat(0), d[D];
+
+  for (PetscInt j = j0; j < j1; j += LANES) {
+    const int   live = (int)PetscMin(LANES, j1 - j);
+    const vreal r    = vsqrt(vmax(fused_distances(D, s, j, live, z, d), min_r2));
+    const vreal w    = s->weight ? (live == LANES ? load(s->weight + j) : load_partial(s->weight + j, live, 0)) : live_lanes(live);
+    sum              = vfma(w, r, sum);
   }
+  return sum;
+}
+
+INLINE PetscReal distance_sum_for(int D, const DSBlock *q, const DSBlock *s, PetscReal min_r2)
+{
+  vreal sum = splat(0);
+
+  for (PetscInt i = 0; i < q->n; i++) {
+    PetscReal z[D];
+    for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
+    sum += distance_span(D, splat(min_r2), s, 0, s->n, z);
+  }
+  return lane_sum(sum);
 }
 
 PetscReal ds_kernel_floor_distance_sum(const DSBlock *query, const DSBlock *source, PetscReal min_r2)
 {
-  PetscReal r2[TILE], sum = 0;
-
-  for (PetscInt j0 = 0; j0 < source->n; j0 += TILE) {
-    const PetscInt nt = PetscMin(TILE, source->n - j0);
-    for (PetscInt i = 0; i < query->n; i++) {
-      tile_squared_distances(query, i, source, j0, nt, r2);
-      for (PetscInt j = 0; j < nt; j++) sum += (source->weight ? source->weight[j0 + j] : 1.0) * PetscSqrtReal(PetscMax(r2[j], min_r2));
-    }
+  switch (query->dim) {
+  case 1: return distance_sum_for(1, query, source, min_r2);
+  case 2: return distance_sum_for(2, query, source, min_r2);
+  case 3: return distance_sum_for(3, query, source, min_r2);
+  default: return distance_sum_for((int)query->dim, query, source, min_r2);
   }
-  return sum;
 }

@@ -135,25 +135,60 @@ INLINE vreal kernel_values(DSKernelType type, vreal a16, vreal r2)
   return exp2_sixteenths(a16, type == DS_KERNEL_GAUSSIAN ? r2 : vsqrt(r2));
 }
 
-/* Kernel values of one vector of the fused micro-kernel: query z against sources
-   [j, j + live), live <= LANES, times the sources' weights when `weighted`, with the
-   differences z - s_j in d[0..D); lanes past `live` hold the query itself and are
-   multiplied out (value 0). */
-INLINE vreal fused_values(DSKernelType type, int D, int weighted, vreal a16, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *d)
+/* Squared distances of query z to the sources [j, j + live), live <= LANES, with the
+   differences z - s_j in d[0..D); lanes past `live` hold the query itself (distance 0). */
+INLINE vreal fused_distances(int D, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *d)
 {
-  vreal r2, k;
+  vreal r2;
 
   for (int c = 0; c < D; c++) d[c] = splat(z[c]) - (live == LANES ? load(s->x + c * s->ld + j) : load_partial(s->x + c * s->ld + j, live, z[c]));
   r2 = d[0] * d[0];
   for (int c = 1; c < D; c++) r2 = vfma(d[c], d[c], r2);
-  k = kernel_values(type, a16, r2);
+  return r2;
+}
+
+/* 1 in the lanes [0, live), 0 in the others. */
+INLINE vreal live_lanes(int live)
+{
+  vreal keep = splat(0);
+  for (int l = 0; l < live; l++) keep[l] = 1;
+  return keep;
+}
+
+/* Kernel values of one vector of the fused micro-kernel: query z against sources
+   [j, j + live), live <= LANES, times the sources' weights when `weighted`, with the
+   differences z - s_j in d[0..D); the lanes past `live` are 0. */
+INLINE vreal fused_values(DSKernelType type, int D, int weighted, vreal a16, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *d)
+{
+  const vreal k = kernel_values(type, a16, fused_distances(D, s, j, live, z, d));
+
   if (weighted) return k * (live == LANES ? load(s->weight + j) : load_partial(s->weight + j, live, 0));
-  if (live < LANES) {
-    vreal keep = splat(0);
-    for (int l = 0; l < live; l++) keep[l] = 1;
-    k *= keep;
-  }
-  return k;
+  return live < LANES ? k * live_lanes(live) : k;
+}
+
+/* Adds one vector's kernel values k of sources [j, j + live) to the query's row sum v and
+   to column[j, j + live). */
+INLINE void add_row_column(vreal k, PetscInt j, int live, vreal *v, PetscReal *column)
+{
+  *v += k;
+  if (live == LANES) {
+    const vreal sum = load(column + j) + k;
+    memcpy(column + j, &sum, sizeof(sum));
+  } else add_partial(column + j, live, k);
+}
+
+/* Lane-wise maximum and minimum. */
+INLINE vreal vmax(vreal a, vreal b)
+{
+  vreal v;
+  for (int l = 0; l < LANES; l++) v[l] = a[l] > b[l] ? a[l] : b[l];
+  return v;
+}
+INLINE vreal vmin(vreal a, vreal b)
+{
+  vreal v;
+  for (int l = 0; l < LANES; l++) v[l] = a[l] < b[l] ? a[l] : b[l];
+  return v;
 }
 
 /* One vector of the fused micro-kernel: adds the values w_j k (fused_values) to v and
