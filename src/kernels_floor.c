@@ -112,11 +112,11 @@ INLINE vreal floored_affinities(DSJointFloor floor, vreal k, vreal ab, vreal w, 
 
   if (floor == DS_JOINT_FLOOR_TUTORIAL) {
     a = w * k * vmin(ab, splat(1.0 / PetscSqrtReal(DS_TUTORIAL_NORMALISER_FLOOR)));
-    for (int l = 0; l < LANES; l++) f[l] = ab[l] * PetscSqrtReal(DS_TUTORIAL_NORMALISER_FLOOR) > 1.0 && k[l] > 0 ? 1.0 : 0.0;
+    f = vone_where((ab * splat(PetscSqrtReal(DS_TUTORIAL_NORMALISER_FLOOR)) > splat(1.0)) & (k > splat(0)));
   } else {
     const vreal abk = ab * k;
     a               = w * vmax(abk, splat(PetscSqrtReal(DS_LARGE_SCALE_AFFINITY_FLOOR)));
-    for (int l = 0; l < LANES; l++) f[l] = abk[l] < PetscSqrtReal(DS_LARGE_SCALE_AFFINITY_FLOOR) ? 1.0 : 0.0;
+    f = vone_where(abk < splat(PetscSqrtReal(DS_LARGE_SCALE_AFFINITY_FLOOR)));
   }
   *floored = f;
   return a;

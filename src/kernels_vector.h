@@ -177,19 +177,22 @@ INLINE void add_row_column(vreal k, PetscInt j, int live, vreal *v, PetscReal *c
   } else add_partial(column + j, live, k);
 }
 
-/* Lane-wise maximum and minimum. */
-INLINE vreal vmax(vreal a, vreal b)
+/* Lane-wise selection: a where mask (a vector comparison's result, all bits set) holds, b
+   elsewhere; as bit operations, which GCC compiles to one blend. */
+INLINE vreal vselect(vint mask, vreal a, vreal b)
 {
-  vreal v;
-  for (int l = 0; l < LANES; l++) v[l] = a[l] > b[l] ? a[l] : b[l];
-  return v;
+  vint ai, bi;
+  memcpy(&ai, &a, sizeof(ai));
+  memcpy(&bi, &b, sizeof(bi));
+  ai = (ai & mask) | (bi & ~mask);
+  memcpy(&a, &ai, sizeof(a));
+  return a;
 }
-INLINE vreal vmin(vreal a, vreal b)
-{
-  vreal v;
-  for (int l = 0; l < LANES; l++) v[l] = a[l] < b[l] ? a[l] : b[l];
-  return v;
-}
+
+/* Lane-wise maximum and minimum, and 1 where mask holds, 0 elsewhere. */
+INLINE vreal vmax(vreal a, vreal b) { return vselect(a > b, a, b); }
+INLINE vreal vmin(vreal a, vreal b) { return vselect(a < b, a, b); }
+INLINE vreal vone_where(vint mask) { return vselect(mask, splat(1), splat(0)); }
 
 /* One vector of the fused micro-kernel: adds the values w_j k (fused_values) to v and
    w_j k (z - s_j) to m. */
