@@ -43,21 +43,31 @@ chmod 755 "$tmp" # munged wants its socket reachable by all
 status=0
 bad() { echo "FAIL: $*"; status=1; }
 started=$SECONDS
-daemons=()
+daemons=() # started with setsid: a signal to this test's process group (timeout) leaves them to cleanup
 direct=""
 
-# On every exit: cancel the jobs and wait (bounded) for them to end, then stop the daemons
-# this test started, by their pids, and remove the scratch directory.
+# On every exit: cancel the jobs and wait (bounded) for them to end, stop the daemons this
+# test started, by their pids, end by pid whatever is left of the cluster (a slurmstepd
+# whose slurmd is gone, a task: every process whose environment names this test's
+# slurm.conf, except this shell), and remove the scratch directory.
+no_jobs() { [ -z "$(squeue -h 2>/dev/null)" ]; }
 cleanup() {
-  if [ -n "$direct" ]; then kill -KILL "$direct" 2>/dev/null; fi
+  local pid env
+  if [ -n "$direct" ]; then kill -TERM "$direct" 2>/dev/null; fi
   if [ -e "$tmp/slurm.conf" ] && scontrol ping >/dev/null 2>&1; then
-    scancel --quiet --full --signal=KILL --user=root 2>/dev/null
-    for _ in $(seq 100); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 0.2; done
+    scancel --user=root 2>/dev/null
+    until_true 30 no_jobs
   fi
   for pid in "${daemons[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${daemons[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
+  done
+  for env in /proc/[0-9]*/environ; do
+    pid=${env#/proc/}
+    pid=${pid%/environ}
+    [ "$pid" = $$ ] && continue
+    if grep -qzx "SLURM_CONF=$tmp/slurm.conf" "$env" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null; fi
   done
   rm -rf "$tmp"
 }
@@ -120,13 +130,13 @@ MinJobAge=600
 $(slurmd -C | head -1) NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
-munged -F --socket="$tmp/munge.sock" --key-file="$tmp/munge.key" --pid-file="$tmp/munged.pid" \
+setsid munged -F --socket="$tmp/munge.sock" --key-file="$tmp/munge.key" --pid-file="$tmp/munged.pid" \
   --seed-file="$tmp/munge.seed" --log-file="$tmp/munged.log" >"$tmp/munged.out" 2>&1 &
 daemons+=($!)
 until_true 10 test -S "$tmp/munge.sock" || { echo "FAIL: munged did not start: $(cat "$tmp/munged.out")"; exit 1; }
-slurmctld -D -c -f "$tmp/slurm.conf" >"$tmp/slurmctld.out" 2>&1 &
+setsid slurmctld -D -c -f "$tmp/slurm.conf" >"$tmp/slurmctld.out" 2>&1 &
 daemons+=($!)
-slurmd -D -f "$tmp/slurm.conf" -N "$node" >"$tmp/slurmd.out" 2>&1 &
+setsid slurmd -D -f "$tmp/slurm.conf" -N "$node" >"$tmp/slurmd.out" 2>&1 &
 daemons+=($!)
 idle() { [ "$(sinfo -h -o %T 2>/dev/null)" = idle ]; }
 until_true 30 idle || { echo "FAIL: the cluster did not come up: $(tail -3 "$tmp/slurmctld.out" "$tmp/slurmd.out")"; exit 1; }
@@ -179,6 +189,7 @@ stopped() {
 }
 # killed_tasks LOG: srun reported a task ended by a signal.
 killed_tasks() { grep -qE "srun: error: .*(Killed|User defined signal|Terminated)" "$1"; }
+# checkpoint_step FILE: the step of the checkpoint FILE; fails when it cannot be read.
 checkpoint_step() {
   /usr/bin/python3 -c 'import sys, h5py; print(int(h5py.File(sys.argv[1], "r").attrs["step"]))' "$1" 2>/dev/null
 }
