@@ -11,9 +11,9 @@
 #   sends before the time limit); its follow-up depends on it, has the same arguments,
 #   restarts and completes the run, whose snapshots equal those of one uninterrupted srun
 #   run; without --ntasks the job runs on the 1 task Slurm gives;
-# - early_usr1: a USR1 as soon as Slurm has created the run's job step, and one 0.5 s later
-#   in the follow-up (driftsim still starting): a checkpoint, exit 0 and a follow-up each
-#   time, no task killed; the last follow-up completes the run;
+# - early_usr1: a USR1 during the rank check (no run, a follow-up), then as soon as Slurm
+#   has created the run's job step, and 0.5 s later (driftsim still starting): a checkpoint,
+#   exit 0 and a follow-up each time, no task killed; the last follow-up completes the run;
 # - array_sweep: n_sweep.sbatch as a 2-task array; the task holding the array's job id is
 #   stopped first and its follow-up runs while the other task still runs; the other is
 #   stopped by scancel --signal=USR1 to its tasks; both complete; tools/analyze;
@@ -265,17 +265,25 @@ single_stop() {
     bad "single without --ntasks: $(head -2 "$ds/$(job_out "$j")" 2>/dev/null)"
 }
 
-# USR1 to the batch shell as soon as Slurm has created the run's job step (step 1, after the
-# rank check's step 0), then, in the follow-up, 0.5 s later: a checkpoint each time, no task
-# killed; the last follow-up completes the run.
+# USR1 to the batch shell as soon as Slurm has created the rank check's job step (step 0):
+# the check finishes, no run starts, the follow-up is submitted. Then, in the follow-ups, as
+# soon as the run's step (step 1) exists and 0.5 s later: a checkpoint each time, no task
+# killed. The last follow-up completes the run.
 early_usr1() {
-  local early j delay what step
+  local early j delay what step out
   early=(runs/rate_study.opts -drift_n 1536 -ts_max_steps 1500 -drift_diagnostics none -drift_monitor 0
     -drift_output "$ds/out/early.h5")
   j=$(DRIFTSIM_STEM=$ds/out/early submit -n 2 jobscripts/single.sbatch "${early[@]}")
+  has_step() { squeue -h -s -j "$j" -o %i 2>/dev/null | grep -qx "$j.$1"; }
+  until_true 60 has_step 0 || { bad "early USR1: job $j did not start its rank check"; return; }
+  stop_job "$j"
+  completed "$j" || return
+  out=$ds/$(job_out "$j")
+  j=$(follow_up "$j")
+  [ -n "$j" ] || { bad "USR1 during the rank check: no follow-up: $(tail -2 "$out")"; return; }
+  [ ! -e "$ds/out/early.log" ] || bad "USR1 during the rank check: the run was started"
   for delay in 0 0.5; do
-    run_step() { squeue -h -s -j "$j" -o %i 2>/dev/null | grep -qx "$j.1"; }
-    until_true 60 run_step || { bad "early USR1: job $j did not launch its run"; return; }
+    until_true 60 has_step 1 || { bad "early USR1: job $j did not launch its run"; return; }
     sleep "$delay"
     stop_job "$j"
     what="USR1 ${delay} s after the run's launch (job $j)"
