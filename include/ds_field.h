@@ -15,7 +15,7 @@
 typedef struct DSField_ *DSField;
 
 /* At most this many diagnostics of a field's own (ds_field_get_diagnostics). */
-#define DS_FIELD_MAX_OWN_DIAGNOSTICS (1 + DS_MAX_TEMPERATURES + 6)
+#define DS_FIELD_MAX_OWN_DIAGNOSTICS (7 + 6 * DS_MAX_TEMPERATURES) /* multitemperature: s, then per temperature RMS and the floor's 5 */
 
 /* What a field type asks of the options (checked by ds_field_type_check before any file
    is touched) and how it is made. */
@@ -29,6 +29,8 @@ typedef struct {
   PetscBool    takes_temperatures; /* reads -drift_temperatures */
   PetscBool    takes_cutoff;    /* may use -drift_cutoff_tol (row-normalised sums) */
   PetscBool    uses_bandwidth;  /* the bandwidth h is the field's (not a function of the state) */
+  PetscBool    joint_columns;   /* takes -drift_joint_floor, negatives and per-point weights */
+  DSJointFloor default_joint_floor; /* -drift_joint_floor when not given */
 } DSFieldTypeInfo;
 
 /* Adds a field type to the registry; the options accept its name from then on. A type of
@@ -76,6 +78,11 @@ PETSC_EXTERN PetscErrorCode ds_field_set_diagnostics(DSField field, PetscBool on
                            rho_particles_min, rho_particles_max, rho_data_min, rho_data_max
                            (rho_S(x_i) = sum l / sum k over S, l(r) = (h + r) exp(-r/h))
      multitemperature:     distance_scale (s), rms_tau_<tau> (sqrt(1/(N d) sum_i |V^tau_i|^2))
+     joint, multitemperature with a floor (-drift_joint_floor tutorial or large_scale):
+                           floor_share_p_mean, floor_share_p_max, floor_share_q_mean,
+                           floor_share_q_max, floor_pairs (suffix _tau_<tau> for
+                           multitemperature): the floor's share of P_i and Q_i, mean and
+                           maximum over particles, and the pairs at the floor
    Values are NaN before any evaluation computed them. */
 PETSC_EXTERN PetscErrorCode ds_field_get_diagnostics(DSField field, PetscInt *count, const char *const **names, const PetscReal **values);
 

@@ -9,6 +9,7 @@
 
 /* Checks (collectively) that `dataset` of `file` exists and is a 2-D table of numbers with
    `cols` columns (the run's -drift_dim) and at least one row, and returns its row count.
+   With cols == 1 a 1-D dataset of numbers [rows] (per-point weights) is accepted as well.
    `option` is the option that named the file (e.g. -drift_target_file). */
 PETSC_EXTERN PetscErrorCode ds_h5input_shape(MPI_Comm comm, const char *file, const char *dataset, const char *option, PetscInt cols, PetscInt *rows);
 
@@ -17,5 +18,18 @@ PETSC_EXTERN PetscErrorCode ds_h5input_shape(MPI_Comm comm, const char *file, co
    through MPI-IO and read with one collective transfer. A NaN or Inf in any rank's rows is
    raised on every rank naming the lowest such global row. */
 PETSC_EXTERN PetscErrorCode ds_h5input_read_rows(MPI_Comm comm, const char *file, const char *dataset, const char *option, PetscInt first, PetscInt nrows, PetscInt cols, PetscReal *values);
+
+/* This rank's block of a table read whole: `global` rows in all, rows [start, start +
+   local) here, as values [local][cols] (allocated; free with PetscFree). */
+typedef struct {
+  PetscInt   global, local, start;
+  PetscReal *values;
+} DSH5InputRows;
+
+/* Reads the table `dataset` of `file` (checked as ds_h5input_shape, then read as
+   ds_h5input_read_rows) split over the ranks of comm like particles (ds_split_rows), or
+   every row on every rank when `replicated`: the target samples of -drift_target file and
+   the joint fields' negatives. On an error nothing is left allocated. Collective. */
+PETSC_EXTERN PetscErrorCode ds_h5input_read_split(MPI_Comm comm, const char *file, const char *dataset, const char *option, PetscInt cols, PetscBool replicated, DSH5InputRows *rows);
 
 #endif

@@ -27,6 +27,14 @@
 
 #define DS_H5_MAX_RANK 3 /* [T][N][d] is the largest dataset rank driftsim writes */
 
+/* The room kept ahead of a file open for writing (see ds_h5_file_reserve). */
+typedef struct {
+  int       fd;       /* rank 0: the file, to extend it; -1 on the other ranks */
+  hsize_t   bound;    /* rank 0: an upper bound of HDF5's end of allocation (EOA) */
+  hsize_t   reserved; /* the length the file was made (rank 0) and checked against (all) */
+  PetscBool stopped;  /* a failure was agreed: nothing more is reserved */
+} DSH5Room;
+
 /* A file open on every rank of comm through MPI-IO; path names it in error messages. */
 typedef struct {
   MPI_Comm    comm;
@@ -34,6 +42,7 @@ typedef struct {
   char        path[PETSC_MAX_PATH_LEN];
   hid_t       id;   /* the file, H5I_INVALID_HID while none is open */
   hid_t       dxpl; /* collective transfers */
+  DSH5Room   *room; /* NULL while no file is open */
 } DSH5File;
 
 /* An open dataset and its full path (for error messages). */
@@ -49,13 +58,31 @@ typedef struct {
    goes on to the next collective call alone. Collective. */
 PETSC_EXTERN PetscErrorCode ds_h5_agree(MPI_Comm comm, PetscBool ok, PetscBool *failed, int *err);
 
+/* Begins a watched stretch of HDF5 calls (nested stretches are one): should it last
+   longer than DRIFTSIM_IO_TIMEOUT seconds (300), the process prints one "driftsim: error:"
+   line and exits with 1, and mpiexec ends the other ranks. HDF5 1.10 does not agree on a
+   failure inside one of its collective calls: a rank whose write failed there (an I/O
+   error the room reserved by ds_h5_file_reserve cannot rule out) goes on to another
+   collective than the others, and every rank waits for ever. Local (SIGALRM). */
+PETSC_EXTERN PetscErrorCode ds_h5_watch_begin(void);
+
+/* Watches the rest of the process, silently: after a reported failure that left an HDF5
+   file open (its close failed), HDF5 closes it again in MPI_Finalize, collectively, and
+   may wait there for ever; the process then exits with 1 after DRIFTSIM_IO_TIMEOUT
+   seconds. Local. */
+PETSC_EXTERN PetscErrorCode ds_h5_watch_rest(void);
+
+/* Ends the stretch begun by the matching ds_h5_watch_begin. Local. */
+PETSC_EXTERN PetscErrorCode ds_h5_watch_end(void);
+
 /* True once ds_h5_agree saw a failure: the error being raised is the same on every rank and
    already explains itself, so main reports it once, without a traceback. Local. */
 PETSC_EXTERN PetscBool ds_h5_failure_agreed(void);
 
 /* Agrees (ds_h5_agree) on the status of an HDF5 call made by every rank of f's communicator
    and raises PETSC_ERR_FILE_WRITE on every rank, "<file>: HDF5 could not <action> <object>
-   (<system error>)", when the call failed on any rank. Collective. */
+   (<system error>)", when the call failed on any rank. After a failure nothing more is
+   reserved for the file (ds_h5_file_reserve). Collective. */
 PETSC_EXTERN PetscErrorCode ds_h5_check(const DSH5File *f, PetscBool ok, const char *action, const char *object);
 
 /* ds_h5_check on an HDF5 call's negative id or status. Collective. */
@@ -71,7 +98,8 @@ typedef struct {
 #define DS_H5_UNLOGGED ((PetscLogEvent)-1) /* no log event around a quiet call */
 
 /* Switches HDF5's automatic error printing off (its failures surface as PETSc errors
-   instead) and begins `event` unless it is DS_H5_UNLOGGED. Local. */
+   instead), begins `event` unless it is DS_H5_UNLOGGED, and watches the calls until
+   ds_h5_quiet_end (ds_h5_watch_begin). Local. */
 PETSC_EXTERN PetscErrorCode ds_h5_quiet_begin(PetscLogEvent event, DSH5Quiet *quiet);
 
 /* Ends the event and restores the error printing saved by ds_h5_quiet_begin. Local. */
@@ -120,13 +148,36 @@ PETSC_EXTERN PetscErrorCode ds_h5_probe(MPI_Comm comm, const char *path, DSH5Pro
 /* With `create`, creates the file `path` on every rank of comm (replacing an old one) in
    HDF5's 1.8 format, which stores attributes over 64 KiB (a long options text) densely and
    which every HDF5 since 1.8 reads; without, opens the existing file `path` read-write the
-   same way. Sets up collective transfers. Collective. */
+   same way. Sets up collective transfers, and reserves room for the first 256 KiB
+   (ds_h5_file_reserve; the caller reserves for what it writes next). Collective. */
 PETSC_EXTERN PetscErrorCode ds_h5_file_open(MPI_Comm comm, const char *path, PetscBool create, DSH5File *f);
+
+/* 0 when this process may write a file of `bytes` bytes, EFBIG when its file size limit
+   (RLIMIT_FSIZE, `ulimit -f`) forbids it. Each rank has its own limit, so each must ask
+   before a collective write that could go beyond it. Local. */
+PETSC_EXTERN int ds_h5_size_allowed(hsize_t bytes);
+
+/* Before HDF5 calls that together allocate at most `bytes` in the open file f: makes the
+   file at least as long on disk as HDF5's end of allocation (EOA) can then be. HDF5 with
+   MPI-IO cannot tell its EOA (H5Fget_eoa needs a SWMR driver), so rank 0 keeps an upper
+   bound: the file's length after the last flush (which cuts the file to the EOA whenever
+   the EOA changed) plus what was reserved since. Every rank checks the length against its
+   own file size limit (ds_h5_size_allowed) and rank 0 reserves the space (fallocate,
+   else only extends the file); the outcome is agreed, and a failure raised on every rank
+   like a failed HDF5 call (ds_h5_check). This way (1) the EOA HDF5 writes into the
+   superblock never lies beyond the file's end, even when a job is killed inside a flush
+   (HDF5 writes the superblock before it extends the file to the EOA, and rank 0 may write
+   it before another rank's raw data), and (2) a full disk, a quota or a file size limit
+   on any one rank is met here, before the calls, never by a write inside a collective
+   HDF5 call, where HDF5 1.10 does not agree on failures and the other ranks would wait for
+   ever. Collective. */
+PETSC_EXTERN PetscErrorCode ds_h5_file_reserve(const DSH5File *f, hsize_t bytes);
 
 /* Flushes everything written to the file so far. Collective. */
 PETSC_EXTERN PetscErrorCode ds_h5_file_flush(const DSH5File *f);
 
-/* Closes the file and its transfer properties. Collective. */
+/* Closes the file and its transfer properties; the room beyond the end of allocation is
+   given back (rank 0 cuts the closed file to the EOA it stored). Collective. */
 PETSC_EXTERN PetscErrorCode ds_h5_file_close(DSH5File *f);
 
 /* Creates the group at `path`. Collective. */
@@ -176,8 +227,9 @@ PETSC_EXTERN PetscErrorCode ds_h5_dataset_rows(const DSH5File *f, const DSH5Data
 /* Cuts the extendable dataset `ds` to its first `rows` rows. Collective. */
 PETSC_EXTERN PetscErrorCode ds_h5_cut_rows(const DSH5File *f, const DSH5Dataset *ds, PetscInt rows);
 
-/* Writes the scalar attribute `name` of the object at `object` as int64. Collective:
-   every rank passes the same value. */
+/* Writes the scalar attribute `name` of the object at `object` as int64; an existing int64
+   attribute of that name is overwritten in place, which a job killed at any moment leaves
+   either old or new. Collective: every rank passes the same value. */
 PETSC_EXTERN PetscErrorCode ds_h5_attribute_write_int(const DSH5File *f, const char *object, const char *name, PetscInt value);
 
 /* Writes the scalar attribute `name` of the object at `object` as float64. Collective:
@@ -188,9 +240,9 @@ PETSC_EXTERN PetscErrorCode ds_h5_attribute_write_real(const DSH5File *f, const 
    fixed-length string of its own size. Collective: every rank passes the same value. */
 PETSC_EXTERN PetscErrorCode ds_h5_attribute_write_string(const DSH5File *f, const char *object, const char *name, const char *value);
 
-/* Reads the root attribute `name` (an integer) into *value; *found tells whether it
-   exists (*value is untouched when not). */
-PETSC_EXTERN PetscErrorCode ds_h5_attribute_read_int(const DSH5File *f, const char *name, PetscInt *value, PetscBool *found);
+/* Reads the attribute `name` (an integer) of the object at `object` into *value; *found
+   tells whether it exists (*value is untouched when not). Collective. */
+PETSC_EXTERN PetscErrorCode ds_h5_attribute_read_int(const DSH5File *f, const char *object, const char *name, PetscInt *value, PetscBool *found);
 
 /* Reads the root attribute `name`, a fixed-length string, into *text (free with PetscFree;
    NULL when it does not exist). Another type is an error. */

@@ -17,6 +17,16 @@ typedef enum {
 } DSTargetType;
 typedef enum { DS_INIT_GAUSSIAN, DS_INIT_UNIFORM, DS_INIT_FILE } DSInitType;
 typedef enum { DS_BANDWIDTH_FIXED, DS_BANDWIDTH_RATE, DS_BANDWIDTH_SILVERMAN, DS_BANDWIDTH_SCOTT, DS_BANDWIDTH_MEDIAN } DSBandwidthRule;
+/* How the joint fields treat small values (SCIENCE.md, "The official codes' floors"):
+   exact is items 3 and 4 as written; tutorial the authors' 2-D tutorial (compute_drift:
+   normaliser floor, self pair at distance 1e6); large_scale their large-scale code
+   (drift_loss: affinity floor, distance clamp, self pair at +100 scales, weighted scale
+   and the RMS and scale clamps). */
+typedef enum { DS_JOINT_FLOOR_EXACT, DS_JOINT_FLOOR_TUTORIAL, DS_JOINT_FLOOR_LARGE_SCALE } DSJointFloor;
+/* The column sets of the joint fields: the particles, the explicit negative samples, the
+   target samples (data). */
+typedef enum { DS_COLUMNS_PARTICLES, DS_COLUMNS_NEGATIVES, DS_COLUMNS_DATA } DSColumnSet;
+#define DS_COLUMN_SETS 3
 
 #define DS_MAX_TEMPERATURES 16
 
@@ -38,6 +48,8 @@ PETSC_EXTERN const char *const DSSelfPairs[];
 PETSC_EXTERN const char *const DSTargetTypes[];
 PETSC_EXTERN const char *const DSInitTypes[];
 PETSC_EXTERN const char *const DSBandwidthRules[];
+PETSC_EXTERN const char *const DSJointFloors[];
+PETSC_EXTERN const char *const DSColumnSets[]; /* "particle", "negatives", "data": the weights options' prefixes */
 
 typedef struct {
   PetscInt     n;              /* -drift_n: particle count N (from the file with -drift_init file) */
@@ -65,7 +77,13 @@ typedef struct {
   char         target_file[PETSC_MAX_PATH_LEN]; /* -drift_target_file: HDF5 file of samples [M][d] */
   char         target_dataset[PETSC_MAX_PATH_LEN]; /* -drift_target_dataset: its dataset */
   PetscReal    target_scale;   /* -drift_target_scale */
-  PetscBool    replicate_data; /* -drift_replicate_data: every rank keeps all M samples */
+  PetscBool    replicate_data; /* -drift_replicate_data: every rank keeps all M samples (and the negatives) */
+  DSJointFloor joint_floor;    /* -drift_joint_floor: the joint fields' floors */
+  PetscBool    joint_floor_given; /* -drift_joint_floor was given */
+  char         negatives_file[PETSC_MAX_PATH_LEN];    /* -drift_negatives_file: HDF5 file of negative samples [C][d], "" = none */
+  char         negatives_dataset[PETSC_MAX_PATH_LEN]; /* -drift_negatives_dataset: its dataset */
+  char         weights_file[DS_COLUMN_SETS][PETSC_MAX_PATH_LEN];    /* -drift_<set>_weights_file: HDF5 file of per-point weights, "" = all 1 */
+  char         weights_dataset[DS_COLUMN_SETS][PETSC_MAX_PATH_LEN]; /* -drift_<set>_weights_dataset: its 1-D dataset */
   DSInitType   init;           /* -drift_init */
   PetscReal    init_mean;      /* -drift_init_mean: every coordinate of the mean */
   PetscReal    init_scale;     /* -drift_init_scale: std (gaussian) or half-width (uniform) */

@@ -74,7 +74,9 @@ static int reserve(const char *tmp, off_t bytes)
   return err;
 }
 
-/* Writes the new checkpoint `tmp`: rank 0 reserves its size (reserve), then each collective
+/* Writes the new checkpoint `tmp`: every rank checks its file size limit against the
+   checkpoint's size (a limit on one rank only would fail that rank's writes inside HDF5's
+   collective calls: a hang) and rank 0 reserves the size (reserve), then each collective
    stage (create, contents, close) is agreed by every rank before the next begins; on a
    failure every rank has closed what it opened and *failed, *err are set (ds_h5_agree).
    PETSc's errors here are this rank's only: they are not printed. */
@@ -95,8 +97,9 @@ static PetscErrorCode write_new_file(MPI_Comm comm, const char *tmp, Vec X, cons
   PetscCall(PetscStrlen(provenance.options, &options));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   bytes = (off_t)size * (off_t)sizeof(double) + (off_t)options + RESERVE_MARGIN;
-  if (!rank) errno = reserve(tmp, bytes);
-  PetscCall(ds_h5_agree(comm, (PetscBool)(rank || !errno), failed, err));
+  errno = ds_h5_size_allowed((hsize_t)bytes); /* each rank's own file size limit */
+  if (!rank && !errno) errno = reserve(tmp, bytes);
+  PetscCall(ds_h5_agree(comm, (PetscBool)!errno, failed, err));
   if (*failed) {
     PetscCall(ds_provenance_free(&provenance));
     PetscFunctionReturn(0);
@@ -115,6 +118,7 @@ static PetscErrorCode write_new_file(MPI_Comm comm, const char *tmp, Vec X, cons
 
     ierr = PetscViewerDestroy(&viewer);
     PetscCall(ds_h5_agree(comm, (PetscBool)!ierr, &close_failed, &close_err));
+    if (close_failed) PetscCall(ds_h5_watch_rest()); /* the file may be still open: MPI_Finalize may hang closing it */
     if (!*failed) *err = close_err;
     *failed = (PetscBool)(*failed || close_failed);
   }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "ds_h5input.h"
 #include "ds_h5util.h"
+#include "ds_init.h"
 
 #define REASON_LEN 256
 
@@ -50,7 +51,7 @@ static void table_close(Table *t)
 }
 
 /* Why the open object `dset` is not a 2-D table of numbers with `cols` columns and at least
-   one row, or ""; its row count in *rows. */
+   one row (for cols == 1, a 1-D dataset too), or ""; its row count in *rows. */
 static PetscErrorCode shape_problem(hid_t dset, PetscInt cols, PetscInt *rows, char reason[REASON_LEN])
 {
   hsize_t     dims[H5S_MAX_RANK];
@@ -66,6 +67,7 @@ static PetscErrorCode shape_problem(hid_t dset, PetscInt cols, PetscInt *rows, c
   kind      = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
   if (space >= 0) H5Sclose(space);
   if (type >= 0) H5Tclose(type);
+  if (ndims == 1 && cols == 1) dims[ndims++] = 1; /* a column of numbers: [rows] as [rows][1] */
   if (ndims < 0 || kind == H5T_NO_CLASS) PetscCall(PetscStrncpy(reason, "HDF5 could not read its shape and type", REASON_LEN));
   else if (ndims != 2) PetscCall(PetscSNPrintf(reason, REASON_LEN, "is %d-dimensional, expected a 2-D table [rows][%" PetscInt_FMT "]", ndims, cols));
   else if (kind != H5T_FLOAT && kind != H5T_INTEGER) PetscCall(PetscStrncpy(reason, "does not hold numbers", REASON_LEN));
@@ -188,5 +190,21 @@ PetscErrorCode ds_h5input_read_rows(MPI_Comm comm, const char *file, const char 
 {
   PetscFunctionBeginUser;
   DS_H5_QUIETLY(DS_H5_UNLOGGED, input_read_rows(comm, file, dataset, option, first, nrows, cols, values));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_h5input_read_split(MPI_Comm comm, const char *file, const char *dataset, const char *option, PetscInt cols, PetscBool replicated, DSH5InputRows *rows)
+{
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(rows, sizeof(*rows)));
+  PetscCall(ds_h5input_shape(comm, file, dataset, option, cols, &rows->global));
+  rows->local = rows->global;
+  if (!replicated) PetscCall(ds_split_rows(comm, rows->global, &rows->local, &rows->start));
+  PetscCall(PetscMalloc1(PetscMax(rows->local * cols, 1), &rows->values));
+  ierr = ds_h5input_read_rows(comm, file, dataset, option, rows->start, rows->local, cols, rows->values);
+  if (ierr) PetscCall(PetscFree(rows->values));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }

@@ -1,33 +1,79 @@
 /* HDF5 helpers (ds_h5util.h). Every dataset is transferred collectively through one MPI-IO
    file; a rank with nothing to transfer takes part with empty selections. Each HDF5 call's
-   status is agreed by every rank (a full disk may fail one rank's write only) and a failure
-   raised on all of them as a PETSc error naming the file and the object. */
+   status is agreed by every rank (ds_h5_agree in h5agree.c: a full disk may fail one
+   rank's write only) and a failure raised on all of them as a PETSc error naming the file
+   and the object. A file open for writing keeps room on disk ahead of HDF5's end of
+   allocation (ds_h5_file_reserve). */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "ds_h5util.h"
 
-static PetscBool failure_agreed = PETSC_FALSE; /* see ds_h5_failure_agreed */
+#define FIRST_ROOM (256 << 10) /* what H5Fcreate and the first calls may allocate */
 
-PetscErrorCode ds_h5_agree(MPI_Comm comm, PetscBool ok, PetscBool *failed, int *err)
+int ds_h5_size_allowed(hsize_t bytes)
 {
-  const int   mine = errno;
-  PetscMPIInt rank, first;
+  struct rlimit limit;
+
+  if (getrlimit(RLIMIT_FSIZE, &limit) || limit.rlim_cur == RLIM_INFINITY) return 0;
+  return bytes <= (hsize_t)limit.rlim_cur ? 0 : EFBIG;
+}
+
+/* The length of the file open as fd, or 0 when it cannot be told. Local. */
+static hsize_t file_length(int fd)
+{
+  struct stat st;
+
+  return fd >= 0 && !fstat(fd, &st) ? (hsize_t)st.st_size : 0;
+}
+
+/* Rank 0 makes the file at least `want` bytes long with the space reserved (fallocate;
+   where the file system cannot, it only extends the file). Returns 0 or the errno. */
+static int extend(int fd, hsize_t want)
+{
+  const hsize_t length = file_length(fd);
+
+  if (fd < 0 || length >= want) return 0;
+  if (!fallocate(fd, 0, (off_t)length, (off_t)(want - length))) return 0;
+  if (errno == EOPNOTSUPP && !ftruncate(fd, (off_t)want)) return 0;
+  return errno;
+}
+
+PetscErrorCode ds_h5_file_reserve(const DSH5File *f, hsize_t bytes)
+{
+  DSH5Room *room = f->room;
+  hsize_t   want = 0;
+  int       err  = 0;
 
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  PetscCallMPI(MPI_Allreduce(ok ? &(PetscMPIInt){PETSC_MPI_INT_MAX} : &rank, &first, 1, MPI_INT, MPI_MIN, comm));
-  *failed = first != PETSC_MPI_INT_MAX ? PETSC_TRUE : PETSC_FALSE;
-  *err    = 0;
-  if (!*failed) PetscFunctionReturn(0);
-  if (rank == first && (mine == ENOSPC || mine == EFBIG || mine == EDQUOT || mine == EIO || mine == EROFS)) *err = mine;
-  PetscCallMPI(MPI_Bcast(err, 1, MPI_INT, first, comm));
-  failure_agreed = PETSC_TRUE;
+  if (room->stopped) PetscFunctionReturn(0);
+  if (f->rank == 0) {
+    room->bound += bytes;
+    want = room->bound;
+  }
+  PetscCallMPI(MPI_Bcast(&want, 1, MPI_UINT64_T, 0, f->comm));
+  if (want > room->reserved) {
+    err = ds_h5_size_allowed(want);
+    if (!err && f->rank == 0) err = extend(room->fd, want);
+    if (!err) room->reserved = want;
+  }
+  errno = err;
+  PetscCall(ds_h5_check(f, (PetscBool)!err, "reserve room in", "the file"));
   PetscFunctionReturn(0);
 }
 
-PetscBool ds_h5_failure_agreed(void) { return failure_agreed; }
+/* Raises, on every rank, the failure agreed by ds_h5_agree (failed, err) of `action` on
+   `object`; after one, nothing more is reserved for the file. */
+static PetscErrorCode raise_agreed(const DSH5File *f, PetscBool failed, int err, const char *action, const char *object)
+{
+  PetscFunctionBeginUser;
+  if (failed && f->room) f->room->stopped = PETSC_TRUE;
+  PetscCheck(!failed, f->comm, PETSC_ERR_FILE_WRITE, "%s: HDF5 could not %s %s%s%s%s", f->path, action, object, err ? " (" : "", err ? strerror(err) : "", err ? ")" : "");
+  PetscFunctionReturn(0);
+}
 
 PetscErrorCode ds_h5_check(const DSH5File *f, PetscBool ok, const char *action, const char *object)
 {
@@ -36,7 +82,7 @@ PetscErrorCode ds_h5_check(const DSH5File *f, PetscBool ok, const char *action, 
 
   PetscFunctionBeginUser;
   PetscCall(ds_h5_agree(f->comm, ok, &failed, &err));
-  PetscCheck(!failed, f->comm, PETSC_ERR_FILE_WRITE, "%s: HDF5 could not %s %s%s%s%s", f->path, action, object, err ? " (" : "", err ? strerror(err) : "", err ? ")" : "");
+  PetscCall(raise_agreed(f, failed, err, action, object));
   PetscFunctionReturn(0);
 }
 
@@ -46,6 +92,7 @@ PetscErrorCode ds_h5_quiet_begin(PetscLogEvent event, DSH5Quiet *quiet)
   quiet->event = event;
   PetscCheck(H5Eget_auto2(H5E_DEFAULT, &quiet->func, &quiet->data) >= 0 && H5Eset_auto2(H5E_DEFAULT, NULL, NULL) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 error printing cannot be switched off");
   if (event != DS_H5_UNLOGGED) PetscCall(PetscLogEventBegin(event, 0, 0, 0, 0));
+  PetscCall(ds_h5_watch_begin());
   PetscFunctionReturn(0);
 }
 
@@ -54,6 +101,7 @@ PetscErrorCode ds_h5_quiet_end(const DSH5Quiet *quiet)
   const herr_t restored = H5Eset_auto2(H5E_DEFAULT, quiet->func, quiet->data);
 
   PetscFunctionBeginUser;
+  PetscCall(ds_h5_watch_end());
   if (quiet->event != DS_H5_UNLOGGED) PetscCall(PetscLogEventEnd(quiet->event, 0, 0, 0, 0));
   PetscCheck(restored >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 error printing cannot be restored");
   PetscFunctionReturn(0);
@@ -105,6 +153,7 @@ static PetscErrorCode file_init(MPI_Comm comm, const char *path, DSH5File *f)
   PetscFunctionBeginUser;
   f->comm = comm;
   f->id   = H5I_INVALID_HID;
+  f->room = NULL;
   PetscCallMPI(MPI_Comm_rank(comm, &f->rank));
   PetscCall(PetscStrncpy(f->path, path, sizeof(f->path)));
   f->dxpl = H5Pcreate(H5P_DATASET_XFER);
@@ -127,29 +176,72 @@ static PetscErrorCode file_access(const DSH5File *f, hid_t *fapl)
 PetscErrorCode ds_h5_file_open(MPI_Comm comm, const char *path, PetscBool create, DSH5File *f)
 {
   hid_t fapl;
+  int   fd = -1;
 
   PetscFunctionBeginUser;
   PetscCall(file_init(comm, path, f));
   PetscCall(file_access(f, &fapl));
   f->id = create ? H5Fcreate(f->path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : H5Fopen(f->path, H5F_ACC_RDWR, fapl);
-  DS_H5_CHECK(f, f->id, create ? "create" : "open", create ? "the file" : "the file for appending");
+  if (f->id >= 0 && f->rank == 0) fd = open(f->path, O_WRONLY);
+  if (f->id >= 0) {
+    PetscCall(PetscNew(&f->room));
+    f->room->fd    = fd;
+    f->room->bound = file_length(fd); /* an open file's EOA is at most its length (this module keeps it so) */
+  }
+  DS_H5_CHECK(f, f->id >= 0 && (f->rank || fd >= 0) ? 0 : -1, create ? "create" : "open", create ? "the file" : "the file for appending");
   DS_H5_CHECK(f, H5Pclose(fapl), "close the access properties of", "the file");
+  if (create) PetscCall(ds_h5_file_reserve(f, FIRST_ROOM));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode ds_h5_file_flush(const DSH5File *f)
 {
+  const herr_t status = H5Fflush(f->id, H5F_SCOPE_GLOBAL);
+
   PetscFunctionBeginUser;
-  DS_H5_CHECK(f, H5Fflush(f->id, H5F_SCOPE_GLOBAL), "flush", "the file");
+  /* The flush cuts the file to the EOA when the EOA changed since its last cut, and leaves
+     it otherwise: either way the file's length bounds the EOA again. */
+  f->room->bound = f->room->reserved = file_length(f->room->fd); /* 0 but on rank 0: the others check their limit again */
+  DS_H5_CHECK(f, status, "flush", "the file");
+  PetscFunctionReturn(0);
+}
+
+/* Gives back the room of a file HDF5 has closed (when `closed` everywhere): rank 0 reads
+   the EOA the close stored (H5Fget_eoa needs the default sec2 driver, not MPI-IO) and cuts
+   the file to it. Then forgets the room. */
+static PetscErrorCode release_room(DSH5File *f, PetscBool closed)
+{
+  haddr_t eoa = 0;
+  hid_t   file;
+
+  PetscFunctionBeginUser;
+  if (!f->room) PetscFunctionReturn(0);
+  if (f->room->fd >= 0) {
+    if (closed && (file = H5Fopen(f->path, H5F_ACC_RDONLY, H5P_DEFAULT)) >= 0) {
+      if (H5Fget_eoa(file, &eoa) < 0) eoa = 0;
+      (void)H5Fclose(file);
+    }
+    if (eoa && file_length(f->room->fd) > eoa) (void)!ftruncate(f->room->fd, (off_t)eoa);
+    (void)close(f->room->fd);
+  }
+  PetscCall(PetscFree(f->room));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode ds_h5_file_close(DSH5File *f)
 {
+  herr_t    status;
+  PetscBool failed;
+  int       err;
+
   PetscFunctionBeginUser;
   DS_H5_CHECK(f, H5Pclose(f->dxpl), "close the transfer properties of", "the file");
-  DS_H5_CHECK(f, H5Fclose(f->id), "close", "the file");
+  status = H5Fclose(f->id);
   f->dxpl = f->id = H5I_INVALID_HID;
+  PetscCall(ds_h5_agree(f->comm, (PetscBool)(status >= 0), &failed, &err));
+  /* A close that failed anywhere may have left the EOA of an earlier flush on disk. */
+  PetscCall(release_room(f, (PetscBool)!failed));
+  PetscCall(raise_agreed(f, failed, err, "close", "the file"));
   PetscFunctionReturn(0);
 }
 
@@ -319,18 +411,50 @@ PetscErrorCode ds_h5_cut_rows(const DSH5File *f, const DSH5Dataset *ds, PetscInt
   PetscFunctionReturn(0);
 }
 
-/* Writes the scalar attribute `name` of the object at `object`: stored as `filetype`, read
-   from `value` as `memtype`; an existing attribute of that name is replaced. */
-static PetscErrorCode attribute_write(const DSH5File *f, const char *object, const char *name, hid_t filetype, hid_t memtype, const void *value)
+/* Overwrites the attribute `name` of the object at `object` with `value` (as memtype) in
+   place when it exists and is stored as `filetype` (*done); deletes one of another type.
+   (H5Awrite on an attribute opened by H5Aopen_by_name fails in HDF5 1.10: "can't locate
+   open attribute", so the object is opened first.) */
+static PetscErrorCode attribute_overwrite(const DSH5File *f, const char *object, const char *name, hid_t filetype, hid_t memtype, const void *value, PetscBool *done)
 {
-  hid_t  space, attr;
-  herr_t status;
-  htri_t exists;
+  hid_t  obj, attr, type;
+  htri_t exists, same;
 
   PetscFunctionBeginUser;
+  *done  = PETSC_FALSE;
   exists = H5Aexists_by_name(f->id, object, name, H5P_DEFAULT);
   DS_H5_CHECK(f, exists, "look for attribute", name);
-  if (exists > 0) DS_H5_CHECK(f, H5Adelete_by_name(f->id, object, name, H5P_DEFAULT), "replace attribute", name);
+  if (!exists) PetscFunctionReturn(0);
+  obj = H5Oopen(f->id, object, H5P_DEFAULT);
+  DS_H5_CHECK(f, obj, "open the object of attribute", name);
+  attr = H5Aopen(obj, name, H5P_DEFAULT);
+  DS_H5_CHECK(f, attr, "open attribute", name);
+  type = H5Aget_type(attr);
+  DS_H5_CHECK(f, type, "get the type of attribute", name);
+  same = H5Tequal(type, filetype);
+  DS_H5_CHECK(f, same, "compare the type of attribute", name);
+  DS_H5_CHECK(f, H5Tclose(type), "close the type of attribute", name);
+  if (same) DS_H5_CHECK(f, H5Awrite(attr, memtype, value), "write attribute", name);
+  DS_H5_CHECK(f, H5Aclose(attr), "close attribute", name);
+  if (!same) DS_H5_CHECK(f, H5Adelete(obj, name), "replace attribute", name);
+  DS_H5_CHECK(f, H5Oclose(obj), "close the object of attribute", name);
+  *done = (PetscBool)(same > 0);
+  PetscFunctionReturn(0);
+}
+
+/* Writes the scalar attribute `name` of the object at `object`: stored as `filetype`, read
+   from `value` as `memtype`. An existing attribute of that name and type is overwritten in
+   place (one object header block rewritten at the next flush: a row count updated so
+   stays consistent under a kill); one of another type is replaced. */
+static PetscErrorCode attribute_write(const DSH5File *f, const char *object, const char *name, hid_t filetype, hid_t memtype, const void *value)
+{
+  hid_t     space, attr;
+  herr_t    status;
+  PetscBool done;
+
+  PetscFunctionBeginUser;
+  PetscCall(attribute_overwrite(f, object, name, filetype, memtype, value, &done));
+  if (done) PetscFunctionReturn(0);
   space = H5Screate(H5S_SCALAR);
   DS_H5_CHECK(f, space, "create the dataspace of attribute", name);
   attr = H5Acreate_by_name(f->id, object, name, filetype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -372,27 +496,28 @@ PetscErrorCode ds_h5_attribute_write_string(const DSH5File *f, const char *objec
   PetscFunctionReturn(0);
 }
 
-/* Opens the root attribute `name` when it exists (*attr H5I_INVALID_HID otherwise). */
-static PetscErrorCode attribute_open(const DSH5File *f, const char *name, hid_t *attr)
+/* Opens the attribute `name` of the object at `object` when it exists (*attr
+   H5I_INVALID_HID otherwise). */
+static PetscErrorCode attribute_open(const DSH5File *f, const char *object, const char *name, hid_t *attr)
 {
   htri_t exists;
 
   PetscFunctionBeginUser;
   *attr  = H5I_INVALID_HID;
-  exists = H5Aexists(f->id, name);
+  exists = H5Aexists_by_name(f->id, object, name, H5P_DEFAULT);
   DS_H5_CHECK(f, exists, "look for attribute", name);
   if (!exists) PetscFunctionReturn(0);
-  *attr = H5Aopen(f->id, name, H5P_DEFAULT);
+  *attr = H5Aopen_by_name(f->id, object, name, H5P_DEFAULT, H5P_DEFAULT);
   DS_H5_CHECK(f, *attr, "open attribute", name);
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode ds_h5_attribute_read_int(const DSH5File *f, const char *name, PetscInt *value, PetscBool *found)
+PetscErrorCode ds_h5_attribute_read_int(const DSH5File *f, const char *object, const char *name, PetscInt *value, PetscBool *found)
 {
   hid_t attr;
 
   PetscFunctionBeginUser;
-  PetscCall(attribute_open(f, name, &attr));
+  PetscCall(attribute_open(f, object, name, &attr));
   *found = attr >= 0 ? PETSC_TRUE : PETSC_FALSE;
   if (!*found) PetscFunctionReturn(0);
   DS_H5_CHECK(f, H5Aread(attr, DS_H5_INT, value), "read attribute", name);
@@ -407,7 +532,7 @@ PetscErrorCode ds_h5_attribute_read_string(const DSH5File *f, const char *name, 
 
   PetscFunctionBeginUser;
   *text = NULL;
-  PetscCall(attribute_open(f, name, &attr));
+  PetscCall(attribute_open(f, "/", name, &attr));
   if (attr < 0) PetscFunctionReturn(0);
   type = H5Aget_type(attr);
   DS_H5_CHECK(f, type, "get the type of attribute", name);

@@ -17,6 +17,8 @@ const char *const DSTargetTypes[] = {"gaussian", "gmm8", "checkerboard", "swissr
 const char *const DSInitTypes[]   = {"gaussian", "uniform", "file", "DSInitType", "DS_INIT_", NULL};
 const char *const DSDiagnosticGroups[] = {"mmd2", "energy_distance", "sliced_w2", "kde", "mixture", "theorem"};
 const char *const DSBandwidthRules[] = {"fixed", "rate", "silverman", "scott", "median", "DSBandwidthRule", "DS_BANDWIDTH_", NULL};
+const char *const DSJointFloors[]    = {"exact", "tutorial", "large_scale", "DSJointFloor", "DS_JOINT_FLOOR_", NULL};
+const char *const DSColumnSets[]     = {"particle", "negatives", "data"};
 
 /* Number of names in a PETSc enum list (names, type name, prefix, NULL). */
 static PetscInt choice_count(const char *const *list)
@@ -273,12 +275,33 @@ static PetscErrorCode read_field(PetscOptionItems *PetscOptionsObject, MPI_Comm 
 }
 
 /* The field type's own defaults: the literature's kernel for it (gaussian for the
-   conservative field, laplace for the others) and the self pair (excluded by the joint
-   fields by definition, K_ii = 0; included by the others). */
-static void field_defaults(const DSFieldTypeInfo *type, DSKernelType *kernel, DSSelfPair *self)
+   conservative field, laplace for the others), the self pair (excluded by the joint
+   fields by definition, K_ii = 0; included by the others) and the joint floor (the code
+   whose field the type reproduces). */
+static void field_defaults(const DSFieldTypeInfo *type, DSKernelType *kernel, DSSelfPair *self, DSJointFloor *floor)
 {
   *kernel = type->default_kernel;
   *self   = type->excludes_self ? DS_SELF_EXCLUDE : DS_SELF_INCLUDE;
+  *floor  = type->default_joint_floor;
+}
+
+/* Reads the joint fields' column options: -drift_negatives_file/_dataset and, for each
+   column set, -drift_<set>_weights_file/_dataset. */
+static PetscErrorCode read_column_options(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, DSOptions *o)
+{
+  PetscFunctionBeginUser;
+  PetscCall(read_path(PetscOptionsObject, comm, "-drift_negatives_file", "HDF5 file of negative samples [C][d], extra columns of the joint fields next to the particles", o->negatives_file, sizeof(o->negatives_file), NULL));
+  PetscCall(read_path(PetscOptionsObject, comm, "-drift_negatives_dataset", "Dataset of the negative samples in -drift_negatives_file", o->negatives_dataset, sizeof(o->negatives_dataset), NULL));
+  for (int set = 0; set < DS_COLUMN_SETS; set++) {
+    char name[64], help[160];
+    PetscCall(PetscSNPrintf(name, sizeof(name), "-drift_%s_weights_file", DSColumnSets[set]));
+    PetscCall(PetscSNPrintf(help, sizeof(help), "HDF5 file of the %s columns' weights (joint fields; default all 1)", DSColumnSets[set]));
+    PetscCall(read_path(PetscOptionsObject, comm, name, help, o->weights_file[set], sizeof(o->weights_file[set]), NULL));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "-drift_%s_weights_dataset", DSColumnSets[set]));
+    PetscCall(PetscSNPrintf(help, sizeof(help), "1-D dataset of the %s weights", DSColumnSets[set]));
+    PetscCall(read_path(PetscOptionsObject, comm, name, help, o->weights_dataset[set], sizeof(o->weights_dataset[set]), NULL));
+  }
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode ds_options_set_defaults(DSOptions *o)
@@ -291,7 +314,7 @@ PetscErrorCode ds_options_set_defaults(DSOptions *o)
   o->dim             = 2;
   PetscCall(PetscStrncpy(o->field, "conservative", sizeof(o->field)));
   PetscCall(ds_field_type_find(o->field, &field));
-  field_defaults(field, &o->kernel, &o->self);
+  field_defaults(field, &o->kernel, &o->self, &o->joint_floor);
   o->bandwidth       = 0.5;
   o->bandwidth_rule  = DS_BANDWIDTH_FIXED;
   o->imq_beta        = 0.5;
@@ -387,17 +410,18 @@ PetscErrorCode ds_options_say_notes(MPI_Comm comm, const DSOptions *o)
    block's strings are freed). */
 static PetscErrorCode read_options(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, DSOptions *o)
 {
-  int                    kernel, self, target = o->target, init = o->init, rule = o->bandwidth_rule;
+  int                    kernel, self, floor, target = o->target, init = o->init, rule = o->bandwidth_rule;
   const DSFieldTypeInfo *field;
   DSKernelType           field_kernel;
   DSSelfPair             field_self;
+  DSJointFloor           field_floor;
 
   PetscFunctionBeginUser;
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_n", "Number of particles N (default 1024; the file's rows with -drift_init file)", 1, PETSC_MAX_INT, &o->n, &o->n_given));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_dim", "Dimension d", 1, PETSC_MAX_INT, &o->dim, NULL));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_seed", "Seed of the counter-based generator", 0, PETSC_MAX_INT, &o->seed, NULL));
   PetscCall(read_field(PetscOptionsObject, comm, o, &field));
-  field_defaults(field, &field_kernel, &field_self);
+  field_defaults(field, &field_kernel, &field_self, &field_floor);
   kernel = field_kernel;
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_kernel", "Kernel (default gaussian for conservative, laplace for the others)", DSKernelTypes, &kernel, NULL));
   o->kernel = (DSKernelType)kernel;
@@ -421,7 +445,11 @@ static PetscErrorCode read_options(PetscOptionItems *PetscOptionsObject, MPI_Com
   PetscCall(read_path(PetscOptionsObject, comm, "-drift_target_file", "HDF5 file of target samples [M][d] (-drift_target file)", o->target_file, sizeof(o->target_file), NULL));
   PetscCall(read_path(PetscOptionsObject, comm, "-drift_target_dataset", "Dataset of the target samples in -drift_target_file", o->target_dataset, sizeof(o->target_dataset), NULL));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_target_scale", "Length scale of the target", 0.0, PETSC_TRUE, &o->target_scale, NULL));
-  PetscCall(read_bool(PetscOptionsObject, comm, "-drift_replicate_data", "Keep all target samples on every rank instead of circulating them", &o->replicate_data));
+  PetscCall(read_bool(PetscOptionsObject, comm, "-drift_replicate_data", "Keep all target samples (and negatives) on every rank instead of circulating them", &o->replicate_data));
+  floor = field_floor;
+  PetscCall(read_choice(PetscOptionsObject, comm, "-drift_joint_floor", "Floors of the joint fields (default tutorial for joint, large_scale for multitemperature; exact: SCIENCE.md items 3 and 4 as written)", DSJointFloors, &floor, &o->joint_floor_given));
+  o->joint_floor = (DSJointFloor)floor;
+  PetscCall(read_column_options(PetscOptionsObject, comm, o));
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_init", "Initial cloud", DSInitTypes, &init, NULL));
   o->init = (DSInitType)init;
   PetscCall(read_any_real(PetscOptionsObject, comm, "-drift_init_mean", "Every coordinate of the initial cloud's mean (centre)", &o->init_mean));
@@ -476,6 +504,10 @@ PetscErrorCode ds_options_validate(MPI_Comm comm, const DSOptions *o)
     PetscCheck(o->target_file[0] && o->target_dataset[0], comm, PETSC_ERR_USER_INPUT, "-drift_target file needs -drift_target_file F.h5 and -drift_target_dataset /path");
     PetscCheck(!o->target_samples_given, comm, PETSC_ERR_USER_INPUT, "-drift_target_samples does not apply to -drift_target file: M is the dataset's row count");
   } else PetscCheck(!o->target_file[0] && !o->target_dataset[0], comm, PETSC_ERR_USER_INPUT, "-drift_target_file and -drift_target_dataset apply to -drift_target file (-drift_target %s given)", DSTargetTypes[o->target]);
+  PetscCheck(!o->negatives_file[0] == !o->negatives_dataset[0], comm, PETSC_ERR_USER_INPUT, "-drift_negatives_file and -drift_negatives_dataset go together: give both (the HDF5 file and its [C][d] dataset)");
+  for (int set = 0; set < DS_COLUMN_SETS; set++)
+    PetscCheck(!o->weights_file[set][0] == !o->weights_dataset[set][0], comm, PETSC_ERR_USER_INPUT, "-drift_%s_weights_file and -drift_%s_weights_dataset go together: give both (the HDF5 file and its 1-D dataset)", DSColumnSets[set], DSColumnSets[set]);
+  PetscCheck(!o->weights_file[DS_COLUMNS_NEGATIVES][0] || o->negatives_file[0], comm, PETSC_ERR_USER_INPUT, "-drift_negatives_weights_file weighs the negative samples: give -drift_negatives_file and -drift_negatives_dataset too");
   if (o->init == DS_INIT_FILE) PetscCheck(o->init_file[0] && o->init_dataset[0], comm, PETSC_ERR_USER_INPUT, "-drift_init file needs -drift_init_file F.h5 and -drift_init_dataset /path");
   else PetscCheck(!o->init_file[0] && !o->init_dataset[0], comm, PETSC_ERR_USER_INPUT, "-drift_init_file and -drift_init_dataset apply to -drift_init file (-drift_init %s given)", DSInitTypes[o->init]);
   PetscCheck(!(o->checkpoint_every || o->checkpoint_seconds > 0) || o->checkpoint[0], comm, PETSC_ERR_USER_INPUT, "-drift_checkpoint_every and -drift_checkpoint_seconds need the checkpoint file: give -drift_checkpoint FILE");

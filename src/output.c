@@ -2,7 +2,9 @@
    MPI-IO file (ds_h5util.h); a rank with nothing to write takes part with an empty
    selection. Series that grow during the run are chunked and extendable along their first
    dimension and grow by one row per call; values that are identical on every rank are
-   written by rank 0's selection alone. The file is flushed after every append. Rank 0 keeps
+   written by rank 0's selection alone. After every append the file is flushed and only
+   then the group's complete_rows attribute counts the new row (ds_output_commit_rows), so
+   a job killed at any moment leaves the rows it counts readable. Rank 0 keeps
    an XDMF sidecar describing the snapshots for ParaView and VisIt (ds_xdmf.h), rewritten
    atomically after each flush. Reopening for a restart is output_restart.c. */
 #include <errno.h>
@@ -16,12 +18,45 @@
 #include "ds_xdmf.h"
 #include "ds_field.h"
 
-#define CHUNK_BYTES  (4 << 20) /* upper bound of a particle chunk */
-#define SERIES_CHUNK 1024      /* rows per chunk of a 1-D series */
-#define DIAGNOSTICS  DS_OUTPUT_DIAGNOSTICS
+#define CHUNK_BYTES   (4 << 20)  /* upper bound of a particle chunk */
+#define SERIES_CHUNK  1024       /* rows per chunk of a 1-D series */
+#define SERIES_ROOM   (16 << 10) /* metadata of one series grown by a row: B-tree nodes */
+#define METADATA_ROOM DS_OUTPUT_METADATA_ROOM
+#define DIAGNOSTICS   DS_OUTPUT_DIAGNOSTICS
+#define ROWS          DS_OUTPUT_ROWS
 
-/* Cuts every series back to the rows of the last flush (a failed append may have extended
-   some), closes the file and frees the handle; each HDF5 call agreed by every rank. */
+/* Particles per chunk of /particles/position and /particles/velocity: {1, rows, d}. */
+static hsize_t particle_chunk_rows(const struct DSOutput_ *out)
+{
+  return (hsize_t)PetscMin(out->n, PetscMax(1, CHUNK_BYTES / (PetscInt)(sizeof(double) * (size_t)out->dim)));
+}
+
+/* The most a row of one particle series (position or velocity) allocates: its chunks. */
+static hsize_t particle_row_room(const struct DSOutput_ *out)
+{
+  const hsize_t rows = particle_chunk_rows(out), chunks = ((hsize_t)out->n + rows - 1) / rows;
+
+  return chunks * rows * (hsize_t)out->dim * sizeof(double) + SERIES_ROOM;
+}
+
+/* The most `count` 1-D series grown by a row allocate: a chunk and its metadata each. */
+static hsize_t series_row_room(PetscInt count)
+{
+  return (hsize_t)count * (SERIES_CHUNK * sizeof(double) + SERIES_ROOM);
+}
+
+PetscErrorCode ds_output_commit_rows(DSOutput out, const char *group, PetscInt rows)
+{
+  PetscFunctionBeginUser;
+  PetscCall(ds_h5_file_flush(&out->file));
+  PetscCall(ds_h5_attribute_write_int(&out->file, group, ROWS, rows));
+  PetscCall(ds_h5_file_flush(&out->file));
+  PetscFunctionReturn(0);
+}
+
+/* Cuts every series back to its complete rows (a failed append may have extended some) and
+   sets complete_rows to match, closes the file and frees the handle; each HDF5 call agreed
+   by every rank. */
 static PetscErrorCode roll_back(DSOutput out)
 {
   const DSH5File *f = &out->file;
@@ -32,8 +67,10 @@ static PetscErrorCode roll_back(DSOutput out)
     PetscCall(ds_h5_cut_rows(f, &out->particle_time, out->nsnapshots));
     PetscCall(ds_h5_cut_rows(f, &out->position, out->nsnapshots));
     if (out->has_velocity) PetscCall(ds_h5_cut_rows(f, &out->velocity, out->nsnapshots));
+    PetscCall(ds_h5_attribute_write_int(f, "/particles", ROWS, out->nsnapshots));
   }
   for (PetscInt k = 0; k < out->ndiagnostics; k++) PetscCall(ds_h5_cut_rows(f, &out->diagnostics[k], out->diagnostic_rows));
+  if (out->ndiagnostics) PetscCall(ds_h5_attribute_write_int(f, DIAGNOSTICS, ROWS, out->diagnostic_rows));
   PetscCall(ds_output_destroy(&out));
   PetscFunctionReturn(0);
 }
@@ -60,6 +97,7 @@ static PetscErrorCode name_the_write(DSOutput out, PetscErrorCode ierr, const ch
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   DS_H5_QUIETLY_STATUS(ds_events.output, roll_back(out), closed);
   PetscCall(PetscPopErrorHandler());
+  if (closed) PetscCall(ds_h5_watch_rest()); /* the file is still open: MPI_Finalize may hang closing it */
   SETERRQ(comm, PETSC_ERR_FILE_WRITE, "%s, writing %s%s; the file keeps %s%s", cause, what, when, kept, closed ? ", but it could not be closed cleanly and may not be readable" : "");
 }
 
@@ -117,6 +155,7 @@ static PetscErrorCode write_root_attributes(DSOutput out, const DSOptions *opts,
 {
   const DSH5File *f = &out->file;
   DSProvenance    p;
+  size_t          options;
 
   PetscFunctionBeginUser;
   PetscCall(ds_provenance_get(f->comm, &p));
@@ -141,6 +180,7 @@ static PetscErrorCode write_root_attributes(DSOutput out, const DSOptions *opts,
     PetscCall(ds_h5_attribute_write_string(f, "/", "temperatures", list));
   }
   PetscCall(ds_h5_attribute_write_string(f, "/", "field", opts->field));
+  if (field_type->joint_columns) PetscCall(ds_h5_attribute_write_string(f, "/", "joint_floor", DSJointFloors[opts->joint_floor]));
   PetscCall(ds_h5_attribute_write_string(f, "/", "kernel", DSKernelTypes[opts->kernel]));
   PetscCall(ds_h5_attribute_write_real(f, "/", "imq_beta", opts->imq_beta));
   PetscCall(ds_h5_attribute_write_real(f, "/", "cutoff_tol", opts->cutoff_tol));
@@ -160,6 +200,8 @@ static PetscErrorCode write_root_attributes(DSOutput out, const DSOptions *opts,
   PetscCall(ds_h5_attribute_write_string(f, "/", "hdf5_version", p.hdf5_version));
   PetscCall(ds_h5_attribute_write_string(f, "/", "host", p.host));
   PetscCall(ds_h5_attribute_write_string(f, "/", "created", p.created));
+  PetscCall(PetscStrlen(p.options, &options));
+  PetscCall(ds_h5_file_reserve(f, (hsize_t)options + METADATA_ROOM));
   PetscCall(ds_h5_attribute_write_string(f, "/", "options", p.options));
   PetscCall(ds_provenance_free(&p));
   PetscFunctionReturn(0);
@@ -187,6 +229,7 @@ static PetscErrorCode write_target(DSOutput out, const DSTarget *target)
   const hsize_t     mine = rank == 0 ? K : 0;
 
   PetscFunctionBeginUser;
+  PetscCall(ds_h5_file_reserve(&out->file, (M * d + K * (1 + d + d * d)) * sizeof(double) + 4 * SERIES_ROOM + METADATA_ROOM));
   PetscCall(ds_h5_group_create(&out->file, "/target"));
   if (K > 0) {
     PetscCall(write_array(out, "/target/weights", 1, (hsize_t[]){K}, (hsize_t[]){0}, (hsize_t[]){mine}, target->mixture->weights));
@@ -207,6 +250,7 @@ PetscErrorCode ds_output_update_sidecar(DSOutput out)
   const char  *slash = strrchr(out->file.path, '/'), *views_slash = strrchr(out->views, '/');
   DSXdmfSeries series;
   int          err = 0;
+  PetscBool    failed;
 
   PetscFunctionBeginUser;
   series.h5       = slash ? slash + 1 : out->file.path;
@@ -218,8 +262,9 @@ PetscErrorCode ds_output_update_sidecar(DSOutput out)
   series.times    = out->times;
   series.velocity = out->has_velocity;
   if (out->file.rank == 0) PetscCall(ds_xdmf_update(out->sidecar, out->views, &series, &err));
-  PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, out->file.comm));
-  PetscCheck(!err, out->file.comm, PETSC_ERR_FILE_WRITE, "%s: could not write its XDMF description %s (%s)", out->file.path, out->sidecar, strerror(err));
+  errno = err;
+  PetscCall(ds_h5_agree(out->file.comm, (PetscBool)!err, &failed, &err)); /* agreed: reported like a failed write */
+  PetscCheck(!failed, out->file.comm, PETSC_ERR_FILE_WRITE, "%s: could not write its XDMF description %s (%s)", out->file.path, out->sidecar, err ? strerror(err) : "it failed");
   PetscFunctionReturn(0);
 }
 
@@ -283,8 +328,7 @@ static PetscErrorCode create_particles(DSOutput out, PetscBool velocity)
 {
   const DSH5File *f = &out->file;
   const hsize_t   n = (hsize_t)out->n, d = (hsize_t)out->dim;
-  const hsize_t   rows = PetscMin(n, PetscMax(1, CHUNK_BYTES / (sizeof(double) * d)));
-  const hsize_t   dims[3] = {0, n, d}, chunk[3] = {1, rows, d}, series = SERIES_CHUNK;
+  const hsize_t   dims[3] = {0, n, d}, chunk[3] = {1, particle_chunk_rows(out), d}, series = SERIES_CHUNK;
 
   PetscFunctionBeginUser;
   PetscCall(ds_h5_group_create(f, "/particles"));
@@ -292,6 +336,7 @@ static PetscErrorCode create_particles(DSOutput out, PetscBool velocity)
   PetscCall(ds_h5_dataset_create(f, "/particles/time", H5T_IEEE_F64LE, 1, dims, &series, &out->particle_time));
   PetscCall(ds_h5_dataset_create(f, "/particles/position", H5T_IEEE_F64LE, 3, dims, chunk, &out->position));
   if (velocity) PetscCall(ds_h5_dataset_create(f, "/particles/velocity", H5T_IEEE_F64LE, 3, dims, chunk, &out->velocity));
+  PetscCall(ds_h5_attribute_write_int(f, "/particles", ROWS, 0));
   out->has_particles = PETSC_TRUE;
   out->has_velocity  = velocity;
   PetscFunctionReturn(0);
@@ -356,13 +401,14 @@ static PetscErrorCode output_particles(DSOutput out, PetscInt step, PetscReal ti
   PetscFunctionBeginUser;
   PetscCall(check_particle_vec(out, "the position Vec", X, NULL));
   if (V) PetscCall(check_particle_vec(out, "the velocity Vec", V, X));
+  PetscCall(ds_h5_file_reserve(&out->file, (V ? 2 : 1) * particle_row_room(out) + series_row_room(2) + METADATA_ROOM));
   if (!out->has_particles) PetscCall(create_particles(out, (PetscBool)(V != NULL)));
   PetscCheck(out->has_velocity == (V != NULL), out->file.comm, PETSC_ERR_ARG_WRONG, "%s: the first snapshot was written %s velocities, every later one must be too", out->file.path, out->has_velocity ? "with" : "without");
   PetscCall(append_value(out, &out->particle_step, DS_H5_INT, &step));
   PetscCall(append_value(out, &out->particle_time, DS_H5_REAL, &time));
   PetscCall(append_particles(out, &out->position, X));
   if (V) PetscCall(append_particles(out, &out->velocity, V));
-  PetscCall(ds_h5_file_flush(&out->file));
+  PetscCall(ds_output_commit_rows(out, "/particles", out->nsnapshots + 1));
   PetscCall(ds_output_remember_snapshot(out, step, time));
   PetscCall(ds_output_update_sidecar(out));
   PetscFunctionReturn(0);
@@ -395,6 +441,7 @@ static PetscErrorCode create_diagnostics(DSOutput out, PetscInt count, const cha
     PetscCall(PetscSNPrintf(path, sizeof(path), DIAGNOSTICS "/%s", names[k]));
     PetscCall(ds_h5_dataset_create(f, path, H5T_IEEE_F64LE, 1, &dims, &chunk, &out->diagnostics[k + 2]));
   }
+  PetscCall(ds_h5_attribute_write_int(f, DIAGNOSTICS, ROWS, 0));
   out->ndiagnostics = count + 2;
   PetscFunctionReturn(0);
 }
@@ -434,6 +481,7 @@ static PetscErrorCode output_diagnostics(DSOutput out, PetscInt step, PetscReal 
   const DSH5File *f = &out->file;
 
   PetscFunctionBeginUser;
+  PetscCall(ds_h5_file_reserve(f, series_row_room(count + 2) + METADATA_ROOM));
   if (!out->ndiagnostics) PetscCall(out->reopened_series ? open_diagnostics(out, count, names) : create_diagnostics(out, count, names));
   PetscCheck(count + 2 == out->ndiagnostics, f->comm, PETSC_ERR_ARG_WRONG, "%s: %" PetscInt_FMT " diagnostics given, the first row had %" PetscInt_FMT, f->path, count, out->ndiagnostics - 2);
   for (PetscInt k = 0; k < count; k++) {
@@ -446,7 +494,7 @@ static PetscErrorCode output_diagnostics(DSOutput out, PetscInt step, PetscReal 
   PetscCall(append_value(out, &out->diagnostics[0], DS_H5_INT, &step));
   PetscCall(append_value(out, &out->diagnostics[1], DS_H5_REAL, &time));
   for (PetscInt k = 0; k < count; k++) PetscCall(append_value(out, &out->diagnostics[k + 2], DS_H5_REAL, &values[k]));
-  PetscCall(ds_h5_file_flush(f));
+  PetscCall(ds_output_commit_rows(out, DIAGNOSTICS, out->diagnostic_rows + 1));
   out->diagnostic_rows++;
   PetscFunctionReturn(0);
 }
@@ -465,6 +513,7 @@ PetscErrorCode ds_output_write_diagnostics(DSOutput out, PetscInt step, PetscRea
 static PetscErrorCode output_summary(DSOutput out, PetscInt count, const char *const names[], const PetscReal values[])
 {
   PetscFunctionBeginUser;
+  PetscCall(ds_h5_file_reserve(&out->file, METADATA_ROOM));
   for (PetscInt k = 0; k < count; k++) PetscCall(ds_h5_attribute_write_real(&out->file, "/", names[k], values[k]));
   PetscCall(ds_h5_file_flush(&out->file));
   PetscFunctionReturn(0);

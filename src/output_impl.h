@@ -7,6 +7,7 @@
 #include "ds_h5util.h"
 
 #define DS_OUTPUT_DIAGNOSTICS "/diagnostics"
+#define DS_OUTPUT_ROWS        "complete_rows" /* attribute of /particles and /diagnostics */
 
 struct DSOutput_ {
   DSH5File     file;
@@ -24,6 +25,14 @@ struct DSOutput_ {
   char         sidecar[PETSC_MAX_PATH_LEN]; /* XDMF description: the path without .h5, plus .xmf */
   char         views[PETSC_MAX_PATH_LEN];   /* its views file: the path without .h5, plus .views.h5 */
 };
+
+#define DS_OUTPUT_METADATA_ROOM (64 << 10) /* HDF5 metadata one operation may allocate (headers, heaps, aggregator blocks) */
+
+/* Makes `rows` the complete rows of the series under `group` (/particles or /diagnostics):
+   flushes the rows, then overwrites the group's complete_rows attribute in place and
+   flushes again, so that a job killed at any moment leaves a count of rows that were all
+   on disk. Collective. */
+PETSC_EXTERN PetscErrorCode ds_output_commit_rows(DSOutput out, const char *group, PetscInt rows);
 
 /* A handle for the options' output file, with no file open yet. Collective. */
 PETSC_EXTERN PetscErrorCode ds_output_handle_new(MPI_Comm comm, const DSOptions *opts, DSOutput *out);

@@ -1,12 +1,29 @@
 /* Reopening the output of a restarted run (ds_output_reopen in ds_output.h). The file is
    opened read-write and every series is cut to the rows written before the checkpoint's
    step: the checkpoint of a step is written before that step's rows, so the restarted run
-   writes them again and appends from there. */
+   writes them again and appends from there. Rows beyond a group's complete_rows (a job
+   killed within an append) are cut too. */
 #include "output_impl.h"
 #include "ds_log.h"
 #include "ds_provenance.h"
 
 #define DIAGNOSTICS DS_OUTPUT_DIAGNOSTICS
+#define ROWS        DS_OUTPUT_ROWS
+#define METADATA_ROOM DS_OUTPUT_METADATA_ROOM
+
+/* The rows of the series under `group` known complete: at most `rows` (the shortest
+   series), and at most the group's complete_rows attribute when it has one (files written
+   before it existed have none). */
+static PetscErrorCode complete_rows(DSOutput out, const char *group, PetscInt *rows)
+{
+  PetscInt  complete;
+  PetscBool found;
+
+  PetscFunctionBeginUser;
+  PetscCall(ds_h5_attribute_read_int(&out->file, group, ROWS, &complete, &found));
+  if (found) *rows = PetscMax(0, PetscMin(*rows, complete));
+  PetscFunctionReturn(0);
+}
 
 /* Reads the first `rows` values of the 1-D series `ds` as memtype into buf, on every rank. */
 static PetscErrorCode read_series(DSOutput out, const DSH5Dataset *ds, hid_t memtype, PetscInt rows, void *buf)
@@ -43,7 +60,7 @@ static PetscInt rows_to_keep(PetscInt rows, const PetscInt steps[], PetscInt res
 }
 
 /* Opens /particles of a reopened file, when present, and cuts its series to the snapshots
-   before restart_step (and to the shortest series, should a job have been killed within an
+   before restart_step (and to the complete rows, should a job have been killed within an
    append); remembers their steps and times for the sidecar. */
 static PetscErrorCode reopen_particles(DSOutput out, PetscInt restart_step)
 {
@@ -70,19 +87,21 @@ static PetscErrorCode reopen_particles(DSOutput out, PetscInt restart_step)
     PetscCall(ds_h5_dataset_rows(f, series[k], &length));
     rows = PetscMin(rows, length);
   }
+  PetscCall(complete_rows(out, "/particles", &rows));
   PetscCall(PetscMalloc2(rows, &steps, rows, &times));
   PetscCall(read_series(out, &out->particle_step, DS_H5_INT, rows, steps));
   PetscCall(read_series(out, &out->particle_time, DS_H5_REAL, rows, times));
   keep = rows_to_keep(rows, steps, restart_step);
   PetscCall(wait_for_readers(out));
   for (PetscInt k = 0; k < nseries; k++) PetscCall(ds_h5_cut_rows(f, series[k], keep));
+  PetscCall(ds_h5_attribute_write_int(f, "/particles", ROWS, keep));
   for (PetscInt t = 0; t < keep; t++) PetscCall(ds_output_remember_snapshot(out, steps[t], times[t]));
   PetscCall(PetscFree2(steps, times));
   PetscFunctionReturn(0);
 }
 
 /* Cuts every series of /diagnostics of a reopened file, when present, to the rows up to
-   restart_step (and to the shortest series). The series are opened again by the names of
+   restart_step (and to the complete rows). The series are opened again by the names of
    the next row (output.c): the file does not keep the order of the names. */
 static PetscErrorCode reopen_diagnostics(DSOutput out, PetscInt restart_step)
 {
@@ -118,6 +137,7 @@ static PetscErrorCode reopen_diagnostics(DSOutput out, PetscInt restart_step)
   }
   DS_H5_CHECK(f, H5Gclose(group), "close group", DIAGNOSTICS);
   PetscCheck(step >= 0, f->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has no step series", f->path, DIAGNOSTICS);
+  PetscCall(complete_rows(out, DIAGNOSTICS, &rows));
   PetscCall(PetscMalloc1(rows, &steps));
   PetscCall(read_series(out, &series[step], DS_H5_INT, rows, steps));
   keep = rows_to_keep(rows, steps, restart_step);
@@ -126,6 +146,7 @@ static PetscErrorCode reopen_diagnostics(DSOutput out, PetscInt restart_step)
     PetscCall(ds_h5_cut_rows(f, &series[k], keep));
     PetscCall(ds_h5_dataset_close(f, &series[k]));
   }
+  PetscCall(ds_h5_attribute_write_int(f, DIAGNOSTICS, ROWS, keep));
   PetscCall(PetscFree(steps));
   PetscCall(PetscFree(series));
   out->reopened_series = nseries;
@@ -181,8 +202,9 @@ static PetscErrorCode output_reopen(MPI_Comm comm, const DSOptions *opts, const 
   PetscCheck(probe.kind == DS_H5_FILE_HDF5, comm, PETSC_ERR_USER_INPUT, "-drift_output %s is not an HDF5 file: the restarted run cannot append to it", opts->output);
   PetscCall(ds_output_handle_new(comm, opts, &o));
   PetscCall(ds_h5_file_open(comm, opts->output, PETSC_FALSE, &o->file));
-  PetscCall(ds_h5_attribute_read_int(&o->file, "n", &n, &has_n));
-  PetscCall(ds_h5_attribute_read_int(&o->file, "dim", &dim, &has_dim));
+  PetscCall(ds_h5_file_reserve(&o->file, 2 * METADATA_ROOM)); /* cuts free space; `restarts` grows */
+  PetscCall(ds_h5_attribute_read_int(&o->file, "/", "n", &n, &has_n));
+  PetscCall(ds_h5_attribute_read_int(&o->file, "/", "dim", &dim, &has_dim));
   same = (PetscBool)(has_n && has_dim && n == opts->n && dim == opts->dim);
   if (!same) PetscCall(ds_output_destroy(&o));
   PetscCheck(has_n && has_dim, comm, PETSC_ERR_USER_INPUT, "-drift_output %s is not driftsim output (it has no attributes n and dim): the restarted run cannot append to it", opts->output);

@@ -59,6 +59,9 @@ static void first_clash(const NamedPath *w, int nw, const NamedPath *p, int np, 
         snprintf(reason, len, "%s %s is the same file as %s %s: writing it would destroy that file; give another name", w[i].option, w[i].path, p[j].option, p[j].path);
 }
 
+/* The weights files' options, by column set (ds_options.h). */
+static const char *const weights_options[DS_COLUMN_SETS] = {"-drift_particle_weights_file", "-drift_negatives_weights_file", "-drift_data_weights_file"};
+
 /* Rank 0's verdict on the paths (ds_preflight_paths). */
 static PetscErrorCode paths_problem(const DSOptions *o, const char *checkpoint, char reason[], size_t len)
 {
@@ -79,6 +82,9 @@ static PetscErrorCode paths_problem(const DSOptions *o, const char *checkpoint, 
   outs[nout++] = (NamedPath){cp_option, prev, {0}};
   if (o->init_file[0]) ins[nin++] = (NamedPath){"-drift_init_file", o->init_file, {0}};
   if (o->target_file[0]) ins[nin++] = (NamedPath){"-drift_target_file", o->target_file, {0}};
+  if (o->negatives_file[0]) ins[nin++] = (NamedPath){"-drift_negatives_file", o->negatives_file, {0}};
+  for (int set = 0; set < DS_COLUMN_SETS; set++)
+    if (o->weights_file[set][0]) ins[nin++] = (NamedPath){weights_options[set], o->weights_file[set], {0}};
   PetscCall(PetscGetArgs(&argc, &args));
   for (int a = 1; a + 1 < argc && nin < MAX_INPUTS - 1; a++)
     if (!strcmp(args[a], "-options_file")) ins[nin++] = (NamedPath){"-options_file", args[a + 1], {0}};
@@ -170,7 +176,7 @@ PetscErrorCode ds_preflight_ts(MPI_Comm comm, TS ts)
 }
 
 /* The options a restart takes from its command line, not from the checkpoint. */
-static const char *const run_options[] = {"-drift_field", "-drift_kernel", "-drift_self", "-drift_target", "-drift_temperatures", "-drift_diagnostics"};
+static const char *const run_options[] = {"-drift_field", "-drift_kernel", "-drift_self", "-drift_target", "-drift_temperatures", "-drift_diagnostics", "-drift_joint_floor"};
 
 PetscErrorCode ds_preflight_describe_run(const DSOptions *o, char text[], size_t len)
 {
@@ -192,6 +198,8 @@ PetscErrorCode ds_preflight_describe_run(const DSOptions *o, char text[], size_t
       first = 0;
     }
   if (!o->diagnostics) PetscCall(PetscStrlcat(text, "none", len));
+  PetscCall(PetscSNPrintf(item, sizeof(item), " %s %s", run_options[6], DSJointFloors[o->joint_floor]));
+  PetscCall(PetscStrlcat(text, item, len));
   PetscFunctionReturn(0);
 }
 

@@ -201,9 +201,15 @@ static PetscErrorCode samples_create(MPI_Comm comm, PetscBool replicated, DSTarg
 /* This rank's rows of the M samples of -drift_target_file, read in parallel. */
 static PetscErrorCode samples_read(MPI_Comm comm, const DSOptions *opts, DSTarget *t)
 {
+  DSH5InputRows rows;
+
   PetscFunctionBeginUser;
-  PetscCall(samples_allocate(comm, opts->replicate_data, t));
-  PetscCall(ds_h5input_read_rows(comm, opts->target_file, opts->target_dataset, "-drift_target_file", t->samples_start, t->samples_local, t->dim, t->samples));
+  PetscCall(ds_h5input_read_split(comm, opts->target_file, opts->target_dataset, "-drift_target_file", t->dim, opts->replicate_data, &rows));
+  t->replicated     = opts->replicate_data;
+  t->samples_global = rows.global;
+  t->samples_local  = rows.local;
+  t->samples_start  = rows.start;
+  t->samples        = rows.values;
   PetscFunctionReturn(0);
 }
 

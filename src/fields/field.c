@@ -3,6 +3,7 @@
    types live one per file in this folder; what they share is in sources.h (ring sums),
    row_normalised.h (conservative, displacement) and joint.h (joint, multitemperature). */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include "field_impl.h"
 
@@ -87,6 +88,20 @@ PetscErrorCode ds_field_type_list(char list[], size_t len)
   PetscFunctionReturn(0);
 }
 
+/* The first joint-column option given (-drift_joint_floor, the negatives' or a weights
+   option), or NULL; its name in `name`. */
+static const char *joint_column_option(const DSOptions *o, char name[], size_t len)
+{
+  if (o->joint_floor_given) return "-drift_joint_floor";
+  if (o->negatives_file[0] || o->negatives_dataset[0]) return "-drift_negatives_file";
+  for (int set = 0; set < DS_COLUMN_SETS; set++)
+    if (o->weights_file[set][0] || o->weights_dataset[set][0]) {
+      snprintf(name, len, "-drift_%s_weights_file", DSColumnSets[set]);
+      return name;
+    }
+  return NULL;
+}
+
 PetscErrorCode ds_field_type_check(MPI_Comm comm, const DSOptions *o)
 {
   const DSFieldTypeInfo *type;
@@ -111,6 +126,12 @@ PetscErrorCode ds_field_type_check(MPI_Comm comm, const DSOptions *o)
     PetscCall(type_names(offsetof(DSFieldTypeInfo, takes_temperatures), ", ", " and ", names, sizeof(names)));
     SETERRQ(comm, PETSC_ERR_USER_INPUT, "-drift_temperatures applies to -drift_field %s (-drift_field %s given)", names, type->name);
   }
+  char        option[64];
+  const char *column_option = joint_column_option(o, option, sizeof(option));
+  if (column_option && !type->joint_columns) {
+    PetscCall(type_names(offsetof(DSFieldTypeInfo, joint_columns), ", ", " and ", names, sizeof(names)));
+    SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s applies to -drift_field %s (-drift_field %s given)", column_option, names, type->name);
+  }
   PetscFunctionReturn(0);
 }
 
@@ -128,6 +149,7 @@ PetscErrorCode ds_field_create(MPI_Comm comm, const DSOptions *opts, DSTarget *t
 {
   DSField                f;
   const DSFieldTypeInfo *type;
+  PetscErrorCode         ierr;
 
   PetscFunctionBeginUser;
   PetscCall(ds_log_register());
@@ -145,7 +167,9 @@ PetscErrorCode ds_field_create(MPI_Comm comm, const DSOptions *opts, DSTarget *t
   PetscCallMPI(MPI_Scan(&local_count, &f->particle_start, 1, MPIU_INT, MPI_SUM, comm));
   f->particle_start -= local_count;
   ds_kernel_setup(opts->kernel, opts->bandwidth, opts->imq_beta, &f->kernel);
-  PetscCall(type->create(f));
+  ierr = type->create(f);
+  if (ierr) PetscCall(ds_field_destroy(&f)); /* a type frees what it made before failing */
+  PetscCall(ierr);
   f->opts = NULL;
   *field  = f;
   PetscFunctionReturn(0);

@@ -1,6 +1,20 @@
 /* The field types' source sets and ring passes (sources.h). */
 #include "sources.h"
 
+PetscErrorCode ds_field_sources_add(DSField f, DSFieldSources *s, DSSourceSet set, PetscInt local, const PetscReal *rows, PetscBool replicated)
+{
+  PetscInt start;
+
+  PetscFunctionBeginUser;
+  /* Replicated points are all local: a ring over one rank visits them without messages. */
+  PetscCall(ds_ring_create(replicated ? PETSC_COMM_SELF : f->comm, f->dim, local, DS_SOURCES_MAX_TRAVELLING, &s->ring[set]));
+  PetscCall(ds_ring_get_layout(s->ring[set], &start, NULL));
+  PetscCall(PetscMalloc1(f->dim * PetscMax(local, 1), &s->soa[set]));
+  ds_rows_to_soa(local, f->dim, rows, s->soa[set]);
+  s->block[set] = (DSBlock){local, f->dim, local, start, s->soa[set], NULL};
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ds_field_sources_create(DSField f, PetscReal cutoff_tol, DSFieldSources **sources)
 {
   DSFieldSources *s;
@@ -9,18 +23,10 @@ PetscErrorCode ds_field_sources_create(DSField f, PetscReal cutoff_tol, DSFieldS
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&s));
   s->cutoff_tol = cutoff_tol;
-  PetscCall(ds_ring_create(f->comm, f->dim, f->local_count, 1, &s->ring[DS_SOURCES_PARTICLES]));
+  PetscCall(ds_ring_create(f->comm, f->dim, f->local_count, DS_SOURCES_MAX_TRAVELLING, &s->ring[DS_SOURCES_PARTICLES]));
   PetscCall(PetscMalloc1(f->dim * PetscMax(f->local_count, 1), &s->soa[DS_SOURCES_PARTICLES]));
   s->block[DS_SOURCES_PARTICLES] = (DSBlock){f->local_count, f->dim, f->local_count, f->particle_start, s->soa[DS_SOURCES_PARTICLES], NULL};
-  if (!target->analytic) {
-    PetscInt start;
-    /* Replicated samples are all local: a ring over one rank visits them without messages. */
-    PetscCall(ds_ring_create(target->replicated ? PETSC_COMM_SELF : f->comm, f->dim, target->samples_local, 1, &s->ring[DS_SOURCES_DATA]));
-    PetscCall(ds_ring_get_layout(s->ring[DS_SOURCES_DATA], &start, NULL));
-    PetscCall(PetscMalloc1(f->dim * PetscMax(target->samples_local, 1), &s->soa[DS_SOURCES_DATA]));
-    ds_rows_to_soa(target->samples_local, f->dim, target->samples, s->soa[DS_SOURCES_DATA]);
-    s->block[DS_SOURCES_DATA] = (DSBlock){target->samples_local, f->dim, target->samples_local, start, s->soa[DS_SOURCES_DATA], NULL};
-  }
+  if (!target->analytic) PetscCall(ds_field_sources_add(f, s, DS_SOURCES_DATA, target->samples_local, target->samples, target->replicated));
   *sources = s;
   PetscFunctionReturn(0);
 }
@@ -30,10 +36,10 @@ void ds_field_sources_load(DSField f, DSFieldSources *s, const PetscReal *x)
   ds_rows_to_soa(f->local_count, f->dim, x, s->soa[DS_SOURCES_PARTICLES]);
 }
 
-PetscErrorCode ds_field_sources_pass(DSFieldSources *s, DSSourceSet set, DSRingVisitor visit, void *ctx, PetscReal *travelling)
+PetscErrorCode ds_field_sources_pass(DSFieldSources *s, DSSourceSet set, DSRingVisitor visit, void *ctx, PetscInt nvalues, PetscReal *travelling)
 {
   PetscFunctionBeginUser;
-  PetscCall(ds_ring_pass(s->ring[set], &s->block[set], visit, ctx, travelling ? 1 : 0, travelling));
+  PetscCall(ds_ring_pass(s->ring[set], &s->block[set], visit, ctx, travelling ? nvalues : 0, travelling));
   PetscFunctionReturn(0);
 }
 
@@ -76,7 +82,7 @@ PetscErrorCode ds_field_sources_sum(DSField f, DSFieldSources *s, DSWeight weigh
   PetscCall(PetscArrayzero(sums->value, query->n));
   PetscCall(PetscArrayzero(sums->moment, query->dim * query->n));
   if (sums->companion) PetscCall(PetscArrayzero(sums->companion, query->n));
-  PetscCall(ds_field_sources_pass(s, set, visit_sums, &visit, travelling));
+  PetscCall(ds_field_sources_pass(s, set, visit_sums, &visit, 1, travelling));
   PetscFunctionReturn(0);
 }
 
@@ -86,7 +92,7 @@ PetscErrorCode ds_field_sources_destroy(DSFieldSources **sources)
 
   PetscFunctionBeginUser;
   if (!s) PetscFunctionReturn(0);
-  for (int k = 0; k < 2; k++) {
+  for (int k = 0; k < DS_SOURCE_SETS; k++) {
     PetscCall(ds_ring_destroy(&s->ring[k]));
     PetscCall(PetscFree(s->soa[k]));
   }

@@ -1,5 +1,6 @@
-/* The ring-sum plumbing shared by the field types: the two source sets of every kernel
-   sum (this rank's particles and its target samples, as structure-of-arrays blocks), the
+/* The ring-sum plumbing shared by the field types: the source sets of every kernel sum
+   (this rank's particles, its target samples and, for the joint fields, its negative
+   samples, as structure-of-arrays blocks), the
    rings that bring every rank's blocks by, and the visitor that accumulates kernel sums
    of a query block against each visiting block (through cell lists under a cutoff). */
 #ifndef DS_FIELD_SOURCES_H
@@ -8,13 +9,23 @@
 #include "field_impl.h"
 #include "ds_ring.h"
 
-/* A source set: the particles x_j or the target samples y_k. */
-typedef enum { DS_SOURCES_PARTICLES, DS_SOURCES_DATA } DSSourceSet;
+/* A source set: the particles x_j, the target samples y_k, the negative samples. */
+typedef enum { DS_SOURCES_PARTICLES, DS_SOURCES_DATA, DS_SOURCES_NEGATIVES } DSSourceSet;
+/* The options' column set (ds_options.h) of a source set. */
+static inline DSColumnSet ds_source_columns(DSSourceSet set)
+{
+  return set == DS_SOURCES_PARTICLES ? DS_COLUMNS_PARTICLES : set == DS_SOURCES_DATA ? DS_COLUMNS_DATA : DS_COLUMNS_NEGATIVES;
+}
+#define DS_SOURCE_SETS 3
+
+/* Travelling values per point a ring carries at most (the floored joint fields' column
+   sums and column weights). */
+#define DS_SOURCES_MAX_TRAVELLING 2
 
 typedef struct {
-  DSRing     ring[2];   /* particles; samples (over PETSC_COMM_SELF when replicated) */
-  DSBlock    block[2];  /* this rank's block of each set; the samples' is empty for an analytic target */
-  PetscReal *soa[2];    /* their [d][n] storage */
+  DSRing     ring[DS_SOURCE_SETS];  /* per set; over PETSC_COMM_SELF for replicated samples; NULL for a set that is absent */
+  DSBlock    block[DS_SOURCE_SETS]; /* this rank's block of each set; empty for an absent set */
+  PetscReal *soa[DS_SOURCE_SETS];   /* their [d][n] storage */
   PetscReal  cutoff_tol; /* > 0: sums over neighbouring cells only */
   DSCells    cells;      /* the visiting block sorted into cells */
 } DSFieldSources;
@@ -23,12 +34,19 @@ typedef struct {
    sample target, over the samples, whose block is filled once here. */
 PETSC_INTERN PetscErrorCode ds_field_sources_create(DSField field, PetscReal cutoff_tol, DSFieldSources **sources);
 
+/* Adds the fixed source set `set` (collective): this rank's `local` points rows
+   ([local][d], copied), global indices from `start` of the ring's layout, circulated
+   around the ranks of the field, or visited locally when `replicated` (every rank holds
+   every point). */
+PETSC_INTERN PetscErrorCode ds_field_sources_add(DSField field, DSFieldSources *sources, DSSourceSet set, PetscInt local, const PetscReal *rows, PetscBool replicated);
+
 /* Copies this rank's particle rows x ([local_count][d]) into the particle block. */
 PETSC_INTERN void ds_field_sources_load(DSField field, DSFieldSources *sources, const PetscReal *x);
 
-/* One ring pass of `visit` over every rank's block of `set`, with one travelling value
-   per point (`travelling`, [n] of this rank's block, or NULL). */
-PETSC_INTERN PetscErrorCode ds_field_sources_pass(DSFieldSources *sources, DSSourceSet set, DSRingVisitor visit, void *ctx, PetscReal *travelling);
+/* One ring pass of `visit` over every rank's block of `set`, with `nvalues` (at most
+   DS_SOURCES_MAX_TRAVELLING) travelling values per point (`travelling`, [nvalues][n] of
+   this rank's block, or NULL for none). */
+PETSC_INTERN PetscErrorCode ds_field_sources_pass(DSFieldSources *sources, DSSourceSet set, DSRingVisitor visit, void *ctx, PetscInt nvalues, PetscReal *travelling);
 
 /* sums = the kernel sums (field->kernel, `weight`) of `query` against every point of
    `set`, each source weighted by its travelling value when `travelling` is given (the

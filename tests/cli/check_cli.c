@@ -401,6 +401,7 @@ static Suite *cli_suite(void)
   tcase_add_test(tc, file_target_and_cloud_run);
   suite_add_tcase(s, tc);
   cli_test_add_preflight(s);
+  cli_test_add_columns(s);
   return s;
 }
 

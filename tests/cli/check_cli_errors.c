@@ -47,30 +47,9 @@ static const struct {
   {"-drift_target file -drift_target_file /nonexistent.h5 -drift_target_dataset /y", "-drift_target_file /nonexistent.h5, dataset /y: the file does not exist"},
 };
 
-/* Runs driftsim on 2 ranks with the bad `args` and an existing output file: it must fail
-   with one clean error line containing `names`, and leave the file as it was. */
-static void check_refused(const char *args, const char *names)
-{
-  const char *contents = "keep me";
-  char        keep[300], all[2048], seen[64];
-  Run         r;
-  snprintf(keep, sizeof(keep), "%s/keep.h5", workdir);
-  FILE *f = fopen(keep, "w");
-  fputs(contents, f);
-  fclose(f);
-  snprintf(all, sizeof(all), "%s -drift_output %s", args, keep);
-  run_driftsim(&r, 2, all);
-  ck_assert_msg(r.exit_code != 0, "'%s' exited 0", args);
-  ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1, "'%s': expected one error line, stderr: %s", args, r.err);
-  ck_assert_msg(strstr(r.err, names) != NULL, "'%s': message does not name '%s': %s", args, names, r.err);
-  ck_assert_msg(!strstr(r.err, "PETSC ERROR"), "'%s': a PETSc traceback instead of a message: %s", args, r.err);
-  slurp(keep, seen, sizeof(seen));
-  ck_assert_msg(!strcmp(seen, contents), "'%s' destroyed the existing output file", args);
-}
-
 START_TEST(bad_input_is_refused_cleanly)
 {
-  check_refused(bad_inputs[_i].args, bad_inputs[_i].names);
+  cli_check_refused(bad_inputs[_i].args, bad_inputs[_i].names);
 }
 END_TEST
 
@@ -88,10 +67,10 @@ START_TEST(bad_input_files_are_refused_cleanly)
 
   snprintf(args, sizeof(args), "-drift_dim 3 -drift_target file -drift_target_file %s -drift_target_dataset /samples", target);
   snprintf(names, sizeof(names), "-drift_target_file %s, dataset /samples: has rows of 2 numbers, but -drift_dim is 3", target);
-  check_refused(args, names);
+  cli_check_refused(args, names);
   snprintf(args, sizeof(args), "-drift_dim 2 -drift_init file -drift_init_file %s -drift_init_dataset /cloud", cloud);
   snprintf(names, sizeof(names), "-drift_init_file %s, dataset /cloud: row 11 (counting from 0) is not finite", cloud);
-  check_refused(args, names);
+  cli_check_refused(args, names);
   free(y);
   free(x);
 }

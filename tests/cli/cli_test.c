@@ -78,3 +78,24 @@ double *make_table(int rows, int cols, double (*value)(int, int), int nan_row)
   if (nan_row >= 0) t[nan_row * cols + cols - 1] = NAN;
   return t;
 }
+
+/* Runs driftsim on 2 ranks with the bad `args` and an existing output file: it must fail
+   with one clean error line containing `names`, and leave the file as it was. */
+void cli_check_refused(const char *args, const char *names)
+{
+  const char *contents = "keep me";
+  char        keep[300], all[2048], seen[64];
+  Run         r;
+  snprintf(keep, sizeof(keep), "%s/keep.h5", workdir);
+  FILE *f = fopen(keep, "w");
+  fputs(contents, f);
+  fclose(f);
+  snprintf(all, sizeof(all), "%s -drift_output %s", args, keep);
+  run_driftsim(&r, 2, all);
+  ck_assert_msg(r.exit_code != 0, "'%s' exited 0", args);
+  ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1, "'%s': expected one error line, stderr: %s", args, r.err);
+  ck_assert_msg(strstr(r.err, names) != NULL, "'%s': message does not name '%s': %s", args, names, r.err);
+  ck_assert_msg(!strstr(r.err, "PETSC ERROR"), "'%s': a PETSc traceback instead of a message: %s", args, r.err);
+  slurp(keep, seen, sizeof(seen));
+  ck_assert_msg(!strcmp(seen, contents), "'%s' destroyed the existing output file", args);
+}

@@ -44,6 +44,14 @@ void write_table(const char *path, const char *name, int rows, int cols, const d
    free with free(). */
 double *make_table(int rows, int cols, double (*value)(int, int), int nan_row);
 
+/* Runs driftsim on 2 ranks with the bad `args` and an existing output file: asserts that it
+   fails with one clean error line containing `names`, and leaves the file as it was. */
+void cli_check_refused(const char *args, const char *names);
+
+/* Adds the test case "columns" of check_cli_columns.c (the joint fields' negatives and
+   weights files and floor option refused when unusable) to s. */
+void cli_test_add_columns(Suite *s);
+
 /* Adds the tests of check_cli_errors.c (bad input, unusable files and outputs, a run that
    overflows, a checkpoint of another run) to tc. */
 void cli_test_add_refusals(TCase *tc);

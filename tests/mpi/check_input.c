@@ -33,33 +33,6 @@ static PetscErrorCode make_table(PetscInt rows, double **values)
   PetscFunctionReturn(0);
 }
 
-/* Rank 0 creates `path` (replacing it) holding the dataset `name` (parent groups created)
-   of file type `type` and shape dims, written from `values` as `memtype` when values is not
-   NULL; every rank waits and learns whether it worked. */
-static PetscErrorCode write_dataset(const char *path, const char *name, hid_t type, hid_t memtype, int ndims, const hsize_t dims[], const void *values)
-{
-  int ok = 1;
-
-  PetscFunctionBeginUser;
-  if (PetscGlobalRank == 0) {
-    hid_t file  = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t space = H5Screate_simple(ndims, dims, NULL);
-    hid_t lcpl  = H5Pcreate(H5P_LINK_CREATE);
-    hid_t dset  = H5I_INVALID_HID;
-
-    ok = file >= 0 && space >= 0 && lcpl >= 0 && H5Pset_create_intermediate_group(lcpl, 1) >= 0;
-    if (ok) dset = H5Dcreate2(file, name, type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-    ok = ok && dset >= 0 && (!values || H5Dwrite(dset, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) >= 0);
-    if (dset >= 0) H5Dclose(dset);
-    if (lcpl >= 0) H5Pclose(lcpl);
-    if (space >= 0) H5Sclose(space);
-    if (file >= 0) ok = H5Fclose(file) >= 0 && ok;
-  }
-  PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, PETSC_COMM_WORLD));
-  PetscCheck(ok, PETSC_COMM_WORLD, PETSC_ERR_FILE_WRITE, "cannot write the test file %s", path);
-  PetscFunctionReturn(0);
-}
-
 /* Rank 0 writes the float64 table [rows][cols] of cell values as `name` in `path`. */
 static PetscErrorCode write_table(const char *path, const char *name, PetscInt rows, PetscInt cols)
 {
@@ -70,7 +43,7 @@ static PetscErrorCode write_table(const char *path, const char *name, PetscInt r
   PetscCall(PetscMalloc1(PetscMax(rows * cols, 1), &values));
   for (PetscInt i = 0; i < rows; i++)
     for (PetscInt k = 0; k < cols; k++) values[i * cols + k] = cell(i, k);
-  PetscCall(write_dataset(path, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims, values));
+  PetscCall(ds_test_write_dataset(path, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims, values));
   PetscCall(PetscFree(values));
   PetscFunctionReturn(0);
 }
@@ -254,19 +227,19 @@ static PetscErrorCode write_bad_file(Bad bad, const char *path)
     break;
   case BAD_FLAT:
     PetscCall(make_table(ROWS, &values));
-    PetscCall(write_dataset(path, "/data", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, (hsize_t[]){ROWS}, values));
+    PetscCall(ds_test_write_dataset(path, "/data", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, (hsize_t[]){ROWS}, values));
     PetscCall(PetscFree(values));
     break;
   case BAD_CUBE:
     PetscCall(make_table(ROWS, &values));
-    PetscCall(write_dataset(path, "/data", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 3, (hsize_t[]){1, ROWS, DIM}, values));
+    PetscCall(ds_test_write_dataset(path, "/data", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 3, (hsize_t[]){1, ROWS, DIM}, values));
     PetscCall(PetscFree(values));
     break;
   case BAD_COLUMNS:
     PetscCall(write_table(path, "/data", ROWS, 2));
     break;
   case BAD_EMPTY:
-    PetscCall(write_dataset(path, "/data", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, (hsize_t[]){0, DIM}, NULL));
+    PetscCall(ds_test_write_dataset(path, "/data", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, (hsize_t[]){0, DIM}, NULL));
     break;
   case BAD_STRINGS: {
     char  text[2 * DIM][STR_BYTES];
@@ -274,7 +247,7 @@ static PetscErrorCode write_bad_file(Bad bad, const char *path)
 
     for (int k = 0; k < 2 * DIM; k++) snprintf(text[k], STR_BYTES, "v%d", k);
     PetscCheck(type >= 0 && H5Tset_size(type, STR_BYTES) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "cannot make a string type");
-    PetscCall(write_dataset(path, "/data", type, type, 2, (hsize_t[]){2, DIM}, text));
+    PetscCall(ds_test_write_dataset(path, "/data", type, type, 2, (hsize_t[]){2, DIM}, text));
     H5Tclose(type);
     break;
   }
@@ -285,7 +258,7 @@ static PetscErrorCode write_bad_file(Bad bad, const char *path)
       values[NAN_ROW * DIM + 1] = NAN;
       values[INF_ROW * DIM]     = -INFINITY;
     } else values[(ROWS - 1) * DIM + 2] = INFINITY;
-    PetscCall(write_dataset(path, "/data", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, (hsize_t[]){ROWS, DIM}, values));
+    PetscCall(ds_test_write_dataset(path, "/data", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, (hsize_t[]){ROWS, DIM}, values));
     PetscCall(PetscFree(values));
     break;
   }

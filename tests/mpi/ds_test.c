@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
+#include <hdf5.h>
 #include "ds_test.h"
 #include "ds_init.h"
 
@@ -140,4 +141,31 @@ double ds_test_kernel(DSKernelType kernel, double h, double beta, double r2)
   case DS_KERNEL_IMQ: return pow(1 + r2 / (h * h), -beta);
   }
   return NAN;
+}
+
+/* Rank 0 creates `path` (replacing it) holding the dataset `name` (parent groups created)
+   of file type `type` and shape dims, written from `values` as `memtype` when values is not
+   NULL; every rank waits and learns whether it worked. */
+PetscErrorCode ds_test_write_dataset(const char *path, const char *name, hid_t type, hid_t memtype, int ndims, const hsize_t dims[], const void *values)
+{
+  int ok = 1;
+
+  PetscFunctionBeginUser;
+  if (PetscGlobalRank == 0) {
+    hid_t file  = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t space = H5Screate_simple(ndims, dims, NULL);
+    hid_t lcpl  = H5Pcreate(H5P_LINK_CREATE);
+    hid_t dset  = H5I_INVALID_HID;
+
+    ok = file >= 0 && space >= 0 && lcpl >= 0 && H5Pset_create_intermediate_group(lcpl, 1) >= 0;
+    if (ok) dset = H5Dcreate2(file, name, type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    ok = ok && dset >= 0 && (!values || H5Dwrite(dset, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) >= 0);
+    if (dset >= 0) H5Dclose(dset);
+    if (lcpl >= 0) H5Pclose(lcpl);
+    if (space >= 0) H5Sclose(space);
+    if (file >= 0) ok = H5Fclose(file) >= 0 && ok;
+  }
+  PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, PETSC_COMM_WORLD));
+  PetscCheck(ok, PETSC_COMM_WORLD, PETSC_ERR_FILE_WRITE, "cannot write the test file %s", path);
+  PetscFunctionReturn(0);
 }

@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <petscvec.h>
+#include <hdf5.h>
 #include "ds_field.h"
 #include "ds_target.h"
 
@@ -37,6 +38,11 @@ static inline double ds_test_reldiff(double a, double b, double floor_)
 /* A path under /tmp that is the same on every rank: /tmp/ds_<suite>_<rank 0's process
    id>_<tag>. Collective. */
 PetscErrorCode ds_test_path(const char *suite, const char *tag, char path[], size_t len);
+
+/* Rank 0 creates `path` (replacing it) holding the dataset `name` (parent groups created)
+   of file type `type` and shape dims, written from `values` as `memtype` when values is not
+   NULL; every rank waits and learns whether it worked. Collective. */
+PetscErrorCode ds_test_write_dataset(const char *path, const char *name, hid_t type, hid_t memtype, int ndims, const hsize_t dims[], const void *values);
 
 /* Every rank's copy of a distributed Vec (free with PetscFree). Collective. */
 double *ds_test_gather_vec(Vec X);
@@ -80,6 +86,7 @@ void ds_test_run_teardown(DSTestRun *run);
 
 /* The suites, one per module (tests/mpi/check_<module>.c). */
 Suite *ds_suite_underflow(void);
+Suite *ds_suite_output_rows(void);
 Suite *ds_suite_rng_init(void);
 Suite *ds_suite_target(void);
 Suite *ds_suite_kernels(void);
@@ -95,5 +102,6 @@ Suite *ds_suite_field_registry(void);
 Suite *ds_suite_theorem(void);
 Suite *ds_suite_stein(void);
 Suite *ds_suite_xdmf(void);
+Suite *ds_suite_joint_floor(void);
 
 #endif

@@ -13,6 +13,8 @@ static const struct { const char *name; SuiteMaker make; } suites[] = {
   {"diagnostics", ds_suite_diagnostics}, {"field_registry", ds_suite_field_registry},
   {"theorem", ds_suite_theorem},         {"stein", ds_suite_stein},
   {"xdmf", ds_suite_xdmf},                {"underflow", ds_suite_underflow},
+  {"joint_floor", ds_suite_joint_floor},
+  {"output_rows", ds_suite_output_rows},
 };
 
 int main(int argc, char **argv)

@@ -22,7 +22,9 @@ for job in jobscripts/*.sbatch; do
   done
 done
 
-# 2. Options files, each for zero steps at N = 64 into a temporary output.
+# 2. Options files, each for zero steps at N = 64 into a temporary output (the inputs of
+# runs/official_multitemperature.opts made first, as its comment says).
+tools/official-inputs out/official_inputs.h5 >/dev/null || bad "tools/official-inputs failed"
 for opts in runs/*.opts; do
   name=$(basename "$opts" .opts)
   head -1 "$opts" | grep -q '^#' || bad "$opts does not start with a comment"
