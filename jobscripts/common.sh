@@ -57,35 +57,34 @@ on_signal() {
 trap on_signal USR1
 
 # forward_stop (in the background): USR1 to the running srun, which passes it to every task,
-# once each task has said it ignores USR1 (a file in step_ready, see launch_tasks), then again
-# every 2 s until the step ends. A task still loading driftsim ignores it; driftsim's handler,
-# installed on the first line of main, takes a later one. Never sent earlier: a USR1 that
-# reaches a task before it ignores the signal kills it, and srun drops one that comes before
-# the tasks exist.
+# once each task has said that it holds USR1 blocked (a file in step_ready, see
+# launch_tasks). Never earlier: a USR1 that reaches a task still loading the program kills it,
+# and srun drops one that comes before the tasks exist. A task still loading driftsim keeps it
+# pending; driftsim unblocks it once its handler is installed, on the first line of main.
 forward_stop() {
   while kill -0 "$step_pid" 2>/dev/null; do
     if [ "$(find "$step_ready" -type f | wc -l)" -ge "$step_tasks" ]; then
       kill -USR1 "$step_pid" 2>/dev/null || true
-      sleep 2
-    else
-      sleep 0.2
+      return 0
     fi
+    sleep 0.2
   done
 }
 
 # launch_tasks STOPPABLE LOG TASKS ARGS...: driftsim on TASKS tasks in the background
 # (step_pid is srun's pid), output appended to LOG; a USR1 is passed on to it when STOPPABLE
-# is 1 (not to the rank check, which has nowhere to write a checkpoint). Each task sets USR1
-# to ignored and leaves a file in LOG.ready before it execs driftsim, whose handler then
-# replaces the ignore.
+# is 1 (not to the rank check, which has nowhere to write a checkpoint). Each task blocks
+# USR1 (perl, part of every Debian system) and leaves a file in LOG.ready before it execs
+# driftsim.
 launch_tasks() {
   local log=$2
   step_stoppable=$1 step_tasks=$3 step_ready=$2.ready
   shift 3
   rm -rf "$step_ready"
   mkdir "$step_ready"
-  srun --ntasks="$step_tasks" bash -c 'trap "" USR1; : >"$1/$HOSTNAME.$$"; shift; exec "$@"' \
-    driftsim-task "$step_ready" "$DRIFTSIM" "$@" </dev/null >>"$log" 2>&1 &
+  srun --ntasks="$step_tasks" perl -MPOSIX -e 'sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGUSR1)) or die;
+    open(my $ready, ">", shift(@ARGV) . "/" . (uname())[1] . ".$$") or die "$!"; close($ready);
+    exec { $ARGV[0] } @ARGV or die "$ARGV[0]: $!"' "$step_ready" "$DRIFTSIM" "$@" </dev/null >>"$log" 2>&1 &
   step_pid=$!
   if [ "$stop" = 1 ] && [ "$step_stoppable" = 1 ]; then # a USR1 came while srun was starting
     forward_stop &
