@@ -4,8 +4,10 @@
 #ifndef DS_SIGNALS_H
 #define DS_SIGNALS_H
 
-/* Installs the handler for SIGTERM, SIGUSR1 and SIGINT; it only records the signal.
-   Called before MPI_Init and again after PetscInitialize (which installs its own). Local. */
+/* Installs the handler for SIGTERM, SIGUSR1 and SIGINT; it only records the signal. Then
+   unblocks them in the calling thread, so that one a launcher kept blocked and pending
+   across exec is recorded now. Called before MPI_Init and again after PetscInitialize
+   (which installs its own). Local. */
 void ds_signals_install(void);
 
 /* The last of these signals received by this process, or 0. Local. */

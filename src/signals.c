@@ -12,12 +12,20 @@ void ds_signals_install(void)
 {
   const int        signals[] = {SIGTERM, SIGUSR1, SIGINT};
   struct sigaction action;
+  sigset_t         ours;
 
   memset(&action, 0, sizeof(action));
   action.sa_handler = on_signal;
   action.sa_flags   = SA_RESTART; /* MPI's and HDF5's system calls go on undisturbed */
   sigemptyset(&action.sa_mask);
-  for (size_t k = 0; k < sizeof(signals) / sizeof(signals[0]); k++) (void)sigaction(signals[k], &action, NULL);
+  sigemptyset(&ours);
+  for (size_t k = 0; k < sizeof(signals) / sizeof(signals[0]); k++) {
+    (void)sigaction(signals[k], &action, NULL);
+    sigaddset(&ours, signals[k]);
+  }
+  /* A launcher may start driftsim with these blocked, so that one arriving while the program
+     is still being loaded waits (the jobscripts do): it is delivered here, to the handler. */
+  (void)pthread_sigmask(SIG_UNBLOCK, &ours, NULL);
 }
 
 int ds_signals_received(void) { return received; }

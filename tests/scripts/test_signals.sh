@@ -35,7 +35,8 @@ signalled() {
   sleep 0.05
   mpiexec=$(pgrep -P "$launcher" | head -1)
   if [ "$3" = mpiexec ]; then
-    rank_pid "$mpiexec" 0 >/dev/null
+    # every rank's handler, not only rank 0's: before main the signal kills (the guide says so)
+    for r in $(seq 0 $(($1 - 1))); do rank_pid "$mpiexec" "$r" >/dev/null; done
     target=$mpiexec
   else
     target=$(rank_pid "$mpiexec" "$3")

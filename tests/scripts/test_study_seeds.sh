@@ -43,10 +43,10 @@ printf '#!/bin/bash\nn=1\nwhile [[ "$1" == --* ]]; do case "$1" in --ntasks=*) n
 chmod +x "$tmp/bin/srun"
 job=(jobscripts/n_sweep.sbatch --opts runs/rate_study.opts --n "64 100" --seeds "3 4" --horizon "0.05 64 1/2"
   --out "$tmp/job" -- -drift_monitor 0 -drift_diagnostics_every 2 -drift_output_every 2 -drift_diagnostics none)
-PATH="$tmp/bin:$PATH" SLURM_SUBMIT_DIR=$root SLURM_NTASKS=2 SLURM_JOB_ID=1 SLURM_ARRAY_TASK_ID=3 \
+PATH="$tmp/bin:$PATH" SLURM_SUBMIT_DIR=$root SLURM_MPI_TYPE=pmix SLURM_NTASKS=2 SLURM_JOB_ID=1 SLURM_ARRAY_TASK_ID=3 \
   bash "${job[@]}" >"$tmp/job.out" 2>&1 || { cat "$tmp/job.out"; fail "n_sweep.sbatch index 3 failed"; }
 [ "$(ls "$tmp/job"/*.h5 | grep -v "\.views\.h5$")" = "$tmp/job/n0000100_p002_s0004.h5" ] || fail "index 3 wrote $(ls "$tmp/job")"
-if PATH="$tmp/bin:$PATH" SLURM_SUBMIT_DIR=$root SLURM_NTASKS=2 SLURM_JOB_ID=1 SLURM_ARRAY_TASK_ID=4 \
+if PATH="$tmp/bin:$PATH" SLURM_SUBMIT_DIR=$root SLURM_MPI_TYPE=pmix SLURM_NTASKS=2 SLURM_JOB_ID=1 SLURM_ARRAY_TASK_ID=4 \
   bash "${job[@]}" >"$tmp/job.out" 2>&1; then fail "n_sweep.sbatch accepted index 4 of 4 runs"; fi
 grep -q -- "--array=0-3" "$tmp/job.out" || fail "unclear array message: $(cat "$tmp/job.out")"
 
