@@ -101,7 +101,7 @@ static const char *const weights_options[DS_COLUMN_SETS] = {"-drift_particle_wei
 /* Rank 0's verdict on the paths (ds_preflight_paths). */
 static PetscErrorCode paths_problem(const DSOptions *o, const char *checkpoint, char reason[], size_t len)
 {
-  NamedPath    outs[4], ins[2];
+  NamedPath    outs[4], ins[3 + DS_COLUMN_SETS]; /* init, target, negatives, the weights files */
   OptionsFiles files = {0};
   char         tmp[PETSC_MAX_PATH_LEN], prev[PETSC_MAX_PATH_LEN], no_message[8];
   int          nout = 0, nin = 0, argc;

@@ -62,6 +62,17 @@ START_TEST(unusable_columns_are_refused_cleanly)
   snprintf(args, sizeof(args), BASE " -drift_negatives_file %s -drift_negatives_dataset /g -drift_negatives_weights_file %s -drift_negatives_weights_dataset /w", neg, zeros);
   snprintf(names, sizeof(names), "-drift_negatives_weights_file %s, dataset /w: every weight is 0; at least one must be > 0", zeros);
   cli_check_refused(args, names);
+  /* Every input at once (the init, target and negatives files and the three weights
+     files), the last of them being the output: the clash is found and named (a list of
+     the inputs too short for them once wrote past its end and printed garbage). */
+  char keep[300], every[3000];
+  snprintf(keep, sizeof(keep), "%s/keep.h5", workdir);
+  snprintf(every, sizeof(every),
+           "-drift_field joint -drift_n 37 -ts_max_steps 1 -drift_init file -drift_init_file %s -drift_init_dataset /g -drift_target file -drift_target_file %s -drift_target_dataset /g"
+           " -drift_negatives_file %s -drift_negatives_dataset /g -drift_particle_weights_file %s -drift_particle_weights_dataset /w -drift_negatives_weights_file %s"
+           " -drift_negatives_weights_dataset /w -drift_data_weights_file %s -drift_data_weights_dataset /w",
+           neg3d, neg_nan, neg, p36, zeros, keep);
+  cli_check_refused(every, "-drift_data_weights_file");
   cli_check_refused("-drift_negatives_file /nonexistent/neg.h5 -drift_negatives_dataset /g -drift_field multitemperature -drift_n 37 -drift_target_samples 23", "-drift_negatives_file /nonexistent/neg.h5, dataset /g: the file does not exist");
   cli_check_refused("-drift_joint_floor large_scale", "-drift_joint_floor applies to -drift_field joint and multitemperature (-drift_field conservative given)");
   cli_check_refused("-drift_field joint -drift_joint_floor bogus", "-drift_joint_floor bogus is not known; allowed: exact, tutorial, large_scale");

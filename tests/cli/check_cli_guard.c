@@ -177,19 +177,26 @@ START_TEST(diverging_run_stops_at_the_first_step_outside)
 }
 END_TEST
 
-/* Every options file of runs/ for its whole length at N = 256 (2 ranks): the guard never trips. */
+/* Every options file of runs/ for its whole length at N = 256 (2 ranks): the guard never
+   trips. runs/official_multitemperature.opts reads the file tools/official-inputs writes,
+   here into the scratch directory. */
 START_TEST(runs_opts_never_trip)
 {
   DIR           *runs = opendir("runs");
   struct dirent *e;
   int            count = 0;
+  char           inputs[1024], cmd[1200], official[4400];
+  snprintf(inputs, sizeof(inputs), "%s/official_inputs.h5", workdir);
+  snprintf(cmd, sizeof(cmd), "tools/official-inputs %s >/dev/null", inputs);
+  ck_assert_msg(system(cmd) == 0, "'%s' failed", cmd);
+  snprintf(official, sizeof(official), "-drift_target_file %s -drift_data_weights_file %s -drift_negatives_file %s -drift_negatives_weights_file %s", inputs, inputs, inputs, inputs);
   ck_assert(runs);
   while ((e = readdir(runs))) {
     const size_t len = strlen(e->d_name);
-    char         args[1024];
+    char         args[6000];
     Run          r;
     if (len < 5 || strcmp(e->d_name + len - 5, ".opts")) continue;
-    snprintf(args, sizeof(args), "-options_file runs/%s -drift_n 256 %s -drift_output %s/normal_%s.h5 -drift_output_every 1000000", e->d_name, QUIET, workdir, e->d_name);
+    snprintf(args, sizeof(args), "-options_file runs/%s -drift_n 256 %s -drift_output %s/normal_%s.h5 -drift_output_every 1000000 %s", e->d_name, QUIET, workdir, e->d_name, strcmp(e->d_name, "official_multitemperature.opts") ? "" : official);
     run_driftsim(&r, 2, args);
     ck_assert_msg(r.exit_code == 0 && !strstr(r.err, "guard"), "'%s' failed: %.2000s", args, r.err);
     count++;

@@ -100,7 +100,7 @@ double *make_table(int rows, int cols, double (*value)(int, int), int nan_row)
 void cli_check_refused(const char *args, const char *names)
 {
   const char *contents = "keep me";
-  char        keep[300], all[2048], seen[64];
+  char        keep[300], all[4096], seen[64];
   Run         r;
   snprintf(keep, sizeof(keep), "%s/keep.h5", workdir);
   FILE *f = fopen(keep, "w");
