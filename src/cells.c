@@ -95,7 +95,7 @@ INLINE void cells_sums(DSKernelType type, int D, const DSKernel *K, const DSBloc
       for (PetscInt iy = PetscMax(cy - 1, 0); iy <= PetscMin(cy + 1, c->count[1] - 1); iy++) {
         const PetscInt row = (iz * c->count[1] + iy) * c->count[0];
         const PetscInt j0 = c->first[row + PetscMax(cx - 1, 0)], j1 = c->first[row + PetscMin(cx + 1, c->count[0] - 1) + 1];
-        fused_range(type, D, 0, a16, &sorted, j0, j1, self, z, &value, moment);
+        fused_range(type, D, a16, &sorted, j0, j1, self, z, &value, moment);
       }
     add_query_sums(acc, i, D, moment_scale, value, moment);
   }

@@ -8,15 +8,16 @@
    need not produce subnormals.
 
    Three micro-kernels, by what the pair needs:
-   - fused (gaussian or laplace value sums, d <= 3, sources weighted or not; and the joint
-     fields' row and column sums): per query, one pass over the source block, 8 sources per
-     vector, distances, kernel values and sums in registers (the column sums in memory);
-   - wide (the same value sums, d >= 4): 8 queries per vector against a tile of sources, one
+   - fused (gaussian or laplace value sums, d <= 3, unweighted): per query, one pass over
+     the source block, 8 sources per vector, distances, kernel values and sums in registers;
+   - wide (the same kernels, d >= 4): 8 queries per vector against a tile of sources, one
      source at a time: squared distances and kernel values, then the moments, 8
      coordinates at a time so that query coordinates and sums stay in registers;
-   - tiled (imq, companion or second-moment sums, laplace gradients, row and column sums in
-     d >= 4): per query, squared distances for a tile of sources, then kernel values and
-     weights, then each sum.
+   - tiled (imq, weighted sources, companion or second-moment sums, laplace gradients, the
+     joint field's row and column sums): per query, squared distances for a tile of sources,
+     then kernel values and weights, then each sum. The joint field's exact mode stays
+     there so that its results do not change; its floored modes run on the vector layer
+     (kernels_floor.c).
    The vector layer and the fused loop live in kernels_vector.h (shared with the cell lists,
    cells.c). */
 #include "kernels_vector.h"
@@ -170,16 +171,15 @@ INLINE void sums_for(DSKernelType type, DSWeight weight, const DSKernel *K, cons
 /* The fused micro-kernel for a gaussian or laplace kernel and D <= 3 coordinates: per
    query, one pass over the source block (two, around the self pair when it is excluded)
    accumulating sum_j k and sum_j k (z - s_j), the latter multiplied by `moment_scale` at
-   the end (1 for value weights, -1/h^2 for the gaussian gradient); each source's terms
-   multiplied by its weight when `weighted`. */
-INLINE void fused_sums(DSKernelType type, int D, int weighted, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
+   the end (1 for value weights, -1/h^2 for the gaussian gradient). */
+INLINE void fused_sums(DSKernelType type, int D, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
 {
   const vreal a16 = splat(16 * K->log2_scale);
 
   for (PetscInt i = 0; i < q->n; i++) {
     PetscReal z[3], value = 0, moment[3] = {0, 0, 0};
     for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
-    fused_range(type, D, weighted, a16, s, 0, s->n, exclude ? q->start + i - s->start : -1, z, &value, moment);
+    fused_range(type, D, a16, s, 0, s->n, exclude ? q->start + i - s->start : -1, z, &value, moment);
     add_query_sums(acc, i, D, moment_scale, value, moment);
   }
 }
@@ -240,9 +240,9 @@ static void wide_chunk(PetscBool moments, const vreal *z, const DSBlock *s, Pets
 /* The wide micro-kernel for a gaussian or laplace kernel and any number of coordinates:
    LANES queries per vector (the last vector padded with copies of its first query) against
    tiles of WIDE_TILE sources: squared distances chunk by chunk, kernel values (with the
-   self pairs set to 0, times the source weights when `weighted`), then the moments chunk by
-   chunk, multiplied by `moment_scale` at the end as in the fused micro-kernel. */
-INLINE void wide_sums(DSKernelType type, int weighted, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
+   self pairs set to 0), then the moments chunk by chunk, multiplied by `moment_scale` at
+   the end as in the fused micro-kernel. */
+INLINE void wide_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
 {
   const PetscInt dim = q->dim, moments = acc->moment ? dim : 0;
   const vreal    a16 = splat(16 * K->log2_scale);
@@ -256,8 +256,6 @@ INLINE void wide_sums(DSKernelType type, int weighted, const DSKernel *K, const 
       const PetscInt nt = PetscMin(WIDE_TILE, s->n - j0);
       for (PetscInt c0 = 0; c0 < dim; c0 += WIDE_CHUNK) wide_chunk(PETSC_FALSE, z, s, c0, j0, nt, r2_or_k, NULL);
       for (PetscInt j = 0; j < nt; j++) r2_or_k[j] = kernel_values(type, a16, r2_or_k[j]);
-      if (weighted)
-        for (PetscInt j = 0; j < nt; j++) r2_or_k[j] *= s->weight[j0 + j];
       for (int l = 0; exclude && l < live; l++) {
         const PetscInt self = q->start + i0 + l - s->start - j0;
         if (self >= 0 && self < nt) r2_or_k[self][l] = 0;
@@ -270,29 +268,22 @@ INLINE void wide_sums(DSKernelType type, int weighted, const DSKernel *K, const 
   }
 }
 
-/* The fused (d <= 3) or the wide micro-kernel for one kernel type and weighting. */
-INLINE void vector_sums_weighted(DSKernelType type, int weighted, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
-{
-  switch (q->dim) {
-  case 1: fused_sums(type, 1, weighted, K, q, s, exclude, moment_scale, acc); break;
-  case 2: fused_sums(type, 2, weighted, K, q, s, exclude, moment_scale, acc); break;
-  case 3: fused_sums(type, 3, weighted, K, q, s, exclude, moment_scale, acc); break;
-  default: wide_sums(type, weighted, K, q, s, exclude, moment_scale, acc); break;
-  }
-}
-
-/* vector_sums_weighted for one kernel type, weighted when the source block has weights. */
+/* The fused (d <= 3) or the wide micro-kernel for one kernel type. */
 INLINE void vector_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
 {
-  if (s->weight) vector_sums_weighted(type, 1, K, q, s, exclude, moment_scale, acc);
-  else vector_sums_weighted(type, 0, K, q, s, exclude, moment_scale, acc);
+  switch (q->dim) {
+  case 1: fused_sums(type, 1, K, q, s, exclude, moment_scale, acc); break;
+  case 2: fused_sums(type, 2, K, q, s, exclude, moment_scale, acc); break;
+  case 3: fused_sums(type, 3, K, q, s, exclude, moment_scale, acc); break;
+  default: wide_sums(type, K, q, s, exclude, moment_scale, acc); break;
+  }
 }
 
 void ds_kernel_sums(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSKernelSums *sums)
 {
   const PetscReal scale = fused_moment_scale(kernel, weight);
 
-  if (scale != 0 && !ds_kernel_sums_extended(sums)) {
+  if (scale != 0 && !source->weight && !ds_kernel_sums_extended(sums)) {
     if (kernel->type == DS_KERNEL_GAUSSIAN) vector_sums(DS_KERNEL_GAUSSIAN, kernel, query, source, exclude_same_index, scale, sums);
     else vector_sums(DS_KERNEL_LAPLACE, kernel, query, source, exclude_same_index, scale, sums);
     return;
@@ -330,51 +321,11 @@ INLINE void row_column_for(DSKernelType type, const DSKernel *K, const DSBlock *
   }
 }
 
-/* Adds query z's kernel values against sources [j0, j1) to *row and to column[j0, j1),
-   one vector at a time as in the fused micro-kernel. */
-INLINE void fused_row_column_span(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal *row, PetscReal *column)
-{
-  vreal    v = splat(0), d[3];
-  PetscInt j = j0;
-
-  for (; j + LANES <= j1; j += LANES) add_row_column(fused_values(type, D, 0, a16, s, j, LANES, z, d), j, LANES, &v, column);
-  if (j < j1) add_row_column(fused_values(type, D, 0, a16, s, j, (int)(j1 - j), z, d), j, (int)(j1 - j), &v, column);
-  *row += lane_sum(v);
-}
-
-/* Row and column sums of a gaussian or laplace kernel in D <= 3 coordinates, per query one
-   pass over the source block (two, around the self pair when it is excluded). */
-INLINE void fused_row_column(DSKernelType type, int D, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal *row, PetscReal *column)
-{
-  const vreal a16 = splat(16 * K->log2_scale);
-
-  for (PetscInt i = 0; i < q->n; i++) {
-    const PetscInt self = exclude ? q->start + i - s->start : -1;
-    PetscReal      z[3];
-    for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
-    if (self >= 0 && self < s->n) {
-      fused_row_column_span(type, D, a16, s, 0, self, z, row + i, column);
-      fused_row_column_span(type, D, a16, s, self + 1, s->n, z, row + i, column);
-    } else fused_row_column_span(type, D, a16, s, 0, s->n, z, row + i, column);
-  }
-}
-
-/* The fused row and column sums (d <= 3) or the tiled ones, for one exponential kernel. */
-INLINE void vector_row_column(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal *row, PetscReal *column)
-{
-  switch (q->dim) {
-  case 1: fused_row_column(type, 1, K, q, s, exclude, row, column); break;
-  case 2: fused_row_column(type, 2, K, q, s, exclude, row, column); break;
-  case 3: fused_row_column(type, 3, K, q, s, exclude, row, column); break;
-  default: row_column_for(type, K, q, s, exclude, row, column); break;
-  }
-}
-
 void ds_kernel_row_column_sums(const DSKernel *kernel, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, PetscReal *row, PetscReal *column)
 {
   switch (kernel->type) {
-  case DS_KERNEL_GAUSSIAN: vector_row_column(DS_KERNEL_GAUSSIAN, kernel, query, source, exclude_same_index, row, column); break;
-  case DS_KERNEL_LAPLACE: vector_row_column(DS_KERNEL_LAPLACE, kernel, query, source, exclude_same_index, row, column); break;
+  case DS_KERNEL_GAUSSIAN: row_column_for(DS_KERNEL_GAUSSIAN, kernel, query, source, exclude_same_index, row, column); break;
+  case DS_KERNEL_LAPLACE: row_column_for(DS_KERNEL_LAPLACE, kernel, query, source, exclude_same_index, row, column); break;
   case DS_KERNEL_IMQ: row_column_for(DS_KERNEL_IMQ, kernel, query, source, exclude_same_index, row, column); break;
   }
 }

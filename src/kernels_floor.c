@@ -49,6 +49,17 @@ INLINE vreal rule_values(DSKernelType type, int D, const RuleValues *rv, const D
   return live < LANES ? k * live_lanes(live) : k;
 }
 
+/* Adds one vector's kernel values k of sources [j, j + live) to the query's row sum v and
+   to column[j, j + live). */
+INLINE void add_row_column(vreal k, PetscInt j, int live, vreal *v, PetscReal *column)
+{
+  *v += k;
+  if (live == LANES) {
+    const vreal sum = load(column + j) + k;
+    memcpy(column + j, &sum, sizeof(sum));
+  } else add_partial(column + j, live, k);
+}
+
 /* Row and column sums of query z against the sources [j0, j1). */
 INLINE void rule_row_column_span(DSKernelType type, int D, const RuleValues *rv, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal *row, PetscReal *column)
 {

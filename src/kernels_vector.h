@@ -156,25 +156,13 @@ INLINE vreal live_lanes(int live)
 }
 
 /* Kernel values of one vector of the fused micro-kernel: query z against sources
-   [j, j + live), live <= LANES, times the sources' weights when `weighted`, with the
-   differences z - s_j in d[0..D); the lanes past `live` are 0. */
-INLINE vreal fused_values(DSKernelType type, int D, int weighted, vreal a16, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *d)
+   [j, j + live), live <= LANES, with the differences z - s_j in d[0..D); the lanes past
+   `live` are 0. */
+INLINE vreal fused_values(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *d)
 {
   const vreal k = kernel_values(type, a16, fused_distances(D, s, j, live, z, d));
 
-  if (weighted) return k * (live == LANES ? load(s->weight + j) : load_partial(s->weight + j, live, 0));
   return live < LANES ? k * live_lanes(live) : k;
-}
-
-/* Adds one vector's kernel values k of sources [j, j + live) to the query's row sum v and
-   to column[j, j + live). */
-INLINE void add_row_column(vreal k, PetscInt j, int live, vreal *v, PetscReal *column)
-{
-  *v += k;
-  if (live == LANES) {
-    const vreal sum = load(column + j) + k;
-    memcpy(column + j, &sum, sizeof(sum));
-  } else add_partial(column + j, live, k);
 }
 
 /* Lane-wise selection: a where mask (a vector comparison's result, all bits set) holds, b
@@ -194,38 +182,38 @@ INLINE vreal vmax(vreal a, vreal b) { return vselect(a > b, a, b); }
 INLINE vreal vmin(vreal a, vreal b) { return vselect(a < b, a, b); }
 INLINE vreal vone_where(vint mask) { return vselect(mask, splat(1), splat(0)); }
 
-/* One vector of the fused micro-kernel: adds the values w_j k (fused_values) to v and
-   w_j k (z - s_j) to m. */
-INLINE void fused_step(DSKernelType type, int D, int weighted, vreal a16, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *v, vreal *m)
+/* One vector of the fused micro-kernel: adds the kernel values k (fused_values) to v and
+   k (z - s_j) to m. */
+INLINE void fused_step(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *v, vreal *m)
 {
   vreal       d[3];
-  const vreal k = fused_values(type, D, weighted, a16, s, j, live, z, d);
+  const vreal k = fused_values(type, D, a16, s, j, live, z, d);
 
   *v += k;
   for (int c = 0; c < D; c++) m[c] = vfma(k, d[c], m[c]);
 }
 
 /* Adds to value and moment[0..D) the fused sums of query z over sources [j0, j1):
-   sum_j w_j k and sum_j w_j k (z - s_j) (w_j = 1 unless `weighted`). */
-INLINE void fused_span(DSKernelType type, int D, int weighted, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal *value, PetscReal *moment)
+   sum_j k and sum_j k (z - s_j). */
+INLINE void fused_span(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal *value, PetscReal *moment)
 {
   vreal    v = splat(0), m[3] = {splat(0), splat(0), splat(0)};
   PetscInt j = j0;
 
-  for (; j + LANES <= j1; j += LANES) fused_step(type, D, weighted, a16, s, j, LANES, z, &v, m);
-  if (j < j1) fused_step(type, D, weighted, a16, s, j, (int)(j1 - j), z, &v, m);
+  for (; j + LANES <= j1; j += LANES) fused_step(type, D, a16, s, j, LANES, z, &v, m);
+  if (j < j1) fused_step(type, D, a16, s, j, (int)(j1 - j), z, &v, m);
   *value += lane_sum(v);
   for (int c = 0; c < D; c++) moment[c] += lane_sum(m[c]);
 }
 
 /* fused_span over the sources [j0, j1) other than `self` (an index outside the range
    skips nothing): the range is split around it, so the loop needs no mask. */
-INLINE void fused_range(DSKernelType type, int D, int weighted, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, PetscInt self, const PetscReal *z, PetscReal *value, PetscReal *moment)
+INLINE void fused_range(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, PetscInt self, const PetscReal *z, PetscReal *value, PetscReal *moment)
 {
   if (self >= j0 && self < j1) {
-    fused_span(type, D, weighted, a16, s, j0, self, z, value, moment);
-    fused_span(type, D, weighted, a16, s, self + 1, j1, z, value, moment);
-  } else fused_span(type, D, weighted, a16, s, j0, j1, z, value, moment);
+    fused_span(type, D, a16, s, j0, self, z, value, moment);
+    fused_span(type, D, a16, s, self + 1, j1, z, value, moment);
+  } else fused_span(type, D, a16, s, j0, j1, z, value, moment);
 }
 
 /* Adds one query's fused sums to the accumulators, the moments times moment_scale. */

@@ -124,8 +124,8 @@ static void fill_blocks(int dim, DSBlock *query, DSBlock *source)
 
 /* The block sums of every kernel and weight, with and without the self pair, source
    weights and the companion and second-moment sums, against a double loop over the
-   single-pair formulas, in dimensions that take each micro-kernel: gaussian and laplace
-   value sums and gaussian gradient sums without the companion, weighted or not, go to the
+   single-pair formulas, in dimensions that take each micro-kernel: unweighted gaussian
+   and laplace value sums and gaussian gradient sums without the companion go to the
    fused (d <= 3) or the wide one (d = 5: a partial chunk of coordinates; d = 16: two full
    ones), the others to the tiled one. Value-only sums (moment NULL) give the same values
    and companion sums, bit for bit. */
@@ -172,8 +172,8 @@ START_TEST(block_sums_match_double_loop)
 }
 END_TEST
 
-/* Row and column sums of the kernel matrix against a double loop, in the dimensions of the
-   fused micro-kernel (1 to 3) and of the tiled one (5), and the distance sum. */
+/* Row and column sums of the kernel matrix against a double loop, in d = 1, 2, 3 and 5,
+   and the distance sum. */
 START_TEST(row_column_and_distance_sums_match_double_loop)
 {
   static const int dims[] = {1, 2, 3, 5};
