@@ -49,12 +49,18 @@ fi
 on_signal() {
   stop=1
   signals=$((signals + 1))
+  stop_step
+}
+trap on_signal USR1
+
+# stop_step: forward_stop in the background for the running step, unless it cannot stop
+# (the rank check) or a forward_stop is already under way.
+stop_step() {
   if [ -n "$step_pid" ] && [ "$step_stoppable" = 1 ] && [ -z "$forwarder" ]; then
     forward_stop &
     forwarder=$!
   fi
 }
-trap on_signal USR1
 
 # forward_stop (in the background): USR1 to the running srun, which passes it to every task,
 # once each task has said that it holds USR1 blocked (a file in step_ready, see
@@ -86,10 +92,7 @@ launch_tasks() {
     open(my $ready, ">", shift(@ARGV) . "/" . (uname())[1] . ".$$") or die "$!"; close($ready);
     exec { $ARGV[0] } @ARGV or die "$ARGV[0]: $!"' "$step_ready" "$DRIFTSIM" "$@" </dev/null >>"$log" 2>&1 &
   step_pid=$!
-  if [ "$stop" = 1 ] && [ "$step_stoppable" = 1 ]; then # a USR1 came while srun was starting
-    forward_stop &
-    forwarder=$!
-  fi
+  if [ "$stop" = 1 ]; then stop_step; fi # a USR1 came while srun was starting
 }
 
 # srun_driftsim STOPPABLE LOG TASKS ARGS...: launch_tasks, then waits through trapped signals; returns
