@@ -40,6 +40,15 @@ with h5py.File(sys.argv[1], "r") as f:
 PY
 }
 
+# A run stopped by a signal before its first step ($tmp/log) with a valid checkpoint of
+# step 0 ($tmp/c.h5); $1 names the case in the failures.
+stopped_at_step0() {
+  local step
+  grep -q "stopped by signal .* after step 0 " "$tmp/log" || bad "$1: not stopped before the first step: $(head -3 "$tmp/log")"
+  step=$(checkpoint_step "$tmp/c.h5" 2>&1) || bad "$1: no valid checkpoint: $step"
+  [ "$step" = 0 ] || bad "$1: the checkpoint is of step $step, not 0"
+}
+
 # The number of "driftsim: error:" lines in $1, and whether a PETSc traceback is there.
 error_lines() { grep -c '^driftsim: error:' "$1" || true; }
 has_traceback() { grep -q 'PETSC ERROR' "$1"; }

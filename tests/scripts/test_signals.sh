@@ -53,9 +53,7 @@ for ranks in 1 2; do
     what="SIG$1 to ${2/#[0-9]/rank $2} during start-up ($ranks ranks)"
     signalled "$ranks" "$1" "$2"
     [ "$rc" -eq 0 ] || { bad "$what: exit $rc: $(grep -v "^PERF" "$tmp/log" | head -3 | cut -c1-200)"; continue; }
-    grep -q "stopped by signal .* after step 0 " "$tmp/log" || bad "$what: no 'stopped ... after step 0': $(head -3 "$tmp/log")"
-    step=$(checkpoint_step "$tmp/c.h5" 2>&1) || bad "$what: no valid checkpoint: $step"
-    [ "$step" = 0 ] || bad "$what: the checkpoint is of step $step, not 0"
+    stopped_at_step0 "$what"
     (cd "$tmp" && timeout 40 "$root/tools/mpiexec-local" -n "$ranks" "$driftsim" "${run[@]}" -drift_restart c.h5) >"$tmp/log" 2>&1 || bad "$what: the restart failed: $(grep -m1 error "$tmp/log")"
     rows=$(output_rows "$tmp/o.h5" 2>&1) || bad "$what: the output after the restart: $rows"
   done
