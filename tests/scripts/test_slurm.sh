@@ -158,9 +158,9 @@ ended() { [ -z "$(squeue -h -j "$1" -t PD,CF,R,CG,S 2>/dev/null)" ]; }
 # running JOB: the job runs.
 running() { [ "$(field "$1" JobState)" = RUNNING ]; }
 # follow_up JOB: the id of the follow-up job JOB submitted, from its output.
-follow_up() { sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' "$ds/$(job_out "$1")" 2>/dev/null | tail -1; }
-# job_out JOB: its output file (the header's --output pattern).
-job_out() { basename "$(field "$1" StdOut)"; }
+follow_up() { sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' "$(job_out "$1")" 2>/dev/null | tail -1; }
+# job_out JOB: its output file (the header's --output pattern), a full path.
+job_out() { field "$1" StdOut; }
 # log_has FILE TEXT: FILE holds a line starting with TEXT.
 log_has() { grep -q "^$2" "$1" 2>/dev/null; }
 # stop_job JOB: USR1 to its batch shell, what --signal=B:USR1@300 sends before the time limit.
@@ -169,7 +169,7 @@ stop_job() { scancel --signal=USR1 --batch "$1"; }
 completed() {
   until_true "${2:-90}" ended "$1" || { bad "job $1 did not end in ${2:-90} s"; return 1; }
   [ "$(field "$1" JobState)" = COMPLETED ] ||
-    { bad "job $1 is $(field "$1" JobState) $(field "$1" ExitCode): $(tail -3 "$ds/$(job_out "$1")")"; return 1; }
+    { bad "job $1 is $(field "$1" JobState) $(field "$1" ExitCode): $(tail -3 "$(job_out "$1")")"; return 1; }
 }
 # stopped JOB: it ended with exit 0 after a signal stopped its run, and submitted a follow-up
 # (its id in next) that depends on it alone (afterany:JOB, or afterany:ARRAY_TASK for an
@@ -178,7 +178,7 @@ stopped() {
   local out want
   next=""
   completed "$1" || return 1
-  out=$ds/$(job_out "$1")
+  out=$(job_out "$1")
   grep -q "continue with: -drift_restart" "$out" || { bad "job $1 was not stopped by the signal"; return 1; }
   next=$(follow_up "$1")
   [ -n "$next" ] || { bad "job $1 submitted no follow-up: $(tail -3 "$out")"; return 1; }
@@ -223,11 +223,11 @@ plugin_choice() {
   chmod +x "$tmp/alone"
   j_alone=$(DRIFTSIM=$tmp/alone DRIFTSIM_STEM=$ds/out/alone submit -n 2 jobscripts/single.sbatch "${small[@]}")
   for j in $j_nopmix $j_none $j_alone; do until_true 60 ended "$j" || bad "job $j did not end"; done
-  out=$ds/$(job_out "$j_nopmix")
+  out=$(job_out "$j_nopmix")
   [ "$(field "$j_nopmix" JobState)" = FAILED ] || bad "a Slurm without pmix: the job is $(field "$j_nopmix" JobState)"
   grep -q "offers no pmix plugin .*export SLURM_MPI_TYPE=" "$out" || bad "a Slurm without pmix: no fix named: $(cat "$out")"
   [ ! -e "$ds/out/nopmix.log" ] || bad "a Slurm without pmix: driftsim was started"
-  out=$ds/$(job_out "$j_none")
+  out=$(job_out "$j_none")
   [ "$(field "$j_none" JobState)" = FAILED ] || bad "SLURM_MPI_TYPE=none: the job is $(field "$j_none" JobState)"
   grep -q "error: MPI did not start under srun --mpi=none .*set SLURM_MPI_TYPE" "$out" ||
     bad "SLURM_MPI_TYPE=none: not the guide's hint: $(head -3 "$out")"
@@ -235,7 +235,7 @@ plugin_choice() {
   grep -q "PMI support" "$ds/out/none.rankcheck.log" 2>/dev/null ||
     bad "SLURM_MPI_TYPE=none: Open MPI's text not kept in out/none.rankcheck.log"
   [ ! -e "$ds/out/none.log" ] || bad "SLURM_MPI_TYPE=none: the run was started"
-  out=$ds/$(job_out "$j_alone")
+  out=$(job_out "$j_alone")
   [ "$(field "$j_alone" JobState)" = FAILED ] || bad "tasks alone: the job is $(field "$j_alone" JobState)"
   grep -q "srun started 2 tasks but driftsim reported ranks=1 1" "$out" || bad "tasks alone: no clear message: $(tail -2 "$out")"
 }
@@ -249,10 +249,10 @@ single_stop() {
   until_true 60 log_has "$ds/out/single.log" "step *100 " || bad "single: the run did not reach step 100"
   stop_job "$j1"
   if stopped "$j1"; then
-    j2=$next out=$ds/$(job_out "$j1")
+    j2=$next out=$(job_out "$j1")
     grep -q -- "--export=ALL,DRIFTSIM_SEGMENT=2 --time=1:00:00 jobscripts/single.sbatch ${run[*]} -drift_output $ds/out/single.h5\$" \
       "$out" || bad "single: the follow-up has not the same arguments: $(grep 'follow-up job' "$out")"
-    completed "$j2" && grep -q -- "-drift_restart" "$ds/$(job_out "$j2")" || bad "single: the follow-up did not restart"
+    completed "$j2" && grep -q -- "-drift_restart" "$(job_out "$j2")" || bad "single: the follow-up did not restart"
     [ -e "$ds/out/single.done" ] || bad "single: the follow-up did not complete the run"
     [ -z "$(follow_up "$j2")" ] || bad "single: the completed run submitted another job"
   fi
@@ -261,8 +261,8 @@ single_stop() {
     bad "srun of the whole run failed: $(tail -2 "$tmp/whole.log")"
   same_run "$ds/out/single.h5" "$tmp/whole.h5" || bad "single: the stopped and continued run differs from the whole run"
   j=$(DRIFTSIM_STEM=$ds/out/default submit jobscripts/single.sbatch "${small[@]}")
-  completed "$j" 60 && grep -q "out/default: 1 tasks:" "$ds/$(job_out "$j")" ||
-    bad "single without --ntasks: $(head -2 "$ds/$(job_out "$j")" 2>/dev/null)"
+  completed "$j" 60 && grep -q "out/default: 1 tasks:" "$(job_out "$j")" ||
+    bad "single without --ntasks: $(head -2 "$(job_out "$j")" 2>/dev/null)"
 }
 
 # USR1 to the batch shell as soon as Slurm has created the rank check's job step (step 0):
@@ -278,7 +278,7 @@ early_usr1() {
   until_true 60 has_step 0 || { bad "early USR1: job $j did not start its rank check"; return; }
   stop_job "$j"
   completed "$j" || return
-  out=$ds/$(job_out "$j")
+  out=$(job_out "$j")
   j=$(follow_up "$j")
   [ -n "$j" ] || { bad "USR1 during the rank check: no follow-up: $(tail -2 "$out")"; return; }
   [ ! -e "$ds/out/early.log" ] || bad "USR1 during the rank check: the run was started"
