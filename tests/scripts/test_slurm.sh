@@ -51,6 +51,8 @@ direct=""
 # whose slurmd is gone, a task: every process whose environment names this test's
 # slurm.conf, except this shell), and remove the scratch directory.
 no_jobs() { [ -z "$(squeue -h 2>/dev/null)" ]; }
+# gone PID: the process has ended.
+gone() { ! kill -0 "$1" 2>/dev/null; }
 cleanup() {
   local pid env
   if [ -n "$direct" ]; then kill -TERM "$direct" 2>/dev/null; fi
@@ -60,8 +62,7 @@ cleanup() {
   fi
   for pid in "${daemons[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${daemons[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null
+    until_true 5 gone "$pid" || kill -KILL "$pid" 2>/dev/null
   done
   for env in /proc/[0-9]*/environ; do
     pid=${env#/proc/}
