@@ -31,9 +31,13 @@ rank_pid() {
 signalled() {
   rm -f "$tmp"/o.* "$tmp"/c.h5*
   (cd "$tmp" && exec timeout 40 "$root/tools/mpiexec-local" -n "$1" "$driftsim" "${run[@]}") >"$tmp/log" 2>&1 &
-  local launcher=$! mpiexec target
-  sleep 0.05
-  mpiexec=$(pgrep -P "$launcher" | head -1)
+  local launcher=$! mpiexec="" target
+  # timeout's child, mpiexec: polled for (up to 4 s), as a fixed wait missed it under load
+  for _ in $(seq 400); do
+    mpiexec=$(pgrep -P "$launcher" | head -1)
+    [ -n "$mpiexec" ] && break
+    sleep 0.01
+  done
   if [ "$3" = mpiexec ]; then
     # every rank's handler, not only rank 0's: before main the signal kills (the guide says so)
     for r in $(seq 0 $(($1 - 1))); do rank_pid "$mpiexec" "$r" >/dev/null; done
