@@ -42,14 +42,14 @@ static void watchdog_fires(int sig)
   _exit(1);
 }
 
-PetscErrorCode ds_h5_watch_begin(void)
+/* Arms the watchdog: it fires DRIFTSIM_IO_TIMEOUT seconds from now. */
+static PetscErrorCode watch_arm(void)
 {
   const char *text    = getenv("DRIFTSIM_IO_TIMEOUT");
   const int   seconds = text && atoi(text) > 0 ? atoi(text) : WATCH_SECONDS;
   PetscMPIInt rank;
 
   PetscFunctionBeginUser;
-  if (watch_depth++) PetscFunctionReturn(0);
   PetscCallMPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
   PetscCall(PetscSNPrintf(watch_message, sizeof(watch_message), "driftsim: error: HDF5 has not come back from writing the output or a checkpoint within %d s on rank %d: a write that failed on one rank inside a collective HDF5 call leaves the others waiting (HDF5 1.10 does not agree on failures inside its calls); aborting the run. The output keeps the rows its complete_rows attributes count, the checkpoint its last complete state\n", seconds, (int)rank));
   PetscCall(PetscStrlen(watch_message, &watch_length));
@@ -58,12 +58,19 @@ PetscErrorCode ds_h5_watch_begin(void)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode ds_h5_watch_begin(void)
+{
+  PetscFunctionBeginUser;
+  if (!watch_depth++) PetscCall(watch_arm());
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ds_h5_watch_rest(void)
 {
   PetscFunctionBeginUser;
-  PetscCall(ds_h5_watch_begin());
-  watch_depth  = 1; /* never ended */
-  watch_length = 0; /* the failure was reported */
+  PetscCall(watch_arm()); /* also inside a watched stretch, whose end must not stop it */
+  watch_depth++;          /* never ended */
+  watch_length = 0;       /* the failure was reported */
   PetscFunctionReturn(0);
 }
 

@@ -135,8 +135,8 @@ static PetscErrorCode check_sidecar_now(const char *path, PetscInt snapshots, Pe
     char       *text;
     hid_t       file, view_file;
 
-    sidecar_of(path, xmf, sizeof(xmf));
-    snprintf(views, sizeof(views), "%.*s.views.h5", (int)(strlen(xmf) - 4), xmf);
+    companion_of(path, ".xmf", xmf, sizeof(xmf));
+    companion_of(path, ".views.h5", views, sizeof(views));
     snprintf(tmp, sizeof(tmp), "%s.tmp", xmf);
     snprintf(copy, sizeof(copy), "%s.copy", path);
     text = read_text_file(xmf);
@@ -169,7 +169,7 @@ START_TEST(test_xdmf_sidecar)
 
   snprintf(tag, sizeof(tag), "xdmf%d.h5", (int)dim);
   DS_ASSERT_PETSC(ds_test_path("output", tag, path, sizeof(path)));
-  sidecar_of(path, xmf, sizeof(xmf));
+  companion_of(path, ".xmf", xmf, sizeof(xmf));
   DS_ASSERT_PETSC(write_text_file(xmf, "stale\n"));
   fill_options(n, dim, path, &opts);
   DS_ASSERT_PETSC(make_target(dim, SAMPLES, PETSC_FALSE, PETSC_FALSE, &target));

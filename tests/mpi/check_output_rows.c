@@ -20,8 +20,10 @@ static int64_t complete_rows(hid_t file)
   return rows;
 }
 
-/* Whether every /particles series has `rows` rows (serial, rank 0). */
-static int series_have(hid_t file, hsize_t rows)
+/* Whether every /particles series has `rows` rows; with `grow`, each that has is then grown
+   by one row without touching complete_rows: what a job killed within an append leaves
+   (serial, rank 0). */
+static int series_have(hid_t file, hsize_t rows, PetscBool grow)
 {
   const char *const names[] = {"/particles/step", "/particles/time", "/particles/position", "/particles/velocity"};
   int               ok      = 1;
@@ -32,26 +34,8 @@ static int series_have(hid_t file, hsize_t rows)
 
     ok = ok && space >= 0 && H5Sget_simple_extent_dims(space, dims, NULL) >= 1 && dims[0] == rows;
     if (!ok) fprintf(stderr, "%s has %llu rows, expected %llu\n", names[k], (unsigned long long)dims[0], (unsigned long long)rows);
-    if (space >= 0) H5Sclose(space);
-    if (ds >= 0) H5Dclose(ds);
-  }
-  return ok;
-}
-
-/* Grows every /particles series by one row without touching complete_rows: what a job
-   killed within an append leaves (serial, rank 0). */
-static int grow_uncounted(hid_t file)
-{
-  const char *const names[] = {"/particles/step", "/particles/time", "/particles/position", "/particles/velocity"};
-  int               ok      = 1;
-
-  for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-    hid_t   ds = H5Dopen2(file, names[k], H5P_DEFAULT), space = ds >= 0 ? H5Dget_space(ds) : -1;
-    hsize_t dims[3] = {0, 0, 0};
-    int     ndims   = space >= 0 ? H5Sget_simple_extent_dims(space, dims, NULL) : -1;
-
     dims[0]++;
-    ok = ok && ndims >= 1 && H5Dset_extent(ds, dims) >= 0;
+    ok = ok && (!grow || H5Dset_extent(ds, dims) >= 0);
     if (space >= 0) H5Sclose(space);
     if (ds >= 0) H5Dclose(ds);
   }
@@ -102,7 +86,7 @@ START_TEST(test_restart_trusts_complete_rows)
 
     ok   = ends_at_eoa(path);
     file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-    ok   = ok && file >= 0 && complete_rows(file) == WRITTEN && series_have(file, WRITTEN) && grow_uncounted(file);
+    ok   = ok && file >= 0 && complete_rows(file) == WRITTEN && series_have(file, WRITTEN, PETSC_TRUE);
     if (file >= 0) H5Fclose(file);
   }
   DS_ASSERT_PETSC(share_verdict(&ok));
@@ -115,7 +99,7 @@ START_TEST(test_restart_trusts_complete_rows)
   if (PetscGlobalRank == 0) {
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
 
-    ok = file >= 0 && complete_rows(file) == WRITTEN && series_have(file, WRITTEN) && check_particles(file, WRITTEN, n, dim, PETSC_TRUE);
+    ok = file >= 0 && complete_rows(file) == WRITTEN && series_have(file, WRITTEN, PETSC_FALSE) && check_particles(file, WRITTEN, n, dim, PETSC_TRUE);
     if (file >= 0) H5Fclose(file);
     remove_output(path);
   }

@@ -8,12 +8,12 @@
 const DSBandwidth       output_test_bandwidth = {DS_BANDWIDTH_FIXED, 0.125, 0.0, 0.0};
 const char *const       diag_names[2]         = {"rms_velocity", "mmd2"};
 
-/* The XDMF sidecar of the output `path`: the path without .h5, plus .xmf. */
-void sidecar_of(const char *path, char xmf[], size_t len)
+/* A file beside the output `path`: the path without .h5, plus `suffix`. */
+void companion_of(const char *path, const char *suffix, char name[], size_t len)
 {
   const size_t plen = strlen(path);
 
-  snprintf(xmf, len, "%.*s.xmf", (int)(plen > 3 && !strcmp(path + plen - 3, ".h5") ? plen - 3 : plen), path);
+  snprintf(name, len, "%.*s%s", (int)(plen > 3 && !strcmp(path + plen - 3, ".h5") ? plen - 3 : plen), path, suffix);
 }
 
 /* Rank 0 removes the output `path`, its sidecar and its views file. */
@@ -21,8 +21,8 @@ void remove_output(const char *path)
 {
   char xmf[PETSC_MAX_PATH_LEN], views[PETSC_MAX_PATH_LEN + 16];
 
-  sidecar_of(path, xmf, sizeof(xmf));
-  snprintf(views, sizeof(views), "%.*s.views.h5", (int)(strlen(xmf) - 4), xmf);
+  companion_of(path, ".xmf", xmf, sizeof(xmf));
+  companion_of(path, ".views.h5", views, sizeof(views));
   unlink(path);
   unlink(xmf);
   unlink(views);

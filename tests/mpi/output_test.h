@@ -33,8 +33,9 @@ static inline double diag_time(PetscInt r) { return 0.5 * r; }
 static inline double diag_value(PetscInt r, PetscInt k) { return k ? 0.125 - 2.0 * r : 1.5 + r; }
 extern const char *const diag_names[2];
 
-/* The XDMF sidecar of the output `path`: the path without .h5, plus .xmf. */
-void sidecar_of(const char *path, char xmf[], size_t len);
+/* A file beside the output `path`: the path without .h5, plus `suffix` (".xmf": the XDMF
+   sidecar; ".views.h5": its views file). */
+void companion_of(const char *path, const char *suffix, char name[], size_t len);
 
 /* Rank 0 removes the output `path`, its sidecar and its views file. */
 void remove_output(const char *path);
