@@ -17,6 +17,9 @@ typedef struct DSField_ *DSField;
 /* At most this many diagnostics of a field's own (ds_field_get_diagnostics). */
 #define DS_FIELD_MAX_OWN_DIAGNOSTICS (7 + 6 * DS_MAX_TEMPERATURES) /* multitemperature: s, then per temperature RMS and the floor's 5 */
 
+/* What bounds a field type's largest speed (ds_guard_speed_bound); unknown: no bound. */
+typedef enum { DS_GUARD_SPEED_UNKNOWN, DS_GUARD_SPEED_CONSERVATIVE, DS_GUARD_SPEED_DISPLACEMENT, DS_GUARD_SPEED_JOINT, DS_GUARD_SPEED_MULTITEMPERATURE } DSGuardSpeed;
+
 /* What a field type asks of the options (checked by ds_field_type_check before any file
    is touched) and how it is made. */
 typedef struct {
@@ -31,6 +34,7 @@ typedef struct {
   PetscBool    uses_bandwidth;  /* the bandwidth h is the field's (not a function of the state) */
   PetscBool    joint_columns;   /* takes -drift_joint_floor, negatives and per-point weights */
   DSJointFloor default_joint_floor; /* -drift_joint_floor when not given */
+  DSGuardSpeed guard_speed;     /* the divergence guard's bound of its speed */
 } DSFieldTypeInfo;
 
 /* Adds a field type to the registry; the options accept its name from then on. A type of

@@ -6,22 +6,18 @@
 #define DS_GUARD_H
 
 #include <petscvec.h>
-#include "ds_options.h"
-#include "ds_target.h"
+#include "ds_field.h"
 
 /* A converging run stays within DS_GUARD_EXTENT_MULTIPLE extents of the centre. */
 #define DS_GUARD_EXTENT_MULTIPLE 4
 /* A mixture component N(m, C) counts as the ball around m of this many RMS radii sqrt(tr C). */
 #define DS_GUARD_COMPONENT_RADII 3.0
 
-/* What a field's largest speed depends on (ds_guard_speed_bound). */
-typedef enum { DS_GUARD_SPEED_UNKNOWN, DS_GUARD_SPEED_CONSERVATIVE, DS_GUARD_SPEED_DISPLACEMENT, DS_GUARD_SPEED_JOINT, DS_GUARD_SPEED_MULTITEMPERATURE } DSGuardSpeed;
-
 typedef struct {
   PetscInt     dim;
   PetscReal   *centre;  /* [d] c: the middle of the bounding box of the initial cloud and the target */
   PetscReal    extent;  /* E: the largest distance from c to a particle of the initial cloud or a point of the target */
-  DSGuardSpeed speed;   /* the field's kind, and what its bound reads: */
+  DSGuardSpeed speed;   /* the field type's (DSFieldTypeInfo), and what its bound reads: */
   PetscBool    gaussian, imq, analytic; /* kernel; a mixture target (no samples) */
   PetscReal    imq_beta;
   PetscInt     n, m, ntemperatures;     /* N, M, the multitemperature field's temperatures */

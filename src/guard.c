@@ -36,25 +36,7 @@
      |V_i| <= (s / sqrt(d)) T sqrt(N d) <= T sqrt(N) D for T temperatures.
    The ball is a heuristic for "converging", not a theorem: a run whose particles
    legitimately spread beyond four extents is stopped too (the guide says so). */
-#include <string.h>
 #include "ds_guard.h"
-
-/* The kind of bound that applies to the field named `field`. */
-static DSGuardSpeed speed_kind(const char *field)
-{
-  static const struct {
-    const char  *name;
-    DSGuardSpeed speed;
-  } kinds[] = {
-    {"conservative", DS_GUARD_SPEED_CONSERVATIVE},
-    {"displacement", DS_GUARD_SPEED_DISPLACEMENT},
-    {"joint", DS_GUARD_SPEED_JOINT},
-    {"multitemperature", DS_GUARD_SPEED_MULTITEMPERATURE},
-  };
-  for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-    if (!strcmp(field, kinds[k].name)) return kinds[k].speed;
-  return DS_GUARD_SPEED_UNKNOWN;
-}
 
 /* Squared length of a - b over d entries; +infinity when it is not finite. Real scalars
    (driftsim refuses a complex PETSc build). */
@@ -102,11 +84,13 @@ PetscErrorCode ds_guard_create(MPI_Comm comm, const DSOptions *opts, const DSTar
   PetscReal         *box, *component_radius = NULL, far;
   PetscInt           local;
   PointSet           sets[2];
+  const DSFieldTypeInfo *type;
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(guard, sizeof(*guard)));
+  PetscCall(ds_field_type_find(opts->field, &type));
   guard->dim           = d;
-  guard->speed         = speed_kind(opts->field);
+  guard->speed         = type ? type->guard_speed : DS_GUARD_SPEED_UNKNOWN;
   guard->gaussian      = opts->kernel == DS_KERNEL_GAUSSIAN ? PETSC_TRUE : PETSC_FALSE;
   guard->imq           = opts->kernel == DS_KERNEL_IMQ ? PETSC_TRUE : PETSC_FALSE;
   guard->analytic      = target->analytic;

@@ -48,4 +48,5 @@ const DSFieldTypeInfo ds_field_conservative = {
   .smooth_kernel  = PETSC_TRUE,
   .takes_cutoff   = PETSC_TRUE,
   .uses_bandwidth = PETSC_TRUE,
+  .guard_speed    = DS_GUARD_SPEED_CONSERVATIVE,
 };

@@ -137,4 +137,5 @@ const DSFieldTypeInfo ds_field_displacement = {
   .default_kernel = DS_KERNEL_LAPLACE,
   .takes_cutoff   = PETSC_TRUE,
   .uses_bandwidth = PETSC_TRUE,
+  .guard_speed    = DS_GUARD_SPEED_DISPLACEMENT,
 };

@@ -330,4 +330,5 @@ const DSFieldTypeInfo ds_field_joint = {
   .uses_bandwidth      = PETSC_TRUE,
   .joint_columns       = PETSC_TRUE,
   .default_joint_floor = DS_JOINT_FLOOR_TUTORIAL,
+  .guard_speed         = DS_GUARD_SPEED_JOINT,
 };

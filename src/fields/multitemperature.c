@@ -141,4 +141,5 @@ const DSFieldTypeInfo ds_field_multitemperature = {
   .takes_temperatures  = PETSC_TRUE,
   .joint_columns       = PETSC_TRUE,
   .default_joint_floor = DS_JOINT_FLOOR_LARGE_SCALE,
+  .guard_speed         = DS_GUARD_SPEED_MULTITEMPERATURE,
 };

@@ -32,6 +32,18 @@ static const struct {
   {"-drift_n 64 -drift_bandwidth 5 -drift_target_samples 40 -ts_dt 100 -ts_max_steps 60", 5.0, 100.0, "-drift_output", "a.h5", "a.checkpoint.h5"},
 };
 
+/* The largest distance from c of the n points x [n][d]. */
+static double farthest(const double *x, int n, int d, const double c[])
+{
+  double far = 0;
+  for (int i = 0; i < n; i++) {
+    double r2 = 0;
+    for (int j = 0; j < d; j++) r2 += (x[i * d + j] - c[j]) * (x[i * d + j] - c[j]);
+    far = fmax(far, sqrt(r2));
+  }
+  return far;
+}
+
 /* The guide's ball from the initial cloud x0 [n][d] and the target of the output file f
    (samples, or mixture components as balls of 3 RMS radii): its centre c (middle of the
    bounding box) into c, and the returned extent E (largest distance from c). */
@@ -39,7 +51,7 @@ static double guide_ball(hid_t f, const double *x0, int n, int d, double c[], in
 {
   int      rank;
   hsize_t  dims[3];
-  double   lo[4], hi[4], *y, *radius, extent = 0;
+  double   lo[4], hi[4], *y, *radius, extent;
   int      m;
   *analytic = H5Lexists(f, "/target/samples", H5P_DEFAULT) <= 0;
   if (*analytic) {
@@ -65,11 +77,7 @@ static double guide_ball(hid_t f, const double *x0, int n, int d, double c[], in
   for (int k = 0; k < m; k++)
     for (int j = 0; j < d; j++) lo[j] = fmin(lo[j], y[k * d + j] - radius[k]), hi[j] = fmax(hi[j], y[k * d + j] + radius[k]);
   for (int j = 0; j < d; j++) c[j] = (lo[j] + hi[j]) / 2;
-  for (int i = 0; i < n; i++) {
-    double r2 = 0;
-    for (int j = 0; j < d; j++) r2 += (x0[i * d + j] - c[j]) * (x0[i * d + j] - c[j]);
-    extent = fmax(extent, sqrt(r2));
-  }
+  extent = farthest(x0, n, d, c);
   for (int k = 0; k < m; k++) {
     double r2 = 0;
     for (int j = 0; j < d; j++) r2 += (y[k * d + j] - c[j]) * (y[k * d + j] - c[j]);
@@ -78,18 +86,6 @@ static double guide_ball(hid_t f, const double *x0, int n, int d, double c[], in
   free(y);
   free(radius);
   return extent;
-}
-
-/* The largest distance from c of the n points x [n][d]. */
-static double farthest(const double *x, int n, int d, const double c[])
-{
-  double far = 0;
-  for (int i = 0; i < n; i++) {
-    double r2 = 0;
-    for (int j = 0; j < d; j++) r2 += (x[i * d + j] - c[j]) * (x[i * d + j] - c[j]);
-    far = fmax(far, sqrt(r2));
-  }
-  return far;
 }
 
 /* Case _i / 2 of `diverging` at 1 + _i % 2 ranks. */

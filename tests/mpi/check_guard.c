@@ -10,21 +10,22 @@
 #include "ds_guard.h"
 
 /* Brute force over every point gathered on every rank: the middle c of the bounding box of
-   the particles x [n][d] and the target (samples y [m][d], or the mixture's component balls
-   of DS_GUARD_COMPONENT_RADII RMS radii), and the largest distance E from c to one of them. */
-static void brute_force_ball(const DSTestRun *run, double *centre, double *extent)
+   the particles x [n][d] and the target (samples y [m][d], or the mixture's means, as
+   component balls of DS_GUARD_COMPONENT_RADII RMS radii when component_radii), into centre,
+   and the largest distance E from c to one of them, returned. */
+static double brute_force_ball(const DSTestRun *run, PetscBool component_radii, double *centre)
 {
   const PetscInt   d = run->opts.dim, n = run->opts.n;
   const DSMixture *mix = run->target->mixture;
   const PetscBool  analytic = run->target->analytic;
   const PetscInt   m = analytic ? mix->components : run->target->samples_global;
   double          *x = ds_test_gather_vec(run->X), *y = analytic ? NULL : ds_test_gather_samples(run->target);
-  double           lo[8], hi[8], *radius = calloc((size_t)m + 1, sizeof(double));
+  double           lo[8], hi[8], extent = 0, *radius = calloc((size_t)m + 1, sizeof(double));
   ck_assert(d <= 8 && radius);
   for (PetscInt k = 0; k < m; k++) {
     double trace = 0;
     for (PetscInt j = 0; analytic && j < d; j++) trace += mix->covariances[k * d * d + j * d + j];
-    radius[k] = analytic ? 3.0 * sqrt(trace) : 0.0;
+    radius[k] = analytic && component_radii ? 3.0 * sqrt(trace) : 0.0;
   }
   const double *point[2] = {x, analytic ? mix->means : y};
   const PetscInt count[2] = {n, m};
@@ -37,12 +38,12 @@ static void brute_force_ball(const DSTestRun *run, double *centre, double *exten
         hi[j]          = fmax(hi[j], point[s][p * d + j] + r);
       }
   for (PetscInt j = 0; j < d; j++) centre[j] = 0.5 * (lo[j] + hi[j]);
-  *extent = 0;
   for (int s = 0; s < 2; s++)
-    for (PetscInt p = 0; p < count[s]; p++) *extent = fmax(*extent, sqrt(ds_test_squared_distance(&point[s][p * d], centre, d)) + (s ? radius[p] : 0.0));
+    for (PetscInt p = 0; p < count[s]; p++) extent = fmax(extent, sqrt(ds_test_squared_distance(&point[s][p * d], centre, d)) + (s ? radius[p] : 0.0));
   free(radius);
   PetscFree(x);
   PetscFree(y);
+  return extent;
 }
 
 /* The configurations: options changed from the defaults. */
@@ -69,7 +70,7 @@ START_TEST(ball_matches_brute_force)
     double    centre[8], extent;
     ds_test_run_setup(&run, configuration(c));
     DS_ASSERT_PETSC(ds_guard_create(PETSC_COMM_WORLD, &run.opts, run.target, run.X, &guard));
-    brute_force_ball(&run, centre, &extent);
+    extent = brute_force_ball(&run, PETSC_TRUE, centre);
     for (PetscInt j = 0; j < run.opts.dim; j++) DS_ASSERT_ALL(ds_test_reldiff(guard.centre[j], centre[j], 1e-300) < 1e-14, "configuration %d: centre[%d] %.17g, brute force %.17g", c, (int)j, (double)guard.centre[j], centre[j]);
     DS_ASSERT_ALL(ds_test_reldiff(guard.extent, extent, 1e-300) < 1e-14, "configuration %d: extent %.17g, brute force %.17g", c, (double)guard.extent, extent);
     /* R = 4 E + dt v_max(D = 8 E): the conservative gaussian field's bound is D / h^2 with
@@ -171,29 +172,6 @@ static void two_clusters(Vec X, const DSGuard *guard, double a)
   VecRestoreArray(X, &x);
 }
 
-/* The smallest diameter the guard's bounds may be given for this state: twice the largest
-   distance from the middle of the bounding box of the particles and the data (samples, or
-   a mixture's means) to one of them. */
-static double state_diameter(const DSTestRun *run)
-{
-  const PetscInt   d = run->opts.dim, n = run->opts.n;
-  const PetscBool  analytic = run->target->analytic;
-  const PetscInt   m = analytic ? run->target->mixture->components : run->target->samples_global;
-  double          *x = ds_test_gather_vec(run->X), *y = analytic ? NULL : ds_test_gather_samples(run->target);
-  const double    *point[2] = {x, analytic ? run->target->mixture->means : y};
-  const PetscInt   count[2] = {n, m};
-  double           lo[8], hi[8], c[8], far = 0;
-  for (PetscInt j = 0; j < d; j++) lo[j] = INFINITY, hi[j] = -INFINITY;
-  for (int s = 0; s < 2; s++)
-    for (PetscInt p = 0; p < count[s] * d; p++) lo[p % d] = fmin(lo[p % d], point[s][p]), hi[p % d] = fmax(hi[p % d], point[s][p]);
-  for (PetscInt j = 0; j < d; j++) c[j] = 0.5 * (lo[j] + hi[j]);
-  for (int s = 0; s < 2; s++)
-    for (PetscInt p = 0; p < count[s]; p++) far = fmax(far, sqrt(ds_test_squared_distance(&point[s][p * d], c, d)));
-  PetscFree(x);
-  PetscFree(y);
-  return 2 * far;
-}
-
 /* Every field's largest speed, at the initial cloud, at two far clusters and at a cloud far
    from the target, is at most the guard's bound for the state's diameter. */
 START_TEST(speed_bounds_hold)
@@ -235,7 +213,8 @@ START_TEST(speed_bounds_hold)
         }
         VecRestoreArrayRead(run.V, &v);
         MPI_Allreduce(MPI_IN_PLACE, &speed, 1, MPIU_REAL, MPI_MAX, PETSC_COMM_WORLD);
-        const double D = state_diameter(&run), bound = ds_guard_speed_bound(&guard, D, o.bandwidth);
+        double       centre[8]; /* D: the smallest diameter the bounds may be given, the data a mixture's means */
+        const double D = 2 * brute_force_ball(&run, PETSC_FALSE, centre), bound = ds_guard_speed_bound(&guard, D, o.bandwidth);
         DS_ASSERT_ALL(isfinite(bound) && speed <= bound * (1 + 1e-12), "%s %s M %d self %s, state %d, h %g: speed %.6g above the bound %.6g (D = %.6g)", o.field, DSKernelTypes[o.kernel], (int)o.target_samples, DSSelfPairs[o.self], state, o.bandwidth, (double)speed, bound, D);
         DS_ASSERT_PETSC(ds_guard_destroy(&guard));
         ds_test_run_teardown(&run);
