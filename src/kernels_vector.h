@@ -155,16 +155,6 @@ INLINE vreal live_lanes(int live)
   return keep;
 }
 
-/* Kernel values of one vector of the fused micro-kernel: query z against sources
-   [j, j + live), live <= LANES, with the differences z - s_j in d[0..D); the lanes past
-   `live` are 0. */
-INLINE vreal fused_values(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *d)
-{
-  const vreal k = kernel_values(type, a16, fused_distances(D, s, j, live, z, d));
-
-  return live < LANES ? k * live_lanes(live) : k;
-}
-
 /* Lane-wise selection: a where mask (a vector comparison's result, all bits set) holds, b
    elsewhere; as bit operations, which GCC compiles to one blend. */
 INLINE vreal vselect(vint mask, vreal a, vreal b)
@@ -182,13 +172,14 @@ INLINE vreal vmax(vreal a, vreal b) { return vselect(a > b, a, b); }
 INLINE vreal vmin(vreal a, vreal b) { return vselect(a < b, a, b); }
 INLINE vreal vone_where(vint mask) { return vselect(mask, splat(1), splat(0)); }
 
-/* One vector of the fused micro-kernel: adds the kernel values k (fused_values) to v and
+/* One vector of the fused micro-kernel: query z against sources [j, j + live),
+   live <= LANES, adding the kernel values k (0 in the lanes past `live`) to v and
    k (z - s_j) to m. */
 INLINE void fused_step(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *v, vreal *m)
 {
-  vreal       d[3];
-  const vreal k = fused_values(type, D, a16, s, j, live, z, d);
+  vreal d[3], k = kernel_values(type, a16, fused_distances(D, s, j, live, z, d));
 
+  if (live < LANES) k *= live_lanes(live);
   *v += k;
   for (int c = 0; c < D; c++) m[c] = vfma(k, d[c], m[c]);
 }

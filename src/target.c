@@ -176,9 +176,9 @@ static PetscErrorCode mixture_create(DSTarget *t)
   PetscFunctionReturn(0);
 }
 
-/* This rank's share of the M samples: split like particles (ds_split_rows), or all of
-   them when replicated; allocates their rows. */
-static PetscErrorCode samples_allocate(MPI_Comm comm, PetscBool replicated, DSTarget *t)
+/* This rank's rows of the M samples, drawn from stream DS_STREAM_TARGET: its share, split
+   like particles (ds_split_rows), or all of them when replicated. */
+static PetscErrorCode samples_create(MPI_Comm comm, PetscBool replicated, DSTarget *t)
 {
   PetscFunctionBeginUser;
   t->replicated    = replicated;
@@ -186,14 +186,6 @@ static PetscErrorCode samples_allocate(MPI_Comm comm, PetscBool replicated, DSTa
   t->samples_start = 0;
   if (!replicated) PetscCall(ds_split_rows(comm, t->samples_global, &t->samples_local, &t->samples_start));
   PetscCall(PetscMalloc1(t->samples_local * t->dim, &t->samples));
-  PetscFunctionReturn(0);
-}
-
-/* This rank's rows of the M samples, drawn from stream DS_STREAM_TARGET. */
-static PetscErrorCode samples_create(MPI_Comm comm, PetscBool replicated, DSTarget *t)
-{
-  PetscFunctionBeginUser;
-  PetscCall(samples_allocate(comm, replicated, t));
   for (PetscInt i = 0; i < t->samples_local; i++) PetscCall(ds_target_draw(t->type, t->scale, t->dim, (uint64_t)t->seed, DS_STREAM_TARGET, t->samples_start + i, &t->samples[i * t->dim]));
   PetscFunctionReturn(0);
 }

@@ -168,7 +168,7 @@ PetscErrorCode ds_field_create(MPI_Comm comm, const DSOptions *opts, DSTarget *t
   f->particle_start -= local_count;
   ds_kernel_setup(opts->kernel, opts->bandwidth, opts->imq_beta, &f->kernel);
   ierr = type->create(f);
-  if (ierr) PetscCall(ds_field_destroy(&f)); /* a type frees what it made before failing */
+  if (ierr) PetscCall(ds_field_destroy(&f)); /* the type's ops.destroy, once set, frees what it made */
   PetscCall(ierr);
   f->opts = NULL;
   *field  = f;

@@ -233,29 +233,19 @@ static PetscErrorCode allocate_buffers(DSField f, DSJoint *J)
   PetscFunctionReturn(0);
 }
 
-/* The body of ds_joint_create, after field->data is set. */
-static PetscErrorCode joint_setup(DSField f, DSJoint *J)
-{
-  PetscFunctionBeginUser;
-  J->floor = f->opts->joint_floor;
-  PetscCall(ds_field_sources_create(f, 0.0, &J->sources));
-  PetscCall(ds_joint_columns_read(f, f->opts, J));
-  PetscCall(allocate_buffers(f, J));
-  PetscFunctionReturn(0);
-}
-
 PetscErrorCode ds_joint_create(DSField f, size_t size)
 {
-  DSJoint       *J;
-  PetscErrorCode ierr;
+  DSJoint *J;
 
   PetscFunctionBeginUser;
   PetscCheck(!f->target->analytic, f->comm, PETSC_ERR_USER_INPUT, "-drift_field %s needs target samples: its columns are the particles and the samples (give -drift_target_samples M >= 1)", f->type->name);
   PetscCall(PetscCalloc(PetscMax(size, sizeof(*J)), &J));
-  f->data = J;
-  ierr    = joint_setup(f, J);
-  if (ierr) PetscCall(ds_joint_destroy(f));
-  PetscCall(ierr);
+  f->data        = J;
+  f->ops.destroy = ds_joint_destroy; /* from here on, a failure is cleaned up by ds_field_create */
+  J->floor       = f->opts->joint_floor;
+  PetscCall(ds_field_sources_create(f, 0.0, &J->sources));
+  PetscCall(ds_joint_columns_read(f, f->opts, J));
+  PetscCall(allocate_buffers(f, J));
   PetscFunctionReturn(0);
 }
 
@@ -311,7 +301,6 @@ static PetscErrorCode create_joint(DSField f)
   PetscFunctionBeginUser;
   PetscCall(ds_joint_create(f, sizeof(Joint)));
   p               = (Joint *)f->data;
-  f->ops.destroy  = ds_joint_destroy;
   PetscCall(ds_field_declare_diagnostic(f, "underflowed_particles", &p->underflow_slot));
   PetscCall(ds_joint_declare_floor_diagnostics(f, &p->joint, "", p->floor_slots));
   f->ops.evaluate = evaluate_joint;

@@ -28,8 +28,10 @@ typedef struct {
 
 /* Sets field->data to `size` zeroed bytes that begin with a DSJoint (a type may extend
    it: its private struct's first member), with the field's sources, its negatives and
-   column weights (joint_columns.c) and buffers. Refuses an analytic target: the columns
-   are the particles and the samples. On an error nothing is left allocated. */
+   column weights (joint_columns.c) and buffers, and field->ops.destroy to
+   ds_joint_destroy (a type that extends the struct replaces it), so that ds_field_create
+   frees what was made when this or the rest of the type's create fails. Refuses an
+   analytic target: the columns are the particles and the samples. */
 PETSC_INTERN PetscErrorCode ds_joint_create(DSField field, size_t size);
 
 /* Reads the options' negatives into the sources and the column weights of every set,
