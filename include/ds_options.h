@@ -138,4 +138,8 @@ PETSC_EXTERN PetscBool ds_options_cutoff_applies(const DSOptions *opts);
    the run cannot honour as asked: today -drift_cutoff_tol with d >= 4. Collective. */
 PETSC_EXTERN PetscErrorCode ds_options_say_notes(MPI_Comm comm, const DSOptions *opts);
 
+/* The temperatures as the user would type them: "0.02,0.05,0.2" (%.15g each), "" for none;
+   for the output's attribute and a checkpoint's run description. Local. */
+PETSC_EXTERN PetscErrorCode ds_options_temperatures_text(const DSOptions *opts, char text[], size_t len);
+
 #endif

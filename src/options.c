@@ -519,3 +519,16 @@ PetscErrorCode ds_options_validate(MPI_Comm comm, const DSOptions *o)
   PetscCall(ds_options_check_index_width(comm, o));
   PetscFunctionReturn(0);
 }
+
+PetscErrorCode ds_options_temperatures_text(const DSOptions *o, char text[], size_t len)
+{
+  char item[32];
+
+  PetscFunctionBeginUser;
+  text[0] = 0;
+  for (PetscInt k = 0; k < o->ntemperatures; k++) {
+    PetscCall(PetscSNPrintf(item, sizeof(item), "%s%.15g", k ? "," : "", (double)o->temperatures[k]));
+    PetscCall(PetscStrlcat(text, item, len));
+  }
+  PetscFunctionReturn(0);
+}

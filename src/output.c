@@ -171,12 +171,8 @@ static PetscErrorCode write_root_attributes(DSOutput out, const DSOptions *opts,
   const DSFieldTypeInfo *field_type;
   PetscCall(ds_field_type_find(opts->field, &field_type));
   if (field_type->takes_temperatures) {
-    char list[DS_MAX_TEMPERATURES * 32] = "";
-    for (PetscInt k = 0; k < opts->ntemperatures; k++) {
-      char one[32];
-      snprintf(one, sizeof(one), "%s%.15g", k ? "," : "", (double)opts->temperatures[k]);
-      PetscCall(PetscStrlcat(list, one, sizeof(list)));
-    }
+    char list[DS_MAX_TEMPERATURES * 32];
+    PetscCall(ds_options_temperatures_text(opts, list, sizeof(list)));
     PetscCall(ds_h5_attribute_write_string(f, "/", "temperatures", list));
   }
   PetscCall(ds_h5_attribute_write_string(f, "/", "field", opts->field));

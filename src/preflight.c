@@ -222,15 +222,12 @@ static const char *const run_options[] = {"-drift_field", "-drift_kernel", "-dri
 
 PetscErrorCode ds_preflight_describe_run(const DSOptions *o, char text[], size_t len)
 {
-  char item[64];
+  char item[64], temperatures[DS_MAX_TEMPERATURES * 32];
 
   PetscFunctionBeginUser;
   PetscCall(PetscSNPrintf(text, len, "%s %s %s %s %s %s %s %s %s ", run_options[0], o->field, run_options[1], DSKernelTypes[o->kernel], run_options[2], DSSelfPairs[o->self], run_options[3], DSTargetTypes[o->target], run_options[4]));
-  for (PetscInt k = 0; k < o->ntemperatures; k++) {
-    PetscCall(PetscSNPrintf(item, sizeof(item), "%s%.15g", k ? "," : "", (double)o->temperatures[k]));
-    PetscCall(PetscStrlcat(text, item, len));
-  }
-  if (!o->ntemperatures) PetscCall(PetscStrlcat(text, "none", len));
+  PetscCall(ds_options_temperatures_text(o, temperatures, sizeof(temperatures)));
+  PetscCall(PetscStrlcat(text, o->ntemperatures ? temperatures : "none", len));
   PetscCall(PetscSNPrintf(item, sizeof(item), " %s ", run_options[5]));
   PetscCall(PetscStrlcat(text, item, len));
   for (int g = 0, first = 1; g < DS_DIAGNOSTIC_GROUPS; g++)
