@@ -59,13 +59,15 @@ static PetscErrorCode write_contents(PetscViewer viewer, Vec X, const DSCheckpoi
    other attributes take a few KiB; the margin keeps the reservation an upper bound. */
 #define RESERVE_MARGIN (256 << 10)
 
-/* Rank 0 creates `tmp` and reserves `bytes` in it; returns 0 or the errno. HDF5 and MPI-IO
-   do not agree on a failure inside one collective call (a rank that fails to extend the
-   file leaves the others in a barrier), so a full disk, a quota or a file size limit must
-   be found here, before HDF5 writes. */
+/* Rank 0 reserves `bytes` in `tmp`, the file HDF5 has just created; returns 0 or the errno.
+   HDF5 and MPI-IO do not agree on a failure inside one collective call (a rank that fails
+   to extend the file leaves the others in a barrier), so a full disk or a quota must be
+   found here, before HDF5 writes the contents. It must come after the create: HDF5's
+   create through MPI-IO truncates the file to 0, which releases any room reserved before
+   (checked with HDF5 1.10.8); its close cuts the file back to what it wrote. */
 static int reserve(const char *tmp, off_t bytes)
 {
-  const int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int fd = open(tmp, O_WRONLY);
   int       err;
 
   if (fd < 0) return errno;
@@ -76,8 +78,8 @@ static int reserve(const char *tmp, off_t bytes)
 
 /* Writes the new checkpoint `tmp`: every rank checks its file size limit against the
    checkpoint's size (a limit on one rank only would fail that rank's writes inside HDF5's
-   collective calls: a hang) and rank 0 reserves the size (reserve), then each collective
-   stage (create, contents, close) is agreed by every rank before the next begins; on a
+   collective calls: a hang), then each collective stage (create, the room rank 0 reserves
+   in the created file, contents, close) is agreed by every rank before the next begins; on a
    failure every rank has closed what it opened and *failed, *err are set (ds_h5_agree).
    PETSc's errors here are this rank's only: they are not printed. */
 static PetscErrorCode write_new_file(MPI_Comm comm, const char *tmp, Vec X, const DSCheckpointState *state, PetscBool *failed, int *err)
@@ -98,7 +100,6 @@ static PetscErrorCode write_new_file(MPI_Comm comm, const char *tmp, Vec X, cons
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   bytes = (off_t)size * (off_t)sizeof(double) + (off_t)options + RESERVE_MARGIN;
   errno = ds_h5_size_allowed((hsize_t)bytes); /* each rank's own file size limit */
-  if (!rank && !errno) errno = reserve(tmp, bytes);
   PetscCall(ds_h5_agree(comm, (PetscBool)!errno, failed, err));
   if (*failed) {
     PetscCall(ds_provenance_free(&provenance));
@@ -108,6 +109,10 @@ static PetscErrorCode write_new_file(MPI_Comm comm, const char *tmp, Vec X, cons
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = PetscViewerHDF5Open(comm, tmp, FILE_MODE_WRITE, &viewer);
   PetscCall(ds_h5_agree(comm, (PetscBool)!ierr, failed, err));
+  if (!*failed) {
+    errno = rank ? 0 : reserve(tmp, bytes);
+    PetscCall(ds_h5_agree(comm, (PetscBool)!errno, failed, err));
+  }
   if (!*failed) {
     ierr = write_contents(viewer, X, state, &provenance);
     PetscCall(ds_h5_agree(comm, (PetscBool)!ierr, failed, err));
