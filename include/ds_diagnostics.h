@@ -9,7 +9,7 @@
 typedef struct DSDiagnostics_ *DSDiagnostics;
 
 /* At most this many diagnostics from ds_diagnostics_create (every group on). */
-#define DS_MAX_STATE_DIAGNOSTICS 9
+#define DS_MAX_STATE_DIAGNOSTICS 10
 
 /* Root residual velocity sqrt(1/N sum_i |v_i|^2) and squared centre velocity
    |1/N sum_i v_i|^2 of a velocity Vec V (block size d, N = rows). Collective. */
@@ -23,6 +23,9 @@ PETSC_EXTERN PetscErrorCode ds_diagnostics_velocity(Vec V, PetscReal *rms_veloci
      sliced_w2        sqrt of the mean over -drift_sliced_w2_projections seeded unit
                       directions of the exact squared 1-D W2 between the projected
                       empirical measures (quantile functions when N != M)
+     sinkhorn         sinkhorn_divergence, the debiased S_eps(particles, samples) of
+                      ds_sinkhorn_divergence at -drift_sinkhorn_divergence_epsilon (the
+                      squared or euclidean -drift_sinkhorn_cost, self pairs kept)
      kde              reciprocal_kde R_N = 1/N sum_i 1/q(x_i) (q the normalised particle KDE
                       of the run's kernel at the bandwidth in force, self term included),
                       self_interaction |Laplacian K_h(0)| R_N / N, and min_occupancy

@@ -18,7 +18,7 @@ typedef struct DSField_ *DSField;
 #define DS_FIELD_MAX_OWN_DIAGNOSTICS (7 + 6 * DS_MAX_TEMPERATURES) /* multitemperature: s, then per temperature RMS and the floor's 5 */
 
 /* What bounds a field type's largest speed (ds_guard_speed_bound); unknown: no bound. */
-typedef enum { DS_GUARD_SPEED_UNKNOWN, DS_GUARD_SPEED_CONSERVATIVE, DS_GUARD_SPEED_DISPLACEMENT, DS_GUARD_SPEED_JOINT, DS_GUARD_SPEED_MULTITEMPERATURE } DSGuardSpeed;
+typedef enum { DS_GUARD_SPEED_UNKNOWN, DS_GUARD_SPEED_CONSERVATIVE, DS_GUARD_SPEED_DISPLACEMENT, DS_GUARD_SPEED_JOINT, DS_GUARD_SPEED_MULTITEMPERATURE, DS_GUARD_SPEED_SINKHORN } DSGuardSpeed;
 
 /* What a field type asks of the options (checked by ds_field_type_check before any file
    is touched) and how it is made. */

@@ -19,6 +19,7 @@ typedef struct {
   PetscReal    extent;  /* E: the largest distance from c to a particle of the initial cloud or a point of the target */
   DSGuardSpeed speed;   /* the field type's (DSFieldTypeInfo), and what its bound reads: */
   PetscBool    gaussian, imq, analytic; /* kernel; a mixture target (no samples) */
+  PetscBool    euclidean_cost;          /* the sinkhorn field's cost is |x - y| */
   PetscReal    imq_beta;
   PetscInt     n, m, ntemperatures;     /* N, M, the multitemperature field's temperatures */
 } DSGuard;

@@ -23,6 +23,8 @@ typedef enum { DS_BANDWIDTH_FIXED, DS_BANDWIDTH_RATE, DS_BANDWIDTH_SILVERMAN, DS
    (drift_loss: affinity floor, distance clamp, self pair at +100 scales, weighted scale
    and the RMS and scale clamps). */
 typedef enum { DS_JOINT_FLOOR_EXACT, DS_JOINT_FLOOR_TUTORIAL, DS_JOINT_FLOOR_LARGE_SCALE } DSJointFloor;
+/* The transport cost of the Sinkhorn field and divergence: |x - y|^2 / 2 or |x - y|. */
+typedef enum { DS_SINKHORN_COST_SQUARED, DS_SINKHORN_COST_EUCLIDEAN } DSSinkhornCost;
 /* The column sets of the joint fields: the particles, the explicit negative samples, the
    target samples (data). */
 typedef enum { DS_COLUMNS_PARTICLES, DS_COLUMNS_NEGATIVES, DS_COLUMNS_DATA } DSColumnSet;
@@ -37,10 +39,14 @@ typedef enum {
   DS_DIAGNOSTIC_SLICED_W2 = 1 << 2, /* sliced_w2 */
   DS_DIAGNOSTIC_KDE       = 1 << 3, /* reciprocal_kde, self_interaction, min_occupancy */
   DS_DIAGNOSTIC_MIXTURE   = 1 << 4, /* mean_error, covariance_error, mode_coverage */
-  DS_DIAGNOSTIC_THEOREM   = 1 << 5  /* the theorem's time averages, stein_drift, fisher, identity, excess */
+  DS_DIAGNOSTIC_THEOREM   = 1 << 5, /* the theorem's time averages, stein_drift, fisher, identity, excess */
+  DS_DIAGNOSTIC_SINKHORN  = 1 << 6  /* sinkhorn_divergence */
 } DSDiagnosticGroup;
 PETSC_EXTERN const char *const DSDiagnosticGroups[]; /* names of the bits, in bit order */
-#define DS_DIAGNOSTIC_GROUPS 6
+#define DS_DIAGNOSTIC_GROUPS 7
+/* The groups on by default: every one but sinkhorn, whose iterations cost many times the
+   other distances' pairs (asked for by name, or by all). */
+#define DS_DIAGNOSTICS_DEFAULT (((1 << DS_DIAGNOSTIC_GROUPS) - 1) & ~DS_DIAGNOSTIC_SINKHORN)
 
 /* Name tables in PETSc's enum-list form (names, then type name, prefix, NULL). */
 PETSC_EXTERN const char *const DSKernelTypes[];
@@ -49,6 +55,7 @@ PETSC_EXTERN const char *const DSTargetTypes[];
 PETSC_EXTERN const char *const DSInitTypes[];
 PETSC_EXTERN const char *const DSBandwidthRules[];
 PETSC_EXTERN const char *const DSJointFloors[];
+PETSC_EXTERN const char *const DSSinkhornCosts[];
 PETSC_EXTERN const char *const DSColumnSets[]; /* "particle", "negatives", "data": the weights options' prefixes */
 
 typedef struct {
@@ -101,6 +108,17 @@ typedef struct {
   PetscInt     diagnostics_samples;  /* -drift_diagnostics_samples: samples drawn from an analytic target; 0 = N */
   PetscInt     fisher_draws;         /* -drift_fisher_draws: Q of the Fisher discrepancy's Monte Carlo; 0 = not computed */
   PetscInt     kl_draws;             /* -drift_kl_draws: draws of the initial KL's Monte Carlo (no closed form) */
+  PetscReal    sinkhorn_epsilon;      /* -drift_sinkhorn_epsilon: eps of the sinkhorn field */
+  PetscBool    sinkhorn_epsilon_given;
+  PetscReal    sinkhorn_divergence_epsilon; /* -drift_sinkhorn_divergence_epsilon: eps of sinkhorn_divergence */
+  PetscBool    sinkhorn_divergence_epsilon_given;
+  DSSinkhornCost sinkhorn_cost;       /* -drift_sinkhorn_cost */
+  PetscReal    sinkhorn_tol;          /* -drift_sinkhorn_tol: marginal error at which a solve stops */
+  PetscInt     sinkhorn_max_iterations; /* -drift_sinkhorn_max_iterations: per solve */
+  PetscReal    sinkhorn_scaling;      /* -drift_sinkhorn_scaling: eps-scaling factor of a cold start, 0 = none */
+  PetscBool    sinkhorn_warm_start;   /* -drift_sinkhorn_warm_start: each solve starts from the last one's potentials */
+  PetscBool    sinkhorn_allow_unconverged; /* -drift_sinkhorn_allow_unconverged: max iterations reached is not an error */
+  PetscBool    sinkhorn_solver_given; /* one of the five options above was given */
   char         checkpoint[PETSC_MAX_PATH_LEN]; /* -drift_checkpoint: checkpoint file, "" = none */
   PetscInt     checkpoint_every;     /* -drift_checkpoint_every: steps between checkpoints, 0 = none */
   PetscReal    checkpoint_seconds;   /* -drift_checkpoint_seconds: wall seconds between checkpoints, 0 = none */

@@ -20,11 +20,12 @@
 #include "ds_kernels.h"
 #include "ds_ring.h"
 #include "ds_log.h"
+#include "ds_sinkhorn.h"
 
 /* Every diagnostic, in the order of ds_diagnostics.h. */
-typedef enum { MMD2, ENERGY_DISTANCE, SLICED_W2, RECIPROCAL_KDE, SELF_INTERACTION, MIN_OCCUPANCY, MEAN_ERROR, COVARIANCE_ERROR, MODE_COVERAGE, NDIAGNOSTICS } DiagnosticId;
+typedef enum { MMD2, ENERGY_DISTANCE, SLICED_W2, SINKHORN_DIVERGENCE, RECIPROCAL_KDE, SELF_INTERACTION, MIN_OCCUPANCY, MEAN_ERROR, COVARIANCE_ERROR, MODE_COVERAGE, NDIAGNOSTICS } DiagnosticId;
 
-static const char *const diagnostic_names[NDIAGNOSTICS] = {"mmd2", "energy_distance", "sliced_w2", "reciprocal_kde", "self_interaction", "min_occupancy", "mean_error", "covariance_error", "mode_coverage"};
+static const char *const diagnostic_names[NDIAGNOSTICS] = {"mmd2", "energy_distance", "sliced_w2", "sinkhorn_divergence", "reciprocal_kde", "self_interaction", "min_occupancy", "mean_error", "covariance_error", "mode_coverage"};
 
 struct DSDiagnostics_ {
   MPI_Comm     comm;
@@ -54,6 +55,8 @@ struct DSDiagnostics_ {
   PetscMPIInt *particle_counts, *particle_displs, *sample_counts, *sample_displs;
   PetscMPIInt *send_counts, *send_displs, *no_counts; /* [P] per round; zeros */
   PetscReal   *projected, *gathered_x, *gathered_y, *direction_w2; /* direction_w2 [L]: W2^2 on each direction */
+
+  DSSinkhorn sinkhorn; /* sinkhorn_divergence's solver, warm-started from one row to the next */
 
   /* Mixture group: a copy of the target's mixture (factored once, at h = 0), its mean and
      covariance. */
@@ -196,6 +199,25 @@ static PetscErrorCode gather_layout(MPI_Comm comm, PetscMPIInt size, PetscInt lo
   PetscFunctionReturn(0);
 }
 
+/* sinkhorn_divergence set-up: its solver over the samples compared with (rows from their
+   structure of arrays), with the divergence's epsilon. */
+static PetscErrorCode sinkhorn_setup(DSDiagnostics D, const DSOptions *opts)
+{
+  DSSinkhornSettings settings;
+  PetscReal         *rows;
+  PetscErrorCode     ierr;
+
+  PetscFunctionBeginUser;
+  ds_sinkhorn_settings(opts, PETSC_TRUE, &settings);
+  PetscCall(PetscMalloc1(D->dim * PetscMax(D->samples_local, 1), &rows));
+  for (PetscInt k = 0; k < D->samples_local; k++)
+    for (PetscInt c = 0; c < D->dim; c++) rows[k * D->dim + c] = D->samples[c * D->samples_local + k];
+  ierr = ds_sinkhorn_create(D->comm, D->dim, D->local_count, D->samples_local, rows, D->replicated, &settings, &D->sinkhorn);
+  PetscCall(PetscFree(rows));
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
 /* sliced_w2 set-up: direction l is the normalised vector of d normals (seed,
    DS_STREAM_PROJECTIONS, l); gather layouts and projection buffers. */
 static PetscErrorCode sliced_setup(DSDiagnostics D, const DSOptions *opts)
@@ -265,6 +287,7 @@ PetscErrorCode ds_diagnostics_create(MPI_Comm comm, const DSOptions *opts, const
   add_diagnostic(D, MMD2, (groups & DS_DIAGNOSTIC_MMD2) ? PETSC_TRUE : PETSC_FALSE);
   add_diagnostic(D, ENERGY_DISTANCE, (groups & DS_DIAGNOSTIC_ENERGY) ? PETSC_TRUE : PETSC_FALSE);
   add_diagnostic(D, SLICED_W2, (groups & DS_DIAGNOSTIC_SLICED_W2) ? PETSC_TRUE : PETSC_FALSE);
+  add_diagnostic(D, SINKHORN_DIVERGENCE, (groups & DS_DIAGNOSTIC_SINKHORN) ? PETSC_TRUE : PETSC_FALSE);
   add_diagnostic(D, RECIPROCAL_KDE, kde && normalisable);
   add_diagnostic(D, SELF_INTERACTION, kde && normalisable && smooth);
   add_diagnostic(D, MIN_OCCUPANCY, kde);
@@ -273,12 +296,13 @@ PetscErrorCode ds_diagnostics_create(MPI_Comm comm, const DSOptions *opts, const
   add_diagnostic(D, MODE_COVERAGE, mixture);
 
   PetscCall(PetscLogEventBegin(ds_events.diagnostics, 0, 0, 0, 0));
-  if (D->want[MMD2] || D->want[ENERGY_DISTANCE] || D->want[SLICED_W2]) PetscCall(samples_setup(D, opts, target));
+  if (D->want[MMD2] || D->want[ENERGY_DISTANCE] || D->want[SLICED_W2] || D->want[SINKHORN_DIVERGENCE]) PetscCall(samples_setup(D, opts, target));
   if (D->want[MMD2] || D->want[ENERGY_DISTANCE]) {
     PetscCall(ds_ring_create(D->replicated ? PETSC_COMM_SELF : comm, D->dim, D->samples_local, 0, &D->data_ring));
     PetscCall(sample_pair_means(D));
   }
   if (D->want[SLICED_W2]) PetscCall(sliced_setup(D, opts));
+  if (D->want[SINKHORN_DIVERGENCE]) PetscCall(sinkhorn_setup(D, opts));
   if (mixture) PetscCall(mixture_setup(D, target));
   PetscCall(PetscLogEventEnd(ds_events.diagnostics, 0, 0, 0, 0));
   PetscCall(PetscMalloc3(D->dim * PetscMax(local_count, 1), &D->particles, PetscMax(local_count, 1), &D->mmd_value, PetscMax(local_count, 1), &D->kde_value));
@@ -475,6 +499,10 @@ PetscErrorCode ds_diagnostics_compute(DSDiagnostics D, Vec X, PetscReal h, Petsc
   ds_rows_to_soa(D->local_count, D->dim, x, D->particles);
   PetscCall(pair_diagnostics(D, h, all));
   if (D->want[SLICED_W2]) PetscCall(sliced_w2(D, &all[SLICED_W2]));
+  if (D->want[SINKHORN_DIVERGENCE]) {
+    PetscCall(ds_sinkhorn_set_particles(D->sinkhorn, x));
+    PetscCall(ds_sinkhorn_divergence(D->sinkhorn, &all[SINKHORN_DIVERGENCE]));
+  }
   if (D->want[MODE_COVERAGE]) PetscCall(mixture_diagnostics(D, x, all));
   PetscCall(VecRestoreArrayRead(X, &x));
   for (PetscInt k = 0; k < D->count; k++) values[k] = all[D->ids[k]];
@@ -500,6 +528,7 @@ PetscErrorCode ds_diagnostics_destroy(DSDiagnostics *diagnostics)
   PetscCall(PetscFree3(D->send_counts, D->send_displs, D->no_counts));
   PetscCall(PetscFree(D->direction_w2));
   PetscCall(PetscFree2(D->gathered_x, D->gathered_y));
+  PetscCall(ds_sinkhorn_destroy(&D->sinkhorn));
   PetscCall(ds_mixture_destroy(&D->mixture));
   PetscCall(PetscFree2(D->mu, D->sigma));
   PetscCall(PetscFree3(D->log_density, D->moments_local, D->moments_global));

@@ -8,9 +8,10 @@ static const char help[] = "driftsim: simulates the finite-particle ODE of drift
 #include "ds_simulation.h"
 
 /* Errors a user acts on: bad input, a state that went non-finite (reported after the last
-   good state was checkpointed), and a write that failed on any rank (agreed by all,
-   ds_h5_agree). All are raised collectively. */
-static PetscBool user_error(PetscErrorCode n) { return (n == PETSC_ERR_USER_INPUT || n == PETSC_ERR_FP || (n == PETSC_ERR_FILE_WRITE && ds_h5_failure_agreed())) ? PETSC_TRUE : PETSC_FALSE; }
+   good state was checkpointed), iterations that did not converge (the Sinkhorn solves: the
+   message names the options to change), and a write that failed on any rank (agreed by
+   all, ds_h5_agree). All are raised collectively. */
+static PetscBool user_error(PetscErrorCode n) { return (n == PETSC_ERR_USER_INPUT || n == PETSC_ERR_FP || n == PETSC_ERR_NOT_CONVERGED || (n == PETSC_ERR_FILE_WRITE && ds_h5_failure_agreed())) ? PETSC_TRUE : PETSC_FALSE; }
 
 /* A user error is reported once, cleanly, by main; every other error gets PETSc's usual
    traceback. */

@@ -34,6 +34,9 @@
    - multitemperature: each V^tau / RMS(V^tau) has RMS 1 over the N d coordinates, so one
      particle's is at most sqrt(N d) long; the distance scale s is a mean distance, <= D; so
      |V_i| <= (s / sqrt(d)) T sqrt(N d) <= T sqrt(N) D for T temperatures.
+   - sinkhorn: with the squared cost V = T_nu - T_mu, two barycentric projections, each a
+     convex combination of points, so |V| <= D; with the euclidean cost V is a difference
+     of two plan-weighted means of unit vectors, |V| <= 2.
    The ball is a heuristic for "converging", not a theorem: a run whose particles
    legitimately spread beyond four extents is stopped too (the guide says so). */
 #include "ds_guard.h"
@@ -95,6 +98,7 @@ PetscErrorCode ds_guard_create(MPI_Comm comm, const DSOptions *opts, const DSTar
   guard->imq           = opts->kernel == DS_KERNEL_IMQ ? PETSC_TRUE : PETSC_FALSE;
   guard->analytic      = target->analytic;
   guard->imq_beta      = opts->imq_beta;
+  guard->euclidean_cost = opts->sinkhorn_cost == DS_SINKHORN_COST_EUCLIDEAN ? PETSC_TRUE : PETSC_FALSE;
   guard->n             = opts->n;
   guard->m             = target->samples_global;
   guard->ntemperatures = opts->ntemperatures;
@@ -146,6 +150,8 @@ PetscReal ds_guard_speed_bound(const DSGuard *guard, PetscReal D, PetscReal h)
     return 0.5 * PetscSqrtReal((PetscReal)guard->n * (PetscReal)guard->m) * D;
   case DS_GUARD_SPEED_MULTITEMPERATURE:
     return (PetscReal)guard->ntemperatures * PetscSqrtReal((PetscReal)guard->n) * D;
+  case DS_GUARD_SPEED_SINKHORN:
+    return guard->euclidean_cost ? 2.0 : D;
   default:
     return PETSC_INFINITY;
   }

@@ -28,7 +28,7 @@
 
 double ds_exp2_nonpositive(double y)
 {
-  return exp2_sixteenths(splat(16), splat(y))[0];
+  return exp2_sixteenths(splat(16) * splat(y))[0];
 }
 
 void ds_kernel_setup(DSKernelType type, PetscReal h, PetscReal beta, DSKernel *kernel)
@@ -47,7 +47,7 @@ PetscReal ds_kernel_value(const DSKernel *kernel, PetscReal r)
 {
   switch (kernel->type) {
   case DS_KERNEL_GAUSSIAN:
-  case DS_KERNEL_LAPLACE: return exp2_sixteenths(splat(16 * kernel->log2_scale), splat(kernel->type == DS_KERNEL_GAUSSIAN ? r * r : r))[0];
+  case DS_KERNEL_LAPLACE: return exp2_sixteenths(splat(16 * kernel->log2_scale) * splat(kernel->type == DS_KERNEL_GAUSSIAN ? r * r : r))[0];
   case DS_KERNEL_IMQ: return pow(1.0 + r * r * kernel->inv_h2, -kernel->beta);
   }
   return NAN;

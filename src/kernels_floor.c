@@ -86,20 +86,12 @@ INLINE void row_column_for(DSKernelType type, int D, const RuleValues *rv, const
   }
 }
 
-/* BODY(TYPE, D) with the dimension a compile-time constant for 1 to 3, the block's own
-   beyond; and over the kernel types. */
-#define DS_FLOOR_DISPATCH_DIM(TYPE, dim, BODY) \
-  switch (dim) { \
-  case 1: BODY(TYPE, 1); break; \
-  case 2: BODY(TYPE, 2); break; \
-  case 3: BODY(TYPE, 3); break; \
-  default: BODY(TYPE, (int)(dim)); break; \
-  }
+/* BODY(TYPE, D) over the kernel types, D as DS_VECTOR_DISPATCH_DIM gives it. */
 #define DS_FLOOR_DISPATCH(kernel_type, dim, BODY) \
   switch (kernel_type) { \
-  case DS_KERNEL_GAUSSIAN: DS_FLOOR_DISPATCH_DIM(DS_KERNEL_GAUSSIAN, dim, BODY) break; \
-  case DS_KERNEL_LAPLACE: DS_FLOOR_DISPATCH_DIM(DS_KERNEL_LAPLACE, dim, BODY) break; \
-  case DS_KERNEL_IMQ: DS_FLOOR_DISPATCH_DIM(DS_KERNEL_IMQ, dim, BODY) break; \
+  case DS_KERNEL_GAUSSIAN: DS_VECTOR_DISPATCH_DIM(DS_KERNEL_GAUSSIAN, dim, BODY) break; \
+  case DS_KERNEL_LAPLACE: DS_VECTOR_DISPATCH_DIM(DS_KERNEL_LAPLACE, dim, BODY) break; \
+  case DS_KERNEL_IMQ: DS_VECTOR_DISPATCH_DIM(DS_KERNEL_IMQ, dim, BODY) break; \
   }
 
 void ds_kernel_floor_row_column_sums(const DSKernel *kernel, const DSFloorRule *rule, const DSBlock *query, const DSBlock *source, PetscBool self_pairs, PetscReal *row, PetscReal *column)

@@ -91,7 +91,7 @@ INLINE vreal table_lookup(const PetscReal *table, vint j)
 #endif
 }
 
-/* 2^(u/16), u = a x, lane by lane, for u <= 0; 0 where that is below 2^(-1021 - 1/32), so
+/* 2^(u/16), lane by lane, for u <= 0; 0 where that is below 2^(-1021 - 1/32), so
    no result is subnormal. u is rounded to an integer m = 16 n + j (0 <= j < 16) by the
    1.5 2^52 shifter (so it vectorises; its low bits then hold 16 (n + 1022) + j),
    r = u - m exact with |r| <= 1/2, and
@@ -101,12 +101,11 @@ INLINE vreal table_lookup(const PetscReal *table, vint j)
    table's rounding error, and 2^(n-1) is built in the exponent bits, set to 0 for
    n <= -1022 by an integer compare and mask. Relative error 0.57 eps (test
    exponential_matches_long_double).
-   A u below -2^51 gives 0; an infinite x (a squared distance beyond DBL_MAX) gives NaN,
-   which the run's non-finite check reports. */
-INLINE vreal exp2_sixteenths(vreal a, vreal x)
+   A u below -2^51 gives 0; an infinite u (from a squared distance beyond DBL_MAX) gives
+   NaN, which the run's non-finite check reports. */
+INLINE vreal exp2_sixteenths(vreal u)
 {
   const double shifter = 0x1.8p52 + 16 * 1022;
-  const vreal  u       = a * x;
   const vreal  shifted = u + shifter;
   const vreal  r       = u - (shifted - shifter);
   vint         bits, index;
@@ -132,7 +131,7 @@ INLINE vreal exp2_sixteenths(vreal a, vreal x)
    LANES at a time; a16 = 16 log2_scale. */
 INLINE vreal kernel_values(DSKernelType type, vreal a16, vreal r2)
 {
-  return exp2_sixteenths(a16, type == DS_KERNEL_GAUSSIAN ? r2 : vsqrt(r2));
+  return exp2_sixteenths(a16 * (type == DS_KERNEL_GAUSSIAN ? r2 : vsqrt(r2)));
 }
 
 /* Squared distances of query z to the sources [j, j + live), live <= LANES, with the
@@ -146,6 +145,16 @@ INLINE vreal fused_distances(int D, const DSBlock *s, PetscInt j, int live, cons
   for (int c = 1; c < D; c++) r2 = vfma(d[c], d[c], r2);
   return r2;
 }
+
+/* BODY(TYPE, D) with the dimension D a compile-time constant for 1 to 3, the block's own
+   beyond, so the loops over coordinates unroll where dimensions are small. */
+#define DS_VECTOR_DISPATCH_DIM(TYPE, dim, BODY) \
+  switch (dim) { \
+  case 1: BODY(TYPE, 1); break; \
+  case 2: BODY(TYPE, 2); break; \
+  case 3: BODY(TYPE, 3); break; \
+  default: BODY(TYPE, (int)(dim)); break; \
+  }
 
 /* 1 in the lanes [0, live), 0 in the others. */
 INLINE vreal live_lanes(int live)

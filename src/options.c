@@ -15,10 +15,11 @@ const char *const DSKernelTypes[] = {"gaussian", "laplace", "imq", "DSKernelType
 const char *const DSSelfPairs[]   = {"include", "exclude", "DSSelfPair", "DS_SELF_", NULL};
 const char *const DSTargetTypes[] = {"gaussian", "gmm8", "checkerboard", "swissroll", "moons", "rings", "file", "DSTargetType", "DS_TARGET_", NULL};
 const char *const DSInitTypes[]   = {"gaussian", "uniform", "file", "DSInitType", "DS_INIT_", NULL};
-const char *const DSDiagnosticGroups[] = {"mmd2", "energy_distance", "sliced_w2", "kde", "mixture", "theorem"};
+const char *const DSDiagnosticGroups[] = {"mmd2", "energy_distance", "sliced_w2", "kde", "mixture", "theorem", "sinkhorn"};
 const char *const DSBandwidthRules[] = {"fixed", "rate", "silverman", "scott", "median", "DSBandwidthRule", "DS_BANDWIDTH_", NULL};
 const char *const DSJointFloors[]    = {"exact", "tutorial", "large_scale", "DSJointFloor", "DS_JOINT_FLOOR_", NULL};
 const char *const DSColumnSets[]     = {"particle", "negatives", "data"};
+const char *const DSSinkhornCosts[]  = {"squared", "euclidean", "DSSinkhornCost", "DS_SINKHORN_COST_", NULL};
 
 /* Number of names in a PETSc enum list (names, type name, prefix, NULL). */
 static PetscInt choice_count(const char *const *list)
@@ -225,7 +226,7 @@ static PetscErrorCode read_diagnostic_groups(PetscOptionItems *PetscOptionsObjec
 
   PetscFunctionBeginUser;
   PetscCall(refuse_empty(comm, "-drift_diagnostics"));
-  PetscCall(PetscOptionsStringArray("-drift_diagnostics", "Diagnostic groups: mmd2,energy_distance,sliced_w2,kde,mixture,theorem, or all, or none", NULL, names, &n, &set));
+  PetscCall(PetscOptionsStringArray("-drift_diagnostics", "Diagnostic groups: mmd2,energy_distance,sliced_w2,kde,mixture,theorem,sinkhorn, or all, or none (default all but sinkhorn)", NULL, names, &n, &set));
   if (!set) PetscFunctionReturn(0);
   *mask = 0;
   for (PetscInt k = 0; k < n; k++) {
@@ -241,7 +242,7 @@ static PetscErrorCode read_diagnostic_groups(PetscOptionItems *PetscOptionsObjec
     if (!(all || none || known) && !unknown[0]) PetscCall(PetscStrncpy(unknown, names[k], sizeof(unknown)));
     PetscCall(PetscFree(names[k]));
   }
-  PetscCheck(!unknown[0], comm, PETSC_ERR_USER_INPUT, "-drift_diagnostics: %s is not a diagnostic group; allowed: mmd2, energy_distance, sliced_w2, kde, mixture, theorem, all, none", unknown);
+  PetscCheck(!unknown[0], comm, PETSC_ERR_USER_INPUT, "-drift_diagnostics: %s is not a diagnostic group; allowed: mmd2, energy_distance, sliced_w2, kde, mixture, theorem, sinkhorn, all, none", unknown);
   PetscFunctionReturn(0);
 }
 
@@ -283,6 +284,30 @@ static void field_defaults(const DSFieldTypeInfo *type, DSKernelType *kernel, DS
   *kernel = type->default_kernel;
   *self   = type->excludes_self ? DS_SELF_EXCLUDE : DS_SELF_INCLUDE;
   *floor  = type->default_joint_floor;
+}
+
+/* Reads the Sinkhorn field's and divergence's options (ds_sinkhorn.h). */
+static PetscErrorCode read_sinkhorn_options(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, DSOptions *o)
+{
+  const char *solver_options[] = {"-drift_sinkhorn_cost", "-drift_sinkhorn_tol", "-drift_sinkhorn_max_iterations", "-drift_sinkhorn_scaling", "-drift_sinkhorn_warm_start", "-drift_sinkhorn_allow_unconverged"};
+  int         cost            = o->sinkhorn_cost;
+
+  PetscFunctionBeginUser;
+  PetscCall(read_real(PetscOptionsObject, comm, "-drift_sinkhorn_epsilon", "Entropic regularisation eps of the sinkhorn field (cost units: the squared cost is |x - y|^2 / 2)", 0.0, PETSC_TRUE, &o->sinkhorn_epsilon, &o->sinkhorn_epsilon_given));
+  PetscCall(read_real(PetscOptionsObject, comm, "-drift_sinkhorn_divergence_epsilon", "Entropic regularisation eps of the sinkhorn_divergence diagnostic", 0.0, PETSC_TRUE, &o->sinkhorn_divergence_epsilon, &o->sinkhorn_divergence_epsilon_given));
+  PetscCall(read_choice(PetscOptionsObject, comm, "-drift_sinkhorn_cost", "Transport cost: squared (|x - y|^2 / 2) or euclidean (|x - y|)", DSSinkhornCosts, &cost, NULL));
+  o->sinkhorn_cost = (DSSinkhornCost)cost;
+  PetscCall(read_real(PetscOptionsObject, comm, "-drift_sinkhorn_tol", "Marginal error max_k |sum_i pi_ik / b_k - 1| at which the Sinkhorn iterations stop", 0.0, PETSC_TRUE, &o->sinkhorn_tol, NULL));
+  PetscCall(read_int(PetscOptionsObject, comm, "-drift_sinkhorn_max_iterations", "Sinkhorn iterations per solve (eps-scaling steps included); reaching it unconverged is an error", 1, PETSC_MAX_INT, &o->sinkhorn_max_iterations, NULL));
+  PetscCall(read_real(PetscOptionsObject, comm, "-drift_sinkhorn_scaling", "eps-scaling factor in [0, 1) of a cold start, from the diameter's cost down to eps (0 = none)", 0.0, PETSC_FALSE, &o->sinkhorn_scaling, NULL));
+  PetscCall(read_bool(PetscOptionsObject, comm, "-drift_sinkhorn_warm_start", "Start each Sinkhorn solve from the previous one's potentials", &o->sinkhorn_warm_start));
+  PetscCall(read_bool(PetscOptionsObject, comm, "-drift_sinkhorn_allow_unconverged", "Keep a Sinkhorn solve that reached -drift_sinkhorn_max_iterations unconverged (its marginal error is a diagnostic)", &o->sinkhorn_allow_unconverged));
+  for (size_t k = 0; k < sizeof(solver_options) / sizeof(solver_options[0]); k++) {
+    PetscBool given;
+    PetscCall(PetscOptionsHasName(NULL, NULL, solver_options[k], &given));
+    if (given) o->sinkhorn_solver_given = PETSC_TRUE;
+  }
+  PetscFunctionReturn(0);
 }
 
 /* Reads the joint fields' column options: -drift_negatives_file/_dataset and, for each
@@ -327,10 +352,17 @@ PetscErrorCode ds_options_set_defaults(DSOptions *o)
   o->output_every    = 10;
   o->bandwidth_pairs = 10000;
   o->diagnostics_every     = 10;
-  o->diagnostics           = (1 << DS_DIAGNOSTIC_GROUPS) - 1;
+  o->diagnostics           = DS_DIAGNOSTICS_DEFAULT;
   o->mmd_bandwidth         = 1.0;
   o->sliced_w2_projections = 64;
   o->kl_draws              = 10000;
+  o->sinkhorn_epsilon            = 0.01;
+  o->sinkhorn_divergence_epsilon = 0.01;
+  o->sinkhorn_cost               = DS_SINKHORN_COST_SQUARED;
+  o->sinkhorn_tol                = 1e-4;
+  o->sinkhorn_max_iterations     = 1000;
+  o->sinkhorn_scaling            = 0.5;
+  o->sinkhorn_warm_start         = PETSC_TRUE;
   o->ntemperatures   = 3;
   o->temperatures[0] = 0.02; /* the official large-scale list */
   o->temperatures[1] = 0.05;
@@ -467,6 +499,7 @@ static PetscErrorCode read_options(PetscOptionItems *PetscOptionsObject, MPI_Com
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_diagnostics_samples", "Samples drawn from an analytic target for the distances (default N)", 1, PETSC_MAX_INT, &o->diagnostics_samples, NULL));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_fisher_draws", "Draws Q per particle of the Fisher discrepancy J_t (theorem group, conservative gaussian field; 0 = not computed)", 0, 1000000, &o->fisher_draws, NULL));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_kl_draws", "Draws of the Monte-Carlo KL(rho_0 || nu_h) where it has no closed form", 2, PETSC_MAX_INT, &o->kl_draws, NULL));
+  PetscCall(read_sinkhorn_options(PetscOptionsObject, comm, o));
   PetscCall(read_path(PetscOptionsObject, comm, "-drift_checkpoint", "Checkpoint file (written atomically; the previous one is kept as FILE.prev)", o->checkpoint, sizeof(o->checkpoint), NULL));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_checkpoint_every", "Steps between checkpoints (0 = none)", 0, PETSC_MAX_INT, &o->checkpoint_every, NULL));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_checkpoint_seconds", "Wall-clock seconds between checkpoints (0 = none)", 0.0, PETSC_FALSE, &o->checkpoint_seconds, NULL));
@@ -484,6 +517,20 @@ PetscErrorCode ds_options_read(MPI_Comm comm, DSOptions *o)
   ierr = read_options(PetscOptionsObject, comm, o);
   PetscOptionsEnd();
   PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+/* The Sinkhorn options apply to the sinkhorn field or the sinkhorn diagnostic group. */
+static PetscErrorCode check_sinkhorn_options(MPI_Comm comm, const DSOptions *o)
+{
+  PetscBool field, divergence = (o->diagnostics & DS_DIAGNOSTIC_SINKHORN) ? PETSC_TRUE : PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscStrcmp(o->field, "sinkhorn", &field));
+  PetscCheck(!o->sinkhorn_epsilon_given || field, comm, PETSC_ERR_USER_INPUT, "-drift_sinkhorn_epsilon applies to -drift_field sinkhorn (-drift_field %s given); the sinkhorn_divergence diagnostic takes -drift_sinkhorn_divergence_epsilon", o->field);
+  PetscCheck(!o->sinkhorn_divergence_epsilon_given || divergence, comm, PETSC_ERR_USER_INPUT, "-drift_sinkhorn_divergence_epsilon applies to the sinkhorn_divergence diagnostic: add sinkhorn to -drift_diagnostics");
+  PetscCheck(!o->sinkhorn_solver_given || field || divergence, comm, PETSC_ERR_USER_INPUT, "the -drift_sinkhorn_* solver options apply to -drift_field sinkhorn and the sinkhorn_divergence diagnostic (-drift_diagnostics sinkhorn); neither is in this run");
+  PetscCheck(o->sinkhorn_scaling < 1, comm, PETSC_ERR_USER_INPUT, "-drift_sinkhorn_scaling %g must be below 1: it multiplies eps at each eps-scaling step (0 for none)", (double)o->sinkhorn_scaling);
   PetscFunctionReturn(0);
 }
 
@@ -515,6 +562,7 @@ PetscErrorCode ds_options_validate(MPI_Comm comm, const DSOptions *o)
   PetscCheck(!(o->bandwidth_scale > 0) || o->bandwidth_rule == DS_BANDWIDTH_RATE, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_scale is the constant of -drift_bandwidth_rule rate (-drift_bandwidth_rule %s given)", DSBandwidthRules[o->bandwidth_rule]);
   PetscCheck(!(o->bandwidth_anneal > 0) || o->bandwidth_min > 0, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_anneal needs the smallest bandwidth: give -drift_bandwidth_min h_min");
   PetscCheck(!(o->bandwidth_min > 0) || o->bandwidth_anneal > 0, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_min applies to an annealed bandwidth: give -drift_bandwidth_anneal r > 0");
+  PetscCall(check_sinkhorn_options(comm, o));
   PetscCheck(o->fisher_draws != 1, comm, PETSC_ERR_USER_INPUT, "-drift_fisher_draws 1 cannot estimate its own standard error: give Q >= 2 (or 0 for none)");
   PetscCall(ds_options_check_index_width(comm, o));
   PetscFunctionReturn(0);

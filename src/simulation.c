@@ -536,9 +536,9 @@ static PetscErrorCode simulate(MPI_Comm comm, Simulation *sim, TS *ts_out, Vec *
   PetscFunctionReturn(0);
 }
 
-/* A user error (bad input, a non-finite state) is raised on every rank at the same point,
-   so the run is taken down collectively (ds_output_close is collective) before it is passed
-   on: LeakSanitizer found a refused run's objects left behind. Other errors abort in main. */
+/* A user error (bad input, a non-finite state, unconverged iterations) is raised on every
+   rank at the same point, so the run is taken down collectively (ds_output_close is
+   collective) before it is passed on: LeakSanitizer found a refused run's objects left behind. Other errors abort in main. */
 PetscErrorCode ds_simulation_run(MPI_Comm comm)
 {
   Simulation     sim;
@@ -548,7 +548,7 @@ PetscErrorCode ds_simulation_run(MPI_Comm comm)
 
   PetscFunctionBeginUser;
   ierr = simulate(comm, &sim, &ts, &X);
-  if (ierr && ierr != PETSC_ERR_USER_INPUT && ierr != PETSC_ERR_FP) PetscFunctionReturn(ierr);
+  if (ierr && ierr != PETSC_ERR_USER_INPUT && ierr != PETSC_ERR_FP && ierr != PETSC_ERR_NOT_CONVERGED) PetscFunctionReturn(ierr);
   PetscCall(ds_output_close(&sim.output));
   PetscCall(ds_field_destroy(&sim.field));
   PetscCall(ds_diagnostics_destroy(&sim.diagnostics));

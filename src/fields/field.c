@@ -13,7 +13,8 @@
   X(conservative) \
   X(displacement) \
   X(joint) \
-  X(multitemperature)
+  X(multitemperature) \
+  X(sinkhorn)
 #define DECLARE(name) PETSC_INTERN const DSFieldTypeInfo ds_field_##name;
 DS_BUILTIN_FIELDS(DECLARE)
 #undef DECLARE

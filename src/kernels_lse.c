@@ -1,0 +1,115 @@
+/* The Sinkhorn iterations' log-sum-exp pair loops (ds_kernels_lse.h) on the vector layer of
+   the micro-kernels (kernels_vector.h). Per tile of sources and query point, two sweeps:
+   the tile's largest exponent (distances and a vector maximum, no exponential), then, with
+   the query's running maximum raised to it and its sums rescaled once, the exponentials
+   2^(u/16) of u <= 0 (the micro-kernels' exp2_sixteenths) and their moments. Exponents are
+   held in sixteenths of a binary order, u = 16 log2(e) (w_j - c_ij / eps), so that each
+   pair costs one fused multiply-add more than a kernel value. */
+#include "kernels_vector.h"
+#include "ds_kernels_lse.h"
+
+#define TILE       512                /* sources per tile: swept twice per query, they stay in the first-level cache */
+#define SIXTEENTHS 23.083120654223414 /* 16 log2(e): natural exponents to sixteenths */
+/* The log-weight of the lanes past a span's end: finite (no NaN from inf - inf), far below
+   any real exponent, and its 2^(u/16) is 0. */
+#define ABSENT (-0x1p1000)
+
+PetscReal ds_lse_cost(DSSinkhornCost cost, PetscReal r) { return cost == DS_SINKHORN_COST_SQUARED ? 0.5 * r * r : r; }
+
+void ds_lse_sums_reset(PetscInt n, PetscInt dim, DSLseSums *sums)
+{
+  for (PetscInt i = 0; i < n; i++) {
+    sums->max[i]   = -INFINITY;
+    sums->value[i] = 0;
+    if (sums->moment)
+      for (PetscInt c = 0; c < dim; c++) sums->moment[c * sums->ld + i] = 0;
+  }
+}
+
+/* Exponents (sixteenths) of query z against the sources [j, j + live), live <= LANES: the
+   differences z - s_j in d[0..D), the factor of the cost's gradient on them in *gradient
+   (1 for the squared cost, 1 / r for the euclidean one, 0 at r = 0); lanes past `live` get
+   the exponent of ABSENT. a16 is -16 log2(e) / eps times 1/2 for the squared cost. */
+INLINE vreal lse_exponents(DSSinkhornCost cost, int D, vreal a16, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *d, vreal *gradient)
+{
+  const vreal r2 = fused_distances(D, s, j, live, z, d);
+  vreal       w;
+
+  if (s->weight) w = live == LANES ? load(s->weight + j) : load_partial(s->weight + j, live, ABSENT);
+  else w = live == LANES ? splat(0) : splat(ABSENT) * (splat(1) - live_lanes(live));
+  w *= splat(SIXTEENTHS);
+  if (cost == DS_SINKHORN_COST_SQUARED) {
+    *gradient = splat(1);
+    return vfma(a16, r2, w);
+  }
+  const vreal r = vsqrt(r2);
+  *gradient     = vselect(r2 > 0, splat(1) / r, splat(0));
+  return vfma(a16, r, w);
+}
+
+/* The largest exponent of query z over the sources [j0, j1); -INFINITY for an empty range. */
+INLINE PetscReal span_max(DSSinkhornCost cost, int D, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z)
+{
+  vreal     top = splat(-INFINITY), d[D], gradient;
+  PetscReal m   = -INFINITY;
+
+  for (PetscInt j = j0; j < j1; j += LANES) top = vmax(top, lse_exponents(cost, D, a16, s, j, (int)PetscMin(LANES, j1 - j), z, d, &gradient));
+  for (int l = 0; l < LANES; l++) m = PetscMax(m, top[l]);
+  return m;
+}
+
+/* Adds exp2(u - shift) (sixteenths) of query z over the sources [j0, j1) to *v and its
+   moments to m[0..D). */
+INLINE void span_sums(DSSinkhornCost cost, int D, vreal a16, vreal shift, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, vreal *v, vreal *m)
+{
+  vreal d[D], gradient;
+
+  for (PetscInt j = j0; j < j1; j += LANES) {
+    const vreal k = exp2_sixteenths(lse_exponents(cost, D, a16, s, j, (int)PetscMin(LANES, j1 - j), z, d, &gradient) - shift);
+    *v += k;
+    if (m) {
+      const vreal kg = k * gradient;
+      for (int c = 0; c < D; c++) m[c] = vfma(kg, d[c], m[c]);
+    }
+  }
+}
+
+INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscReal epsilon, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSLseSums *sums)
+{
+  const vreal a16 = splat(-SIXTEENTHS / (cost == DS_SINKHORN_COST_SQUARED ? 2 * epsilon : epsilon));
+
+  for (PetscInt t0 = 0; t0 < s->n; t0 += TILE) {
+    const PetscInt t1 = PetscMin(t0 + TILE, s->n);
+    for (PetscInt i = 0; i < q->n; i++) {
+      const PetscInt self  = exclude ? q->start + i - s->start : -1;
+      const PetscInt split = self >= t0 && self < t1 ? self : t1; /* the spans [t0, split) and (split, t1) */
+      PetscReal      z[D], top, m16 = sums->max[i] * SIXTEENTHS;
+      vreal          v = splat(0), m[D];
+
+      for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i], m[c] = splat(0);
+      top = PetscMax(span_max(cost, D, a16, s, t0, split, z), span_max(cost, D, a16, s, split + 1, t1, z));
+      if (top == -INFINITY) continue; /* the tile held the query's self pair only */
+      if (top > m16) {
+        const PetscReal rescale = exp2((m16 - top) / 16); /* 0 for the first terms */
+        sums->value[i] *= rescale;
+        if (sums->moment)
+          for (int c = 0; c < D; c++) sums->moment[c * sums->ld + i] *= rescale;
+        m16          = top;
+        sums->max[i] = top / SIXTEENTHS;
+      }
+      span_sums(cost, D, a16, splat(m16), s, t0, split, z, &v, sums->moment ? m : NULL);
+      span_sums(cost, D, a16, splat(m16), s, split + 1, t1, z, &v, sums->moment ? m : NULL);
+      sums->value[i] += lane_sum(v);
+      if (sums->moment)
+        for (int c = 0; c < D; c++) sums->moment[c * sums->ld + i] += lane_sum(m[c]);
+    }
+  }
+}
+
+void ds_kernel_lse_sums(DSSinkhornCost cost, PetscReal epsilon, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSLseSums *sums)
+{
+#define DS_LSE_SUMS(COST, D) lse_sums_for(COST, D, epsilon, query, source, exclude_same_index, sums)
+  if (cost == DS_SINKHORN_COST_SQUARED) DS_VECTOR_DISPATCH_DIM(DS_SINKHORN_COST_SQUARED, query->dim, DS_LSE_SUMS)
+  else DS_VECTOR_DISPATCH_DIM(DS_SINKHORN_COST_EUCLIDEAN, query->dim, DS_LSE_SUMS)
+#undef DS_LSE_SUMS
+}
