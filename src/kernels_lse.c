@@ -1,14 +1,19 @@
 /* The Sinkhorn iterations' log-sum-exp pair loops (ds_kernels_lse.h) on the vector layer of
-   the micro-kernels (kernels_vector.h). Per tile of sources and query point, two sweeps:
-   the tile's largest exponent (distances and a vector maximum, no exponential), then, with
-   the query's running maximum raised to it and its sums rescaled once, the exponentials
-   2^(u/16) of u <= 0 (the micro-kernels' exp2_sixteenths) and their moments. Exponents are
-   held in sixteenths of a binary order, u = 16 log2(e) (w_j - c_ij / eps), so that each
-   pair costs one fused multiply-add more than a kernel value. */
+   the micro-kernels (kernels_vector.h). Exponents are held in sixteenths of a binary order,
+   u = 16 log2(e) (w_j - c_ij / eps), so that each pair costs one fused multiply-add more
+   than a kernel value, and each term is 2^((u - shift) / 16) by the micro-kernels'
+   exp2_sixteenths. Per tile of sources and query point, one sweep adds the terms with the
+   query's shift and tracks the tile's largest exponent; only when that exceeds the shift
+   by more than RAISE_LIMIT (terms beyond 2^900) is the shift raised to it, the sums
+   rescaled and the tile swept again. A query's first tile sets the shift to its exact
+   maximum first (one sweep of distances and a vector maximum). So after the first tile a
+   pass costs one sweep: the shift is the largest exponent seen up to 900 binary orders,
+   no term overflows, and no term that matters underflows. */
 #include "kernels_vector.h"
 #include "ds_kernels_lse.h"
 
-#define TILE       512                /* sources per tile: swept twice per query, they stay in the first-level cache */
+#define TILE        512                /* sources per tile: a swept-again tile is still in the first-level cache */
+#define RAISE_LIMIT (16.0 * 900)       /* terms up to 2^900 are kept with the current shift */
 #define SIXTEENTHS 23.083120654223414 /* 16 log2(e): natural exponents to sixteenths */
 /* The log-weight of the lanes past a span's end: finite (no NaN from inf - inf), far below
    any real exponent, and its 2^(u/16) is 0. */
@@ -47,7 +52,8 @@ INLINE vreal lse_exponents(DSSinkhornCost cost, int D, vreal a16, const DSBlock 
   return vfma(a16, r, w);
 }
 
-/* The largest exponent of query z over the sources [j0, j1); -INFINITY for an empty range. */
+/* The largest exponent (sixteenths) of query z over the sources [j0, j1); -INFINITY for an
+   empty range. */
 INLINE PetscReal span_max(DSSinkhornCost cost, int D, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z)
 {
   vreal     top = splat(-INFINITY), d[D], gradient;
@@ -58,20 +64,51 @@ INLINE PetscReal span_max(DSSinkhornCost cost, int D, vreal a16, const DSBlock *
   return m;
 }
 
-/* Adds exp2(u - shift) (sixteenths) of query z over the sources [j0, j1) to *v and its
-   moments to m[0..D). */
-INLINE void span_sums(DSSinkhornCost cost, int D, vreal a16, vreal shift, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, vreal *v, vreal *m)
+/* Adds 2^((u - shift) / 16) of query z over the sources [j0, j1) to *v and its moments to
+   m[0..D), and the lane-wise maximum of the exponents u to *top. */
+INLINE void span_sums(DSSinkhornCost cost, int D, vreal a16, vreal shift, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, vreal *v, vreal *m, vreal *top)
 {
   vreal d[D], gradient;
 
   for (PetscInt j = j0; j < j1; j += LANES) {
-    const vreal k = exp2_sixteenths(lse_exponents(cost, D, a16, s, j, (int)PetscMin(LANES, j1 - j), z, d, &gradient) - shift);
+    const vreal u = lse_exponents(cost, D, a16, s, j, (int)PetscMin(LANES, j1 - j), z, d, &gradient);
+    const vreal k = exp2_sixteenths(u - shift);
+    *top          = vmax(*top, u);
     *v += k;
     if (m) {
       const vreal kg = k * gradient;
       for (int c = 0; c < D; c++) m[c] = vfma(kg, d[c], m[c]);
     }
   }
+}
+
+/* The terms of query z over the sources [t0, t1) but `self` (an index outside the range
+   leaves none out) with the shift m16, in *v and m[0..D) (zeroed first); their largest
+   exponent is returned. */
+INLINE PetscReal tile_sums(DSSinkhornCost cost, int D, vreal a16, PetscReal m16, const DSBlock *s, PetscInt t0, PetscInt t1, PetscInt self, const PetscReal *z, vreal *v, vreal *m)
+{
+  const PetscInt split = self >= t0 && self < t1 ? self : t1; /* the spans [t0, split) and (split, t1) */
+  vreal          top   = splat(-INFINITY);
+  PetscReal      largest = -INFINITY;
+
+  *v = splat(0);
+  if (m)
+    for (int c = 0; c < D; c++) m[c] = splat(0);
+  span_sums(cost, D, a16, splat(m16), s, t0, split, z, v, m, &top);
+  span_sums(cost, D, a16, splat(m16), s, split + 1, t1, z, v, m, &top);
+  for (int l = 0; l < LANES; l++) largest = PetscMax(largest, top[l]);
+  return largest;
+}
+
+/* Raises query i's shift to m16 (sixteenths), rescaling its sums. */
+INLINE void raise_shift(DSLseSums *sums, int D, PetscInt i, PetscReal old16, PetscReal m16)
+{
+  const PetscReal rescale = exp2((old16 - m16) / 16); /* 0 before the first terms */
+
+  sums->value[i] *= rescale;
+  if (sums->moment)
+    for (int c = 0; c < D; c++) sums->moment[c * sums->ld + i] *= rescale;
+  sums->max[i] = m16 / SIXTEENTHS;
 }
 
 INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscReal epsilon, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSLseSums *sums)
@@ -81,26 +118,26 @@ INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscReal epsilon, const DS
   for (PetscInt t0 = 0; t0 < s->n; t0 += TILE) {
     const PetscInt t1 = PetscMin(t0 + TILE, s->n);
     for (PetscInt i = 0; i < q->n; i++) {
-      const PetscInt self  = exclude ? q->start + i - s->start : -1;
-      const PetscInt split = self >= t0 && self < t1 ? self : t1; /* the spans [t0, split) and (split, t1) */
-      PetscReal      z[D], top, m16 = sums->max[i] * SIXTEENTHS;
-      vreal          v = splat(0), m[D];
+      const PetscInt self = exclude ? q->start + i - s->start : -1;
+      PetscReal      z[D], m16 = sums->max[i] * SIXTEENTHS, largest;
+      vreal          v, m[D], *moment = sums->moment ? m : NULL;
 
-      for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i], m[c] = splat(0);
-      top = PetscMax(span_max(cost, D, a16, s, t0, split, z), span_max(cost, D, a16, s, split + 1, t1, z));
-      if (top == -INFINITY) continue; /* the tile held the query's self pair only */
-      if (top > m16) {
-        const PetscReal rescale = exp2((m16 - top) / 16); /* 0 for the first terms */
-        sums->value[i] *= rescale;
-        if (sums->moment)
-          for (int c = 0; c < D; c++) sums->moment[c * sums->ld + i] *= rescale;
-        m16          = top;
-        sums->max[i] = top / SIXTEENTHS;
+      for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
+      if (m16 == -INFINITY) { /* the first terms: the shift starts at their exact maximum */
+        const PetscInt split = self >= t0 && self < t1 ? self : t1;
+        largest              = PetscMax(span_max(cost, D, a16, s, t0, split, z), span_max(cost, D, a16, s, split + 1, t1, z));
+        if (largest == -INFINITY) continue; /* the tile held the query's self pair only */
+        raise_shift(sums, D, i, m16, largest);
+        m16 = largest;
       }
-      span_sums(cost, D, a16, splat(m16), s, t0, split, z, &v, sums->moment ? m : NULL);
-      span_sums(cost, D, a16, splat(m16), s, split + 1, t1, z, &v, sums->moment ? m : NULL);
+      largest = tile_sums(cost, D, a16, m16, s, t0, t1, self, z, &v, moment);
+      if (largest > m16 + RAISE_LIMIT) { /* terms beyond 2^900: raise the shift and sweep again */
+        raise_shift(sums, D, i, m16, largest);
+        m16 = largest;
+        tile_sums(cost, D, a16, m16, s, t0, t1, self, z, &v, moment);
+      }
       sums->value[i] += lane_sum(v);
-      if (sums->moment)
+      if (moment)
         for (int c = 0; c < D; c++) sums->moment[c * sums->ld + i] += lane_sum(m[c]);
     }
   }
