@@ -153,7 +153,9 @@ PETSC_EXTERN PetscErrorCode ds_options_check_index_width(MPI_Comm comm, const DS
 PETSC_EXTERN PetscBool ds_options_cutoff_applies(const DSOptions *opts);
 
 /* Says once, on rank 0 of comm (stdout, "driftsim: note: ..." lines), each option given that
-   the run cannot honour as asked: today -drift_cutoff_tol with d >= 4. Collective. */
+   the run cannot honour as asked (today -drift_cutoff_tol with d >= 4) and each default the
+   run chose for the user (the M samples that stand in for an analytic target's density
+   when the field needs samples). Collective. */
 PETSC_EXTERN PetscErrorCode ds_options_say_notes(MPI_Comm comm, const DSOptions *opts);
 
 /* The temperatures as the user would type them: "0.02,0.05,0.2" (%.15g each), "" for none;

@@ -35,8 +35,9 @@ PETSC_EXTERN PetscBool ds_target_is_planar(DSTargetType target);
 
 /* Default M for n particles: 0 (the analytic density) where the density can serve the field,
    a target with a density and the gaussian kernel (the only kernel with an exact smoothed
-   density); n otherwise. */
-PETSC_EXTERN PetscInt ds_target_default_samples(DSTargetType target, DSKernelType kernel, PetscInt n);
+   density) for a field that does not need samples; n otherwise (the samples stand in for
+   the density). */
+PETSC_EXTERN PetscInt ds_target_default_samples(DSTargetType target, DSKernelType kernel, PetscBool needs_samples, PetscInt n);
 
 /* Refuses target options that describe no usable target, raising PETSC_ERR_USER_INPUT on
    every rank of comm: a planar target outside 2-D, M = 0 for a target without a density, and

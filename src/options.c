@@ -344,7 +344,7 @@ PetscErrorCode ds_options_set_defaults(DSOptions *o)
   o->bandwidth_rule  = DS_BANDWIDTH_FIXED;
   o->imq_beta        = 0.5;
   o->target          = DS_TARGET_GAUSSIAN;
-  o->target_samples  = ds_target_default_samples(o->target, o->kernel, o->n);
+  o->target_samples  = ds_target_default_samples(o->target, o->kernel, PETSC_FALSE, o->n);
   o->target_scale    = 1.0;
   o->init            = DS_INIT_GAUSSIAN;
   o->init_mean       = 0.0;
@@ -432,7 +432,12 @@ PetscBool ds_options_cutoff_applies(const DSOptions *o) { return (o->cutoff_tol 
 
 PetscErrorCode ds_options_say_notes(MPI_Comm comm, const DSOptions *o)
 {
+  const DSFieldTypeInfo *field;
+
   PetscFunctionBeginUser;
+  PetscCall(ds_field_type_find(o->field, &field));
+  if (field && field->needs_samples && ds_target_has_density(o->target) && !o->target_samples_given)
+    PetscCall(PetscPrintf(comm, "driftsim: note: -drift_field %s needs target samples: M = %" PetscInt_FMT " draws of -drift_target %s stand in for its density (-drift_target_samples sets M)\n", o->field, o->target_samples, DSTargetTypes[o->target]));
   if (o->cutoff_tol > 0 && !ds_options_cutoff_applies(o)) PetscCall(PetscPrintf(comm, "driftsim: note: -drift_cutoff_tol %g is not applied: its cell lists need -drift_dim <= 3 (%" PetscInt_FMT " given), so every pair is summed (recorded as cutoff_applied = 0 in the output)\n", (double)o->cutoff_tol, o->dim));
   PetscFunctionReturn(0);
 }
@@ -472,7 +477,7 @@ static PetscErrorCode read_options(PetscOptionItems *PetscOptionsObject, MPI_Com
   o->self = (DSSelfPair)self;
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_target", "Target distribution", DSTargetTypes, &target, NULL));
   o->target         = (DSTargetType)target;
-  o->target_samples = ds_target_default_samples(o->target, o->kernel, o->n);
+  o->target_samples = ds_target_default_samples(o->target, o->kernel, field->needs_samples, o->n);
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_target_samples", "Target samples M (0 = analytic density; the file's rows with -drift_target file)", 0, PETSC_MAX_INT, &o->target_samples, &o->target_samples_given));
   PetscCall(read_path(PetscOptionsObject, comm, "-drift_target_file", "HDF5 file of target samples [M][d] (-drift_target file)", o->target_file, sizeof(o->target_file), NULL));
   PetscCall(read_path(PetscOptionsObject, comm, "-drift_target_dataset", "Dataset of the target samples in -drift_target_file", o->target_dataset, sizeof(o->target_dataset), NULL));

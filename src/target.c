@@ -124,9 +124,9 @@ PetscBool ds_target_is_planar(DSTargetType target)
   return (target == DS_TARGET_GAUSSIAN || target == DS_TARGET_FILE) ? PETSC_FALSE : PETSC_TRUE;
 }
 
-PetscInt ds_target_default_samples(DSTargetType target, DSKernelType kernel, PetscInt n)
+PetscInt ds_target_default_samples(DSTargetType target, DSKernelType kernel, PetscBool needs_samples, PetscInt n)
 {
-  return (ds_target_has_density(target) && kernel == DS_KERNEL_GAUSSIAN) ? 0 : n;
+  return (ds_target_has_density(target) && kernel == DS_KERNEL_GAUSSIAN && !needs_samples) ? 0 : n;
 }
 
 /* Refuses a planar target outside 2-D. */
