@@ -14,7 +14,7 @@ typedef struct {
   PetscReal   time, dt;
   DSBandwidth bandwidth; /* the schedule h(t), so a restart does not recompute h0 */
   DSTheoremIntegrals integrals; /* the theorem's running integrals over the states before this one */
-  char        run[512];  /* the options a restart must share (ds_preflight_describe_run); "" in older checkpoints */
+  char        run[1024]; /* the options a restart must share (ds_preflight_describe_run); "" in older checkpoints */
 } DSCheckpointState;
 
 /* Writes the particles X (block size d) and the state to `path` (collective): the file is

@@ -218,7 +218,7 @@ PetscErrorCode ds_preflight_ts(MPI_Comm comm, TS ts)
 }
 
 /* The options a restart takes from its command line, not from the checkpoint. */
-static const char *const run_options[] = {"-drift_field", "-drift_kernel", "-drift_self", "-drift_target", "-drift_temperatures", "-drift_diagnostics", "-drift_joint_floor"};
+static const char *const run_options[] = {"-drift_field", "-drift_kernel", "-drift_self", "-drift_target", "-drift_temperatures", "-drift_diagnostics", "-drift_joint_floor", "-drift_sinkhorn_epsilon", "-drift_sinkhorn_cost"};
 
 PetscErrorCode ds_preflight_describe_run(const DSOptions *o, char text[], size_t len)
 {
@@ -238,6 +238,8 @@ PetscErrorCode ds_preflight_describe_run(const DSOptions *o, char text[], size_t
     }
   if (!o->diagnostics) PetscCall(PetscStrlcat(text, "none", len));
   PetscCall(PetscSNPrintf(item, sizeof(item), " %s %s", run_options[6], DSJointFloors[o->joint_floor]));
+  PetscCall(PetscStrlcat(text, item, len));
+  PetscCall(PetscSNPrintf(item, sizeof(item), " %s %.15g %s %s", run_options[7], (double)o->sinkhorn_epsilon, run_options[8], DSSinkhornCosts[o->sinkhorn_cost]));
   PetscCall(PetscStrlcat(text, item, len));
   PetscFunctionReturn(0);
 }
