@@ -57,7 +57,7 @@ static DSOptions target_options(const char *path, const char *dataset, PetscBool
   o.dim            = DIM;
   o.seed           = 7;
   o.target         = DS_TARGET_FILE;
-  o.target_samples = ds_target_default_samples(o.target, o.kernel, o.n); /* N, as the program leaves it: ignored */
+  o.target_samples = ds_target_default_samples(o.target, o.kernel, PETSC_FALSE, o.n); /* N, as the program leaves it: ignored */
   o.replicate_data = replicate;
   o.init_scale     = 1.0;
   snprintf(o.target_file, sizeof(o.target_file), "%s", path);
