@@ -214,6 +214,7 @@ PetscErrorCode ds_sinkhorn_solve(DSSinkhorn S, DSSinkhornProblem problem, PetscB
   do {
     PetscCall(iterate(S, problem, o->epsilon, exclude_self, &error));
     P->iterations++;
+    PetscCall(PetscInfo(NULL, "%s, problem %d: iteration %" PetscInt_FMT ", marginal error %g\n", o->name, (int)problem, P->iterations, (double)error));
   } while (error >= o->tol && P->iterations < o->max_iterations);
   P->marginal_error = error;
   P->solved         = PETSC_TRUE;
