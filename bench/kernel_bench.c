@@ -1,12 +1,14 @@
 /* Pair rate of the micro-kernels on one core: ds_kernel_sums of a block of query points
    against a block of source points, as the field's ring visit does. Usage:
      kernel_bench KERNEL WEIGHT DIM [N] [SECONDS]   (KERNEL gaussian|laplace|imq, WEIGHT value|gradient)
+     kernel_bench lse WEIGHT DIM [N] [SECONDS]       (the Sinkhorn log-sum-exp, eps = 0.25: bandwidth 0.5)
      kernel_bench cutoff KERNEL N H EPS QUERIES      (cell lists against all pairs, d = 2)
      kernel_bench clock                              (the core's clock under load)
    Prints one line of key=value results. */
 #include <petscsys.h>
 #include <petsctime.h>
 #include "ds_kernels.h"
+#include "ds_kernels_lse.h"
 #include "ds_rng.h"
 
 /* Seconds of `reps` calls of the all-pairs or the cell-list sums of `queries` points. */
@@ -97,6 +99,17 @@ static int clock_bench(void)
   return 0;
 }
 
+/* One sweep of ds_kernel_lse_sums (block against itself, squared cost): with the moments
+   (`gradient`, the f update's pass, whose moments give the barycentric projection) or the
+   value only (`value`, the g update's and the self problems' passes). */
+static void lse_sweep(const DSBlock *block, PetscBool moments, DSLseSums *sums)
+{
+  DSLseSums s = *sums;
+  if (!moments) s.moment = NULL;
+  ds_lse_sums_reset(block->n, block->dim, &s);
+  ds_kernel_lse_sums(DS_SINKHORN_COST_SQUARED, 0.25, block, block, PETSC_FALSE, &s);
+}
+
 int main(int argc, char **argv)
 {
   PetscInt       dim = 2, n = 4096;
@@ -111,34 +124,38 @@ int main(int argc, char **argv)
   if (argc == 2 && !strcmp(argv[1], "clock")) return clock_bench();
   if (argc == 7 && !strcmp(argv[1], "cutoff")) return cutoff_bench(argv[2], atoi(argv[3]), atof(argv[4]), atof(argv[5]), atoi(argv[6]));
   if (argc < 4) {
-    fprintf(stderr, "usage: %s gaussian|laplace|imq value|gradient DIM [N] [SECONDS]\n", argv[0]);
+    fprintf(stderr, "usage: %s gaussian|laplace|imq|lse value|gradient DIM [N] [SECONDS]\n", argv[0]);
     return 2;
   }
+  const PetscBool lse = !strcmp(argv[1], "lse") ? PETSC_TRUE : PETSC_FALSE;
   type   = !strcmp(argv[1], "laplace") ? DS_KERNEL_LAPLACE : !strcmp(argv[1], "imq") ? DS_KERNEL_IMQ : DS_KERNEL_GAUSSIAN;
   weight = !strcmp(argv[2], "value") ? DS_WEIGHT_VALUE : DS_WEIGHT_GRADIENT;
   dim    = atoi(argv[3]);
   if (argc > 4) n = atoi(argv[4]);
   if (argc > 5) seconds = atof(argv[5]);
 
-  PetscReal *x, *value, *moment;
-  PetscCall(PetscMalloc3(dim * n, &x, n, &value, dim * n, &moment));
+  PetscReal *x, *value, *moment, *max, *log_weight;
+  PetscCall(PetscMalloc5(dim * n, &x, n, &value, dim * n, &moment, n, &max, n, &log_weight));
   /* A unit Gaussian cloud and h = 0.5: most pairs within a few bandwidths, as in a run. */
   for (PetscInt i = 0; i < n; i++) {
     double z[64];
     ds_rng_normals(1, DS_STREAM_INIT, (uint64_t)i, 0, dim, z);
     for (PetscInt c = 0; c < dim; c++) x[c * n + i] = z[c];
+    log_weight[i] = -PetscLogReal((PetscReal)n); /* a pass's travelling log b + g / eps, g = 0 */
   }
   ds_kernel_setup(type, 0.5, 0.5, &K);
-  DSBlock      block = {n, dim, n, 0, x, NULL};
+  DSBlock      block = {n, dim, n, 0, x, lse ? log_weight : NULL};
   DSKernelSums sums  = {.ld = n, .value = value, .moment = moment, .companion = NULL};
+  DSLseSums    lse_sums = {n, max, value, moment};
   PetscCall(PetscTime(&t0));
   do {
-    ds_kernel_sums(&K, weight, &block, &block, PETSC_TRUE, &sums);
+    if (lse) lse_sweep(&block, weight == DS_WEIGHT_GRADIENT, &lse_sums);
+    else ds_kernel_sums(&K, weight, &block, &block, PETSC_TRUE, &sums);
     pairs += (double)n * n;
     PetscCall(PetscTime(&t1));
   } while (t1 - t0 < seconds);
   printf("kernel=%s weight=%s dim=%d n=%d pairs_per_s=%.4e checksum=%.6e\n", argv[1], argv[2], (int)dim, (int)n, pairs / (t1 - t0), value[0]);
-  PetscCall(PetscFree3(x, value, moment));
+  PetscCall(PetscFree5(x, value, moment, max, log_weight));
   PetscCall(PetscFinalize());
   return 0;
 }
