@@ -111,7 +111,7 @@ INLINE void raise_shift(DSLseSums *sums, int D, PetscInt i, PetscReal old16, Pet
   sums->max[i] = m16 / SIXTEENTHS;
 }
 
-INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscReal epsilon, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSLseSums *sums)
+INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscBool moments, PetscReal epsilon, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSLseSums *sums)
 {
   const vreal a16 = splat(-SIXTEENTHS / (cost == DS_SINKHORN_COST_SQUARED ? 2 * epsilon : epsilon));
 
@@ -120,7 +120,7 @@ INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscReal epsilon, const DS
     for (PetscInt i = 0; i < q->n; i++) {
       const PetscInt self = exclude ? q->start + i - s->start : -1;
       PetscReal      z[D], m16 = sums->max[i] * SIXTEENTHS, largest;
-      vreal          v, m[D], *moment = sums->moment ? m : NULL;
+      vreal          v, m[D], *moment = moments ? m : NULL; /* a constant in each compiled copy */
 
       for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
       if (m16 == -INFINITY) { /* the first terms: the shift starts at their exact maximum */
@@ -145,7 +145,8 @@ INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscReal epsilon, const DS
 
 void ds_kernel_lse_sums(DSSinkhornCost cost, PetscReal epsilon, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSLseSums *sums)
 {
-#define DS_LSE_SUMS(COST, D) lse_sums_for(COST, D, epsilon, query, source, exclude_same_index, sums)
+#define DS_LSE_SUMS(COST, D) \
+  (sums->moment ? lse_sums_for(COST, D, PETSC_TRUE, epsilon, query, source, exclude_same_index, sums) : lse_sums_for(COST, D, PETSC_FALSE, epsilon, query, source, exclude_same_index, sums))
   if (cost == DS_SINKHORN_COST_SQUARED) DS_VECTOR_DISPATCH_DIM(DS_SINKHORN_COST_SQUARED, query->dim, DS_LSE_SUMS)
   else DS_VECTOR_DISPATCH_DIM(DS_SINKHORN_COST_EUCLIDEAN, query->dim, DS_LSE_SUMS)
 #undef DS_LSE_SUMS

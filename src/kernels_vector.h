@@ -10,6 +10,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__AVX__)
+  #include <immintrin.h>
+#endif
 #include "ds_kernels.h"
 
 /* One vector register of doubles: 8 with AVX-512, else 4 (AVX2 and narrower: GCC splits
@@ -176,9 +179,19 @@ INLINE vreal vselect(vint mask, vreal a, vreal b)
   return a;
 }
 
-/* Lane-wise maximum and minimum, and 1 where mask holds, 0 elsewhere. */
+/* Lane-wise maximum and minimum: a > b ? a : b and a < b ? a : b (b where either is NaN),
+   exactly what vmaxpd / vminpd compute, which GCC does not emit for the comparison itself
+   (a compare and a blend); the intrinsics where the vector is a machine register. */
+#if LANES == 8
+INLINE vreal vmax(vreal a, vreal b) { return (vreal)_mm512_max_pd((__m512d)a, (__m512d)b); }
+INLINE vreal vmin(vreal a, vreal b) { return (vreal)_mm512_min_pd((__m512d)a, (__m512d)b); }
+#elif defined(__AVX__)
+INLINE vreal vmax(vreal a, vreal b) { return (vreal)_mm256_max_pd((__m256d)a, (__m256d)b); }
+INLINE vreal vmin(vreal a, vreal b) { return (vreal)_mm256_min_pd((__m256d)a, (__m256d)b); }
+#else
 INLINE vreal vmax(vreal a, vreal b) { return vselect(a > b, a, b); }
 INLINE vreal vmin(vreal a, vreal b) { return vselect(a < b, a, b); }
+#endif
 INLINE vreal vone_where(vint mask) { return vselect(mask, splat(1), splat(0)); }
 
 /* One vector of the fused micro-kernel: query z against sources [j, j + live),
