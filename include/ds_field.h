@@ -32,6 +32,7 @@ typedef struct {
   PetscBool    takes_temperatures; /* reads -drift_temperatures */
   PetscBool    takes_cutoff;    /* may use -drift_cutoff_tol (row-normalised sums) */
   PetscBool    uses_bandwidth;  /* the bandwidth h is the field's (not a function of the state) */
+  const char  *scale;           /* what sets the field's scale when it does not use the bandwidth, for messages */
   PetscBool    joint_columns;   /* takes -drift_joint_floor, negatives and per-point weights */
   DSJointFloor default_joint_floor; /* -drift_joint_floor when not given */
   DSGuardSpeed guard_speed;     /* the divergence guard's bound of its speed */

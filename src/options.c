@@ -356,8 +356,8 @@ PetscErrorCode ds_options_set_defaults(DSOptions *o)
   o->mmd_bandwidth         = 1.0;
   o->sliced_w2_projections = 64;
   o->kl_draws              = 10000;
-  o->sinkhorn_epsilon            = 0.01;
-  o->sinkhorn_divergence_epsilon = 0.01;
+  o->sinkhorn_epsilon            = 0.1;
+  o->sinkhorn_divergence_epsilon = 0.1;
   o->sinkhorn_cost               = DS_SINKHORN_COST_SQUARED;
   o->sinkhorn_tol                = 1e-4;
   o->sinkhorn_max_iterations     = 1000;

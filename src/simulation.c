@@ -60,32 +60,44 @@ typedef struct {
 } Simulation;
 
 /* Writes the last good state to the checkpoint the user named (-drift_checkpoint, or next
-   to -drift_output; with neither nothing is saved) and stops the run (PETSC_ERR_FP) with
-   `problem`, what went wrong at which step. */
-static PetscErrorCode stop_diverged(Simulation *sim, const char *problem)
+   to -drift_output; with neither nothing is saved) and stops the run with error `code` and
+   `problem`, what went wrong at which step, followed by `advice` for the restart. */
+static const char smaller_step[] = " (e.g. with a smaller -ts_dt)"; /* the advice after a diverged state */
+
+static PetscErrorCode stop_at_last_good(Simulation *sim, PetscErrorCode code, const char *problem, const char *advice)
 {
   const DSCheckpointState *good = &sim->last_good_state;
 
   PetscFunctionBeginUser;
-  PetscCheck(sim->opts.checkpoint[0] || sim->opts.output[0], sim->comm, PETSC_ERR_FP, "%s; nothing was saved (give -drift_checkpoint FILE to keep the last good state)", problem);
+  PetscCheck(sim->opts.checkpoint[0] || sim->opts.output[0], sim->comm, code, "%s; nothing was saved (give -drift_checkpoint FILE to keep the last good state)", problem);
   PetscCall(ds_checkpoint_write(sim->comm, sim->checkpoint, sim->last_good, good));
-  SETERRQ(sim->comm, PETSC_ERR_FP, "%s; the last good state (step %" PetscInt_FMT ", t = %g) is saved in %s: restart with -drift_restart %s (e.g. with a smaller -ts_dt)", problem, good->step, (double)good->time, sim->checkpoint, sim->checkpoint);
+  SETERRQ(sim->comm, code, "%s; the last good state (step %" PetscInt_FMT ", t = %g) is saved in %s: restart with -drift_restart %s%s", problem, good->step, (double)good->time, sim->checkpoint, sim->checkpoint, advice);
 }
 
-/* The field at X and time t into F, refusing a non-finite velocity. */
+/* The field at X and time t into F, refusing a non-finite velocity. A field whose
+   iterations did not converge (the sinkhorn field) after the first state stops the run
+   like a non-finite one, the last good state saved. */
 static PetscErrorCode evaluate_field(Simulation *sim, PetscInt step, PetscReal t, Vec X, Vec F)
 {
-  PetscInt particle;
-  char     problem[256];
+  PetscInt       particle;
+  char           problem[1024];
+  PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
-  PetscCall(ds_field_evaluate(sim->field, ds_bandwidth_at(&sim->bandwidth, t), X, F));
+  ierr = ds_field_evaluate(sim->field, ds_bandwidth_at(&sim->bandwidth, t), X, F);
+  if (ierr == PETSC_ERR_NOT_CONVERGED && sim->started) {
+    char *message = NULL;
+    PetscCall(PetscErrorMessage(ierr, NULL, &message));
+    PetscCall(PetscSNPrintf(problem, sizeof(problem), "%s (step %" PetscInt_FMT ", t = %g)", message ? message : "the field's iterations did not converge", step, (double)t));
+    PetscCall(stop_at_last_good(sim, ierr, problem, ""));
+  }
+  PetscCall(ierr);
   sim->rhs_evaluations++;
   PetscCall(ds_guard_first_nonfinite(F, &particle));
   if (!sim->started) PetscCall(ds_preflight_initial_field(sim->comm, &sim->opts, t, ds_bandwidth_at(&sim->bandwidth, t), particle));
   if (particle < 0) PetscFunctionReturn(0);
   PetscCall(PetscSNPrintf(problem, sizeof(problem), "non-finite velocity at step %" PetscInt_FMT " (t = %g) for particle %" PetscInt_FMT, step, (double)t, particle));
-  PetscCall(stop_diverged(sim, problem));
+  PetscCall(stop_at_last_good(sim, PETSC_ERR_FP, problem, smaller_step));
   PetscFunctionReturn(0);
 }
 
@@ -351,7 +363,7 @@ static PetscErrorCode post_step(TS ts)
   PetscCall(VecCopy(sim->pending, sim->last_good));
   sim->last_good_state = sim->pending_state;
   PetscCall(ds_guard_check(&sim->guard, X, sim->last_good, step, t, t - sim->last_good_state.time, ds_bandwidth_at(&sim->bandwidth, t), problem, sizeof(problem)));
-  if (problem[0]) PetscCall(stop_diverged(sim, problem));
+  if (problem[0]) PetscCall(stop_at_last_good(sim, PETSC_ERR_FP, problem, smaller_step));
   PetscCall(VecCopy(X, sim->pending));
   sim->pending_state.step      = step;
   sim->pending_state.time      = t;

@@ -122,7 +122,7 @@ PetscErrorCode ds_field_type_check(MPI_Comm comm, const DSOptions *o)
   }
   PetscCheck(!(type->excludes_self && o->self == DS_SELF_INCLUDE), comm, PETSC_ERR_USER_INPUT, "-drift_self include does not apply to -drift_field %s, which excludes the self pair by definition (K_ii = 0)", type->name);
   PetscCheck(type->uses_bandwidth || (o->bandwidth_rule == DS_BANDWIDTH_FIXED && !o->bandwidth_anneal_given), comm, PETSC_ERR_USER_INPUT,
-             "-drift_field %s sets its bandwidths from the mean distance and -drift_temperatures; -drift_bandwidth_rule and -drift_bandwidth_anneal do not apply", type->name);
+             "-drift_field %s %s; -drift_bandwidth_rule and -drift_bandwidth_anneal do not apply", type->name, type->scale);
   if (o->temperatures_given && !type->takes_temperatures) {
     PetscCall(type_names(offsetof(DSFieldTypeInfo, takes_temperatures), ", ", " and ", names, sizeof(names)));
     SETERRQ(comm, PETSC_ERR_USER_INPUT, "-drift_temperatures applies to -drift_field %s (-drift_field %s given)", names, type->name);

@@ -138,6 +138,7 @@ const DSFieldTypeInfo ds_field_multitemperature = {
   .default_kernel      = DS_KERNEL_LAPLACE,
   .excludes_self       = PETSC_TRUE,
   .needs_samples       = PETSC_TRUE,
+  .scale               = "sets its bandwidths from the mean distance and -drift_temperatures",
   .takes_temperatures  = PETSC_TRUE,
   .joint_columns       = PETSC_TRUE,
   .default_joint_floor = DS_JOINT_FLOOR_LARGE_SCALE,

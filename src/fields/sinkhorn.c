@@ -78,6 +78,6 @@ const DSFieldTypeInfo ds_field_sinkhorn = {
   .create         = create_sinkhorn,
   .default_kernel = DS_KERNEL_GAUSSIAN,
   .needs_samples  = PETSC_TRUE,
-  .uses_bandwidth = PETSC_TRUE,
+  .scale          = "takes its scale from -drift_sinkhorn_epsilon (the Gibbs kernel exp(-c / eps))",
   .guard_speed    = DS_GUARD_SPEED_SINKHORN,
 };
