@@ -209,7 +209,8 @@ PetscErrorCode ds_sinkhorn_solve(DSSinkhorn S, DSSinkhornProblem problem, PetscB
     PetscCall(PetscArrayzero(P->first, S->block[first_set(problem)].n));
     if (P->second) PetscCall(PetscArrayzero(P->second, S->block[SAMPLES].n));
     PetscCall(starting_epsilon(S, &epsilon));
-    for (; o->scaling > 0 && epsilon > o->epsilon && P->iterations < o->max_iterations; epsilon *= o->scaling, P->iterations++) PetscCall(iterate(S, problem, epsilon, exclude_self, &error));
+    /* the scaling steps leave at least one of the max_iterations to the target eps */
+    for (; o->scaling > 0 && epsilon > o->epsilon && P->iterations < o->max_iterations - 1; epsilon *= o->scaling, P->iterations++) PetscCall(iterate(S, problem, epsilon, exclude_self, &error));
   }
   do {
     PetscCall(iterate(S, problem, o->epsilon, exclude_self, &error));

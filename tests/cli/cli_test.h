@@ -73,4 +73,8 @@ void cli_test_add_typed(TCase *tc);
    at 1 and 2 ranks, to s. */
 void cli_test_add_guard(Suite *s);
 
+/* Adds the test case "sinkhorn" of check_cli_sinkhorn.c (the Sinkhorn options refused by
+   name at 1 and 2 ranks; a run whose iterations do not converge stops cleanly) to s. */
+void cli_test_add_sinkhorn(Suite *s);
+
 #endif

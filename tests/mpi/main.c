@@ -16,6 +16,7 @@ static const struct { const char *name; SuiteMaker make; } suites[] = {
   {"joint_floor", ds_suite_joint_floor},
   {"output_rows", ds_suite_output_rows},
   {"guard", ds_suite_guard},
+  {"sinkhorn", ds_suite_sinkhorn},
 };
 
 int main(int argc, char **argv)
