@@ -16,6 +16,7 @@ static const struct { const char *name; SuiteMaker make; } suites[] = {
   {"joint_floor", ds_suite_joint_floor},
   {"output_rows", ds_suite_output_rows},
   {"guard", ds_suite_guard},
+  {"ecf", ds_suite_ecf},
 };
 
 int main(int argc, char **argv)
