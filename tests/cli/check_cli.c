@@ -386,6 +386,7 @@ static Suite *cli_suite(void)
   cli_test_add_preflight(s);
   cli_test_add_columns(s);
   cli_test_add_guard(s);
+  cli_test_add_ecf(s);
   return s;
 }
 

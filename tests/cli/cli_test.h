@@ -48,8 +48,10 @@ void write_table(const char *path, const char *name, int rows, int cols, const d
    free with free(). */
 double *make_table(int rows, int cols, double (*value)(int, int), int nan_row);
 
-/* Runs driftsim on 2 ranks with the bad `args` and an existing output file: asserts that it
-   fails with one clean error line containing `names`, and leaves the file as it was. */
+/* Runs driftsim on `ranks` ranks (cli_check_refused: 2) with the bad `args` and an existing
+   output file: asserts that it fails with one clean error line containing `names`, no
+   traceback, and leaves the file as it was. */
+void cli_check_refused_at(int ranks, const char *args, const char *names);
 void cli_check_refused(const char *args, const char *names);
 
 /* Adds the test case "columns" of check_cli_columns.c (the joint fields' negatives and
@@ -72,5 +74,9 @@ void cli_test_add_typed(TCase *tc);
    step outside the guard's ball with its last good state saved; the options files of runs/ never trip),
    at 1 and 2 ranks, to s. */
 void cli_test_add_guard(Suite *s);
+
+/* Adds the test case "ecf" of check_cli_ecf.c (the ecf diagnostics' options refused, and a
+   run that writes their shells), at 1 and 2 ranks, to s. */
+void cli_test_add_ecf(Suite *s);
 
 #endif
