@@ -23,6 +23,10 @@ typedef struct DSEcf_ *DSEcf;
    ecf_floor_K<K> (%g of K), in shell order, errors first. */
 PETSC_EXTERN PetscErrorCode ds_ecf_create(MPI_Comm comm, PetscInt dim, PetscInt nshells, const PetscReal shells[], PetscInt directions, PetscInt seed, const DSMixture *exact, PetscInt samples_local, const PetscReal samples[], PetscBool replicated, PetscInt particles_global, DSEcf *ecf);
 
+/* Refuses (PETSC_ERR_USER_INPUT on every rank of comm) shells two of which would have the
+   same names, K equal in %g (1,1 or 1,1.0000001): their datasets could not both be written. */
+PETSC_EXTERN PetscErrorCode ds_ecf_check_shells(MPI_Comm comm, PetscInt nshells, const PetscReal shells[]);
+
 /* The 2 nshells names (errors, then floors). */
 PETSC_EXTERN PetscErrorCode ds_ecf_get_names(DSEcf ecf, PetscInt *count, const char *const **names);
 

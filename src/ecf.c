@@ -3,6 +3,7 @@
    values makes the global sums, so a row costs O(N S L d) flops and no pair loop. The
    target's phi at every k is computed once at creation: it does not move. */
 #include <stdio.h>
+#include <string.h>
 #include "ds_ecf.h"
 #include "ds_rng.h"
 
@@ -16,6 +17,28 @@ struct DSEcf_ {
   PetscReal  floor[DS_MAX_ECF_SHELLS];
   char      *names[2 * DS_MAX_ECF_SHELLS];
 };
+
+/* The name of a shell's diagnostic: ecf_<kind>_K<K> (%g of K). */
+static void shell_name(const char *kind, PetscReal K, char name[], size_t len)
+{
+  snprintf(name, len, "ecf_%s_K%g", kind, (double)K);
+}
+
+PetscErrorCode ds_ecf_check_shells(MPI_Comm comm, PetscInt nshells, const PetscReal shells[])
+{
+  char list[16 * DS_MAX_ECF_SHELLS + 1] = "";
+
+  PetscFunctionBeginUser;
+  for (PetscInt s = 0; s < nshells; s++) snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%.15g", s ? "," : "", (double)shells[s]);
+  for (PetscInt s = 0; s < nshells; s++)
+    for (PetscInt t = s + 1; t < nshells; t++) {
+      char a[64], b[64];
+      shell_name("error", shells[s], a, sizeof(a));
+      shell_name("error", shells[t], b, sizeof(b));
+      PetscCheck(strcmp(a, b), comm, PETSC_ERR_USER_INPUT, "-drift_ecf_shells %s: shells %" PetscInt_FMT " and %" PetscInt_FMT " have the same name %s (their diagnostics are named by 6 significant digits of K); give distinct shells", list, s + 1, t + 1, a + strlen("ecf_error_"));
+    }
+  PetscFunctionReturn(0);
+}
 
 /* The (shell, direction) pairs' wave vectors k = K theta applied to point z: k . z. */
 static PetscReal phase(const DSEcf E, PetscInt s, PetscInt l, const PetscReal *z)
@@ -98,9 +121,9 @@ PetscErrorCode ds_ecf_create(MPI_Comm comm, PetscInt dim, PetscInt nshells, cons
     char      name[64];
     for (PetscInt l = 0; l < directions; l++) variance += 1.0 - (PetscSqr(E->phi[2 * (s * directions + l)]) + PetscSqr(E->phi[2 * (s * directions + l) + 1]));
     E->floor[s] = PetscSqrtReal(PetscMax(variance, 0.0) / directions * (1.0 / particles_global + (samples_global ? 1.0 / samples_global : 0.0)));
-    snprintf(name, sizeof(name), "ecf_error_K%g", (double)shells[s]);
+    shell_name("error", shells[s], name, sizeof(name));
     PetscCall(PetscStrallocpy(name, &E->names[s]));
-    snprintf(name, sizeof(name), "ecf_floor_K%g", (double)shells[s]);
+    shell_name("floor", shells[s], name, sizeof(name));
     PetscCall(PetscStrallocpy(name, &E->names[nshells + s]));
   }
   *ecf = E;

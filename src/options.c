@@ -10,6 +10,7 @@
 #include "ds_options.h"
 #include "ds_field.h"
 #include "ds_target.h"
+#include "ds_ecf.h"
 
 const char *const DSKernelTypes[] = {"gaussian", "laplace", "imq", "DSKernelType", "DS_KERNEL_", NULL};
 const char *const DSSelfPairs[]   = {"include", "exclude", "DSSelfPair", "DS_SELF_", NULL};
@@ -590,6 +591,7 @@ PetscErrorCode ds_options_validate(MPI_Comm comm, const DSOptions *o)
   PetscCheck(!(o->bandwidth_min > 0) || o->bandwidth_anneal > 0, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_min applies to an annealed bandwidth: give -drift_bandwidth_anneal r > 0");
   PetscCall(check_sinkhorn_options(comm, o));
   PetscCheck(!o->necf_shells || (o->diagnostics & DS_DIAGNOSTIC_ECF), comm, PETSC_ERR_USER_INPUT, "-drift_ecf_shells asks for the ecf diagnostics, but -drift_diagnostics leaves the ecf group out: add ecf to it");
+  PetscCall(ds_ecf_check_shells(comm, o->necf_shells, o->ecf_shells));
   PetscCheck(!o->ecf_directions_given || o->necf_shells, comm, PETSC_ERR_USER_INPUT, "-drift_ecf_directions applies to the ecf diagnostics: give their shells with -drift_ecf_shells");
   PetscCheck(o->fisher_draws != 1, comm, PETSC_ERR_USER_INPUT, "-drift_fisher_draws 1 cannot estimate its own standard error: give Q >= 2 (or 0 for none)");
   PetscCall(ds_options_check_index_width(comm, o));

@@ -26,6 +26,8 @@ static const struct {
   {"-drift_ecf_shells 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", "-drift_ecf_shells 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17 has 17 shells; at most 16 are allowed"},
   {"-drift_ecf_shells \"\"", "-drift_ecf_shells is empty: give at least one shell"},
   {"-drift_ecf_shells", "-drift_ecf_shells is empty: give at least one shell"},
+  {"-drift_ecf_shells 1,1", "-drift_ecf_shells 1,1: shells 1 and 2 have the same name K1"},
+  {"-drift_ecf_shells 2,1,1.0000001", "-drift_ecf_shells 2,1,1.0000001: shells 2 and 3 have the same name K1"},
   {"-drift_ecf_shells 1 -drift_diagnostics mmd2,kde", "-drift_ecf_shells asks for the ecf diagnostics, but -drift_diagnostics leaves the ecf group out"},
   {"-drift_ecf_shells 1 -drift_diagnostics none", "-drift_ecf_shells asks for the ecf diagnostics, but -drift_diagnostics leaves the ecf group out"},
   {"-drift_ecf_directions 8", "-drift_ecf_directions applies to the ecf diagnostics: give their shells with -drift_ecf_shells"},
