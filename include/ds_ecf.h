@@ -23,6 +23,11 @@ typedef struct DSEcf_ *DSEcf;
    ecf_floor_K<K> (%g of K), in shell order, errors first. */
 PETSC_EXTERN PetscErrorCode ds_ecf_create(MPI_Comm comm, PetscInt dim, PetscInt nshells, const PetscReal shells[], PetscInt directions, PetscInt seed, const DSMixture *exact, PetscInt samples_local, const PetscReal samples[], PetscBool replicated, PetscInt particles_global, DSEcf *ecf);
 
+/* The shells as a comma-separated list of %.15g ("none" without shells), for messages and
+   a checkpoint's run description; DS_ECF_SHELLS_TEXT characters hold every list. */
+#define DS_ECF_SHELLS_TEXT (24 * DS_MAX_ECF_SHELLS)
+PETSC_EXTERN void ds_ecf_shells_text(PetscInt nshells, const PetscReal shells[], char text[], size_t len);
+
 /* Refuses (PETSC_ERR_USER_INPUT on every rank of comm) shells two of which would have the
    same names, K equal in %g (1,1 or 1,1.0000001): their datasets could not both be written. */
 PETSC_EXTERN PetscErrorCode ds_ecf_check_shells(MPI_Comm comm, PetscInt nshells, const PetscReal shells[]);

@@ -24,12 +24,19 @@ static void shell_name(const char *kind, PetscReal K, char name[], size_t len)
   snprintf(name, len, "ecf_%s_K%g", kind, (double)K);
 }
 
+void ds_ecf_shells_text(PetscInt nshells, const PetscReal shells[], char text[], size_t len)
+{
+  text[0] = 0;
+  for (PetscInt s = 0; s < nshells; s++) snprintf(text + strlen(text), len - strlen(text), "%s%.15g", s ? "," : "", (double)shells[s]);
+  if (!nshells) snprintf(text, len, "none");
+}
+
 PetscErrorCode ds_ecf_check_shells(MPI_Comm comm, PetscInt nshells, const PetscReal shells[])
 {
-  char list[16 * DS_MAX_ECF_SHELLS + 1] = "";
+  char list[DS_ECF_SHELLS_TEXT];
 
   PetscFunctionBeginUser;
-  for (PetscInt s = 0; s < nshells; s++) snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%.15g", s ? "," : "", (double)shells[s]);
+  ds_ecf_shells_text(nshells, shells, list, sizeof(list));
   for (PetscInt s = 0; s < nshells; s++)
     for (PetscInt t = s + 1; t < nshells; t++) {
       char a[64], b[64];

@@ -98,11 +98,57 @@ START_TEST(run_writes_the_shells)
 }
 END_TEST
 
+/* A restart continues its checkpoint's ecf series: other shells, none, or another number of
+   directions (same names, other values) are refused at 1 and 2 ranks naming the option and
+   the checkpoint, the output file unchanged; the same shells and directions restart. */
+START_TEST(restart_keeps_the_shells)
+{
+  static const struct {
+    const char *args, *names;
+  } contradicting[] = {
+    {"-drift_ecf_shells 1,3", "-drift_ecf_shells 1,3 contradicts -drift_restart %s, written with -drift_ecf_shells 1,2"},
+    {"", "-drift_ecf_shells none contradicts -drift_restart %s, written with -drift_ecf_shells 1,2"},
+    {"-drift_ecf_shells 1,2 -drift_ecf_directions 8", "-drift_ecf_directions 8 contradicts -drift_restart %s, written with -drift_ecf_directions 16"},
+  };
+  char cp[300], out[300], args[1024], names[1024];
+  Run  r;
+  snprintf(cp, sizeof(cp), "%s/ecf_cp.h5", workdir);
+  snprintf(out, sizeof(out), "%s/ecf_restarted.h5", workdir);
+  snprintf(args, sizeof(args), BASE "-drift_ecf_shells 1,2 -drift_checkpoint %s -drift_checkpoint_every 2 -drift_output %s", cp, out);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code == 0, "the checkpointed run failed: %.1500s", r.err);
+  long  sizes[2];
+  char *before[2] = {read_file(cp, &sizes[0]), read_file(out, &sizes[1])};
+  ck_assert_msg(before[0] && before[1], "%s or %s not written", cp, out);
+  for (size_t c = 0; c < sizeof(contradicting) / sizeof(contradicting[0]); c++)
+    for (int ranks = 1; ranks <= 2; ranks++) {
+      snprintf(args, sizeof(args), "-drift_n 40 -ts_max_steps 4 -drift_monitor 0 %s -drift_restart %s -drift_output %s", contradicting[c].args, cp, out);
+      snprintf(names, sizeof(names), contradicting[c].names, cp);
+      run_driftsim(&r, ranks, args);
+      ck_assert_msg(r.exit_code != 0, "'%s' at %d ranks exited 0", args, ranks);
+      ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1 && strstr(r.err, names), "'%s' at %d ranks: not one error line naming '%s': %.1500s", args, ranks, names, r.err);
+      ck_assert_msg(!strstr(r.err, "PETSC ERROR") && !strstr(r.out, "PETSC ERROR"), "'%s' at %d ranks: a PETSc traceback: %.1500s", args, ranks, r.err);
+      for (int k = 0; k < 2; k++) {
+        long  size;
+        char *after = read_file(k ? out : cp, &size);
+        ck_assert_msg(after && size == sizes[k] && !memcmp(after, before[k], (size_t)size), "'%s' at %d ranks changed %s", args, ranks, k ? out : cp);
+        free(after);
+      }
+    }
+  free(before[0]);
+  free(before[1]);
+  snprintf(args, sizeof(args), "-drift_n 40 -ts_max_steps 4 -drift_monitor 0 -drift_ecf_shells 1,2 -drift_restart %s -drift_output %s", cp, out);
+  run_driftsim(&r, 2, args);
+  ck_assert_msg(r.exit_code == 0, "the restart with the same shells failed: %.1500s", r.err);
+}
+END_TEST
+
 void cli_test_add_ecf(Suite *s)
 {
   TCase *tc = tcase_create("ecf");
   tcase_set_timeout(tc, 300);
   tcase_add_loop_test(tc, ecf_options_are_refused_by_name, 0, (int)(sizeof(refused) / sizeof(refused[0])));
   tcase_add_test(tc, run_writes_the_shells);
+  tcase_add_test(tc, restart_keeps_the_shells);
   suite_add_tcase(s, tc);
 }

@@ -35,6 +35,19 @@ void run_driftsim(Run *r, int ranks, const char *args)
   slurp(cmd, r->err, sizeof(r->err));
 }
 
+char *read_file(const char *path, long *size)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  *size = ftell(f);
+  rewind(f);
+  char *bytes = malloc((size_t)*size + 1);
+  ck_assert(fread(bytes, 1, (size_t)*size, f) == (size_t)*size);
+  fclose(f);
+  return bytes;
+}
+
 int count_occurrences(const char *text, const char *needle)
 {
   int n = 0;

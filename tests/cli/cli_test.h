@@ -27,6 +27,10 @@ const char *driftsim_program(void);
 /* Runs driftsim on `ranks` ranks with `args`; captures exit code, stdout and stderr. */
 void run_driftsim(Run *r, int ranks, const char *args);
 
+/* The bytes of the file at `path` (malloc'ed, free with free()), their count in *size; NULL
+   when unreadable. */
+char *read_file(const char *path, long *size);
+
 /* How many times needle occurs in text. */
 int count_occurrences(const char *text, const char *needle);
 
