@@ -5,11 +5,12 @@
 #include <petscvec.h>
 #include "ds_options.h"
 #include "ds_target.h"
+#include "ds_ecf.h"
 
 typedef struct DSDiagnostics_ *DSDiagnostics;
 
 /* At most this many diagnostics from ds_diagnostics_create (every group on). */
-#define DS_MAX_STATE_DIAGNOSTICS 10
+#define DS_MAX_STATE_DIAGNOSTICS (10 + 2 * DS_MAX_ECF_SHELLS)
 
 /* Root residual velocity sqrt(1/N sum_i |v_i|^2) and squared centre velocity
    |1/N sum_i v_i|^2 of a velocity Vec V (block size d, N = rows). Collective. */
@@ -26,6 +27,10 @@ PETSC_EXTERN PetscErrorCode ds_diagnostics_velocity(Vec V, PetscReal *rms_veloci
      sinkhorn         sinkhorn_divergence, the debiased S_eps(particles, samples) of
                       ds_sinkhorn_divergence at -drift_sinkhorn_divergence_epsilon (the
                       squared or euclidean -drift_sinkhorn_cost, self pairs kept)
+     ecf              ecf_error_K<K> and ecf_floor_K<K> for each shell of -drift_ecf_shells
+                      (ds_ecf.h): the characteristic function's error over
+                      -drift_ecf_directions directions and its Monte-Carlo floor; exact phi
+                      for an analytic mixture target, the samples' otherwise; listed last
      kde              reciprocal_kde R_N = 1/N sum_i 1/q(x_i) (q the normalised particle KDE
                       of the run's kernel at the bandwidth in force, self term included),
                       self_interaction |Laplacian K_h(0)| R_N / N, and min_occupancy

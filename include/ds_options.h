@@ -31,6 +31,7 @@ typedef enum { DS_COLUMNS_PARTICLES, DS_COLUMNS_NEGATIVES, DS_COLUMNS_DATA } DSC
 #define DS_COLUMN_SETS 3
 
 #define DS_MAX_TEMPERATURES 16
+#define DS_MAX_ECF_SHELLS   16
 
 /* Groups of monitored diagnostics (-drift_diagnostics), as bits of DSOptions.diagnostics. */
 typedef enum {
@@ -40,10 +41,11 @@ typedef enum {
   DS_DIAGNOSTIC_KDE       = 1 << 3, /* reciprocal_kde, self_interaction, min_occupancy */
   DS_DIAGNOSTIC_MIXTURE   = 1 << 4, /* mean_error, covariance_error, mode_coverage */
   DS_DIAGNOSTIC_THEOREM   = 1 << 5, /* the theorem's time averages, stein_drift, fisher, identity, excess */
-  DS_DIAGNOSTIC_SINKHORN  = 1 << 6  /* sinkhorn_divergence */
+  DS_DIAGNOSTIC_SINKHORN  = 1 << 6, /* sinkhorn_divergence */
+  DS_DIAGNOSTIC_ECF       = 1 << 7  /* ecf_error_K<K>, ecf_floor_K<K> for the shells of -drift_ecf_shells */
 } DSDiagnosticGroup;
 PETSC_EXTERN const char *const DSDiagnosticGroups[]; /* names of the bits, in bit order */
-#define DS_DIAGNOSTIC_GROUPS 7
+#define DS_DIAGNOSTIC_GROUPS 8
 /* The groups on by default: every one but sinkhorn, whose iterations cost many times the
    other distances' pairs (asked for by name, or by all). */
 #define DS_DIAGNOSTICS_DEFAULT (((1 << DS_DIAGNOSTIC_GROUPS) - 1) & ~DS_DIAGNOSTIC_SINKHORN)
@@ -119,6 +121,10 @@ typedef struct {
   PetscBool    sinkhorn_warm_start;   /* -drift_sinkhorn_warm_start: each solve starts from the last one's potentials */
   PetscBool    sinkhorn_allow_unconverged; /* -drift_sinkhorn_allow_unconverged: max iterations reached is not an error */
   PetscBool    sinkhorn_solver_given; /* one of the five options above was given */
+  PetscInt     necf_shells;           /* -drift_ecf_shells: how many (0 = no ecf diagnostics) */
+  PetscReal    ecf_shells[DS_MAX_ECF_SHELLS]; /* their radii K */
+  PetscInt     ecf_directions;        /* -drift_ecf_directions: L per shell */
+  PetscBool    ecf_directions_given;
   char         checkpoint[PETSC_MAX_PATH_LEN]; /* -drift_checkpoint: checkpoint file, "" = none */
   PetscInt     checkpoint_every;     /* -drift_checkpoint_every: steps between checkpoints, 0 = none */
   PetscReal    checkpoint_seconds;   /* -drift_checkpoint_seconds: wall seconds between checkpoints, 0 = none */

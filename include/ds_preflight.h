@@ -27,8 +27,8 @@ PETSC_EXTERN PetscErrorCode ds_preflight_checkpoint_path(const DSOptions *opts, 
 PETSC_EXTERN PetscErrorCode ds_preflight_paths(MPI_Comm comm, const DSOptions *opts, const char *checkpoint);
 
 /* The options a restart takes from its command line and must share with its checkpoint,
-   as "-option value" pairs (field, kernel, self pair, target, temperatures, diagnostics)
-   into text (stored in the checkpoint as `run`). Local. */
+   as "-option value" pairs (field, kernel, self pair, target, temperatures, diagnostics,
+   joint floor, ecf shells and directions) into text (stored in the checkpoint as `run`). Local. */
 PETSC_EXTERN PetscErrorCode ds_preflight_describe_run(const DSOptions *opts, char text[], size_t len);
 
 /* A restart's checkpoint state cp (read and checked by ds_checkpoint_read_state) against

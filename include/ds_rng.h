@@ -15,7 +15,8 @@ typedef enum {
   DS_STREAM_PROJECTIONS = 4,   /* sliced-W2 directions */
   DS_STREAM_PAIRS = 5,         /* pair sampling (median heuristic) */
   DS_STREAM_ENTROPY = 6,       /* draws from the initial law for KL(rho_0 || nu_h) */
-  DS_STREAM_FISHER = 7         /* the Fisher discrepancy's Gaussian offsets */
+  DS_STREAM_FISHER = 7,        /* the Fisher discrepancy's Gaussian offsets */
+  DS_STREAM_ECF = 8            /* the characteristic function's directions */
 } DSRngStream;
 
 /* Philox4x32-10 block: four 32-bit words for counter (index, stream, counter) under key seed. */

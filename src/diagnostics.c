@@ -21,6 +21,7 @@
 #include "ds_ring.h"
 #include "ds_log.h"
 #include "ds_sinkhorn.h"
+#include "ds_ecf.h"
 
 /* Every diagnostic, in the order of ds_diagnostics.h. */
 typedef enum { MMD2, ENERGY_DISTANCE, SLICED_W2, SINKHORN_DIVERGENCE, RECIPROCAL_KDE, SELF_INTERACTION, MIN_OCCUPANCY, MEAN_ERROR, COVARIANCE_ERROR, MODE_COVERAGE, NDIAGNOSTICS } DiagnosticId;
@@ -33,7 +34,8 @@ struct DSDiagnostics_ {
   PetscInt     dim, local_count, global_count, particle_start;
   PetscInt     count;                /* diagnostics computed */
   DiagnosticId ids[NDIAGNOSTICS];    /* which, in order */
-  const char  *names[NDIAGNOSTICS];
+  PetscInt     fixed_count;          /* of them, the fixed list's (ids); then the ecf shells' */
+  const char  *names[NDIAGNOSTICS + 2 * DS_MAX_ECF_SHELLS];
   PetscBool    want[NDIAGNOSTICS];
   DSKernelType kernel_type;          /* the run's kernel (KDE group) */
   PetscReal    beta;
@@ -57,6 +59,7 @@ struct DSDiagnostics_ {
   PetscReal   *projected, *gathered_x, *gathered_y, *direction_w2; /* direction_w2 [L]: W2^2 on each direction */
 
   DSSinkhorn sinkhorn; /* sinkhorn_divergence's solver, warm-started from one row to the next */
+  DSEcf      ecf;      /* the characteristic function's error per shell, when shells are given */
 
   /* Mixture group: a copy of the target's mixture (factored once, at h = 0), its mean and
      covariance. */
@@ -199,22 +202,43 @@ static PetscErrorCode gather_layout(MPI_Comm comm, PetscMPIInt size, PetscInt lo
   PetscFunctionReturn(0);
 }
 
-/* sinkhorn_divergence set-up: its solver over the samples compared with (rows from their
-   structure of arrays), with the divergence's epsilon. */
-static PetscErrorCode sinkhorn_setup(DSDiagnostics D, const DSOptions *opts)
+/* sinkhorn_divergence set-up: its solver over the samples compared with (rows), with the
+   divergence's epsilon. */
+static PetscErrorCode sinkhorn_setup(DSDiagnostics D, const DSOptions *opts, const PetscReal *rows)
 {
   DSSinkhornSettings settings;
-  PetscReal         *rows;
-  PetscErrorCode     ierr;
 
   PetscFunctionBeginUser;
   ds_sinkhorn_settings(opts, PETSC_TRUE, &settings);
-  PetscCall(PetscMalloc1(D->dim * PetscMax(D->samples_local, 1), &rows));
+  PetscCall(ds_sinkhorn_create(D->comm, D->dim, D->local_count, D->samples_local, rows, D->replicated, &settings, &D->sinkhorn));
+  PetscFunctionReturn(0);
+}
+
+/* The ecf shells' set-up: against the exact phi of an analytic mixture target, else the
+   samples (rows); their names join the list. */
+static PetscErrorCode ecf_setup(DSDiagnostics D, const DSOptions *opts, const DSTarget *target, const PetscReal *rows)
+{
+  const DSMixture *exact = target->analytic ? target->mixture : NULL;
+  PetscInt         count;
+  const char *const *names;
+
+  PetscFunctionBeginUser;
+  PetscCall(ds_ecf_create(D->comm, D->dim, opts->necf_shells, opts->ecf_shells, opts->ecf_directions, opts->seed, exact, exact ? 0 : D->samples_local, rows, D->replicated, D->global_count, &D->ecf));
+  PetscCall(ds_ecf_get_names(D->ecf, &count, &names));
+  for (PetscInt k = 0; k < count; k++) D->names[D->count++] = names[k];
+  PetscFunctionReturn(0);
+}
+
+/* The samples' rows ([samples_local][d]) from their structure of arrays, for the solvers
+   that take rows; NULL when there are no samples. */
+static PetscErrorCode samples_rows(DSDiagnostics D, PetscReal **rows)
+{
+  PetscFunctionBeginUser;
+  *rows = NULL;
+  if (!D->samples) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc1(D->dim * PetscMax(D->samples_local, 1), rows));
   for (PetscInt k = 0; k < D->samples_local; k++)
-    for (PetscInt c = 0; c < D->dim; c++) rows[k * D->dim + c] = D->samples[c * D->samples_local + k];
-  ierr = ds_sinkhorn_create(D->comm, D->dim, D->local_count, D->samples_local, rows, D->replicated, &settings, &D->sinkhorn);
-  PetscCall(PetscFree(rows));
-  PetscCall(ierr);
+    for (PetscInt c = 0; c < D->dim; c++) (*rows)[k * D->dim + c] = D->samples[c * D->samples_local + k];
   PetscFunctionReturn(0);
 }
 
@@ -296,13 +320,23 @@ PetscErrorCode ds_diagnostics_create(MPI_Comm comm, const DSOptions *opts, const
   add_diagnostic(D, MODE_COVERAGE, mixture);
 
   PetscCall(PetscLogEventBegin(ds_events.diagnostics, 0, 0, 0, 0));
-  if (D->want[MMD2] || D->want[ENERGY_DISTANCE] || D->want[SLICED_W2] || D->want[SINKHORN_DIVERGENCE]) PetscCall(samples_setup(D, opts, target));
+  const PetscBool ecf = (groups & DS_DIAGNOSTIC_ECF) && opts->necf_shells > 0 ? PETSC_TRUE : PETSC_FALSE;
+  D->fixed_count       = D->count;
+  if (D->want[MMD2] || D->want[ENERGY_DISTANCE] || D->want[SLICED_W2] || D->want[SINKHORN_DIVERGENCE] || (ecf && !(target->analytic && target->mixture))) PetscCall(samples_setup(D, opts, target));
   if (D->want[MMD2] || D->want[ENERGY_DISTANCE]) {
     PetscCall(ds_ring_create(D->replicated ? PETSC_COMM_SELF : comm, D->dim, D->samples_local, 0, &D->data_ring));
     PetscCall(sample_pair_means(D));
   }
   if (D->want[SLICED_W2]) PetscCall(sliced_setup(D, opts));
-  if (D->want[SINKHORN_DIVERGENCE]) PetscCall(sinkhorn_setup(D, opts));
+  if (D->want[SINKHORN_DIVERGENCE] || ecf) {
+    PetscReal     *rows;
+    PetscErrorCode ierr;
+    PetscCall(samples_rows(D, &rows));
+    ierr = D->want[SINKHORN_DIVERGENCE] ? sinkhorn_setup(D, opts, rows) : 0;
+    if (!ierr && ecf) ierr = ecf_setup(D, opts, target, rows);
+    PetscCall(PetscFree(rows));
+    PetscCall(ierr);
+  }
   if (mixture) PetscCall(mixture_setup(D, target));
   PetscCall(PetscLogEventEnd(ds_events.diagnostics, 0, 0, 0, 0));
   PetscCall(PetscMalloc3(D->dim * PetscMax(local_count, 1), &D->particles, PetscMax(local_count, 1), &D->mmd_value, PetscMax(local_count, 1), &D->kde_value));
@@ -504,8 +538,9 @@ PetscErrorCode ds_diagnostics_compute(DSDiagnostics D, Vec X, PetscReal h, Petsc
     PetscCall(ds_sinkhorn_divergence(D->sinkhorn, &all[SINKHORN_DIVERGENCE]));
   }
   if (D->want[MODE_COVERAGE]) PetscCall(mixture_diagnostics(D, x, all));
+  if (D->ecf) PetscCall(ds_ecf_compute(D->ecf, D->local_count, x, values + D->fixed_count));
   PetscCall(VecRestoreArrayRead(X, &x));
-  for (PetscInt k = 0; k < D->count; k++) values[k] = all[D->ids[k]];
+  for (PetscInt k = 0; k < D->fixed_count; k++) values[k] = all[D->ids[k]];
   PetscCall(PetscLogEventEnd(ds_events.diagnostics, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
@@ -529,6 +564,7 @@ PetscErrorCode ds_diagnostics_destroy(DSDiagnostics *diagnostics)
   PetscCall(PetscFree(D->direction_w2));
   PetscCall(PetscFree2(D->gathered_x, D->gathered_y));
   PetscCall(ds_sinkhorn_destroy(&D->sinkhorn));
+  PetscCall(ds_ecf_destroy(&D->ecf));
   PetscCall(ds_mixture_destroy(&D->mixture));
   PetscCall(PetscFree2(D->mu, D->sigma));
   PetscCall(PetscFree3(D->log_density, D->moments_local, D->moments_global));

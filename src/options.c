@@ -10,12 +10,13 @@
 #include "ds_options.h"
 #include "ds_field.h"
 #include "ds_target.h"
+#include "ds_ecf.h"
 
 const char *const DSKernelTypes[] = {"gaussian", "laplace", "imq", "DSKernelType", "DS_KERNEL_", NULL};
 const char *const DSSelfPairs[]   = {"include", "exclude", "DSSelfPair", "DS_SELF_", NULL};
 const char *const DSTargetTypes[] = {"gaussian", "gmm8", "checkerboard", "swissroll", "moons", "rings", "file", "DSTargetType", "DS_TARGET_", NULL};
 const char *const DSInitTypes[]   = {"gaussian", "uniform", "file", "DSInitType", "DS_INIT_", NULL};
-const char *const DSDiagnosticGroups[] = {"mmd2", "energy_distance", "sliced_w2", "kde", "mixture", "theorem", "sinkhorn"};
+const char *const DSDiagnosticGroups[] = {"mmd2", "energy_distance", "sliced_w2", "kde", "mixture", "theorem", "sinkhorn", "ecf"};
 const char *const DSBandwidthRules[] = {"fixed", "rate", "silverman", "scott", "median", "DSBandwidthRule", "DS_BANDWIDTH_", NULL};
 const char *const DSJointFloors[]    = {"exact", "tutorial", "large_scale", "DSJointFloor", "DS_JOINT_FLOOR_", NULL};
 const char *const DSColumnSets[]     = {"particle", "negatives", "data"};
@@ -165,55 +166,65 @@ static PetscErrorCode read_bool(PetscOptionItems *PetscOptionsObject, MPI_Comm c
   PetscFunctionReturn(0);
 }
 
-/* Refuses a -drift_temperatures list with an empty item (0.1,,0.2) or more than
-   DS_MAX_TEMPERATURES items, which PetscOptionsRealArray would drop or cut silently. */
-static PetscErrorCode check_temperature_items(MPI_Comm comm)
+/* A list option of positive numbers: its name, what one item and several are called in
+   messages, an example and the most items allowed. */
+typedef struct {
+  const char *name, *item, *items, *example;
+  PetscInt    max;
+} PositiveList;
+
+/* Refuses a list with an empty item (0.1,,0.2) or more than list->max items, which
+   PetscOptionsRealArray would drop or cut silently. */
+static PetscErrorCode check_list_items(MPI_Comm comm, const PositiveList *list)
 {
   const char *text  = NULL;
   PetscBool   found = PETSC_FALSE;
   PetscInt    items = 1;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscOptionsFindPair(NULL, NULL, "-drift_temperatures", &text, &found));
+  PetscCall(PetscOptionsFindPair(NULL, NULL, list->name, &text, &found));
   if (!found || !text || !text[0]) PetscFunctionReturn(0); /* an empty list is refused by the reader */
   for (const char *p = text, *item = text;; p++) {
     if (*p && *p != ',') continue;
-    PetscCheck(p > item, comm, PETSC_ERR_USER_INPUT, "-drift_temperatures %s: temperature %" PetscInt_FMT " is empty; give a comma-separated list of numbers, e.g. 0.02,0.05,0.2", text, items);
+    PetscCheck(p > item, comm, PETSC_ERR_USER_INPUT, "%s %s: %s %" PetscInt_FMT " is empty; give a comma-separated list of numbers, e.g. %s", list->name, text, list->item, items, list->example);
     if (!*p) break;
     item = p + 1;
     items++;
   }
-  PetscCheck(items <= DS_MAX_TEMPERATURES, comm, PETSC_ERR_USER_INPUT, "-drift_temperatures %s has %" PetscInt_FMT " temperatures; at most %d are allowed", text, items, DS_MAX_TEMPERATURES);
+  PetscCheck(items <= list->max, comm, PETSC_ERR_USER_INPUT, "%s %s has %" PetscInt_FMT " %s; at most %" PetscInt_FMT " are allowed", list->name, text, items, list->items, list->max);
   PetscFunctionReturn(0);
 }
 
-/* Reads -drift_temperatures t1,t2,...: at least one, each > 0. */
-static PetscErrorCode read_temperatures(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, DSOptions *o, PetscBool *set)
+/* Reads a list option of at most list->max numbers, each > 0, into values[*count] (left as
+   they are when the option is not given); *set tells whether it was. */
+static PetscErrorCode read_positive_list(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const PositiveList *list, const char *help, PetscReal values[], PetscInt *count, PetscBool *set)
 {
-  PetscInt       n = DS_MAX_TEMPERATURES;
-  PetscReal      t[DS_MAX_TEMPERATURES];
+  PetscInt       n = list->max;
+  PetscReal      t[PetscMax(DS_MAX_TEMPERATURES, DS_MAX_ECF_SHELLS)];
   PetscBool      present;
   PetscErrorCode ierr;
+  char           expected[128];
 
   PetscFunctionBeginUser;
   *set = PETSC_FALSE;
-  PetscCall(check_temperature_items(comm));
-  PetscCall(PetscArraycpy(t, o->temperatures, DS_MAX_TEMPERATURES)); /* the defaults -help shows */
+  PetscCall(check_list_items(comm, list));
+  PetscCall(PetscArraycpy(t, values, *count)); /* the defaults -help shows */
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-  ierr = PetscOptionsRealArray("-drift_temperatures", "Temperatures of the multitemperature field (default 0.02,0.05,0.2)", NULL, t, &n, NULL);
+  ierr = PetscOptionsRealArray(list->name, help, NULL, t, &n, NULL);
   PetscCall(PetscPopErrorHandler());
-  PetscCall(refuse_unparsed(comm, "-drift_temperatures", ierr, "a comma-separated list of at most 16 temperatures"));
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-drift_temperatures", &present));
+  snprintf(expected, sizeof(expected), "a comma-separated list of at most %d %s", (int)list->max, list->items);
+  PetscCall(refuse_unparsed(comm, list->name, ierr, expected));
+  PetscCall(PetscOptionsHasName(NULL, NULL, list->name, &present));
   if (!present) PetscFunctionReturn(0);
   *set = PETSC_TRUE; /* PETSc reports a name without values as unset: that is an empty list */
-  PetscCheck(n > 0, comm, PETSC_ERR_USER_INPUT, "-drift_temperatures is empty: give at least one temperature, e.g. 0.02,0.05,0.2");
+  PetscCheck(n > 0, comm, PETSC_ERR_USER_INPUT, "%s is empty: give at least one %s, e.g. %s", list->name, list->item, list->example);
   for (PetscInt k = 0; k < n; k++) {
     char text[256];
-    option_text("-drift_temperatures", text, sizeof(text));
-    PetscCheck(t[k] > 0 && !PetscIsInfOrNanReal(t[k]), comm, PETSC_ERR_USER_INPUT, "-drift_temperatures %s: temperature %" PetscInt_FMT " is not > 0; every temperature must be > 0", text, k + 1);
-    o->temperatures[k] = t[k];
+    option_text(list->name, text, sizeof(text));
+    PetscCheck(t[k] > 0 && !PetscIsInfOrNanReal(t[k]), comm, PETSC_ERR_USER_INPUT, "%s %s: %s %" PetscInt_FMT " is not > 0; every %s must be > 0", list->name, text, list->item, k + 1, list->item);
+    values[k] = t[k];
   }
-  o->ntemperatures = n;
+  *count = n;
   PetscFunctionReturn(0);
 }
 
@@ -226,7 +237,7 @@ static PetscErrorCode read_diagnostic_groups(PetscOptionItems *PetscOptionsObjec
 
   PetscFunctionBeginUser;
   PetscCall(refuse_empty(comm, "-drift_diagnostics"));
-  PetscCall(PetscOptionsStringArray("-drift_diagnostics", "Diagnostic groups: mmd2,energy_distance,sliced_w2,kde,mixture,theorem,sinkhorn, or all, or none (default all but sinkhorn)", NULL, names, &n, &set));
+  PetscCall(PetscOptionsStringArray("-drift_diagnostics", "Diagnostic groups: mmd2,energy_distance,sliced_w2,kde,mixture,theorem,sinkhorn,ecf, or all, or none (default all but sinkhorn)", NULL, names, &n, &set));
   if (!set) PetscFunctionReturn(0);
   *mask = 0;
   for (PetscInt k = 0; k < n; k++) {
@@ -242,7 +253,7 @@ static PetscErrorCode read_diagnostic_groups(PetscOptionItems *PetscOptionsObjec
     if (!(all || none || known) && !unknown[0]) PetscCall(PetscStrncpy(unknown, names[k], sizeof(unknown)));
     PetscCall(PetscFree(names[k]));
   }
-  PetscCheck(!unknown[0], comm, PETSC_ERR_USER_INPUT, "-drift_diagnostics: %s is not a diagnostic group; allowed: mmd2, energy_distance, sliced_w2, kde, mixture, theorem, sinkhorn, all, none", unknown);
+  PetscCheck(!unknown[0], comm, PETSC_ERR_USER_INPUT, "-drift_diagnostics: %s is not a diagnostic group; allowed: mmd2, energy_distance, sliced_w2, kde, mixture, theorem, sinkhorn, ecf, all, none", unknown);
   PetscFunctionReturn(0);
 }
 
@@ -284,6 +295,20 @@ static void field_defaults(const DSFieldTypeInfo *type, DSKernelType *kernel, DS
   *kernel = type->default_kernel;
   *self   = type->excludes_self ? DS_SELF_EXCLUDE : DS_SELF_INCLUDE;
   *floor  = type->default_joint_floor;
+}
+
+static const PositiveList temperature_list = {"-drift_temperatures", "temperature", "temperatures", "0.02,0.05,0.2", DS_MAX_TEMPERATURES};
+static const PositiveList ecf_shell_list   = {"-drift_ecf_shells", "shell", "shells", "1,2,4,8", DS_MAX_ECF_SHELLS};
+
+/* Reads the ecf diagnostics' shells and directions. */
+static PetscErrorCode read_ecf_options(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, DSOptions *o)
+{
+  PetscBool given;
+
+  PetscFunctionBeginUser;
+  PetscCall(read_positive_list(PetscOptionsObject, comm, &ecf_shell_list, "Radii K of the shells |k| = K of the ecf diagnostics (none by default)", o->ecf_shells, &o->necf_shells, &given));
+  PetscCall(read_int(PetscOptionsObject, comm, "-drift_ecf_directions", "Seeded unit directions per shell of the ecf diagnostics", 1, 100000, &o->ecf_directions, &o->ecf_directions_given));
+  PetscFunctionReturn(0);
 }
 
 /* Reads the Sinkhorn field's and divergence's options (ds_sinkhorn.h). */
@@ -356,6 +381,7 @@ PetscErrorCode ds_options_set_defaults(DSOptions *o)
   o->mmd_bandwidth         = 1.0;
   o->sliced_w2_projections = 64;
   o->kl_draws              = 10000;
+  o->ecf_directions              = 16;
   o->sinkhorn_epsilon            = 0.1;
   o->sinkhorn_divergence_epsilon = 0.1;
   o->sinkhorn_cost               = DS_SINKHORN_COST_SQUARED;
@@ -393,38 +419,6 @@ static PetscErrorCode refuse_double_dash(MPI_Comm comm)
     while (*name == '-') name++;
     SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s is not an option: driftsim's options are spelled with one dash (-%s)", typed, name);
   }
-  PetscFunctionReturn(0);
-}
-
-/* Refuses a count `count` of entries (a product of options, `what`) that PetscInt cannot
-   index. Every factor is at most PETSC_MAX_INT, so products of two fit in 64 bits. */
-static PetscErrorCode check_index_width(MPI_Comm comm, const char *what, PetscInt64 a, PetscInt64 b, PetscInt64 c)
-{
-  const PetscInt64 ab    = a * b;
-  const PetscBool  large = (ab > PETSC_MAX_INT || ab * c > PETSC_MAX_INT) ? PETSC_TRUE : PETSC_FALSE;
-
-  PetscFunctionBeginUser;
-  PetscCheck(!large, comm, PETSC_ERR_USER_INPUT, "%s: %.0f entries, more than the %" PetscInt_FMT " that this PETSc build's %d-bit indices can address; use fewer, or a PETSc configured with --with-64-bit-indices", what, (double)a * (double)b * (double)c, PETSC_MAX_INT, (int)(8 * sizeof(PetscInt)));
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode ds_options_check_index_width(MPI_Comm comm, const DSOptions *o)
-{
-  char what[256];
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(what, sizeof(what), "-drift_n %" PetscInt_FMT " -drift_dim %" PetscInt_FMT ": the positions N d", o->n, o->dim));
-  PetscCall(check_index_width(comm, what, o->n, o->dim, 1));
-  PetscCall(PetscSNPrintf(what, sizeof(what), "-drift_target_samples %" PetscInt_FMT " -drift_dim %" PetscInt_FMT ": the target samples M d", o->target_samples, o->dim));
-  if (o->target != DS_TARGET_FILE) PetscCall(check_index_width(comm, what, o->target_samples, o->dim, 1));
-  PetscCall(PetscSNPrintf(what, sizeof(what), "-drift_diagnostics_samples %" PetscInt_FMT " -drift_dim %" PetscInt_FMT ": the diagnostics samples", o->diagnostics_samples, o->dim));
-  PetscCall(check_index_width(comm, what, o->diagnostics_samples, o->dim, 1));
-  PetscCall(PetscSNPrintf(what, sizeof(what), "-drift_sliced_w2_projections %" PetscInt_FMT " -drift_dim %" PetscInt_FMT ": the directions", o->sliced_w2_projections, o->dim));
-  PetscCall(check_index_width(comm, what, o->sliced_w2_projections, o->dim, 1));
-  PetscCall(PetscSNPrintf(what, sizeof(what), "-drift_bandwidth_pairs %" PetscInt_FMT " -drift_dim %" PetscInt_FMT ": the sampled pairs' ends 2 P d", o->bandwidth_pairs, o->dim));
-  if (o->bandwidth_rule == DS_BANDWIDTH_MEDIAN) PetscCall(check_index_width(comm, what, 2 * o->bandwidth_pairs, o->dim, 1));
-  PetscCall(PetscSNPrintf(what, sizeof(what), "-drift_fisher_draws %" PetscInt_FMT " -drift_n %" PetscInt_FMT " -drift_dim %" PetscInt_FMT ": the Fisher draws N Q d", o->fisher_draws, o->n, o->dim));
-  if (o->diagnostics & DS_DIAGNOSTIC_THEOREM) PetscCall(check_index_width(comm, what, o->n, o->fisher_draws, o->dim));
   PetscFunctionReturn(0);
 }
 
@@ -469,7 +463,7 @@ static PetscErrorCode read_options(PetscOptionItems *PetscOptionsObject, MPI_Com
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_bandwidth_pairs", "Pairs sampled by the median rule", 1, 10000000, &o->bandwidth_pairs, NULL));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_anneal", "Annealing rate r of h(t) = max(h_min, h0 exp(-r t))", 0.0, PETSC_FALSE, &o->bandwidth_anneal, &o->bandwidth_anneal_given));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_min", "Smallest bandwidth h_min of the annealing", 0.0, PETSC_TRUE, &o->bandwidth_min, NULL));
-  PetscCall(read_temperatures(PetscOptionsObject, comm, o, &o->temperatures_given));
+  PetscCall(read_positive_list(PetscOptionsObject, comm, &temperature_list, "Temperatures of the multitemperature field (default 0.02,0.05,0.2)", o->temperatures, &o->ntemperatures, &o->temperatures_given));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_cutoff_tol", "Drop pairs whose kernel value is below eps times its peak, with cell lists (d <= 3; 0 = all pairs)", 0.0, PETSC_FALSE, &o->cutoff_tol, NULL));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_imq_beta", "Exponent beta of the imq kernel", 0.0, PETSC_TRUE, &o->imq_beta, NULL));
   self = field_self;
@@ -505,6 +499,7 @@ static PetscErrorCode read_options(PetscOptionItems *PetscOptionsObject, MPI_Com
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_fisher_draws", "Draws Q per particle of the Fisher discrepancy J_t (theorem group, conservative gaussian field; 0 = not computed)", 0, 1000000, &o->fisher_draws, NULL));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_kl_draws", "Draws of the Monte-Carlo KL(rho_0 || nu_h) where it has no closed form", 2, PETSC_MAX_INT, &o->kl_draws, NULL));
   PetscCall(read_sinkhorn_options(PetscOptionsObject, comm, o));
+  PetscCall(read_ecf_options(PetscOptionsObject, comm, o));
   PetscCall(read_path(PetscOptionsObject, comm, "-drift_checkpoint", "Checkpoint file (written atomically; the previous one is kept as FILE.prev)", o->checkpoint, sizeof(o->checkpoint), NULL));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_checkpoint_every", "Steps between checkpoints (0 = none)", 0, PETSC_MAX_INT, &o->checkpoint_every, NULL));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_checkpoint_seconds", "Wall-clock seconds between checkpoints (0 = none)", 0.0, PETSC_FALSE, &o->checkpoint_seconds, NULL));
@@ -568,20 +563,10 @@ PetscErrorCode ds_options_validate(MPI_Comm comm, const DSOptions *o)
   PetscCheck(!(o->bandwidth_anneal > 0) || o->bandwidth_min > 0, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_anneal needs the smallest bandwidth: give -drift_bandwidth_min h_min");
   PetscCheck(!(o->bandwidth_min > 0) || o->bandwidth_anneal > 0, comm, PETSC_ERR_USER_INPUT, "-drift_bandwidth_min applies to an annealed bandwidth: give -drift_bandwidth_anneal r > 0");
   PetscCall(check_sinkhorn_options(comm, o));
+  PetscCheck(!o->necf_shells || (o->diagnostics & DS_DIAGNOSTIC_ECF), comm, PETSC_ERR_USER_INPUT, "-drift_ecf_shells asks for the ecf diagnostics, but -drift_diagnostics leaves the ecf group out: add ecf to it");
+  PetscCall(ds_ecf_check_shells(comm, o->necf_shells, o->ecf_shells));
+  PetscCheck(!o->ecf_directions_given || o->necf_shells, comm, PETSC_ERR_USER_INPUT, "-drift_ecf_directions applies to the ecf diagnostics: give their shells with -drift_ecf_shells");
   PetscCheck(o->fisher_draws != 1, comm, PETSC_ERR_USER_INPUT, "-drift_fisher_draws 1 cannot estimate its own standard error: give Q >= 2 (or 0 for none)");
   PetscCall(ds_options_check_index_width(comm, o));
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode ds_options_temperatures_text(const DSOptions *o, char text[], size_t len)
-{
-  char item[32];
-
-  PetscFunctionBeginUser;
-  text[0] = 0;
-  for (PetscInt k = 0; k < o->ntemperatures; k++) {
-    PetscCall(PetscSNPrintf(item, sizeof(item), "%s%.15g", k ? "," : "", (double)o->temperatures[k]));
-    PetscCall(PetscStrlcat(text, item, len));
-  }
   PetscFunctionReturn(0);
 }

@@ -13,6 +13,7 @@
 #include "ds_h5util.h"
 #include "ds_optfiles.h"
 #include "ds_output.h"
+#include "ds_ecf.h"
 
 /* The identity of a path: device and inode of an existing file, else the resolved
    directory and the name (a file that does not exist yet). */
@@ -218,11 +219,11 @@ PetscErrorCode ds_preflight_ts(MPI_Comm comm, TS ts)
 }
 
 /* The options a restart takes from its command line, not from the checkpoint. */
-static const char *const run_options[] = {"-drift_field", "-drift_kernel", "-drift_self", "-drift_target", "-drift_temperatures", "-drift_diagnostics", "-drift_joint_floor", "-drift_sinkhorn_epsilon", "-drift_sinkhorn_cost"};
+static const char *const run_options[] = {"-drift_field", "-drift_kernel", "-drift_self", "-drift_target", "-drift_temperatures", "-drift_diagnostics", "-drift_joint_floor", "-drift_sinkhorn_epsilon", "-drift_sinkhorn_cost", "-drift_ecf_shells", "-drift_ecf_directions"};
 
 PetscErrorCode ds_preflight_describe_run(const DSOptions *o, char text[], size_t len)
 {
-  char item[64], temperatures[DS_MAX_TEMPERATURES * 32];
+  char item[64], temperatures[DS_MAX_TEMPERATURES * 32], shells[DS_ECF_SHELLS_TEXT];
 
   PetscFunctionBeginUser;
   PetscCall(PetscSNPrintf(text, len, "%s %s %s %s %s %s %s %s %s ", run_options[0], o->field, run_options[1], DSKernelTypes[o->kernel], run_options[2], DSSelfPairs[o->self], run_options[3], DSTargetTypes[o->target], run_options[4]));
@@ -239,7 +240,11 @@ PetscErrorCode ds_preflight_describe_run(const DSOptions *o, char text[], size_t
   if (!o->diagnostics) PetscCall(PetscStrlcat(text, "none", len));
   PetscCall(PetscSNPrintf(item, sizeof(item), " %s %s", run_options[6], DSJointFloors[o->joint_floor]));
   PetscCall(PetscStrlcat(text, item, len));
-  PetscCall(PetscSNPrintf(item, sizeof(item), " %s %.15g %s %s", run_options[7], (double)o->sinkhorn_epsilon, run_options[8], DSSinkhornCosts[o->sinkhorn_cost]));
+  PetscCall(PetscSNPrintf(item, sizeof(item), " %s %.15g %s %s %s ", run_options[7], (double)o->sinkhorn_epsilon, run_options[8], DSSinkhornCosts[o->sinkhorn_cost], run_options[9]));
+  PetscCall(PetscStrlcat(text, item, len));
+  ds_ecf_shells_text(o->necf_shells, o->ecf_shells, shells, sizeof(shells));
+  PetscCall(PetscStrlcat(text, shells, len));
+  PetscCall(PetscSNPrintf(item, sizeof(item), " %s %" PetscInt_FMT, run_options[10], o->ecf_directions));
   PetscCall(PetscStrlcat(text, item, len));
   PetscFunctionReturn(0);
 }

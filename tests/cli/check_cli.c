@@ -387,6 +387,7 @@ static Suite *cli_suite(void)
   cli_test_add_columns(s);
   cli_test_add_guard(s);
   cli_test_add_sinkhorn(s);
+  cli_test_add_ecf(s);
   return s;
 }
 

@@ -83,20 +83,6 @@ static void expand(const char *text, char *out, size_t len)
   out[n] = 0;
 }
 
-/* The contents of the file at `path` (malloc'ed), its size in *size; NULL when unreadable. */
-static char *read_all(const char *path, long *size)
-{
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  *size = ftell(f);
-  rewind(f);
-  char *bytes = malloc((size_t)*size + 1);
-  ck_assert(fread(bytes, 1, (size_t)*size, f) == (size_t)*size);
-  fclose(f);
-  return bytes;
-}
-
 static void write_all(const char *path, const char *bytes, long size)
 {
   FILE *f = fopen(path, "wb");
@@ -126,7 +112,7 @@ static void snapshot_take(Snapshot *s)
     if (lstat(path, &st) || !S_ISREG(st.st_mode)) continue;
     ck_assert(s->count < MAX_FILES);
     snprintf(s->name[s->count], sizeof(s->name[0]), "%s", e->d_name);
-    s->bytes[s->count] = read_all(path, &s->size[s->count]);
+    s->bytes[s->count] = read_file(path, &s->size[s->count]);
     s->count++;
   }
   closedir(d);
@@ -160,7 +146,7 @@ static void snapshot_compare(const Snapshot *before, const char *args)
     char path[600];
     long size = -1;
     snprintf(path, sizeof(path), "%s/%s", dir, before->name[k]);
-    char *bytes = read_all(path, &size);
+    char *bytes = read_file(path, &size);
     ck_assert_msg(bytes && size == before->size[k] && !memcmp(bytes, before->bytes[k], (size_t)size), "'%s' changed %s", args, before->name[k]);
     free(bytes);
   }
@@ -174,7 +160,7 @@ static void edit_checkpoint(const char *name, void (*edit)(hid_t file))
   long size;
   snprintf(source, sizeof(source), "%s/cp.h5", dir);
   snprintf(path, sizeof(path), "%s/%s", dir, name);
-  char *bytes = read_all(source, &size);
+  char *bytes = read_file(source, &size);
   write_all(path, bytes, size);
   free(bytes);
   hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
@@ -277,7 +263,7 @@ static void prepare(void)
   edit_checkpoint("cp_nanpos.h5", nan_position);
   edit_checkpoint("cp_short.h5", short_positions);
   snprintf(path, sizeof(path), "%s/cp.h5", dir);
-  char *bytes = read_all(path, &size);
+  char *bytes = read_file(path, &size);
   snprintf(path, sizeof(path), "%s/cp_truncated.h5", dir);
   write_all(path, bytes, size / 2);
   free(bytes);

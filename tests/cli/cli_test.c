@@ -35,6 +35,19 @@ void run_driftsim(Run *r, int ranks, const char *args)
   slurp(cmd, r->err, sizeof(r->err));
 }
 
+char *read_file(const char *path, long *size)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  *size = ftell(f);
+  rewind(f);
+  char *bytes = malloc((size_t)*size + 1);
+  ck_assert(fread(bytes, 1, (size_t)*size, f) == (size_t)*size);
+  fclose(f);
+  return bytes;
+}
+
 int count_occurrences(const char *text, const char *needle)
 {
   int n = 0;
@@ -95,9 +108,9 @@ double *make_table(int rows, int cols, double (*value)(int, int), int nan_row)
   return t;
 }
 
-/* Runs driftsim on 2 ranks with the bad `args` and an existing output file: it must fail
-   with one clean error line containing `names`, and leave the file as it was. */
-void cli_check_refused(const char *args, const char *names)
+/* Runs driftsim on `ranks` ranks with the bad `args` and an existing output file: it must
+   fail with one clean error line containing `names`, and leave the file as it was. */
+void cli_check_refused_at(int ranks, const char *args, const char *names)
 {
   const char *contents = "keep me";
   char        keep[300], all[4096], seen[64];
@@ -107,11 +120,16 @@ void cli_check_refused(const char *args, const char *names)
   fputs(contents, f);
   fclose(f);
   snprintf(all, sizeof(all), "%s -drift_output %s", args, keep);
-  run_driftsim(&r, 2, all);
-  ck_assert_msg(r.exit_code != 0, "'%s' exited 0", args);
-  ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1, "'%s': expected one error line, stderr: %s", args, r.err);
-  ck_assert_msg(strstr(r.err, names) != NULL, "'%s': message does not name '%s': %s", args, names, r.err);
-  ck_assert_msg(!strstr(r.err, "PETSC ERROR"), "'%s': a PETSc traceback instead of a message: %s", args, r.err);
+  run_driftsim(&r, ranks, all);
+  ck_assert_msg(r.exit_code != 0, "'%s' at %d ranks exited 0", args, ranks);
+  ck_assert_msg(count_occurrences(r.err, "driftsim: error:") == 1, "'%s' at %d ranks: expected one error line, stderr: %s", args, ranks, r.err);
+  ck_assert_msg(strstr(r.err, names) != NULL, "'%s' at %d ranks: message does not name '%s': %s", args, ranks, names, r.err);
+  ck_assert_msg(!strstr(r.err, "PETSC ERROR") && !strstr(r.out, "PETSC ERROR"), "'%s' at %d ranks: a PETSc traceback instead of a message: %s", args, ranks, r.err);
   slurp(keep, seen, sizeof(seen));
-  ck_assert_msg(!strcmp(seen, contents), "'%s' destroyed the existing output file", args);
+  ck_assert_msg(!strcmp(seen, contents), "'%s' at %d ranks destroyed the existing output file", args, ranks);
+}
+
+void cli_check_refused(const char *args, const char *names)
+{
+  cli_check_refused_at(2, args, names);
 }

@@ -27,6 +27,10 @@ const char *driftsim_program(void);
 /* Runs driftsim on `ranks` ranks with `args`; captures exit code, stdout and stderr. */
 void run_driftsim(Run *r, int ranks, const char *args);
 
+/* The bytes of the file at `path` (malloc'ed, free with free()), their count in *size; NULL
+   when unreadable. */
+char *read_file(const char *path, long *size);
+
 /* How many times needle occurs in text. */
 int count_occurrences(const char *text, const char *needle);
 
@@ -48,8 +52,10 @@ void write_table(const char *path, const char *name, int rows, int cols, const d
    free with free(). */
 double *make_table(int rows, int cols, double (*value)(int, int), int nan_row);
 
-/* Runs driftsim on 2 ranks with the bad `args` and an existing output file: asserts that it
-   fails with one clean error line containing `names`, and leaves the file as it was. */
+/* Runs driftsim on `ranks` ranks (cli_check_refused: 2) with the bad `args` and an existing
+   output file: asserts that it fails with one clean error line containing `names`, no
+   traceback, and leaves the file as it was. */
+void cli_check_refused_at(int ranks, const char *args, const char *names);
 void cli_check_refused(const char *args, const char *names);
 
 /* Adds the test case "columns" of check_cli_columns.c (the joint fields' negatives and
@@ -76,5 +82,9 @@ void cli_test_add_guard(Suite *s);
 /* Adds the test case "sinkhorn" of check_cli_sinkhorn.c (the Sinkhorn options refused by
    name at 1 and 2 ranks; a run whose iterations do not converge stops cleanly) to s. */
 void cli_test_add_sinkhorn(Suite *s);
+
+/* Adds the test case "ecf" of check_cli_ecf.c (the ecf diagnostics' options refused, and a
+   run that writes their shells), at 1 and 2 ranks, to s. */
+void cli_test_add_ecf(Suite *s);
 
 #endif

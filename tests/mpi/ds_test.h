@@ -105,5 +105,6 @@ Suite *ds_suite_xdmf(void);
 Suite *ds_suite_joint_floor(void);
 Suite *ds_suite_guard(void);
 Suite *ds_suite_sinkhorn(void);
+Suite *ds_suite_ecf(void);
 
 #endif

@@ -17,6 +17,7 @@ static const struct { const char *name; SuiteMaker make; } suites[] = {
   {"output_rows", ds_suite_output_rows},
   {"guard", ds_suite_guard},
   {"sinkhorn", ds_suite_sinkhorn},
+  {"ecf", ds_suite_ecf},
 };
 
 int main(int argc, char **argv)
