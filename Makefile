@@ -41,7 +41,7 @@ MPI_TESTS := $(BUILD)/tests/ds_mpi_tests
 KERNEL_BENCH := $(BUILD)/bench/kernel_bench
 CLI_TESTS := $(BUILD)/tests/ds_cli_tests
 
-.PHONY: all deps check check-sanitize run bench clean
+.PHONY: all deps check check-sanitize sanitized-build run bench clean
 all: $(PROGRAM)
 
 $(BUILD)/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h tests/*/*.h) | deps-built
@@ -71,24 +71,36 @@ deps-built:
 	  { echo "driftsim: MPI, PETSc or parallel HDF5 not found; run 'make deps' (or 'make check'/'make run', which install them)"; exit 1; }
 .PHONY: deps-built
 
-check: deps
-	$(MAKE) $(PROGRAM) $(MPI_TESTS) $(CLI_TESTS)
-	tools/run-tests
 
-# The suites built with AddressSanitizer (+ LeakSanitizer) and UndefinedBehaviorSanitizer
-# into their own directory (the normal build is untouched), then run: the MPI suites at 1
-# and 2 ranks and the CLI suite against the instrumented driftsim (DS_DRIFTSIM). Any report
-# of either sanitizer, from any process, fails it (tools/run-tests --sanitize). Only memory
-# that Open MPI (and one PETSc error path) keeps is exempt (tools/lsan.supp). The meanfield
-# suite (a convergence study at N = 4096, minutes when instrumented) is the one part left
-# out.
+# make check: the suites built and run as they are (tools/run-tests: MPI at 1 to 4 ranks, every
+# command-line test case, the script tests), then the sanitizer stage: the same suites built
+# with AddressSanitizer (+ LeakSanitizer) and UndefinedBehaviorSanitizer into their own
+# directory (the normal build is untouched), the MPI suites run at 1 and 2 ranks and the
+# command-line cases SANITIZE_CLI_CASES against the instrumented driftsim (DS_DRIFTSIM). Any
+# report of either sanitizer, from any process, fails it (tools/run-tests --sanitize). Only
+# memory that Open MPI (and one PETSc error path) keeps is exempt (tools/lsan.supp). The
+# meanfield suite (a convergence study at N = 4096, minutes when instrumented) is left out.
+# make check-sanitize: the sanitizer stage with every command-line case. Which cases make
+# check instruments, and why, with the measured times: doc/design.md, "The test budget".
+# Both builds use JOBS compilers at once.
+JOBS ?= 2
 SANITIZE_BUILD := build-sanitize
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SANITIZE_CLI_CASES := cli columns
+check: deps
+	$(MAKE) -j$(JOBS) $(PROGRAM) $(MPI_TESTS) $(CLI_TESTS)
+	tools/run-tests
+	$(MAKE) sanitized-build
+	tools/run-tests --sanitize $(SANITIZE_BUILD) $(SANITIZE_CLI_CASES)
+
 check-sanitize: deps
-	$(MAKE) BUILD=$(SANITIZE_BUILD) PROGRAM=$(SANITIZE_BUILD)/bin/driftsim \
+	$(MAKE) sanitized-build
+	tools/run-tests --sanitize $(SANITIZE_BUILD)
+
+sanitized-build:
+	$(MAKE) -j$(JOBS) BUILD=$(SANITIZE_BUILD) PROGRAM=$(SANITIZE_BUILD)/bin/driftsim \
 	  OPT_FLAGS="-O1 -g $(ARCH_FLAGS) -fno-math-errno -fopenmp-simd" SANITIZE="$(SANITIZE_FLAGS)" \
 	  $(SANITIZE_BUILD)/bin/driftsim $(SANITIZE_BUILD)/tests/ds_mpi_tests $(SANITIZE_BUILD)/tests/ds_cli_tests
-	tools/run-tests --sanitize $(SANITIZE_BUILD)
 
 run: deps
 	$(MAKE) $(PROGRAM)
