@@ -223,7 +223,7 @@ static const char *const run_options[] = {"-drift_field", "-drift_kernel", "-dri
 
 PetscErrorCode ds_preflight_describe_run(const DSOptions *o, char text[], size_t len)
 {
-  char item[64], temperatures[DS_MAX_TEMPERATURES * 32], shells[DS_ECF_SHELLS_TEXT];
+  char item[160], temperatures[DS_MAX_TEMPERATURES * 32], shells[DS_ECF_SHELLS_TEXT];
 
   PetscFunctionBeginUser;
   PetscCall(PetscSNPrintf(text, len, "%s %s %s %s %s %s %s %s %s ", run_options[0], o->field, run_options[1], DSKernelTypes[o->kernel], run_options[2], DSSelfPairs[o->self], run_options[3], DSTargetTypes[o->target], run_options[4]));
