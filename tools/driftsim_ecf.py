@@ -24,7 +24,9 @@ log space:
     laplace:   lambda = C (d + 1) u^2 (1 + u^2)^(-(d + 3)/2)
 
 (C = 1 predicted for the displacement field; for the conservative field lambda is the
-same over h^2), and for the gaussian kernel also C and the exponent a together.
+same over h^2), and for the gaussian kernel also C and the exponent a together. With C = 1
+it also predicts each shell's resolve time, annealed or not: the first t at which
+int_0^t lambda(h(s) K) ds reaches log(E(0) / (resolve F)), E(0) the seeds' mean.
 Runs with Debian's python3-numpy, -scipy and -matplotlib.
 """
 import csv
@@ -131,6 +133,28 @@ def predicted_shape(kernel, dim, u, exponent=1.0):
     return None
 
 
+def predicted_resolve(config, k, need):
+    """The linear prediction's time to resolve K (C = 1): the first t with
+    int_0^t lambda(h(s) K) ds = need, h(s) = max(h_min, h0 exp(-r s)) (h0 without
+    annealing); the conservative field's rate is lambda / h(s)^2. Searched up to the
+    configuration's T (inf beyond it); None for kernels without a prediction."""
+    if predicted_shape(config["kernel"], config["dim"], 1.0) is None:
+        return None
+    t = np.linspace(0.0, config["t_end"], 20001)
+    h = config["h0"] * np.exp(-config["anneal"] * t) if config["anneal"] > 0 else np.full(len(t), config["h0"])
+    h = np.maximum(h, config["h_min"])
+    rate = predicted_shape(config["kernel"], config["dim"], h * k)
+    if config["field"] == "conservative":
+        rate = rate / h ** 2
+    decay = np.concatenate([[0.0], np.cumsum((rate[1:] + rate[:-1]) / 2 * np.diff(t))])
+    j = int(np.searchsorted(decay, need))
+    if need <= 0:
+        return 0.0
+    if j >= len(t):
+        return float("inf")
+    return float(t[j - 1] + (need - decay[j - 1]) / (decay[j] - decay[j - 1]) * (t[j] - t[j - 1]))
+
+
 def fit_prediction(config, rows):
     """Least squares in log space of the mean rates against the prediction: C alone
     ({'C'}), and for the gaussian kernel C and the exponent a together ({'C2', 'a'}).
@@ -176,6 +200,9 @@ def analyze_configuration(config, skip, low, resolve):
                "why": "; ".join(sorted({p["why"] for p in per_run if p["why"]})),
                "floor": float(np.mean([p["floor"] for p in per_run]))}
         rows.append(row)
+    for row in rows:  # what the linear theory needs to bring the seeds' mean E(0) to resolve F
+        need = float(np.mean([math.log(p["E0"] / (resolve * p["floor"])) for p in row["runs"]]))
+        row["predicted_resolve"] = predicted_resolve(config, row["K"], need)
     fit = fit_prediction(config, rows)
     for row in rows:
         row["predicted"] = float("nan")
@@ -199,6 +226,14 @@ def cell(summary, censored=0, total=0, digits=4):
         return f"never ({censored} of {total} never)" if censored else "—"
     text = f"{summary['mean']:.{digits}g} {interval(summary['ci_low'], summary['ci_high'])}"
     return text + (f" ({censored} of {total} never)" if censored else "")
+
+
+def resolve_text(row, config):
+    """The predicted resolve time as text: '—' without a prediction, '> T' beyond the run."""
+    value = row["predicted_resolve"]
+    if value is None:
+        return "—"
+    return f"> {config['t_end']:g}" if math.isinf(value) else f"{value:.4g}"
 
 
 def write_tables(results, out_dir, settings):
@@ -230,8 +265,8 @@ def write_tables(results, out_dir, settings):
                 if "a" in fit:
                     out.write(f"; with the exponent free, C = {fit['C2']:.4g}, a = {fit['a']:.4g} (predicted 1)")
                 out.write(".\n\n")
-            out.write("| K | h K | floor F | E(0)/F | rate | predicted | decay time 1/rate | resolve time |\n"
-                      "|---|---|---|---|---|---|---|---|\n")
+            out.write("| K | h K | floor F | E(0)/F | rate | predicted | decay time 1/rate | resolve time "
+                      "| predicted resolve (C = 1) |\n|---|---|---|---|---|---|---|---|---|\n")
             for row in rows:
                 total = len(row["runs"])
                 rate = cell(row["rate"])
@@ -242,7 +277,7 @@ def write_tables(results, out_dir, settings):
                 ratio = np.mean([p["E0"] / p["floor"] for p in row["runs"]])
                 out.write(f"| {row['K']:g} | {config['h0'] * row['K']:.3g} | {row['floor']:.3g} | {ratio:.3g} | "
                           f"{rate} | {format_number(row['predicted'], 4) or '—'} | {cell(row['time'])} | "
-                          f"{cell(row['resolve'], row['censored'], total)} |\n")
+                          f"{cell(row['resolve'], row['censored'], total)} | {resolve_text(row, config)} |\n")
 
 
 def plot_curves(results, out_path):
@@ -290,6 +325,10 @@ def plot_rates(results, out_path):
         marker, color = "os^vD<>ph*"[index % 10], f"C{index % 10}"
         errorbars(axes[0], ks, [r["time"] for r in rows], config["label"], marker + "-", color)
         errorbars(axes[1], ks, [r["resolve"] for r in rows], config["label"], marker + "-", color)
+        predicted = [(r["K"], r["predicted_resolve"]) for r in rows
+                     if r["predicted_resolve"] is not None and math.isfinite(r["predicted_resolve"])]
+        if predicted:
+            axes[1].plot(*zip(*predicted), ls="--", color=color, label=f"{config['label']}: linear theory, C = 1")
         for flat in (False, True):
             chosen = [r for r in rows if bool(r["flat"]) == flat]
             errorbars(axes[2], [r["K"] for r in chosen], [r["rate"] for r in chosen],

@@ -6,8 +6,11 @@
 # independent computation: every run's rate, window end (the first row with E <= 0.1 F) and
 # resolve time ln(A / (0.5 F)) / lambda; per shell the mean rate, decay time and resolve time
 # with their 95% intervals (Student t quantile from tables); the fitted constant C = C0 and,
-# for the gaussian kernel, the exponent a = 1; the flat shell out of the fit, reported
-# "never" resolved. Then the refusals: shells that differ between seeds, two runs with one
+# for the gaussian kernel, the exponent a = 1; the linear theory's resolve time with C = 1,
+# log(E(0) / (0.5 F)) / shape (or "> T"); the flat shell out of the fit, reported "never"
+# resolved. A third, annealed configuration (h(t) = 0.5 exp(-0.1 t)) decays as the closed
+# form exp(-int lambda(h(s) K) ds): its measured and predicted resolve times equal the
+# closed form's. Then the refusals: shells that differ between seeds, two runs with one
 # seed, and no configuration at all.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -39,9 +42,24 @@ for kernel, dim in (("gaussian", 1), ("laplace", 2)):
                 f[f"diagnostics/ecf_floor_K{K}"] = np.full(len(time), F)
             f["diagnostics/ecf_error_K8"] = 1.2 * F * (1 + 0.01 * np.cos(time))
             f["diagnostics/ecf_floor_K8"] = np.full(len(time), F)
+# Annealed: h(t) = 0.5 exp(-0.1 t) (above h_min = 0.1 until t = 16), E = A exp(-int_0^t
+# lambda(h(s) K) ds) with the gaussian shape, in closed form: int = (exp(-u(t)^2/2) - exp(-u0^2/2)) / r.
+os.makedirs(f"{tmp}/anneal")
+r = 0.1
+for seed in (1, 2):
+    with h5py.File(f"{tmp}/anneal/n0001000_p001_s{seed:04d}.h5", "w") as f:
+        f.attrs.update(n=1000, dim=1, ranks=1, seed=seed, field="displacement", kernel="gaussian",
+                       bandwidth_rule="fixed", target="gaussian", bandwidth=h, bandwidth_h0=h,
+                       bandwidth_anneal=r, bandwidth_min=0.1)
+        t = np.arange(0, 16.01, 0.25)
+        f["diagnostics/time"], f["diagnostics/step"] = t, np.arange(len(t))
+        for K in (2, 4, 6):
+            u, u0 = h * K * np.exp(-r * t), h * K
+            f[f"diagnostics/ecf_error_K{K}"] = A * np.exp(-(np.exp(-u**2 / 2) - np.exp(-u0**2 / 2)) / r)
+            f[f"diagnostics/ecf_floor_K{K}"] = np.full(len(t), F)
 PYEOF
 
-tools/analyze --ecf "$tmp/gaussian" --ecf "$tmp/laplace" --out "$tmp/out" >"$tmp/analyze.out" 2>&1 ||
+tools/analyze --ecf "$tmp/gaussian" --ecf "$tmp/laplace" --ecf "$tmp/anneal" --out "$tmp/out" >"$tmp/analyze.out" 2>&1 ||
   { cat "$tmp/analyze.out"; fail "tools/analyze --ecf failed"; }
 for f in ecf.md ecf.csv ecf_curves.png ecf_rates.png; do [ -s "$tmp/out/$f" ] || fail "$f missing"; done
 
@@ -61,8 +79,10 @@ def summary(values):
     half = T2 * x.std(ddof=1) / math.sqrt(len(x))
     return x.mean(), x.mean() - half, x.mean() + half
 rows = list(csv.DictReader(open(f"{out}/ecf.csv")))
-assert len(rows) == 2 * 3 * 4, len(rows)
+assert len(rows) == 2 * 3 * 4 + 2 * 3, len(rows)
 for row in rows:
+    if row["configuration"] == "anneal":
+        continue
     kernel, K, seed = row["configuration"], float(row["K"]), int(row["seed"])
     if K == 8:
         assert row["flat"] == "True" and row["resolve"] == "inf", row
@@ -94,8 +114,28 @@ for kernel in ("gaussian", "laplace"):
             assert all(abs(g - w) <= 1e-3 * abs(w) + 1e-12 for g, w in zip(got, want)), (kernel, K, column, got, want)
         predicted = C0 * shape[kernel](h * K, dims[kernel])
         assert abs(numbers(cells[5])[0] - predicted) <= 1e-3 * predicted, (kernel, K, cells[5], predicted)
+        resolve = math.log(A / (0.5 * F)) / shape[kernel](h * K, dims[kernel])  # the theory's, C = 1
+        assert abs(numbers(cells[8])[0] - resolve) <= 1e-3 * resolve, (kernel, K, cells[8], resolve)
     line8 = re.search(r"^\| 8 \| .*$", text, re.M).group(0)
     assert "flat in 3 of 3" in line8 and "3 of 3 never" in line8, line8
+    need = np.mean([math.log(1.2 * (1 + 0.01) / 0.5)] * 3)  # E(0) = 1.2 F (1 + 0.01 cos 0)
+    resolve8 = need / shape[kernel](h * 8, dims[kernel])
+    last = line8.strip("|").split("|")[-1].strip()
+    if resolve8 > 60:
+        assert last == "> 60", (kernel, last, resolve8)
+    else:
+        assert abs(float(last) - resolve8) <= 1e-3 * resolve8, (kernel, last, resolve8)
+# Annealed: measured and predicted resolve times equal the closed form t = ln(u0 / u) / r,
+# u^2 = -2 ln(r ln(A / (0.5 F)) + exp(-u0^2 / 2)).
+text = sections["anneal"]
+for K in (2, 4, 6):
+    u0 = h * K
+    u = math.sqrt(-2 * math.log(0.1 * math.log(A / (0.5 * F)) + math.exp(-u0**2 / 2)))
+    exact = math.log(u0 / u) / 0.1
+    cells = [c.strip() for c in re.search(rf"^\| {K} \| .*$", text, re.M).group(0).strip("|").split("|")]
+    assert abs(float(cells[7].split()[0]) - exact) <= 2e-3 * exact, ("measured", K, cells[7], exact)
+    assert abs(float(cells[8]) - exact) <= 1e-3 * exact, ("predicted", K, cells[8], exact)
+assert "Fit over" not in text, "an annealed configuration has no fitted constant"
 print("ecf analysis: rates, intervals, resolve times and the fit as computed independently")
 PYEOF
 
