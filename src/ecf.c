@@ -47,24 +47,28 @@ PetscErrorCode ds_ecf_check_shells(MPI_Comm comm, PetscInt nshells, const PetscR
   PetscFunctionReturn(0);
 }
 
-/* The (shell, direction) pairs' wave vectors k = K theta applied to point z: k . z. */
-static PetscReal phase(const DSEcf E, PetscInt s, PetscInt l, const PetscReal *z)
+/* theta_l . z: point z projected on direction l; the phase of wave vector k = K theta_l is
+   K times it. */
+static PetscReal projection(const DSEcf E, PetscInt l, const PetscReal *z)
 {
   PetscReal dot = 0;
   for (PetscInt c = 0; c < E->dim; c++) dot += E->theta[l * E->dim + c] * z[c];
-  return E->shells[s] * dot;
+  return dot;
 }
 
-/* sums[s][l] += (sum_i cos(k . z_i), sum_i sin(k . z_i)) over n points rows z. */
+/* sums[s][l] += (sum_i cos(k . z_i), sum_i sin(k . z_i)) over n points rows z; each point's
+   projection on a direction serves every shell. */
 static void add_trigonometric_sums(const DSEcf E, PetscInt n, const PetscReal *z, PetscReal *sums)
 {
   for (PetscInt i = 0; i < n; i++)
-    for (PetscInt s = 0; s < E->nshells; s++)
-      for (PetscInt l = 0; l < E->directions; l++) {
-        const PetscReal a = phase(E, s, l, &z[i * E->dim]);
+    for (PetscInt l = 0; l < E->directions; l++) {
+      const PetscReal p = projection(E, l, &z[i * E->dim]);
+      for (PetscInt s = 0; s < E->nshells; s++) {
+        const PetscReal a = E->shells[s] * p;
         sums[2 * (s * E->directions + l)] += PetscCosReal(a);
         sums[2 * (s * E->directions + l) + 1] += PetscSinReal(a);
       }
+    }
 }
 
 /* phi(k) = sum_j w_j exp(-i k . m_j - k^T C_j k / 2) at every (shell, direction). */
@@ -78,7 +82,7 @@ static void mixture_phi(DSEcf E, const DSMixture *mixture)
       phi[0] = phi[1] = 0;
       for (PetscInt j = 0; j < mixture->components; j++) {
         const PetscReal *C = &mixture->covariances[j * d * d], *theta = &E->theta[l * d];
-        PetscReal        quadratic = 0, a = phase(E, s, l, &mixture->means[j * d]);
+        PetscReal        quadratic = 0, a = E->shells[s] * projection(E, l, &mixture->means[j * d]);
         for (PetscInt p = 0; p < d; p++)
           for (PetscInt q = 0; q < d; q++) quadratic += theta[p] * C[p * d + q] * theta[q];
         const PetscReal modulus = mixture->weights[j] * PetscExpReal(-0.5 * PetscSqr(E->shells[s]) * quadratic);
