@@ -72,30 +72,28 @@ deps-built:
 .PHONY: deps-built
 
 
-# make check: the suites built and run as they are (tools/run-tests: MPI at 1 to 4 ranks, every
-# command-line test case, the script tests), then the sanitizer stage: the same suites built
-# with AddressSanitizer (+ LeakSanitizer) and UndefinedBehaviorSanitizer into their own
-# directory (the normal build is untouched), the MPI suites run at 1 and 2 ranks and the
-# command-line cases SANITIZE_CLI_CASES against the instrumented driftsim (DS_DRIFTSIM). Any
-# report of either sanitizer, from any process, fails it (tools/run-tests --sanitize). Only
-# memory that Open MPI (and one PETSc error path) keeps is exempt (tools/lsan.supp). The
-# meanfield suite (a convergence study at N = 4096, minutes when instrumented) is left out.
-# make check-sanitize: the sanitizer stage with every command-line case. Which cases make
-# check instruments, and why, with the measured times: doc/design.md, "The test budget".
-# Both builds use JOBS compilers at once.
+# make check: the suites built as they are and built with AddressSanitizer (+ LeakSanitizer)
+# and UndefinedBehaviorSanitizer into their own directory (the normal build is untouched),
+# then tools/run-tests runs both side by side: the plain MPI suites at 1 to 4 ranks, every
+# command-line test case and the script tests; the instrumented MPI suites at 1 and 2 ranks
+# (the tests tagged "size", sizes through paths other tests take, left out) and the command-line cases SANITIZE_CLI_CASES against
+# the instrumented driftsim (DS_DRIFTSIM). Any report of either sanitizer, from any process,
+# fails it. Only memory that Open MPI (and one PETSc error path) keeps is exempt
+# (tools/lsan.supp). make check-sanitize: the instrumented parts alone, every command-line
+# case. Which cases make check instruments, and why, with the measured times: doc/design.md,
+# "The test budget". Both builds use JOBS compilers at once.
 JOBS ?= 2
 SANITIZE_BUILD := build-sanitize
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SANITIZE_CLI_CASES := cli columns
 check: deps
 	$(MAKE) -j$(JOBS) $(PROGRAM) $(MPI_TESTS) $(CLI_TESTS)
-	tools/run-tests
 	$(MAKE) sanitized-build
 	tools/run-tests --sanitize $(SANITIZE_BUILD) $(SANITIZE_CLI_CASES)
 
 check-sanitize: deps
 	$(MAKE) sanitized-build
-	tools/run-tests --sanitize $(SANITIZE_BUILD)
+	tools/run-tests --no-plain --sanitize $(SANITIZE_BUILD)
 
 sanitized-build:
 	$(MAKE) -j$(JOBS) BUILD=$(SANITIZE_BUILD) PROGRAM=$(SANITIZE_BUILD)/bin/driftsim \

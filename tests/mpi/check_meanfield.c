@@ -170,6 +170,10 @@ Suite *ds_suite_meanfield(void)
   Suite *s  = suite_create("meanfield");
   TCase *tc = tcase_create("meanfield");
   tcase_set_timeout(tc, 300);
+  /* Tagged "size" (left out of the instrumented runs, tools/run-tests): a convergence
+     study (N = 4096, all pairs, many steps) through the kernels, ring and TS code the
+     fields suite covers at small N. */
+  tcase_set_tags(tc, "size");
   tcase_add_test(tc, gaussian_cloud_follows_mean_field_ode);
   suite_add_tcase(s, tc);
   return s;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# run-tests: alone
 # ParaView, as a user opens driftsim's output: Debian's pvpython (headless, under xvfb-run)
 # opens the .xmf sidecar with the default reader and checks steps, times, N points and N
 # vertex cells per step, positions and velocities against the HDF5 (paraview_check.py), for
@@ -16,7 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 run() { tools/mpiexec-local -n 2 bin/driftsim -drift_monitor 0 -drift_diagnostics none -drift_output_velocity "$@" >>"$tmp/log" 2>&1; }
 check() { # name
   timeout 300 xvfb-run -a pvpython tests/scripts/paraview_check.py "$tmp/$1.xmf" "$tmp/$1.h5" "$tmp/$1.png" >"$tmp/$1.pv" 2>&1 ||
-    { echo "FAIL: ParaView on $1: $(grep -E 'Error|assert|SIGSEGV' "$tmp/$1.pv" | head -3)"; return 1; }
+    { echo "FAIL: ParaView on $1: $( { grep -E 'Error|ERR|assert|SIGSEGV' "$tmp/$1.pv" || tail -3 "$tmp/$1.pv"; } | head -3)"; return 1; }
   # A blank screenshot has one colour; the cloud's points make more.
   /usr/bin/python3 -c "import matplotlib.image as m, numpy as n, sys; a = m.imread(sys.argv[1]); sys.exit(0 if len(n.unique(a.reshape(-1, a.shape[-1]), axis=0)) > 2 else 1)" "$tmp/$1.png" ||
     { echo "FAIL: $1: the screenshot is blank"; return 1; }

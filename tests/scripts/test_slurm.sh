@@ -1,4 +1,5 @@
 #!/bin/bash
+# run-tests: alone
 # The jobscripts against a real Slurm: a private single-node cluster on this machine
 # (munged, slurmctld and slurmd of Debian's slurm-wlm, started by hand in a scratch
 # directory, MpiDefault=none, this host's CPUs and memory), every jobscript submitted with
@@ -180,7 +181,7 @@ stopped() {
   next=""
   completed "$1" || return 1
   out=$(job_out "$1")
-  grep -q "continue with: -drift_restart" "$out" || { bad "job $1 was not stopped by the signal"; return 1; }
+  grep -q "continue with: -drift_restart" "$out" || { bad "job $1 was not stopped by the signal: $(tail -4 "$out")"; return 1; }
   next=$(follow_up "$1")
   [ -n "$next" ] || { bad "job $1 submitted no follow-up: $(tail -3 "$out")"; return 1; }
   want=$1
@@ -301,7 +302,9 @@ early_usr1() {
 # scancel --signal=USR1 to its tasks, not to its batch shell), then tools/analyze.
 array_sweep() {
   local sweep array first other next_first i j
-  sweep=(jobscripts/n_sweep.sbatch --n "384 512" --out "$ds/out/sweep" -- -ts_max_steps 8000
+  # 40000 steps: 10 s on a fast node (2 s for 8000, less than Slurm took to start a
+  # follow-up), so that the other task still runs when the first one's follow-up starts.
+  sweep=(jobscripts/n_sweep.sbatch --n "384 512" --out "$ds/out/sweep" -- -ts_max_steps 40000
     -drift_diagnostics_every 50 -drift_output_every 500 -drift_monitor 100)
   array=$(submit --array=0-1 -n 1 "${sweep[@]}")
   both_running() { running "${array}_0" && running "${array}_1"; }
