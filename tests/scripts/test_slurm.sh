@@ -1,5 +1,5 @@
 #!/bin/bash
-# run-tests: alone
+# run-tests: early
 # The jobscripts against a real Slurm: a private single-node cluster on this machine
 # (munged, slurmctld and slurmd of Debian's slurm-wlm, started by hand in a scratch
 # directory, MpiDefault=none, this host's CPUs and memory), every jobscript submitted with
