@@ -76,8 +76,8 @@ deps-built:
 # and UndefinedBehaviorSanitizer into their own directory (the normal build is untouched),
 # then tools/run-tests runs both side by side: the plain MPI suites at 1 to 4 ranks, every
 # command-line test case and the script tests; the instrumented MPI suites at 1 and 2 ranks
-# (the tests tagged "size", sizes through paths other tests take, left out) and the command-line cases SANITIZE_CLI_CASES against
-# the instrumented driftsim (DS_DRIFTSIM). Any report of either sanitizer, from any process,
+# (the tests tagged "size", sizes through paths other tests take, left out) and the
+# command-line cases SANITIZE_CLI_CASES against the instrumented driftsim (DS_DRIFTSIM). Any report of either sanitizer, from any process,
 # fails it. Only memory that Open MPI (and one PETSc error path) keeps is exempt
 # (tools/lsan.supp). make check-sanitize: the instrumented parts alone, every command-line
 # case. Which cases make check instruments, and why, with the measured times: doc/design.md,
