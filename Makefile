@@ -7,8 +7,10 @@ BUILD     := build
 MPIEXEC   ?= mpiexec
 RANKS     ?= 2
 
-# Vector width of the host; override with ARCH_FLAGS= (portable) on a heterogeneous cluster.
-ARCH_FLAGS ?= -march=native
+# Portable by default: the pair loops are compiled once per ISA level (KERNEL_ISAS below) and
+# chosen at run time, so a binary built on a login node runs, fast, on every node. Setting
+# ARCH_FLAGS (-march=native, say) applies to every file, the generic level's too.
+ARCH_FLAGS ?=
 OPT_FLAGS  ?= -O3 $(ARCH_FLAGS) -fno-math-errno -fopenmp-simd
 WARN_FLAGS := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 # Compiler and linker flags of an instrumented build (empty: none); check-sanitize sets them.
@@ -31,8 +33,22 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT_FLAGS) $(SANITIZE) $(WARN_FLAGS) -Iinc
              -DDS_GIT_REVISION='"$(GIT_REV)"' -DDS_BUILD_FLAGS='"$(strip $(OPT_FLAGS) $(SANITIZE))"' $(CFLAGS)
 LDLIBS_ALL = $(SANITIZE) $(DEPS_LIBS) -lm $(LDLIBS)
 
-LIB_SOURCES  := $(filter-out src/driftsim.c,$(wildcard src/*.c src/*/*.c))
-LIB_OBJECTS  := $(patsubst src/%.c,$(BUILD)/src/%.o,$(LIB_SOURCES))
+# The pair loops (doc/design.md, "ISA levels"): each file compiled once per level of the
+# target's architecture, with that level's flags and its entry points suffixed by its name.
+KERNEL_SOURCES := src/kernels.c src/kernels_floor.c src/kernels_lse.c
+ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine 2>/dev/null)),)
+  KERNEL_ISAS := generic avx2 avx512
+else
+  KERNEL_ISAS := generic
+endif
+ISA_FLAGS_generic :=
+ISA_FLAGS_avx2    := -march=x86-64-v3
+ISA_FLAGS_avx512  := -march=x86-64-v4
+KERNEL_OBJECTS := $(foreach isa,$(KERNEL_ISAS),$(patsubst src/%.c,$(BUILD)/src/%.$(isa).o,$(KERNEL_SOURCES)))
+
+LIB_SOURCES  := $(filter-out src/driftsim.c $(KERNEL_SOURCES),$(wildcard src/*.c src/*/*.c))
+LIB_OBJECTS  := $(patsubst src/%.c,$(BUILD)/src/%.o,$(LIB_SOURCES)) $(KERNEL_OBJECTS)
+HEADERS      := $(wildcard include/*.h src/*.h src/*/*.h tests/*/*.h)
 MPI_TEST_SOURCES := $(wildcard tests/mpi/*.c)
 MPI_TEST_OBJECTS := $(patsubst tests/mpi/%.c,$(BUILD)/tests/mpi/%.o,$(MPI_TEST_SOURCES))
 CLI_TEST_SOURCES := $(wildcard tests/cli/*.c)
@@ -44,9 +60,16 @@ CLI_TESTS := $(BUILD)/tests/ds_cli_tests
 .PHONY: all deps check check-sanitize sanitized-build run bench clean
 all: $(PROGRAM)
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h tests/*/*.h) | deps-built
+$(BUILD)/%.o: %.c $(HEADERS) | deps-built
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+define KERNEL_ISA_RULE
+$(BUILD)/src/%.$(1).o: src/%.c $(HEADERS) | deps-built
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS_ALL) $$(ISA_FLAGS_$(1)) -DDS_ISA=$(1) -c $$< -o $$@
+endef
+$(foreach isa,$(KERNEL_ISAS),$(eval $(call KERNEL_ISA_RULE,$(isa))))
 
 $(BUILD)/tests/%.o: CFLAGS_ALL += $(CHECK_CFLAGS)
 
