@@ -1,7 +1,8 @@
 /* The ISA levels of the pair micro-kernels (doc/design.md, "ISA levels"): every level the
    build's architecture has is compiled into the one binary (x86-64: generic, avx2 for
-   x86-64-v3 with AVX2 and FMA, avx512 for x86-64-v4; elsewhere generic only), and one is
-   chosen at run time from the CPU's features or by -drift_isa. */
+   x86-64-v3 with AVX2 and FMA, avx512 for x86-64-v4; elsewhere, and in the instrumented
+   build, generic only), and one is chosen at run time from the CPU's features or by
+   -drift_isa. */
 #ifndef DS_ISA_H
 #define DS_ISA_H
 

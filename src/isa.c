@@ -25,20 +25,28 @@ typedef struct {
   extern const int DS_ISA_NAME(ds_kernel_lanes, LEVEL); \
   static const Entries DS_ISA_NAME(entries, LEVEL) = {DS_KERNEL_VOID_ENTRIES(DS_ISA_TABLE_ENTRY) DS_KERNEL_VALUE_ENTRIES(DS_ISA_TABLE_ENTRY) & DS_ISA_NAME(ds_kernel_lanes, LEVEL)};
 
+/* The levels the Makefile compiled (DS_KERNEL_ISA_<level>: x86-64 builds have the three,
+   others generic; the instrumented build generic only); generic always. */
 #define LEVEL generic
 DS_ISA_LEVEL_TABLE
 #undef LEVEL
-#if defined(__x86_64__)
+#if defined(DS_KERNEL_ISA_avx2)
   #define LEVEL avx2
 DS_ISA_LEVEL_TABLE
   #undef LEVEL
+  #define DS_ISA_AVX2_ENTRIES &entries_avx2
+#else
+  #define DS_ISA_AVX2_ENTRIES NULL
+#endif
+#if defined(DS_KERNEL_ISA_avx512)
   #define LEVEL avx512
 DS_ISA_LEVEL_TABLE
   #undef LEVEL
-static const Entries *const levels[] = {&entries_generic, &entries_avx2, &entries_avx512};
+  #define DS_ISA_AVX512_ENTRIES &entries_avx512
 #else
-static const Entries *const levels[] = {&entries_generic, NULL, NULL};
+  #define DS_ISA_AVX512_ENTRIES NULL
 #endif
+static const Entries *const levels[] = {&entries_generic, DS_ISA_AVX2_ENTRIES, DS_ISA_AVX512_ENTRIES};
 
 static const Entries *selected;
 static DSIsa          selected_isa;
@@ -93,7 +101,7 @@ PetscErrorCode ds_isa_choose(MPI_Comm comm, DSIsa requested, const char *option)
   runs = ds_isa_supported(requested);
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &runs, 1, MPI_INT, MPI_LAND, comm));
   PetscCheck(runs, comm, PETSC_ERR_USER_INPUT, "%s %s: %s; the best level every rank runs is %s (or give %s auto)", option, DSIsaNames[requested],
-             levels[requested] ? "not every rank's CPU has its instructions" : "this build of driftsim has no such level (x86-64 builds have generic, avx2 and avx512)", DSIsaNames[common], option);
+             levels[requested] ? "not every rank's CPU has its instructions" : "this build of driftsim has no such level (a plain x86-64 build has generic, avx2 and avx512)", DSIsaNames[common], option);
   ds_isa_select(requested);
   PetscFunctionReturn(0);
 }
