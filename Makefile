@@ -7,10 +7,8 @@ BUILD     := build
 MPIEXEC   ?= mpiexec
 RANKS     ?= 2
 
-# Portable by default: the pair loops are compiled once per ISA level (KERNEL_ISAS below) and
-# chosen at run time, so a binary built on a login node runs, fast, on every node. Setting
-# ARCH_FLAGS (-march=native, say) applies to every file, the generic level's too.
-ARCH_FLAGS ?=
+# Vector width of the host; override with ARCH_FLAGS= (portable) on a heterogeneous cluster.
+ARCH_FLAGS ?= -march=native
 OPT_FLAGS  ?= -O3 $(ARCH_FLAGS) -fno-math-errno -fopenmp-simd
 WARN_FLAGS := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 # Compiler and linker flags of an instrumented build (empty: none); check-sanitize sets them.
@@ -33,49 +31,22 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT_FLAGS) $(SANITIZE) $(WARN_FLAGS) -Iinc
              -DDS_GIT_REVISION='"$(GIT_REV)"' -DDS_BUILD_FLAGS='"$(strip $(OPT_FLAGS) $(SANITIZE))"' $(CFLAGS)
 LDLIBS_ALL = $(SANITIZE) $(DEPS_LIBS) -lm $(LDLIBS)
 
-# The pair loops (doc/design.md, "ISA levels"): each file compiled once per level of the
-# target's architecture, with that level's flags and its entry points suffixed by its name.
-KERNEL_SOURCES := src/kernels.c src/kernels_floor.c src/kernels_lse.c
-ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine 2>/dev/null)),)
-  KERNEL_ISAS ?= generic avx2 avx512
-else
-  KERNEL_ISAS ?= generic
-endif
-# Every function taking or returning the vector types is inlined, so GCC's note that their
-# calling convention differs without AVX (the generic level) is moot; a pragma does not
-# silence it in GCC 12.
-ISA_FLAGS_generic := -Wno-psabi
-ISA_FLAGS_avx2    := -march=x86-64-v3
-ISA_FLAGS_avx512  := -march=x86-64-v4
-KERNEL_OBJECTS := $(foreach isa,$(KERNEL_ISAS),$(patsubst src/%.c,$(BUILD)/src/%.$(isa).o,$(KERNEL_SOURCES)))
-
-LIB_SOURCES  := $(filter-out src/driftsim.c $(KERNEL_SOURCES),$(wildcard src/*.c src/*/*.c))
-LIB_OBJECTS  := $(patsubst src/%.c,$(BUILD)/src/%.o,$(LIB_SOURCES)) $(KERNEL_OBJECTS)
-HEADERS      := $(wildcard include/*.h src/*.h src/*/*.h tests/*/*.h)
+LIB_SOURCES  := $(filter-out src/driftsim.c,$(wildcard src/*.c src/*/*.c))
+LIB_OBJECTS  := $(patsubst src/%.c,$(BUILD)/src/%.o,$(LIB_SOURCES))
 MPI_TEST_SOURCES := $(wildcard tests/mpi/*.c)
 MPI_TEST_OBJECTS := $(patsubst tests/mpi/%.c,$(BUILD)/tests/mpi/%.o,$(MPI_TEST_SOURCES))
 CLI_TEST_SOURCES := $(wildcard tests/cli/*.c)
 CLI_TEST_OBJECTS := $(patsubst tests/cli/%.c,$(BUILD)/tests/cli/%.o,$(CLI_TEST_SOURCES))
 MPI_TESTS := $(BUILD)/tests/ds_mpi_tests
 KERNEL_BENCH := $(BUILD)/bench/kernel_bench
-BASELINE_BENCH := $(BUILD)/bench/baseline_bench
 CLI_TESTS := $(BUILD)/tests/ds_cli_tests
 
 .PHONY: all deps check check-sanitize sanitized-build run bench clean
 all: $(PROGRAM)
 
-$(BUILD)/%.o: %.c $(HEADERS) | deps-built
+$(BUILD)/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h tests/*/*.h) | deps-built
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
-
-define KERNEL_ISA_RULE
-$(BUILD)/src/%.$(1).o: src/%.c $(HEADERS) | deps-built
-	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS_ALL) $$(ISA_FLAGS_$(1)) -DDS_ISA=$(1) -c $$< -o $$@
-endef
-$(foreach isa,$(KERNEL_ISAS),$(eval $(call KERNEL_ISA_RULE,$(isa))))
-# isa.c builds a table for each level compiled.
-$(BUILD)/src/isa.o: CFLAGS_ALL += $(foreach isa,$(KERNEL_ISAS),-DDS_KERNEL_ISA_$(isa))
 
 $(BUILD)/tests/%.o: CFLAGS_ALL += $(CHECK_CFLAGS)
 
@@ -91,11 +62,6 @@ $(CLI_TESTS): $(CLI_TEST_OBJECTS)
 
 $(KERNEL_BENCH): $(BUILD)/bench/kernel_bench.o $(LIB_OBJECTS)
 	$(CC) $^ -o $@ $(LDLIBS_ALL)
-
-# make bench's plain-C baseline: no driftsim code, built as a user would build such a loop.
-$(BASELINE_BENCH): bench/baseline_bench.c
-	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE -O3 -march=native -ffast-math $< -o $@ -lm
 
 # Installs what is missing (Debian 12, as root); a no-op when everything is present.
 deps:
@@ -115,9 +81,7 @@ deps-built:
 # fails it. Only memory that Open MPI (and one PETSc error path) keeps is exempt
 # (tools/lsan.supp). make check-sanitize: the instrumented parts alone, every command-line
 # case. Which cases make check instruments, and why, with the measured times: doc/design.md,
-# "The test budget". Both builds use JOBS compilers at once. The instrumented build compiles
-# the pair loops at the generic level only: instrumented, each level's three files took
-# 3 to 5 minutes of CPU (doc/design.md); the plain build's suites run every level.
+# "The test budget". Both builds use JOBS compilers at once.
 JOBS ?= 2
 SANITIZE_BUILD := build-sanitize
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -132,7 +96,7 @@ check-sanitize: deps
 	tools/run-tests --no-plain --sanitize $(SANITIZE_BUILD)
 
 sanitized-build:
-	$(MAKE) -j$(JOBS) BUILD=$(SANITIZE_BUILD) PROGRAM=$(SANITIZE_BUILD)/bin/driftsim KERNEL_ISAS=generic \
+	$(MAKE) -j$(JOBS) BUILD=$(SANITIZE_BUILD) PROGRAM=$(SANITIZE_BUILD)/bin/driftsim \
 	  OPT_FLAGS="-O1 -g $(ARCH_FLAGS) -fno-math-errno -fopenmp-simd" SANITIZE="$(SANITIZE_FLAGS)" \
 	  $(SANITIZE_BUILD)/bin/driftsim $(SANITIZE_BUILD)/tests/ds_mpi_tests $(SANITIZE_BUILD)/tests/ds_cli_tests
 
@@ -141,7 +105,7 @@ run: deps
 	tools/run-demo
 
 bench: deps
-	$(MAKE) $(PROGRAM) $(KERNEL_BENCH) $(BASELINE_BENCH)
+	$(MAKE) $(PROGRAM) $(KERNEL_BENCH)
 	tools/bench
 
 clean:

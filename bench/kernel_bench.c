@@ -4,11 +4,9 @@
      kernel_bench lse WEIGHT DIM [N] [SECONDS]       (the Sinkhorn log-sum-exp, eps = 0.25: bandwidth 0.5)
      kernel_bench cutoff KERNEL N H EPS QUERIES      (cell lists against all pairs, d = 2)
      kernel_bench clock                              (the core's clock under load)
-   The pair loops run at the ISA level DS_ISA names (generic, avx2, avx512; default: the
-   best this CPU runs). Prints one line of key=value results. */
+   Prints one line of key=value results. */
 #include <petscsys.h>
 #include <petsctime.h>
-#include "ds_isa.h"
 #include "ds_kernels.h"
 #include "ds_kernels_lse.h"
 #include "ds_rng.h"
@@ -123,14 +121,6 @@ int main(int argc, char **argv)
   double         pairs = 0;
 
   PetscCall(PetscInitializeNoArguments());
-  for (int isa = DS_ISA_GENERIC; isa < DS_ISA_AUTO && getenv("DS_ISA"); isa++)
-    if (!strcmp(getenv("DS_ISA"), DSIsaNames[isa])) {
-      if (!ds_isa_supported((DSIsa)isa)) {
-        fprintf(stderr, "kernel_bench: DS_ISA=%s: this CPU or build lacks it\n", DSIsaNames[isa]);
-        return 2;
-      }
-      ds_isa_select((DSIsa)isa);
-    }
   if (argc == 2 && !strcmp(argv[1], "clock")) return clock_bench();
   if (argc == 7 && !strcmp(argv[1], "cutoff")) return cutoff_bench(argv[2], atoi(argv[3]), atof(argv[4]), atof(argv[5]), atoi(argv[6]));
   if (argc < 4) {
@@ -164,7 +154,7 @@ int main(int argc, char **argv)
     pairs += (double)n * n;
     PetscCall(PetscTime(&t1));
   } while (t1 - t0 < seconds);
-  printf("kernel=%s weight=%s dim=%d n=%d isa=%s pairs_per_s=%.4e checksum=%.6e\n", argv[1], argv[2], (int)dim, (int)n, DSIsaNames[ds_isa_current()], pairs / (t1 - t0), value[0]);
+  printf("kernel=%s weight=%s dim=%d n=%d pairs_per_s=%.4e checksum=%.6e\n", argv[1], argv[2], (int)dim, (int)n, pairs / (t1 - t0), value[0]);
   PetscCall(PetscFree5(x, value, moment, max, log_weight));
   PetscCall(PetscFinalize());
   return 0;

@@ -3,7 +3,6 @@
 #define DS_OPTIONS_H
 
 #include <petscsys.h>
-#include "ds_isa.h"
 
 typedef enum { DS_KERNEL_GAUSSIAN, DS_KERNEL_LAPLACE, DS_KERNEL_IMQ } DSKernelType;
 typedef enum { DS_SELF_INCLUDE, DS_SELF_EXCLUDE } DSSelfPair;
@@ -79,7 +78,6 @@ typedef struct {
   PetscReal    temperatures[DS_MAX_TEMPERATURES];
   PetscBool    temperatures_given; /* -drift_temperatures was given */
   PetscReal    imq_beta;       /* -drift_imq_beta: exponent of the imq kernel */
-  DSIsa        isa;            /* -drift_isa: the pair loops' ISA level, DS_ISA_AUTO = the best every rank runs */
   PetscReal    cutoff_tol;     /* -drift_cutoff_tol: drop pairs with k < eps k(0) via cell lists; 0 = all pairs */
   DSSelfPair   self;           /* -drift_self: the j = i pair in particle sums */
   DSTargetType target;         /* -drift_target */

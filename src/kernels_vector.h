@@ -13,7 +13,7 @@
 #if defined(__AVX__)
   #include <immintrin.h>
 #endif
-#include "kernels_isa.h"
+#include "ds_kernels.h"
 
 /* One vector register of doubles: 8 with AVX-512, else 4 (AVX2 and narrower: GCC splits
    what the machine lacks). */
@@ -24,14 +24,14 @@
 #endif
 #define INLINE     static inline __attribute__((always_inline))
 
+/* Every function taking or returning these types is inlined, so GCC's note that their
+   calling convention differs without AVX is moot. */
+#pragma GCC diagnostic ignored "-Wpsabi"
 typedef double  vreal __attribute__((vector_size(LANES * sizeof(double))));
 typedef int64_t vint __attribute__((vector_size(LANES * sizeof(int64_t))));
 
 /* Lane-wise operations. The loops compile to single vector instructions; fma is explicit
-   because -std=c11 does not contract a*b+c. Where the level has no fused multiply-add
-   (__FP_FAST_FMA unset: the generic x86-64 level), fma() would be a library call per lane,
-   so a*b+c is rounded twice instead (the exponential's error stays within 1 ulp, tested at
-   every level). */
+   because -std=c11 does not contract a*b+c. */
 INLINE vreal splat(double x)
 {
   const vint lane0 = {0};
@@ -40,11 +40,7 @@ INLINE vreal splat(double x)
 INLINE vreal vfma(vreal a, vreal b, vreal c)
 {
   vreal v;
-#ifdef __FP_FAST_FMA
   for (int l = 0; l < LANES; l++) v[l] = fma(a[l], b[l], c[l]);
-#else
-  v = a * b + c;
-#endif
   return v;
 }
 INLINE vreal vsqrt(vreal a)
@@ -241,5 +237,13 @@ INLINE void add_query_sums(DSKernelSums *acc, PetscInt i, int D, PetscReal momen
     for (int c = 0; c < D; c++) acc->moment[c * acc->ld + i] += moment_scale * moment[c];
 }
 
+/* The factor the fused and wide micro-kernels apply at the end to their sums k (z - s):
+   -1/h^2 for the gaussian gradient, 1 for value weights; 0 where they do not apply (imq,
+   the laplace gradient, whose factor depends on r). */
+static inline PetscReal fused_moment_scale(const DSKernel *K, DSWeight weight)
+{
+  if (K->type == DS_KERNEL_GAUSSIAN) return weight == DS_WEIGHT_GRADIENT ? -K->inv_h2 : 1.0;
+  return K->type == DS_KERNEL_LAPLACE && weight == DS_WEIGHT_VALUE ? 1.0 : 0.0;
+}
 
 #endif

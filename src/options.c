@@ -389,7 +389,6 @@ PetscErrorCode ds_options_set_defaults(DSOptions *o)
   o->sinkhorn_max_iterations     = 1000;
   o->sinkhorn_scaling            = 0.5;
   o->sinkhorn_warm_start         = PETSC_TRUE;
-  o->isa                         = DS_ISA_AUTO;
   o->ntemperatures   = 3;
   o->temperatures[0] = 0.02; /* the official large-scale list */
   o->temperatures[1] = 0.05;
@@ -442,7 +441,7 @@ PetscErrorCode ds_options_say_notes(MPI_Comm comm, const DSOptions *o)
    block's strings are freed). */
 static PetscErrorCode read_options(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, DSOptions *o)
 {
-  int                    kernel, self, floor, target = o->target, init = o->init, rule = o->bandwidth_rule, isa;
+  int                    kernel, self, floor, target = o->target, init = o->init, rule = o->bandwidth_rule;
   const DSFieldTypeInfo *field;
   DSKernelType           field_kernel;
   DSSelfPair             field_self;
@@ -465,9 +464,6 @@ static PetscErrorCode read_options(PetscOptionItems *PetscOptionsObject, MPI_Com
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_anneal", "Annealing rate r of h(t) = max(h_min, h0 exp(-r t))", 0.0, PETSC_FALSE, &o->bandwidth_anneal, &o->bandwidth_anneal_given));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_min", "Smallest bandwidth h_min of the annealing", 0.0, PETSC_TRUE, &o->bandwidth_min, NULL));
   PetscCall(read_positive_list(PetscOptionsObject, comm, &temperature_list, "Temperatures of the multitemperature field (default 0.02,0.05,0.2)", o->temperatures, &o->ntemperatures, &o->temperatures_given));
-  isa = o->isa;
-  PetscCall(read_choice(PetscOptionsObject, comm, "-drift_isa", "ISA level of the pair loops: auto (the best every rank's CPU runs), or one forced", DSIsaNames, &isa, NULL));
-  o->isa = (DSIsa)isa;
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_cutoff_tol", "Drop pairs whose kernel value is below eps times its peak, with cell lists (d <= 3; 0 = all pairs)", 0.0, PETSC_FALSE, &o->cutoff_tol, NULL));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_imq_beta", "Exponent beta of the imq kernel", 0.0, PETSC_TRUE, &o->imq_beta, NULL));
   self = field_self;

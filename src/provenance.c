@@ -6,7 +6,6 @@
 #include <hdf5.h>
 #include "ds_provenance.h"
 #include "ds_version.h"
-#include "ds_isa.h"
 
 #ifndef DS_GIT_REVISION
   #define DS_GIT_REVISION "unknown"
@@ -76,7 +75,6 @@ PetscErrorCode ds_provenance_get(MPI_Comm comm, DSProvenance *p)
   p->git_revision = DS_GIT_REVISION;
   p->compiler     = DS_COMPILER;
   p->build_flags  = DS_BUILD_FLAGS;
-  p->kernel_isa   = DSIsaNames[ds_isa_current()];
   PetscCallMPI(MPI_Comm_size(comm, &p->ranks));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (rank == 0) {
