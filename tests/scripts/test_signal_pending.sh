@@ -16,7 +16,7 @@ for ranks in 1 2; do
       "$signal" "$signal" "$driftsim" -drift_n 256 -ts_max_steps 200 -drift_monitor 0 -drift_diagnostics none \
       -drift_checkpoint "$tmp/c.h5" >"$tmp/log" 2>&1 || rc=$?
     [ "$rc" -eq 0 ] || { bad "$what: exit $rc: $(grep -v '^PERF' "$tmp/log" | head -2 | cut -c1-200)"; continue; }
-    stopped_at_step0 "$what"
+    stopped_with_its_checkpoint "$what" 0
   done
 done
 [ "$status" = 0 ] && echo "test_signal_pending: a signal pending at exec stops the run at step 0 with a checkpoint, at 1 and 2 ranks"
