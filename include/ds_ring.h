@@ -31,6 +31,28 @@ PETSC_EXTERN PetscErrorCode ds_ring_get_layout(DSRing ring, PetscInt *start, Pet
    every rank's visitor saw them. `nvalues` may be fewer than the ring was created for. */
 PETSC_EXTERN PetscErrorCode ds_ring_pass(DSRing ring, const DSBlock *points, DSRingVisitor visit, void *ctx, PetscInt nvalues, PetscReal *travelling);
 
+/* The pairs one step of a symmetric pass computes: home rows [home[0], home[1]) against
+   visiting rows [visiting[0], visiting[1]); on the diagonal (the home block visiting
+   itself, step 0) only the pairs i < j of those rows, and the self pairs. */
+typedef struct {
+  PetscBool diagonal;
+  PetscInt  home[2];
+  PetscInt  visiting[2];
+} DSRingPairs;
+
+/* Work on the pairs `pairs` of the home block and one visiting block, adding each pair's
+   contribution to both points: the home point's at home, the visiting point's to
+   `travelling` ([nvalues][visiting->n]), which carries it to the visiting block's owner. */
+typedef PetscErrorCode (*DSRingPairVisitor)(void *ctx, const DSBlock *visiting, PetscReal *travelling, const DSRingPairs *pairs);
+
+/* The symmetric (half-ring) pass (collective): every unordered pair of points of the ring
+   handed to `visit` exactly once, and every point paired with itself once, in floor(P/2)
+   shifts instead of P - 1: the blocks go halfway round, and at the middle step of an even
+   ring the two ranks holding each other's block split its pairs (DSRingPairs). As in
+   ds_ring_pass, `travelling` holds on entry the values leaving with this rank's block and
+   on return those that came home with it. */
+PETSC_EXTERN PetscErrorCode ds_ring_pass_symmetric(DSRing ring, const DSBlock *points, DSRingPairVisitor visit, void *ctx, PetscInt nvalues, PetscReal *travelling);
+
 /* Frees the ring and releases its communicator. */
 PETSC_EXTERN PetscErrorCode ds_ring_destroy(DSRing *ring);
 

@@ -2,7 +2,9 @@
    MPI_Isend/MPI_Irecv posted before the current block is worked on, so the transfer of
    the next block overlaps the work on this one. Travelling values may be updated by the
    work, so they follow after it, one small message per step; the last of these brings
-   each block's values back to its owner.
+   each block's values back to its owner. The symmetric pass (pairs of points computed
+   once, for both) stops halfway round, after floor(P/2) shifts, and sends the travelling
+   values straight home.
 
    The ring talks on PETSc's inner duplicate of the caller's communicator
    (PetscCommDuplicate), with two tags of its own from PetscCommGetNewTag: its messages
@@ -60,7 +62,36 @@ PetscErrorCode ds_ring_get_layout(DSRing ring, PetscInt *start, PetscInt *global
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode ds_ring_pass(DSRing r, const DSBlock *points, DSRingVisitor visit, void *ctx, PetscInt nvalues, PetscReal *travelling)
+/* The work of one step of a pass: the visitor of a full pass, or the pair visitor of a
+   symmetric one with the pairs of that step. */
+typedef struct {
+  DSRingVisitor     visit;
+  DSRingPairVisitor visit_pairs;
+  void             *ctx;
+  const DSBlock    *home;
+} Work;
+
+/* The pairs the home block computes with the block of rank `origin` arriving at `step` of
+   a symmetric pass over `size` ranks: its own triangle at step 0; every pair before the
+   middle; at the middle step of an even ring, where the two ranks hold each other's block,
+   half each: the rank whose block comes first takes the first half of its own rows against
+   the whole visiting block, the other its whole block against the visiting block's second
+   half (the rows it did not take). */
+static DSRingPairs step_pairs(PetscMPIInt step, PetscMPIInt size, PetscMPIInt rank, PetscMPIInt origin, PetscInt home_n, PetscInt visiting_n)
+{
+  DSRingPairs pairs = {step == 0 ? PETSC_TRUE : PETSC_FALSE, {0, home_n}, {0, visiting_n}};
+
+  if (step > 0 && 2 * step == size) {
+    if (rank < origin) pairs.home[1] = home_n / 2;
+    else pairs.visiting[0] = visiting_n / 2;
+  }
+  return pairs;
+}
+
+/* `steps` steps of the ring (1 to P): at step t this rank works on the block of rank
+   rank - t, which then moves one rank right, and after the last step the travelling values
+   go straight back to their owner (from rank origin + steps - 1). */
+static PetscErrorCode circulate(DSRing r, const DSBlock *points, PetscMPIInt steps, const Work *work, PetscInt nvalues, PetscReal *travelling)
 {
   const PetscInt dim = r->dim, nacc = travelling ? nvalues : 0;
   PetscMPIInt    origin = r->rank;
@@ -72,38 +103,61 @@ PetscErrorCode ds_ring_pass(DSRing r, const DSBlock *points, DSRingVisitor visit
   for (PetscInt c = 0; c < dim; c++) PetscCall(PetscArraycpy(r->coordinates[0] + c * points->n, points->x + c * points->ld, points->n));
   PetscCall(PetscArraycpy(r->values[0], travelling, nacc * points->n));
 
-  for (PetscMPIInt step = 0; step < r->size; step++) {
+  for (PetscMPIInt step = 0; step < steps; step++) {
     const PetscMPIInt next     = (origin + r->size - 1) % r->size; /* origin of the block arriving from the left */
     const PetscInt    n        = r->counts[origin];
-    const PetscBool   shifting = r->size > 1 ? PETSC_TRUE : PETSC_FALSE;
+    const PetscBool   shifting = r->size > 1 ? PETSC_TRUE : PETSC_FALSE, last = step == steps - 1 ? PETSC_TRUE : PETSC_FALSE;
     MPI_Request       requests[2];
     PetscMPIInt       send_count, recv_count;
     DSBlock           block = {n, dim, n, r->starts[origin], r->coordinates[cur], NULL};
 
-    if (shifting && step < r->size - 1) {
+    if (shifting && !last) {
       PetscCall(PetscMPIIntCast(n * dim, &send_count));
       PetscCall(PetscMPIIntCast(r->counts[next] * dim, &recv_count));
       PetscCallMPI(MPI_Irecv(r->coordinates[1 - cur], recv_count, MPIU_REAL, r->left, r->tag_coordinates, r->comm, &requests[0]));
       PetscCallMPI(MPI_Isend(r->coordinates[cur], send_count, MPIU_REAL, r->right, r->tag_coordinates, r->comm, &requests[1]));
     }
     PetscCall(PetscLogEventBegin(ds_events.ring_compute, 0, 0, 0, 0));
-    PetscCall(visit(ctx, &block, nacc ? r->values[cur] : NULL));
+    if (work->visit) PetscCall(work->visit(work->ctx, &block, nacc ? r->values[cur] : NULL));
+    else {
+      const DSRingPairs pairs = step_pairs(step, r->size, r->rank, origin, work->home->n, n);
+      PetscCall(work->visit_pairs(work->ctx, &block, nacc ? r->values[cur] : NULL, &pairs));
+    }
     PetscCall(PetscLogEventEnd(ds_events.ring_compute, 0, 0, 0, 0));
 
     if (!shifting) break;
     PetscCall(PetscLogEventBegin(ds_events.ring_wait, 0, 0, 0, 0));
-    if (nacc) {
+    if (nacc) { /* one rank on, or after the last step straight home (this rank's own from the rank holding them) */
+      const PetscMPIInt holder = (r->rank + steps - 1) % r->size;
       PetscCall(PetscMPIIntCast(n * nacc, &send_count));
-      PetscCall(PetscMPIIntCast(r->counts[next] * nacc, &recv_count));
-      PetscCallMPI(MPI_Sendrecv(r->values[cur], send_count, MPIU_REAL, r->right, r->tag_travelling, r->values[1 - cur], recv_count, MPIU_REAL, r->left, r->tag_travelling, r->comm, MPI_STATUS_IGNORE));
+      PetscCall(PetscMPIIntCast(r->counts[last ? r->rank : next] * nacc, &recv_count));
+      PetscCallMPI(MPI_Sendrecv(r->values[cur], send_count, MPIU_REAL, last ? origin : r->right, r->tag_travelling, r->values[1 - cur], recv_count, MPIU_REAL, last ? holder : r->left, r->tag_travelling, r->comm, MPI_STATUS_IGNORE));
     }
-    if (step < r->size - 1) PetscCallMPI(MPI_Waitall(2, requests, MPI_STATUSES_IGNORE));
+    if (!last) PetscCallMPI(MPI_Waitall(2, requests, MPI_STATUSES_IGNORE));
     PetscCall(PetscLogEventEnd(ds_events.ring_wait, 0, 0, 0, 0));
     cur    = 1 - cur;
     origin = next;
   }
-  /* After P shifts of the travelling values (none on one rank) the current buffer is this rank's own. */
+  /* The travelling values are home: in the current buffer (none moved on one rank). */
   if (nacc) PetscCall(PetscArraycpy(travelling, r->values[cur], nacc * r->counts[r->rank]));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_ring_pass(DSRing r, const DSBlock *points, DSRingVisitor visit, void *ctx, PetscInt nvalues, PetscReal *travelling)
+{
+  const Work work = {visit, NULL, ctx, points};
+
+  PetscFunctionBeginUser;
+  PetscCall(circulate(r, points, r->size, &work, nvalues, travelling));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_ring_pass_symmetric(DSRing r, const DSBlock *points, DSRingPairVisitor visit, void *ctx, PetscInt nvalues, PetscReal *travelling)
+{
+  const Work work = {NULL, visit, ctx, points};
+
+  PetscFunctionBeginUser;
+  PetscCall(circulate(r, points, r->size / 2 + 1, &work, nvalues, travelling));
   PetscFunctionReturn(0);
 }
 

@@ -1,6 +1,7 @@
 /* Ring engine: every block visits every rank exactly once with its own contents,
-   travelling accumulators come home with the sum of every rank's contributions, and the
-   caller's own messages on its communicator are never confused with the ring's. */
+   travelling accumulators come home with the sum of every rank's contributions, the
+   caller's own messages on its communicator are never confused with the ring's, and the
+   symmetric (half-ring) pass computes every pair of points exactly once. */
 #include "ds_test.h"
 #include "ds_ring.h"
 
@@ -105,6 +106,71 @@ static void run_ring(PetscInt naccumulators, PetscBool user_traffic)
   DS_ASSERT_PETSC(ds_ring_destroy(&ring));
 }
 
+/* A symmetric pass's visits: each computed pair (i, j) counted in pairs[i][j] (i the home
+   point), and the pairs of each visiting point added to its travelling value. */
+typedef struct {
+  const DSBlock *home;
+  PetscInt       total;
+  int           *pairs; /* [total][total] */
+  int            contents_ok;
+} PairProbe;
+
+static PetscErrorCode probe_pairs(void *ctx, const DSBlock *b, PetscReal *travelling, const DSRingPairs *pairs)
+{
+  PairProbe *p = (PairProbe *)ctx;
+  for (PetscInt j = 0; j < b->n; j++)
+    for (PetscInt c = 0; c < b->dim; c++) p->contents_ok &= b->x[c * b->ld + j] == coordinate_of(b->start + j, c);
+  p->contents_ok &= pairs->diagonal == (b->start == p->home->start && b->n == p->home->n);
+  for (PetscInt i = pairs->home[0]; i < pairs->home[1]; i++)
+    for (PetscInt j = pairs->visiting[0]; j < pairs->visiting[1]; j++) {
+      if (pairs->diagonal && j < i) continue;
+      p->pairs[(p->home->start + i) * p->total + b->start + j]++;
+      if (travelling && !(pairs->diagonal && i == j)) travelling[j] += 1;
+    }
+  return 0;
+}
+
+/* The symmetric pass over the uneven layout of run_ring: every unordered pair of points,
+   self pairs included, computed exactly once on some rank (the counts summed over the
+   ranks), and each point's pairs counted at home plus those that travelled home with it
+   make all N of them. */
+START_TEST(symmetric_pass_visits_each_pair_once)
+{
+  static const PetscInt pattern[] = {5, 0, 3, 1, 4};
+  PetscMPIInt           rank;
+  PetscInt              dim = 2, start, total;
+  DSRing                ring;
+
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  const PetscInt n = pattern[rank % 5];
+  DS_ASSERT_PETSC(ds_ring_create(PETSC_COMM_WORLD, dim, n, 1, &ring));
+  DS_ASSERT_PETSC(ds_ring_get_layout(ring, &start, &total));
+  PetscReal *x, travelling[5] = {0};
+  PetscMalloc1(dim * PetscMax(n, 1), &x);
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt c = 0; c < dim; c++) x[c * n + i] = coordinate_of(start + i, c);
+  DSBlock   block = {n, dim, n, start, x, NULL};
+  PairProbe probe = {&block, total, NULL, 1};
+  PetscCalloc1(total * total, &probe.pairs);
+  DS_ASSERT_PETSC(ds_ring_pass_symmetric(ring, &block, probe_pairs, &probe, 1, travelling));
+  MPI_Allreduce(MPI_IN_PLACE, probe.pairs, (int)(total * total), MPI_INT, MPI_SUM, PETSC_COMM_WORLD);
+  int once = 1, came_home = 1;
+  for (PetscInt i = 0; i < total; i++)
+    for (PetscInt j = i; j < total; j++) once &= probe.pairs[i * total + j] + (i == j ? 0 : probe.pairs[j * total + i]) == 1;
+  for (PetscInt i = 0; i < n; i++) { /* the pairs with point start + i on the visiting side, its self pair aside */
+    int visiting = -probe.pairs[(start + i) * total + start + i];
+    for (PetscInt g = 0; g < total; g++) visiting += probe.pairs[g * total + start + i];
+    came_home &= travelling[i] == visiting;
+  }
+  DS_ASSERT_ALL(once, "a pair was not computed exactly once (rank %d)", rank);
+  DS_ASSERT_ALL(came_home, "the travelling values that came home to rank %d miss pairs or carry others", rank);
+  DS_ASSERT_ALL(probe.contents_ok, "a visiting block's coordinates or diagonal flag were wrong on rank %d", rank);
+  PetscFree(probe.pairs);
+  PetscFree(x);
+  DS_ASSERT_PETSC(ds_ring_destroy(&ring));
+}
+END_TEST
+
 START_TEST(every_block_visits_every_rank) { run_ring(0, PETSC_FALSE); }
 END_TEST
 
@@ -121,6 +187,7 @@ Suite *ds_suite_ring(void)
   tcase_add_test(tc, every_block_visits_every_rank);
   tcase_add_test(tc, accumulators_travel_home);
   tcase_add_test(tc, caller_messages_untouched);
+  tcase_add_test(tc, symmetric_pass_visits_each_pair_once);
   suite_add_tcase(s, tc);
   return s;
 }
