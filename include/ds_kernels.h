@@ -62,6 +62,19 @@ PETSC_EXTERN PetscReal ds_kernel_gradient_factor(const DSKernel *kernel, PetscRe
    source->start + j: the self pair of a particle) contribute nothing. */
 PETSC_EXTERN void ds_kernel_sums(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSKernelSums *sums);
 
+/* Whether ds_kernel_sums_symmetric can serve these sums: what the fused micro-kernel
+   serves (a gaussian kernel, or a laplace kernel with value weights; dimension 1 to 3; values
+   and moments only), the sources unweighted. */
+PETSC_EXTERN PetscBool ds_kernel_symmetric_apply(const DSKernel *kernel, DSWeight weight, PetscInt dim, const DSKernelSums *sums);
+
+/* The symmetric micro-kernel: each pair's kernel value computed once and added to both
+   points: ds_kernel_sums of `query` against `source` into `sums`, and of `source` against
+   `query` into `partner` (moments of the same weight, so the partner's are the pair's with
+   the opposite sign). On the diagonal (query and source the same points) only the pairs
+   i < j are computed, and the self pair adds k(0) = 1 to the value unless exclude_self.
+   Only where ds_kernel_symmetric_apply holds. */
+PETSC_EXTERN void ds_kernel_sums_symmetric(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSBlock *source, PetscBool diagonal, PetscBool exclude_self, DSKernelSums *sums, DSKernelSums *partner);
+
 /* A source block sorted into cells of a grid (cell lists), for sums over the neighbouring
    cells only: cells are no smaller than the cutoff radius, and ordered row by row, so the
    3^(d-1) rows of neighbouring cells are contiguous ranges of the sorted block. */

@@ -25,6 +25,8 @@
 #define TILE       256 /* sources per tile of the tiled micro-kernel */
 #define WIDE_TILE  64  /* sources per tile of the wide micro-kernel: 8 x 64 kernel values, 4 KB */
 #define WIDE_CHUNK 8   /* coordinates the wide micro-kernel keeps in registers at once */
+#define SYMMETRIC_TILE 256 /* sources per tile of the symmetric micro-kernel: with their partner sums, at most 14 KB */
+#define SYMMETRIC_GROUP (LANES == 8 ? 4 : 2) /* queries sharing each load and store of the partner sums (register budget) */
 
 double ds_exp2_nonpositive(double y)
 {
@@ -182,6 +184,122 @@ INLINE void fused_sums(DSKernelType type, int D, const DSKernel *K, const DSBloc
     fused_range(type, D, a16, s, 0, s->n, exclude ? q->start + i - s->start : -1, z, &value, moment);
     add_query_sums(acc, i, D, moment_scale, value, moment);
   }
+}
+
+/* One vector of the symmetric micro-kernel: sources [j, j + live), live <= LANES, against
+   the G queries z[0..G): each query's kernel values k added to its v[g] and k (z - s_j) to
+   its m[g]; the same values summed over the queries in registers and added once to the
+   sources' partner sums: the value, and the moments times partner_scale (the pair's moment
+   seen from the source, -1, times the scale the query moments get at the end). Lanes past
+   `live` hold z[0]'s coordinates and are set to 0 by a select (NaN-safe). */
+INLINE void symmetric_step(DSKernelType type, int D, int G, vreal a16, vreal partner_scale, const DSBlock *s, PetscInt j, int live, const PetscReal (*z)[3], vreal *v, vreal (*m)[3], DSKernelSums *partner)
+{
+  vreal sx[3], pv = splat(0), pm[3] = {splat(0), splat(0), splat(0)};
+
+  for (int c = 0; c < D; c++) sx[c] = live == LANES ? load(s->x + c * s->ld + j) : load_partial(s->x + c * s->ld + j, live, z[0][c]);
+  for (int g = 0; g < G; g++) {
+    vreal d[3], r2;
+    for (int c = 0; c < D; c++) d[c] = splat(z[g][c]) - sx[c];
+    r2 = d[0] * d[0];
+    for (int c = 1; c < D; c++) r2 = vfma(d[c], d[c], r2);
+    vreal k = kernel_values(type, a16, r2);
+    if (live < LANES) k = vselect(live_lanes(live) > splat(0), k, splat(0));
+    v[g] += k;
+    pv += k;
+    for (int c = 0; c < D; c++) m[g][c] = vfma(k, d[c], m[g][c]), pm[c] = vfma(k, d[c], pm[c]);
+  }
+  if (live == LANES) {
+    store(partner->value + j, load(partner->value + j) + pv);
+    for (int c = 0; partner->moment && c < D; c++) store(partner->moment + c * partner->ld + j, vfma(partner_scale, pm[c], load(partner->moment + c * partner->ld + j)));
+  } else {
+    add_partial(partner->value + j, live, pv);
+    for (int c = 0; partner->moment && c < D; c++) add_partial(partner->moment + c * partner->ld + j, live, partner_scale * pm[c]);
+  }
+}
+
+/* symmetric_step compiled once for any kernel, dimension, group and lane count: the partial
+   vectors at the ends of spans, and the queries left over from the groups. */
+static __attribute__((noinline)) void symmetric_step_any(DSKernelType type, int D, int G, vreal a16, vreal partner_scale, const DSBlock *s, PetscInt j, int live, const PetscReal (*z)[3], vreal *v, vreal (*m)[3], DSKernelSums *partner)
+{
+  symmetric_step(type, D, G, a16, partner_scale, s, j, live, z, v, m, partner);
+}
+
+/* Sources [j, j1) against the G queries: full vectors (specialised), then the last partial
+   one. */
+INLINE void symmetric_span(DSKernelType type, int D, int G, vreal a16, vreal partner_scale, const DSBlock *s, PetscInt j, PetscInt j1, const PetscReal (*z)[3], vreal *v, vreal (*m)[3], DSKernelSums *partner)
+{
+  for (; j + LANES <= j1; j += LANES) symmetric_step(type, D, G, a16, partner_scale, s, j, LANES, z, v, m, partner);
+  if (j < j1) symmetric_step_any(type, D, G, a16, partner_scale, s, j, (int)(j1 - j), z, v, m, partner);
+}
+
+/* The queries [i0, i0 + G) against the source tile [j0, j1): together over the sources all
+   of them pair with (on the diagonal, from i0 + G on), then one by one over the rest of
+   their triangle (j > i, before i0 + G: fewer than G sources, one partial vector). */
+INLINE void symmetric_queries(DSKernelType type, int D, int G, vreal a16, PetscReal moment_scale, const DSBlock *q, const DSBlock *s, PetscInt i0, PetscInt j0, PetscInt j1, PetscBool diagonal, DSKernelSums *acc, DSKernelSums *partner)
+{
+  const vreal    partner_scale = splat(-moment_scale);
+  const PetscInt shared        = diagonal ? PetscMin(PetscMax(j0, i0 + G), j1) : j0;
+  PetscReal      z[SYMMETRIC_GROUP][3], moment[3];
+  vreal          v[SYMMETRIC_GROUP], m[SYMMETRIC_GROUP][3];
+
+  for (int g = 0; g < G; g++) {
+    v[g] = splat(0);
+    for (int c = 0; c < D; c++) z[g][c] = q->x[c * q->ld + i0 + g], m[g][c] = splat(0);
+  }
+  symmetric_span(type, D, G, a16, partner_scale, s, shared, j1, (const PetscReal(*)[3])z, v, m, partner);
+  for (int g = 0; diagonal && g < G; g++) {
+    const PetscInt j = PetscMax(j0, i0 + g + 1);
+    if (j < shared) symmetric_step_any(type, D, 1, a16, partner_scale, s, j, (int)(shared - j), (const PetscReal(*)[3])&z[g], &v[g], &m[g], partner);
+  }
+  for (int g = 0; g < G; g++) {
+    for (int c = 0; c < D; c++) moment[c] = lane_sum(m[g][c]);
+    add_query_sums(acc, i0 + g, D, moment_scale, lane_sum(v[g]), moment);
+  }
+}
+
+/* symmetric_queries for one query, compiled once: the queries left over from the groups. */
+static __attribute__((noinline)) void symmetric_query_any(DSKernelType type, int D, vreal a16, PetscReal moment_scale, const DSBlock *q, const DSBlock *s, PetscInt i, PetscInt j0, PetscInt j1, PetscBool diagonal, DSKernelSums *acc, DSKernelSums *partner)
+{
+  symmetric_queries(type, D, 1, a16, moment_scale, q, s, i, j0, j1, diagonal, acc, partner);
+}
+
+/* The symmetric fused micro-kernel: each pair of query i and source j computed once (on the
+   diagonal only j > i), added to the query's sums (as fused_sums) and to the source's in
+   `partner`; on the diagonal the self pair adds k(0) = 1 unless excluded. Source tiles of
+   SYMMETRIC_TILE points outside, groups of SYMMETRIC_GROUP queries inside, so that a tile's
+   coordinates and partner sums stay in the first-level cache while every query passes over
+   them, and each vector of partner sums is loaded and stored once per group. */
+INLINE void symmetric_sums(DSKernelType type, int D, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool diagonal, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc, DSKernelSums *partner)
+{
+  const vreal a16 = splat(16 * K->log2_scale);
+
+  for (PetscInt i = 0; diagonal && !exclude && i < q->n; i++) acc->value[i] += 1;
+  for (PetscInt j0 = 0; j0 < s->n; j0 += SYMMETRIC_TILE) {
+    const PetscInt j1 = PetscMin(j0 + SYMMETRIC_TILE, s->n), nq = diagonal ? j1 - 1 : q->n; /* the queries with a pair in the tile */
+    PetscInt       i0 = 0;
+    for (; i0 + SYMMETRIC_GROUP <= nq; i0 += SYMMETRIC_GROUP) symmetric_queries(type, D, SYMMETRIC_GROUP, a16, moment_scale, q, s, i0, j0, j1, diagonal, acc, partner);
+    for (; i0 < nq; i0++) symmetric_query_any(type, D, a16, moment_scale, q, s, i0, j0, j1, diagonal, acc, partner);
+  }
+}
+
+PetscBool ds_kernel_symmetric_apply(const DSKernel *kernel, DSWeight weight, PetscInt dim, const DSKernelSums *sums)
+{
+  return fused_moment_scale(kernel, weight) != 0 && dim <= 3 && !ds_kernel_sums_extended(sums) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+void ds_kernel_sums_symmetric(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSBlock *source, PetscBool diagonal, PetscBool exclude_self, DSKernelSums *sums, DSKernelSums *partner)
+{
+  const PetscReal scale = fused_moment_scale(kernel, weight);
+
+#define DS_SYMMETRIC(TYPE) \
+  switch (query->dim) { \
+  case 1: symmetric_sums(TYPE, 1, kernel, query, source, diagonal, exclude_self, scale, sums, partner); break; \
+  case 2: symmetric_sums(TYPE, 2, kernel, query, source, diagonal, exclude_self, scale, sums, partner); break; \
+  default: symmetric_sums(TYPE, 3, kernel, query, source, diagonal, exclude_self, scale, sums, partner); break; \
+  }
+  if (kernel->type == DS_KERNEL_GAUSSIAN) DS_SYMMETRIC(DS_KERNEL_GAUSSIAN)
+  else DS_SYMMETRIC(DS_KERNEL_LAPLACE)
+#undef DS_SYMMETRIC
 }
 
 /* r2[j] = sum_c (z_c - s_jc)^2 over the W coordinates [c0, c0 + W) for the sources

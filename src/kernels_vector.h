@@ -55,6 +55,7 @@ INLINE vreal load(const PetscReal *p)
   memcpy(&v, p, sizeof(v));
   return v;
 }
+INLINE void store(PetscReal *p, vreal v) { memcpy(p, &v, sizeof(v)); }
 /* Lanes [0, live) from p, the others `fill`. */
 INLINE vreal load_partial(const PetscReal *p, int live, PetscReal fill)
 {

@@ -172,6 +172,72 @@ START_TEST(block_sums_match_double_loop)
 }
 END_TEST
 
+/* The symmetric micro-kernel against a double loop over the single-pair formulas, for the
+   sums it serves (gaussian value and gradient, laplace value; d = 1, 2, 3): a diagonal block
+   of 601 points (three source tiles, the last partial; query groups and a remainder), with
+   the self pair in and out, and an off-diagonal pair of blocks, 13 points of one (a partial
+   query group) against 600 of another. Both sides' sums are checked: the queries' and the
+   partners' (each source's sums against the queries); moments relative to the sum of their
+   terms' sizes, since on one curve of points they cancel. */
+START_TEST(symmetric_sums_match_double_loop)
+{
+  enum { ND = 601 };
+  static const struct {
+    DSKernelType kernel;
+    DSWeight     weight;
+  } served[] = {{DS_KERNEL_GAUSSIAN, DS_WEIGHT_VALUE}, {DS_KERNEL_GAUSSIAN, DS_WEIGHT_GRADIENT}, {DS_KERNEL_LAPLACE, DS_WEIGHT_VALUE}};
+  static double x[3 * ND], qv[ND], qm[3 * ND], pv[ND], pm[3 * ND];
+  double        worst = 0;
+  int           applies = 1;
+
+  for (int dim = 1; dim <= 3; dim++)
+    for (size_t k = 0; k < sizeof(served) / sizeof(served[0]); k++)
+      for (int cs = 0; cs < 3; cs++) { /* 0, 1: the diagonal with the self pair in, out; 2: off-diagonal */
+        const PetscBool diagonal = cs < 2 ? PETSC_TRUE : PETSC_FALSE, exclude = cs == 1 ? PETSC_TRUE : PETSC_FALSE;
+        const int       nq = diagonal ? ND : NQ, ns = diagonal ? ND : NS;
+        DSKernel        K;
+        DSBlock         query, source;
+        ds_kernel_setup(served[k].kernel, 0.6, 0.5, &K);
+        if (diagonal) {
+          for (int i = 0; i < ND; i++)
+            for (int c = 0; c < dim; c++) x[c * ND + i] = point_coordinate(i, c);
+          query = source = (DSBlock){ND, dim, ND, 0, x, NULL};
+        } else fill_blocks(dim, &query, &source);
+        for (int i = 0; i < ND; i++) {
+          qv[i] = pv[i] = 0;
+          for (int c = 0; c < dim; c++) qm[c * ND + i] = pm[c * ND + i] = 0;
+        }
+        DSKernelSums sums = {.ld = ND, .value = qv, .moment = qm}, partner = {.ld = ND, .value = pv, .moment = pm};
+        applies &= ds_kernel_symmetric_apply(&K, served[k].weight, dim, &sums);
+        ds_kernel_sums_symmetric(&K, served[k].weight, &query, &source, diagonal, exclude, &sums, &partner);
+        /* On the diagonal each point's sums are its query side plus its partner side. */
+        for (int side = 0; side < (diagonal ? 1 : 2); side++) {
+          const DSBlock *a = side ? &source : &query, *b = side ? &query : &source;
+          for (int i = 0; i < (side ? ns : nq); i++) {
+            double z[3], ref_value = 0, ref_moment[3] = {0}, ref_magnitude[3] = {0}; /* moments and sums of their terms' sizes */
+            for (int c = 0; c < dim; c++) z[c] = a->x[c * a->ld + i];
+            for (int j = 0; j < (side ? nq : ns); j++) {
+              if (diagonal && exclude && i == j) continue;
+              double w[3];
+              for (int c = 0; c < dim; c++) w[c] = b->x[c * b->ld + j];
+              const double r = distance(dim, z, w), kv = ds_kernel_value(&K, r), f = served[k].weight == DS_WEIGHT_VALUE ? kv : ds_kernel_gradient_factor(&K, r);
+              ref_value += kv;
+              for (int c = 0; c < dim; c++) ref_moment[c] += f * (z[c] - w[c]), ref_magnitude[c] += fabs(f * (z[c] - w[c]));
+            }
+            const double value = side ? pv[i] : qv[i] + (diagonal ? pv[i] : 0);
+            worst              = PetscMax(worst, ds_test_reldiff(value, ref_value, 1e-300));
+            for (int c = 0; c < dim; c++) {
+              const double moment = side ? pm[c * ND + i] : qm[c * ND + i] + (diagonal ? pm[c * ND + i] : 0);
+              worst               = PetscMax(worst, ds_test_reldiff(moment, ref_moment[c], ref_magnitude[c])); /* relative to the terms: the sums cancel */
+            }
+          }
+        }
+      }
+  DS_ASSERT_ALL(applies, "ds_kernel_symmetric_apply refused sums the symmetric micro-kernel serves");
+  DS_ASSERT_ALL(worst < 1e-12, "symmetric sums differ from the double loop by %g (relative)", worst);
+}
+END_TEST
+
 /* Row and column sums of the kernel matrix against a double loop, in d = 1, 2, 3 and 5,
    and the distance sum. */
 START_TEST(row_column_and_distance_sums_match_double_loop)
@@ -272,6 +338,7 @@ Suite *ds_suite_kernels(void)
   tcase_add_test(tc, kernel_values_within_rounding_bound);
   tcase_add_test(tc, gradient_matches_finite_differences);
   tcase_add_test(tc, block_sums_match_double_loop);
+  tcase_add_test(tc, symmetric_sums_match_double_loop);
   tcase_add_test(tc, row_column_and_distance_sums_match_double_loop);
   tcase_add_test(tc, cell_sums_match_all_pairs_within_bound);
   suite_add_tcase(s, tc);
