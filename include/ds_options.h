@@ -6,6 +6,9 @@
 
 typedef enum { DS_KERNEL_GAUSSIAN, DS_KERNEL_LAPLACE, DS_KERNEL_IMQ } DSKernelType;
 typedef enum { DS_SELF_INCLUDE, DS_SELF_EXCLUDE } DSSelfPair;
+/* How the particle-particle kernel sums visit the pairs: every ordered pair on a full ring,
+   or each unordered pair once, for both particles, on a half ring (ds_ring_pass_symmetric). */
+typedef enum { DS_PAIRS_FULL, DS_PAIRS_SYMMETRIC } DSPairSchedule;
 typedef enum {
   DS_TARGET_GAUSSIAN,
   DS_TARGET_GMM8,
@@ -58,6 +61,7 @@ PETSC_EXTERN const char *const DSInitTypes[];
 PETSC_EXTERN const char *const DSBandwidthRules[];
 PETSC_EXTERN const char *const DSJointFloors[];
 PETSC_EXTERN const char *const DSSinkhornCosts[];
+PETSC_EXTERN const char *const DSPairSchedules[];
 PETSC_EXTERN const char *const DSColumnSets[]; /* "particle", "negatives", "data": the weights options' prefixes */
 
 typedef struct {
@@ -80,6 +84,7 @@ typedef struct {
   PetscReal    imq_beta;       /* -drift_imq_beta: exponent of the imq kernel */
   PetscReal    cutoff_tol;     /* -drift_cutoff_tol: drop pairs with k < eps k(0) via cell lists; 0 = all pairs */
   DSSelfPair   self;           /* -drift_self: the j = i pair in particle sums */
+  DSPairSchedule pair_schedule; /* -drift_pair_schedule: full or symmetric particle-particle sums */
   DSTargetType target;         /* -drift_target */
   PetscInt     target_samples; /* -drift_target_samples: M, 0 = analytic density (from the file with -drift_target file) */
   PetscBool    target_samples_given; /* -drift_target_samples was given */

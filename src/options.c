@@ -21,6 +21,7 @@ const char *const DSBandwidthRules[] = {"fixed", "rate", "silverman", "scott", "
 const char *const DSJointFloors[]    = {"exact", "tutorial", "large_scale", "DSJointFloor", "DS_JOINT_FLOOR_", NULL};
 const char *const DSColumnSets[]     = {"particle", "negatives", "data"};
 const char *const DSSinkhornCosts[]  = {"squared", "euclidean", "DSSinkhornCost", "DS_SINKHORN_COST_", NULL};
+const char *const DSPairSchedules[]  = {"full", "symmetric", "DSPairSchedule", "DS_PAIRS_", NULL};
 
 /* Number of names in a PETSc enum list (names, type name, prefix, NULL). */
 static PetscInt choice_count(const char *const *list)
@@ -389,6 +390,7 @@ PetscErrorCode ds_options_set_defaults(DSOptions *o)
   o->sinkhorn_max_iterations     = 1000;
   o->sinkhorn_scaling            = 0.5;
   o->sinkhorn_warm_start         = PETSC_TRUE;
+  o->pair_schedule               = DS_PAIRS_SYMMETRIC;
   o->ntemperatures   = 3;
   o->temperatures[0] = 0.02; /* the official large-scale list */
   o->temperatures[1] = 0.05;
@@ -441,7 +443,7 @@ PetscErrorCode ds_options_say_notes(MPI_Comm comm, const DSOptions *o)
    block's strings are freed). */
 static PetscErrorCode read_options(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, DSOptions *o)
 {
-  int                    kernel, self, floor, target = o->target, init = o->init, rule = o->bandwidth_rule;
+  int                    kernel, self, schedule, floor, target = o->target, init = o->init, rule = o->bandwidth_rule;
   const DSFieldTypeInfo *field;
   DSKernelType           field_kernel;
   DSSelfPair             field_self;
@@ -469,6 +471,9 @@ static PetscErrorCode read_options(PetscOptionItems *PetscOptionsObject, MPI_Com
   self = field_self;
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_self", "The self pair j = i in particle kernel sums (default exclude for the joint fields, which exclude it by definition, include for the others)", DSSelfPairs, &self, NULL));
   o->self = (DSSelfPair)self;
+  schedule = o->pair_schedule;
+  PetscCall(read_choice(PetscOptionsObject, comm, "-drift_pair_schedule", "Particle-particle kernel sums: symmetric (each pair's kernel value once, for both particles, on a half ring) or full (every ordered pair)", DSPairSchedules, &schedule, NULL));
+  o->pair_schedule = (DSPairSchedule)schedule;
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_target", "Target distribution", DSTargetTypes, &target, NULL));
   o->target         = (DSTargetType)target;
   o->target_samples = ds_target_default_samples(o->target, o->kernel, field->needs_samples, o->n);

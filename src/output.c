@@ -182,6 +182,7 @@ static PetscErrorCode write_root_attributes(DSOutput out, const DSOptions *opts,
   PetscCall(ds_h5_attribute_write_real(f, "/", "cutoff_tol", opts->cutoff_tol));
   PetscCall(ds_h5_attribute_write_int(f, "/", "cutoff_applied", ds_options_cutoff_applies(opts)));
   PetscCall(ds_h5_attribute_write_string(f, "/", "self", DSSelfPairs[opts->self]));
+  PetscCall(ds_h5_attribute_write_string(f, "/", "pair_schedule", DSPairSchedules[opts->pair_schedule]));
   PetscCall(ds_h5_attribute_write_string(f, "/", "target", DSTargetTypes[opts->target]));
   PetscCall(ds_h5_attribute_write_int(f, "/", "target_samples", opts->target_samples));
   PetscCall(ds_h5_attribute_write_real(f, "/", "target_scale", opts->target_scale));

@@ -23,7 +23,9 @@ PetscErrorCode ds_field_sources_create(DSField f, PetscReal cutoff_tol, DSFieldS
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&s));
   s->cutoff_tol = cutoff_tol;
-  PetscCall(ds_ring_create(f->comm, f->dim, f->local_count, DS_SOURCES_MAX_TRAVELLING, &s->ring[DS_SOURCES_PARTICLES]));
+  s->symmetric  = f->opts->pair_schedule == DS_PAIRS_SYMMETRIC && cutoff_tol == 0 ? PETSC_TRUE : PETSC_FALSE;
+  PetscCall(ds_ring_create(f->comm, f->dim, f->local_count, PetscMax(DS_SOURCES_MAX_TRAVELLING, s->symmetric ? DS_SOURCES_MAX_PARTNER : 0), &s->ring[DS_SOURCES_PARTICLES]));
+  if (s->symmetric) PetscCall(PetscMalloc1((1 + f->dim) * PetscMax(f->local_count, 1), &s->partner));
   PetscCall(PetscMalloc1(f->dim * PetscMax(f->local_count, 1), &s->soa[DS_SOURCES_PARTICLES]));
   s->block[DS_SOURCES_PARTICLES] = (DSBlock){f->local_count, f->dim, f->local_count, f->particle_start, s->soa[DS_SOURCES_PARTICLES], NULL};
   if (!target->analytic) PetscCall(ds_field_sources_add(f, s, DS_SOURCES_DATA, target->samples_local, target->samples, target->replicated));
@@ -74,15 +76,57 @@ static PetscErrorCode visit_sums(void *ctx, const DSBlock *visiting, PetscReal *
   PetscFunctionReturn(0);
 }
 
+/* Rows [range[0], range[1]) of a block. */
+static DSBlock block_rows(const DSBlock *b, const PetscInt range[2])
+{
+  return (DSBlock){range[1] - range[0], b->dim, b->ld, b->start + range[0], b->x + range[0], b->weight ? b->weight + range[0] : NULL};
+}
+
+/* A symmetric ring visit: the pairs of the home particles (the queries) and the visiting
+   particles, each computed once, the home side into the sums, the visiting side into the
+   partner sums travelling with the block ([value | moments][visiting->n]). */
+static PetscErrorCode visit_pairs(void *ctx, const DSBlock *visiting, PetscReal *travelling, const DSRingPairs *pairs)
+{
+  SumsVisit     *v = (SumsVisit *)ctx;
+  DSField        f = v->field;
+  const DSBlock  query = block_rows(v->query, pairs->home), source = block_rows(visiting, pairs->visiting);
+  const PetscInt offset = pairs->visiting[0];
+  DSKernelSums   home    = {v->sums->ld, v->sums->value + pairs->home[0], v->sums->moment ? v->sums->moment + pairs->home[0] : NULL, NULL, NULL};
+  DSKernelSums   partner = {visiting->n, travelling + offset, v->sums->moment ? travelling + visiting->n + offset : NULL, NULL, NULL};
+  /* pairs computed: the triangle i < j on the diagonal, every pair elsewhere */
+  const PetscLogDouble computed = pairs->diagonal ? 0.5 * query.n * (query.n - 1.0) : (PetscLogDouble)query.n * source.n;
+
+  PetscFunctionBeginUser;
+  ds_kernel_sums_symmetric(&f->kernel, v->weight, &query, &source, pairs->diagonal, v->exclude_self, &home, &partner);
+  /* The N^2 ordered pairs of the full schedule, each counted where it is computed: the
+     diagonal's n^2 (self pairs included, as the full schedule counts them), 2 per pair elsewhere. */
+  f->pairs += pairs->diagonal ? (PetscLogDouble)query.n * query.n : 2.0 * computed;
+  /* Per pair: distance (3 per coordinate), kernel (2), both values (2), both moments (4 per
+     coordinate) and the partner's scale (1). */
+  PetscCall(PetscLogFlops((7.0 * query.dim + 5.0) * computed));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ds_field_sources_sum(DSField f, DSFieldSources *s, DSWeight weight, const DSBlock *query, DSSourceSet set, PetscBool exclude_self, PetscReal *travelling, DSKernelSums *sums)
 {
-  SumsVisit visit = {f, s, weight, query, sums, exclude_self};
+  SumsVisit       visit = {f, s, weight, query, sums, exclude_self};
+  const DSBlock  *particles = &s->block[DS_SOURCES_PARTICLES];
+  const PetscBool symmetric = s->symmetric && set == DS_SOURCES_PARTICLES && !travelling && query->start >= 0 && ds_kernel_symmetric_apply(&f->kernel, weight, query->dim, sums) ? PETSC_TRUE : PETSC_FALSE;
 
   PetscFunctionBeginUser;
   PetscCall(PetscArrayzero(sums->value, query->n));
   PetscCall(PetscArrayzero(sums->moment, query->dim * query->n));
   if (sums->companion) PetscCall(PetscArrayzero(sums->companion, query->n));
-  PetscCall(ds_field_sources_pass(s, set, visit_sums, &visit, 1, travelling));
+  if (symmetric) {
+    const PetscInt n = particles->n, nvalues = sums->moment ? 1 + query->dim : 1;
+    PetscCheck(query->start == particles->start && query->n == n, PETSC_COMM_SELF, PETSC_ERR_PLIB, "symmetric sums: the queries are not this rank's particles");
+    PetscCall(PetscArrayzero(s->partner, nvalues * n));
+    visit.query = particles;
+    PetscCall(ds_ring_pass_symmetric(s->ring[DS_SOURCES_PARTICLES], particles, visit_pairs, &visit, nvalues, s->partner));
+    for (PetscInt i = 0; i < n; i++) sums->value[i] += s->partner[i];
+    for (PetscInt c = 0; c < nvalues - 1; c++)
+      for (PetscInt i = 0; i < n; i++) sums->moment[c * sums->ld + i] += s->partner[(1 + c) * n + i];
+  } else PetscCall(ds_field_sources_pass(s, set, visit_sums, &visit, 1, travelling));
   PetscFunctionReturn(0);
 }
 
@@ -97,6 +141,7 @@ PetscErrorCode ds_field_sources_destroy(DSFieldSources **sources)
     PetscCall(PetscFree(s->soa[k]));
   }
   PetscCall(ds_cells_destroy(&s->cells));
+  PetscCall(PetscFree(s->partner));
   PetscCall(PetscFree(*sources));
   PetscFunctionReturn(0);
 }

@@ -19,14 +19,18 @@ static inline DSColumnSet ds_source_columns(DSSourceSet set)
 #define DS_SOURCE_SETS 3
 
 /* Travelling values per point a ring carries at most (the floored joint fields' column
-   sums and column weights). */
+   sums and column weights); the particles' ring also carries the symmetric schedule's
+   partner sums, a value and up to 3 moments. */
 #define DS_SOURCES_MAX_TRAVELLING 2
+#define DS_SOURCES_MAX_PARTNER    4
 
 typedef struct {
   DSRing     ring[DS_SOURCE_SETS];  /* per set; over PETSC_COMM_SELF for replicated samples; NULL for a set that is absent */
   DSBlock    block[DS_SOURCE_SETS]; /* this rank's block of each set; empty for an absent set */
   PetscReal *soa[DS_SOURCE_SETS];   /* their [d][n] storage */
   PetscReal  cutoff_tol; /* > 0: sums over neighbouring cells only */
+  PetscBool  symmetric;  /* -drift_pair_schedule symmetric: particle-particle sums on a half ring */
+  PetscReal *partner;    /* [1 + d][local particles] the partner sums travelling with the particles */
   DSCells    cells;      /* the visiting block sorted into cells */
 } DSFieldSources;
 
@@ -51,7 +55,11 @@ PETSC_INTERN PetscErrorCode ds_field_sources_pass(DSFieldSources *sources, DSSou
 /* sums = the kernel sums (field->kernel, `weight`) of `query` against every point of
    `set`, each source weighted by its travelling value when `travelling` is given (the
    joint field's column weights); the self pair excluded when exclude_self. Zeroes the
-   sums first (the companion too when requested, sums->companion != NULL). Collective. */
+   sums first (the companion too when requested, sums->companion != NULL). When the queries
+   are the particles themselves (query->start >= 0, set DS_SOURCES_PARTICLES) and the
+   symmetric schedule serves the sums (no cutoff, no travelling weights,
+   ds_kernel_symmetric_apply), each pair's kernel value is computed once, for both
+   particles, on a half ring. Collective. */
 PETSC_INTERN PetscErrorCode ds_field_sources_sum(DSField field, DSFieldSources *sources, DSWeight weight, const DSBlock *query, DSSourceSet set, PetscBool exclude_self, PetscReal *travelling, DSKernelSums *sums);
 
 /* Frees the sources. */

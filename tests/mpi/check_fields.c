@@ -144,6 +144,36 @@ START_TEST(fields_match_brute_force_analytic)
 }
 END_TEST
 
+/* The particle-particle sums on both schedules (-drift_pair_schedule): full, and symmetric
+   where its micro-kernel serves the sums (gaussian and laplace value sums, gaussian
+   gradients, d <= 3; the others fall back to full), with N = 601 (not a multiple of 2, 3
+   or 4; several source tiles per block at 1 and 2 ranks), the self pair in and out, M = 5
+   samples: the fields match the brute force, and an evaluation counts the N^2 + N M pairs
+   of the full schedule on either. */
+START_TEST(pair_schedules_match_brute_force)
+{
+  for (int schedule = 0; schedule < 2; schedule++)
+    for (PetscInt dim = 1; dim <= 3; dim++)
+      for (size_t fk = 0; fk < sizeof(field_kernels) / sizeof(field_kernels[0]); fk++)
+        for (int self = 0; self < 2; self++) {
+          DSOptions      o = make_options(field_kernels[fk].field, field_kernels[fk].kernel, (DSSelfPair)self, DS_TARGET_GAUSSIAN, 5, PETSC_FALSE, 601, dim);
+          DSTestRun      run;
+          PetscLogDouble pairs;
+          const double   expected = (double)o.n * (o.n + o.target_samples);
+
+          o.pair_schedule  = (DSPairSchedule)schedule;
+          const double err = relative_error_against_brute_force(o);
+          DS_ASSERT_ALL(err < 1e-12, "%s schedule, %s/%s self %s d %d: relative error %g", DSPairSchedules[schedule], o.field, DSKernelTypes[o.kernel], DSSelfPairs[o.self], (int)dim, err);
+          ds_test_run_setup(&run, o);
+          DS_ASSERT_PETSC(ds_field_evaluate(run.field, o.bandwidth, run.X, run.V));
+          DS_ASSERT_PETSC(ds_field_get_pair_count(run.field, &pairs));
+          MPI_Allreduce(MPI_IN_PLACE, &pairs, 1, MPI_DOUBLE, MPI_SUM, PETSC_COMM_WORLD);
+          DS_ASSERT_ALL(pairs == expected, "%s schedule, %s/%s d %d: %g pairs counted for one evaluation, not N (N + M) = %g", DSPairSchedules[schedule], o.field, DSKernelTypes[o.kernel], (int)dim, pairs, expected);
+          ds_test_run_teardown(&run);
+        }
+}
+END_TEST
+
 /* SCIENCE.md: with the gaussian kernel and the self pair kept, V = h^2 b exactly. */
 START_TEST(gaussian_displacement_is_h2_conservative)
 {
@@ -306,6 +336,7 @@ Suite *ds_suite_fields(void)
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, fields_match_brute_force_with_samples);
   tcase_add_test(tc, fields_match_brute_force_analytic);
+  tcase_add_test(tc, pair_schedules_match_brute_force);
   tcase_add_test(tc, gaussian_displacement_is_h2_conservative);
   tcase_add_test(tc, conservative_jacobian_is_symmetric_laplace_is_not);
   tcase_add_test(tc, cutoff_fields_within_their_bound);
