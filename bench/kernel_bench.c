@@ -1,6 +1,8 @@
 /* Pair rate of the micro-kernels on one core: ds_kernel_sums of a block of query points
    against a block of source points, as the field's ring visit does. Usage:
-     kernel_bench KERNEL WEIGHT DIM [N] [SECONDS]   (KERNEL gaussian|laplace|imq, WEIGHT value|gradient)
+     kernel_bench KERNEL WEIGHT DIM [N] [SECONDS] [full|symmetric]
+                                                    (KERNEL gaussian|laplace|imq, WEIGHT value|gradient;
+                                                    symmetric: each pair once for both points, N^2 counted)
      kernel_bench lse WEIGHT DIM [N] [SECONDS]       (the Sinkhorn log-sum-exp, eps = 0.25: bandwidth 0.5)
      kernel_bench cutoff KERNEL N H EPS QUERIES      (cell lists against all pairs, d = 2)
      kernel_bench clock                              (the core's clock under load)
@@ -124,7 +126,7 @@ int main(int argc, char **argv)
   if (argc == 2 && !strcmp(argv[1], "clock")) return clock_bench();
   if (argc == 7 && !strcmp(argv[1], "cutoff")) return cutoff_bench(argv[2], atoi(argv[3]), atof(argv[4]), atof(argv[5]), atoi(argv[6]));
   if (argc < 4) {
-    fprintf(stderr, "usage: %s gaussian|laplace|imq|lse value|gradient DIM [N] [SECONDS]\n", argv[0]);
+    fprintf(stderr, "usage: %s gaussian|laplace|imq|lse value|gradient DIM [N] [SECONDS] [full|symmetric]\n", argv[0]);
     return 2;
   }
   const PetscBool lse = !strcmp(argv[1], "lse") ? PETSC_TRUE : PETSC_FALSE;
@@ -133,9 +135,11 @@ int main(int argc, char **argv)
   dim    = atoi(argv[3]);
   if (argc > 4) n = atoi(argv[4]);
   if (argc > 5) seconds = atof(argv[5]);
+  const PetscBool symmetric = argc > 6 && !strcmp(argv[6], "symmetric") ? PETSC_TRUE : PETSC_FALSE;
 
-  PetscReal *x, *value, *moment, *max, *log_weight;
+  PetscReal *x, *value, *moment, *max, *log_weight, *partner;
   PetscCall(PetscMalloc5(dim * n, &x, n, &value, dim * n, &moment, n, &max, n, &log_weight));
+  PetscCall(PetscMalloc1((1 + dim) * n, &partner));
   /* A unit Gaussian cloud and h = 0.5: most pairs within a few bandwidths, as in a run. */
   for (PetscInt i = 0; i < n; i++) {
     double z[64];
@@ -147,15 +151,23 @@ int main(int argc, char **argv)
   DSBlock      block = {n, dim, n, 0, x, lse ? log_weight : NULL};
   DSKernelSums sums  = {.ld = n, .value = value, .moment = moment, .companion = NULL};
   DSLseSums    lse_sums = {n, max, value, moment};
+  DSKernelSums partner_sums = {.ld = n, .value = partner, .moment = partner + n};
+  PetscCheck(!symmetric || ds_kernel_symmetric_apply(&K, weight, dim, &sums), PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "the symmetric micro-kernel does not serve %s %s in %d dimensions", argv[1], argv[2], (int)dim);
   PetscCall(PetscTime(&t0));
   do {
     if (lse) lse_sweep(&block, weight == DS_WEIGHT_GRADIENT, &lse_sums);
-    else ds_kernel_sums(&K, weight, &block, &block, PETSC_TRUE, &sums);
+    else if (symmetric) { /* the block's own triangle, its partner sums then added, as the field's ring does */
+      PetscCall(PetscArrayzero(partner, (1 + dim) * n));
+      ds_kernel_sums_symmetric(&K, weight, &block, &block, PETSC_TRUE, PETSC_TRUE, &sums, &partner_sums);
+      for (PetscInt i = 0; i < n; i++) value[i] += partner[i];
+      for (PetscInt i = 0; i < dim * n; i++) moment[i] += partner[n + i];
+    } else ds_kernel_sums(&K, weight, &block, &block, PETSC_TRUE, &sums);
     pairs += (double)n * n;
     PetscCall(PetscTime(&t1));
   } while (t1 - t0 < seconds);
-  printf("kernel=%s weight=%s dim=%d n=%d pairs_per_s=%.4e checksum=%.6e\n", argv[1], argv[2], (int)dim, (int)n, pairs / (t1 - t0), value[0]);
+  printf("kernel=%s weight=%s dim=%d n=%d schedule=%s pairs_per_s=%.4e checksum=%.6e\n", argv[1], argv[2], (int)dim, (int)n, symmetric ? "symmetric" : "full", pairs / (t1 - t0), value[0]);
   PetscCall(PetscFree5(x, value, moment, max, log_weight));
+  PetscCall(PetscFree(partner));
   PetscCall(PetscFinalize());
   return 0;
 }
