@@ -77,12 +77,15 @@ INLINE void row_column_for(DSKernelType type, int D, const RuleValues *rv, const
     const PetscInt self = self_pairs ? q->start + i - s->start : -1;
     PetscReal      z[D];
     for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
-    if (self >= 0 && self < s->n) {
-      rule_row_column_span(type, D, rv, s, 0, self, z, row + i, column);
-      rule_row_column_span(type, D, rv, s, self + 1, s->n, z, row + i, column);
+    /* the sources before and after the self pair (one span when it is not in the block):
+       one inlined copy of the span for both */
+    const PetscBool split    = self >= 0 && self < s->n ? PETSC_TRUE : PETSC_FALSE;
+    const PetscInt  range[4] = {0, split ? self : s->n, split ? self + 1 : s->n, s->n};
+    for (int r = 0; r < 4; r += 2) rule_row_column_span(type, D, rv, s, range[r], range[r + 1], z, row + i, column);
+    if (split) {
       row[i] += rv->self;
       column[self] += rv->self;
-    } else rule_row_column_span(type, D, rv, s, 0, s->n, z, row + i, column);
+    }
   }
 }
 
@@ -173,15 +176,18 @@ INLINE void affinity_sums_for(DSKernelType type, int D, DSJointFloor floor, cons
       AffinityAccumulators acc = {splat(0), splat(0), splat(0), moment};
       PetscReal            z[D];
       for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i], moment[c] = splat(0);
-      if (self >= t0 && self < t1) {
+      /* the sources before and after the self pair (one span when it is not in the tile):
+         one inlined copy of the span for both */
+      const PetscBool split    = self >= t0 && self < t1 ? PETSC_TRUE : PETSC_FALSE;
+      const PetscInt  range[4] = {t0, split ? self : t1, split ? self + 1 : t1, t1};
+      for (int r = 0; r < 4; r += 2) affinity_span(type, D, floor, rv, s, t0, range[r], range[r + 1], z, a, b, column_weights + t0, &acc);
+      if (split) {
         vreal       floored;
         const vreal aff = floored_affinities(floor, splat(rv->self), splat(a * b[self - t0]), splat(column_weights[self]), &floored);
-        affinity_span(type, D, floor, rv, s, t0, t0, self, z, a, b, column_weights + t0, &acc);
-        affinity_span(type, D, floor, rv, s, t0, self + 1, t1, z, a, b, column_weights + t0, &acc);
         sums->value[i] += aff[0];
         sums->floor_value[i] += aff[0] * floored[0];
         sums->floor_pairs += floored[0];
-      } else affinity_span(type, D, floor, rv, s, t0, t0, t1, z, a, b, column_weights + t0, &acc);
+      }
       sums->value[i] += lane_sum(acc.value);
       sums->floor_value[i] += lane_sum(acc.floor_value);
       sums->floor_pairs += lane_sum(acc.floor_pairs);

@@ -91,11 +91,12 @@ INLINE PetscReal tile_sums(DSSinkhornCost cost, int D, vreal a16, PetscReal m16,
   vreal          top   = splat(-INFINITY);
   PetscReal      largest = -INFINITY;
 
+  const PetscInt range[4] = {t0, split, split + 1, t1};
+
   *v = splat(0);
   if (m)
     for (int c = 0; c < D; c++) m[c] = splat(0);
-  span_sums(cost, D, a16, splat(m16), s, t0, split, z, v, m, &top);
-  span_sums(cost, D, a16, splat(m16), s, split + 1, t1, z, v, m, &top);
+  for (int r = 0; r < 4; r += 2) span_sums(cost, D, a16, splat(m16), s, range[r], range[r + 1], z, v, m, &top); /* one inlined copy for both */
   for (int l = 0; l < LANES; l++) largest = PetscMax(largest, top[l]);
   return largest;
 }
@@ -124,17 +125,18 @@ INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscBool moments, PetscRea
 
       for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
       if (m16 == -INFINITY) { /* the first terms: the shift starts at their exact maximum */
-        const PetscInt split = self >= t0 && self < t1 ? self : t1;
-        largest              = PetscMax(span_max(cost, D, a16, s, t0, split, z), span_max(cost, D, a16, s, split + 1, t1, z));
+        const PetscInt split = self >= t0 && self < t1 ? self : t1, range[4] = {t0, split, split + 1, t1};
+        largest              = -INFINITY;
+        for (int r = 0; r < 4; r += 2) largest = PetscMax(largest, span_max(cost, D, a16, s, range[r], range[r + 1], z));
         if (largest == -INFINITY) continue; /* the tile held the query's self pair only */
         raise_shift(sums, D, i, m16, largest);
         m16 = largest;
       }
-      largest = tile_sums(cost, D, a16, m16, s, t0, t1, self, z, &v, moment);
-      if (largest > m16 + RAISE_LIMIT) { /* terms beyond 2^900: raise the shift and sweep again */
+      for (int sweep = 0;; sweep++) { /* terms beyond 2^900: raise the shift and sweep once more */
+        largest = tile_sums(cost, D, a16, m16, s, t0, t1, self, z, &v, moment);
+        if (sweep == 1 || !(largest > m16 + RAISE_LIMIT)) break;
         raise_shift(sums, D, i, m16, largest);
         m16 = largest;
-        tile_sums(cost, D, a16, m16, s, t0, t1, self, z, &v, moment);
       }
       sums->value[i] += lane_sum(v);
       if (moment)
