@@ -39,6 +39,7 @@ CLI_TEST_SOURCES := $(wildcard tests/cli/*.c)
 CLI_TEST_OBJECTS := $(patsubst tests/cli/%.c,$(BUILD)/tests/cli/%.o,$(CLI_TEST_SOURCES))
 MPI_TESTS := $(BUILD)/tests/ds_mpi_tests
 KERNEL_BENCH := $(BUILD)/bench/kernel_bench
+BASELINE_BENCH := $(BUILD)/bench/baseline_bench
 CLI_TESTS := $(BUILD)/tests/ds_cli_tests
 
 .PHONY: all deps check check-sanitize sanitized-build run bench clean
@@ -62,6 +63,11 @@ $(CLI_TESTS): $(CLI_TEST_OBJECTS)
 
 $(KERNEL_BENCH): $(BUILD)/bench/kernel_bench.o $(LIB_OBJECTS)
 	$(CC) $^ -o $@ $(LDLIBS_ALL)
+
+# make bench's plain-C baseline: no driftsim code, built as a user would build such a loop.
+$(BASELINE_BENCH): bench/baseline_bench.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O3 -march=native -ffast-math $< -o $@ -lm
 
 # Installs what is missing (Debian 12, as root); a no-op when everything is present.
 deps:
@@ -105,7 +111,7 @@ run: deps
 	tools/run-demo
 
 bench: deps
-	$(MAKE) $(PROGRAM) $(KERNEL_BENCH)
+	$(MAKE) $(PROGRAM) $(KERNEL_BENCH) $(BASELINE_BENCH)
 	tools/bench
 
 clean:
