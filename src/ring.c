@@ -68,7 +68,6 @@ typedef struct {
   DSRingVisitor     visit;
   DSRingPairVisitor visit_pairs;
   void             *ctx;
-  const DSBlock    *home;
 } Work;
 
 /* The pairs the home block computes with the block of rank `origin` arriving at `step` of
@@ -120,7 +119,7 @@ static PetscErrorCode circulate(DSRing r, const DSBlock *points, PetscMPIInt ste
     PetscCall(PetscLogEventBegin(ds_events.ring_compute, 0, 0, 0, 0));
     if (work->visit) PetscCall(work->visit(work->ctx, &block, nacc ? r->values[cur] : NULL));
     else {
-      const DSRingPairs pairs = step_pairs(step, r->size, r->rank, origin, work->home->n, n);
+      const DSRingPairs pairs = step_pairs(step, r->size, r->rank, origin, points->n, n);
       PetscCall(work->visit_pairs(work->ctx, &block, nacc ? r->values[cur] : NULL, &pairs));
     }
     PetscCall(PetscLogEventEnd(ds_events.ring_compute, 0, 0, 0, 0));
@@ -145,7 +144,7 @@ static PetscErrorCode circulate(DSRing r, const DSBlock *points, PetscMPIInt ste
 
 PetscErrorCode ds_ring_pass(DSRing r, const DSBlock *points, DSRingVisitor visit, void *ctx, PetscInt nvalues, PetscReal *travelling)
 {
-  const Work work = {visit, NULL, ctx, points};
+  const Work work = {visit, NULL, ctx};
 
   PetscFunctionBeginUser;
   PetscCall(circulate(r, points, r->size, &work, nvalues, travelling));
@@ -154,7 +153,7 @@ PetscErrorCode ds_ring_pass(DSRing r, const DSBlock *points, DSRingVisitor visit
 
 PetscErrorCode ds_ring_pass_symmetric(DSRing r, const DSBlock *points, DSRingPairVisitor visit, void *ctx, PetscInt nvalues, PetscReal *travelling)
 {
-  const Work work = {NULL, visit, ctx, points};
+  const Work work = {NULL, visit, ctx};
 
   PetscFunctionBeginUser;
   PetscCall(circulate(r, points, r->size / 2 + 1, &work, nvalues, travelling));
