@@ -85,10 +85,7 @@ INLINE void kernel_value_array(DSKernelType type, const DSKernel *K, PetscInt n,
   const vreal a16 = splat(16 * K->log2_scale);
   PetscInt    j   = 0;
 
-  for (; j + LANES <= n; j += LANES) {
-    const vreal v = kernel_values(type, a16, load(r2 + j));
-    memcpy(k + j, &v, sizeof(v));
-  }
+  for (; j + LANES <= n; j += LANES) store(k + j, kernel_values(type, a16, load(r2 + j)));
   if (j < n) {
     const vreal v = kernel_values(type, a16, load_partial(r2 + j, (int)(n - j), 0));
     for (PetscInt l = 0; l < n - j; l++) k[j + l] = v[l];

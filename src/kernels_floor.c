@@ -54,10 +54,8 @@ INLINE vreal rule_values(DSKernelType type, int D, const RuleValues *rv, const D
 INLINE void add_row_column(vreal k, PetscInt j, int live, vreal *v, PetscReal *column)
 {
   *v += k;
-  if (live == LANES) {
-    const vreal sum = load(column + j) + k;
-    memcpy(column + j, &sum, sizeof(sum));
-  } else add_partial(column + j, live, k);
+  if (live == LANES) store(column + j, load(column + j) + k);
+  else add_partial(column + j, live, k);
 }
 
 /* Row and column sums of query z against the sources [j0, j1). */
