@@ -243,7 +243,7 @@ PetscErrorCode ds_joint_create(DSField f, size_t size)
   f->data        = J;
   f->ops.destroy = ds_joint_destroy; /* from here on, a failure is cleaned up by ds_field_create */
   J->floor       = f->opts->joint_floor;
-  PetscCall(ds_field_sources_create(f, 0.0, &J->sources));
+  PetscCall(ds_field_sources_create(f, 0.0, PETSC_FALSE, &J->sources)); /* its particle sums carry column weights */
   PetscCall(ds_joint_columns_read(f, f->opts, J));
   PetscCall(allocate_buffers(f, J));
   PetscFunctionReturn(0);

@@ -24,7 +24,7 @@ PetscErrorCode ds_row_normalised_create(DSField f, DSWeight weight, PetscReal si
   f->data   = r;
   r->weight = weight;
   r->sign   = sign;
-  PetscCall(ds_field_sources_create(f, f->opts->cutoff_tol, &r->sources));
+  PetscCall(ds_field_sources_create(f, f->opts->cutoff_tol, ds_field_sources_symmetric_pairs(f, weight), &r->sources));
   PetscCall(ensure_capacity(f, r, f->local_count));
   PetscCall(ds_field_declare_diagnostic(f, "underflowed_particles", &r->underflow_slot));
   PetscFunctionReturn(0);

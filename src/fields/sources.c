@@ -15,7 +15,14 @@ PetscErrorCode ds_field_sources_add(DSField f, DSFieldSources *s, DSSourceSet se
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode ds_field_sources_create(DSField f, PetscReal cutoff_tol, DSFieldSources **sources)
+PetscBool ds_field_sources_symmetric_pairs(DSField f, DSWeight weight)
+{
+  const DSKernelSums values_and_moments = {0};
+
+  return f->opts->pair_schedule == DS_PAIRS_SYMMETRIC && f->opts->cutoff_tol == 0 && ds_kernel_symmetric_apply(&f->kernel, weight, f->dim, &values_and_moments) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+PetscErrorCode ds_field_sources_create(DSField f, PetscReal cutoff_tol, PetscBool symmetric_pairs, DSFieldSources **sources)
 {
   DSFieldSources *s;
   const DSTarget *target = f->target;
@@ -23,8 +30,8 @@ PetscErrorCode ds_field_sources_create(DSField f, PetscReal cutoff_tol, DSFieldS
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&s));
   s->cutoff_tol = cutoff_tol;
-  s->symmetric  = f->opts->pair_schedule == DS_PAIRS_SYMMETRIC && cutoff_tol == 0 ? PETSC_TRUE : PETSC_FALSE;
-  PetscCall(ds_ring_create(f->comm, f->dim, f->local_count, PetscMax(DS_SOURCES_MAX_TRAVELLING, s->symmetric ? DS_SOURCES_MAX_PARTNER : 0), &s->ring[DS_SOURCES_PARTICLES]));
+  s->symmetric  = symmetric_pairs;
+  PetscCall(ds_ring_create(f->comm, f->dim, f->local_count, PetscMax(DS_SOURCES_MAX_TRAVELLING, symmetric_pairs ? 1 + f->dim : 0), &s->ring[DS_SOURCES_PARTICLES]));
   if (s->symmetric) PetscCall(PetscMalloc1((1 + f->dim) * PetscMax(f->local_count, 1), &s->partner));
   PetscCall(PetscMalloc1(f->dim * PetscMax(f->local_count, 1), &s->soa[DS_SOURCES_PARTICLES]));
   s->block[DS_SOURCES_PARTICLES] = (DSBlock){f->local_count, f->dim, f->local_count, f->particle_start, s->soa[DS_SOURCES_PARTICLES], NULL};

@@ -19,24 +19,30 @@ static inline DSColumnSet ds_source_columns(DSSourceSet set)
 #define DS_SOURCE_SETS 3
 
 /* Travelling values per point a ring carries at most (the floored joint fields' column
-   sums and column weights); the particles' ring also carries the symmetric schedule's
-   partner sums, a value and up to 3 moments. */
+   sums and column weights); with the symmetric schedule the particles' ring also carries
+   the partner sums, a value and d moments. */
 #define DS_SOURCES_MAX_TRAVELLING 2
-#define DS_SOURCES_MAX_PARTNER    4
 
 typedef struct {
   DSRing     ring[DS_SOURCE_SETS];  /* per set; over PETSC_COMM_SELF for replicated samples; NULL for a set that is absent */
   DSBlock    block[DS_SOURCE_SETS]; /* this rank's block of each set; empty for an absent set */
   PetscReal *soa[DS_SOURCE_SETS];   /* their [d][n] storage */
   PetscReal  cutoff_tol; /* > 0: sums over neighbouring cells only */
-  PetscBool  symmetric;  /* -drift_pair_schedule symmetric: particle-particle sums on a half ring */
-  PetscReal *partner;    /* [1 + d][local particles] the partner sums travelling with the particles */
+  PetscBool  symmetric;  /* the particle-particle sums may take the half ring (ds_field_sources_create) */
+  PetscReal *partner;    /* [1 + d][local particles] the partner sums travelling with the particles, when symmetric */
   DSCells    cells;      /* the visiting block sorted into cells */
 } DSFieldSources;
 
 /* Creates the sources of `field` (collective): rings over the particles and, for a
-   sample target, over the samples, whose block is filled once here. */
-PETSC_INTERN PetscErrorCode ds_field_sources_create(DSField field, PetscReal cutoff_tol, DSFieldSources **sources);
+   sample target, over the samples, whose block is filled once here. With symmetric_pairs
+   (ds_field_sources_symmetric_pairs of the caller's particle sums) the particles' ring
+   also carries the partner sums. */
+PETSC_INTERN PetscErrorCode ds_field_sources_create(DSField field, PetscReal cutoff_tol, PetscBool symmetric_pairs, DSFieldSources **sources);
+
+/* Whether a field's particle-particle sums of `weight` (values and moments) take the
+   symmetric schedule: -drift_pair_schedule symmetric, no cutoff, and a kernel, weight and
+   dimension the symmetric micro-kernel serves (ds_kernel_symmetric_apply). */
+PETSC_INTERN PetscBool ds_field_sources_symmetric_pairs(DSField field, DSWeight weight);
 
 /* Adds the fixed source set `set` (collective): this rank's `local` points rows
    ([local][d], copied), global indices from `start` of the ring's layout, circulated
@@ -56,10 +62,11 @@ PETSC_INTERN PetscErrorCode ds_field_sources_pass(DSFieldSources *sources, DSSou
    `set`, each source weighted by its travelling value when `travelling` is given (the
    joint field's column weights); the self pair excluded when exclude_self. Zeroes the
    sums first (the companion too when requested, sums->companion != NULL). When the queries
-   are the particles themselves (query->start >= 0, set DS_SOURCES_PARTICLES) and the
-   symmetric schedule serves the sums (no cutoff, no travelling weights,
-   ds_kernel_symmetric_apply), each pair's kernel value is computed once, for both
-   particles, on a half ring. Collective. */
+   are the particles themselves (query->start >= 0, set DS_SOURCES_PARTICLES), the sources
+   were created with symmetric_pairs and these sums need nothing more than the symmetric
+   micro-kernel gives (no travelling weights, no companion: ds_kernel_symmetric_apply),
+   each pair's kernel value is computed once, for both particles, on a half ring.
+   Collective. */
 PETSC_INTERN PetscErrorCode ds_field_sources_sum(DSField field, DSFieldSources *sources, DSWeight weight, const DSBlock *query, DSSourceSet set, PetscBool exclude_self, PetscReal *travelling, DSKernelSums *sums);
 
 /* Frees the sources. */
