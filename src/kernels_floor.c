@@ -75,12 +75,10 @@ INLINE void row_column_for(DSKernelType type, int D, const RuleValues *rv, const
     const PetscInt self = self_pairs ? q->start + i - s->start : -1;
     PetscReal      z[D];
     for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
-    /* the sources before and after the self pair (one span when it is not in the block):
-       one inlined copy of the span for both */
-    const PetscBool split    = self >= 0 && self < s->n ? PETSC_TRUE : PETSC_FALSE;
-    const PetscInt  range[4] = {0, split ? self : s->n, split ? self + 1 : s->n, s->n};
-    for (int r = 0; r < 4; r += 2) rule_row_column_span(type, D, rv, s, range[r], range[r + 1], z, row + i, column);
-    if (split) {
+    PetscInt  range[4];
+    const int count = ranges_around(0, s->n, self, range);
+    for (int r = 0; r < count; r++) rule_row_column_span(type, D, rv, s, range[2 * r], range[2 * r + 1], z, row + i, column);
+    if (count == 2) { /* the self pair, at the rule's self distance */
       row[i] += rv->self;
       column[self] += rv->self;
     }
@@ -174,12 +172,10 @@ INLINE void affinity_sums_for(DSKernelType type, int D, DSJointFloor floor, cons
       AffinityAccumulators acc = {splat(0), splat(0), splat(0), moment};
       PetscReal            z[D];
       for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i], moment[c] = splat(0);
-      /* the sources before and after the self pair (one span when it is not in the tile):
-         one inlined copy of the span for both */
-      const PetscBool split    = self >= t0 && self < t1 ? PETSC_TRUE : PETSC_FALSE;
-      const PetscInt  range[4] = {t0, split ? self : t1, split ? self + 1 : t1, t1};
-      for (int r = 0; r < 4; r += 2) affinity_span(type, D, floor, rv, s, t0, range[r], range[r + 1], z, a, b, column_weights + t0, &acc);
-      if (split) {
+      PetscInt  range[4];
+      const int count = ranges_around(t0, t1, self, range);
+      for (int r = 0; r < count; r++) affinity_span(type, D, floor, rv, s, t0, range[2 * r], range[2 * r + 1], z, a, b, column_weights + t0, &acc);
+      if (count == 2) { /* the self pair, at the rule's self distance */
         vreal       floored;
         const vreal aff = floored_affinities(floor, splat(rv->self), splat(a * b[self - t0]), splat(column_weights[self]), &floored);
         sums->value[i] += aff[0];

@@ -87,16 +87,15 @@ INLINE void span_sums(DSSinkhornCost cost, int D, vreal a16, vreal shift, const 
    exponent is returned. */
 INLINE PetscReal tile_sums(DSSinkhornCost cost, int D, vreal a16, PetscReal m16, const DSBlock *s, PetscInt t0, PetscInt t1, PetscInt self, const PetscReal *z, vreal *v, vreal *m)
 {
-  const PetscInt split = self >= t0 && self < t1 ? self : t1; /* the spans [t0, split) and (split, t1) */
-  vreal          top   = splat(-INFINITY);
-  PetscReal      largest = -INFINITY;
-
-  const PetscInt range[4] = {t0, split, split + 1, t1};
+  PetscInt  range[4];
+  const int count   = ranges_around(t0, t1, self, range);
+  vreal     top     = splat(-INFINITY);
+  PetscReal largest = -INFINITY;
 
   *v = splat(0);
   if (m)
     for (int c = 0; c < D; c++) m[c] = splat(0);
-  for (int r = 0; r < 4; r += 2) span_sums(cost, D, a16, splat(m16), s, range[r], range[r + 1], z, v, m, &top); /* one inlined copy for both */
+  for (int r = 0; r < count; r++) span_sums(cost, D, a16, splat(m16), s, range[2 * r], range[2 * r + 1], z, v, m, &top);
   for (int l = 0; l < LANES; l++) largest = PetscMax(largest, top[l]);
   return largest;
 }
@@ -125,9 +124,10 @@ INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscBool moments, PetscRea
 
       for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
       if (m16 == -INFINITY) { /* the first terms: the shift starts at their exact maximum */
-        const PetscInt split = self >= t0 && self < t1 ? self : t1, range[4] = {t0, split, split + 1, t1};
-        largest              = -INFINITY;
-        for (int r = 0; r < 4; r += 2) largest = PetscMax(largest, span_max(cost, D, a16, s, range[r], range[r + 1], z));
+        PetscInt  range[4];
+        const int count = ranges_around(t0, t1, self, range);
+        largest         = -INFINITY;
+        for (int r = 0; r < count; r++) largest = PetscMax(largest, span_max(cost, D, a16, s, range[2 * r], range[2 * r + 1], z));
         if (largest == -INFINITY) continue; /* the tile held the query's self pair only */
         raise_shift(sums, D, i, m16, largest);
         m16 = largest;

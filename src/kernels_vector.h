@@ -220,14 +220,26 @@ INLINE void fused_span(DSKernelType type, int D, vreal a16, const DSBlock *s, Pe
   for (int c = 0; c < D; c++) moment[c] += lane_sum(m[c]);
 }
 
+/* The sources [j0, j1) other than `self`, as ranges [range[2r], range[2r + 1]) for r below
+   the count returned: [j0, self) and [self + 1, j1) when j0 <= self < j1, else [j0, j1)
+   alone. The pair loops skip a self pair this way, with no mask in the loop; looping over
+   the ranges keeps one inlined copy of the span they call. */
+INLINE int ranges_around(PetscInt j0, PetscInt j1, PetscInt self, PetscInt range[4])
+{
+  const PetscBool split = self >= j0 && self < j1 ? PETSC_TRUE : PETSC_FALSE;
+
+  range[0] = j0, range[1] = split ? self : j1, range[2] = self + 1, range[3] = j1;
+  return split ? 2 : 1;
+}
+
 /* fused_span over the sources [j0, j1) other than `self` (an index outside the range
-   skips nothing): the range is split around it, so the loop needs no mask. */
+   skips nothing). */
 INLINE void fused_range(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, PetscInt self, const PetscReal *z, PetscReal *value, PetscReal *moment)
 {
-  if (self >= j0 && self < j1) {
-    fused_span(type, D, a16, s, j0, self, z, value, moment);
-    fused_span(type, D, a16, s, self + 1, j1, z, value, moment);
-  } else fused_span(type, D, a16, s, j0, j1, z, value, moment);
+  PetscInt  range[4];
+  const int count = ranges_around(j0, j1, self, range);
+
+  for (int r = 0; r < count; r++) fused_span(type, D, a16, s, range[2 * r], range[2 * r + 1], z, value, moment);
 }
 
 /* Adds one query's fused sums to the accumulators, the moments times moment_scale. */
