@@ -64,28 +64,45 @@ static int user_traffic_intact(UserTraffic *u, PetscMPIInt rank, PetscMPIInt siz
   return ok;
 }
 
-/* A layout with uneven counts, some ranks empty: rank r holds counts[r % 5] points. With
-   user_traffic, the caller's messages are in flight during the pass. */
-static void run_ring(PetscInt naccumulators, PetscBool user_traffic)
+/* A layout with uneven counts, some ranks empty: rank r holds pattern[r % 5] (at most 5)
+   points, point g with coordinates coordinate_of(g, c), on a ring of dimension dim carrying
+   up to nvalues travelling values. Returns the ring, this rank's block, its coordinates x
+   (allocated: the caller frees them) and the global count. */
+static void uneven_layout(PetscInt dim, PetscInt nvalues, DSRing *ring, DSBlock *block, PetscReal **coordinates, PetscInt *total)
 {
-  UserTraffic           traffic;
   static const PetscInt pattern[] = {5, 0, 3, 1, 4};
-  PetscMPIInt           rank, size;
-  PetscInt              dim = 3, start, total;
-  DSRing                ring;
+  PetscMPIInt           rank;
+  PetscInt              start;
+  PetscReal            *x;
 
   MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
-  MPI_Comm_size(PETSC_COMM_WORLD, &size);
   const PetscInt n = pattern[rank % 5];
-  DS_ASSERT_PETSC(ds_ring_create(PETSC_COMM_WORLD, dim, n, naccumulators, &ring));
-  DS_ASSERT_PETSC(ds_ring_get_layout(ring, &start, &total));
-  PetscReal *x, home[2 * 5];
+  DS_ASSERT_PETSC(ds_ring_create(PETSC_COMM_WORLD, dim, n, nvalues, ring));
+  DS_ASSERT_PETSC(ds_ring_get_layout(*ring, &start, total));
   PetscMalloc1(dim * PetscMax(n, 1), &x);
   for (PetscInt i = 0; i < n; i++)
     for (PetscInt c = 0; c < dim; c++) x[c * n + i] = coordinate_of(start + i, c);
-  RingProbe probe = {NULL, 1, rank + 1.0};
+  *block       = (DSBlock){n, dim, n, start, x, NULL};
+  *coordinates = x;
+}
+
+/* Every block visits every rank once, over the uneven layout. With user_traffic, the
+   caller's messages are in flight during the pass. */
+static void run_ring(PetscInt naccumulators, PetscBool user_traffic)
+{
+  UserTraffic traffic;
+  PetscMPIInt rank, size;
+  PetscInt    total;
+  DSRing      ring;
+  DSBlock     block;
+  PetscReal  *x, home[2 * 5];
+
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  MPI_Comm_size(PETSC_COMM_WORLD, &size);
+  uneven_layout(3, naccumulators, &ring, &block, &x, &total);
+  const PetscInt n = block.n;
+  RingProbe      probe = {NULL, 1, rank + 1.0};
   PetscCalloc1(total, &probe.visits);
-  DSBlock block = {n, dim, n, start, x, NULL};
   for (PetscInt i = 0; i < 2 * n; i++) home[i] = 0;
   if (user_traffic) user_traffic_send(&traffic, rank, size);
   DS_ASSERT_PETSC(ds_ring_pass(ring, &block, probe_visit, &probe, naccumulators, naccumulators ? home : NULL));
@@ -130,27 +147,22 @@ static PetscErrorCode probe_pairs(void *ctx, const DSBlock *b, PetscReal *travel
   return 0;
 }
 
-/* The symmetric pass over the uneven layout of run_ring: every unordered pair of points,
+/* The symmetric pass over the uneven layout: every unordered pair of points,
    self pairs included, computed exactly once on some rank (the counts summed over the
    ranks), and each point's pairs counted at home plus those that travelled home with it
    make all N of them. */
 START_TEST(symmetric_pass_visits_each_pair_once)
 {
-  static const PetscInt pattern[] = {5, 0, 3, 1, 4};
-  PetscMPIInt           rank;
-  PetscInt              dim = 2, start, total;
-  DSRing                ring;
+  PetscMPIInt rank;
+  PetscInt    total;
+  DSRing      ring;
+  DSBlock     block;
+  PetscReal  *x, travelling[5] = {0};
 
   MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
-  const PetscInt n = pattern[rank % 5];
-  DS_ASSERT_PETSC(ds_ring_create(PETSC_COMM_WORLD, dim, n, 1, &ring));
-  DS_ASSERT_PETSC(ds_ring_get_layout(ring, &start, &total));
-  PetscReal *x, travelling[5] = {0};
-  PetscMalloc1(dim * PetscMax(n, 1), &x);
-  for (PetscInt i = 0; i < n; i++)
-    for (PetscInt c = 0; c < dim; c++) x[c * n + i] = coordinate_of(start + i, c);
-  DSBlock   block = {n, dim, n, start, x, NULL};
-  PairProbe probe = {&block, total, NULL, 1};
+  uneven_layout(2, 1, &ring, &block, &x, &total);
+  const PetscInt n = block.n, start = block.start;
+  PairProbe      probe = {&block, total, NULL, 1};
   PetscCalloc1(total * total, &probe.pairs);
   DS_ASSERT_PETSC(ds_ring_pass_symmetric(ring, &block, probe_pairs, &probe, 1, travelling));
   MPI_Allreduce(MPI_IN_PLACE, probe.pairs, (int)(total * total), MPI_INT, MPI_SUM, PETSC_COMM_WORLD);
