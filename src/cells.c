@@ -82,7 +82,7 @@ PetscErrorCode ds_cells_destroy(DSCells *c)
    up to 3 cells, each a contiguous range of the sorted block), around its own point. */
 INLINE void cells_sums(DSKernelType type, int D, const DSKernel *K, const DSBlock *q, const DSCells *c, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
 {
-  const vreal     a16    = splat(16 * K->log2_scale);
+  const vreal     a_units    = splat(EXP2_UNITS * K->log2_scale);
   const DSBlock   sorted = {c->n, D, c->n, 0, c->x, NULL};
 
   for (PetscInt i = 0; i < q->n; i++) {
@@ -95,7 +95,7 @@ INLINE void cells_sums(DSKernelType type, int D, const DSKernel *K, const DSBloc
       for (PetscInt iy = PetscMax(cy - 1, 0); iy <= PetscMin(cy + 1, c->count[1] - 1); iy++) {
         const PetscInt row = (iz * c->count[1] + iy) * c->count[0];
         const PetscInt j0 = c->first[row + PetscMax(cx - 1, 0)], j1 = c->first[row + PetscMin(cx + 1, c->count[0] - 1) + 1];
-        fused_range(type, D, a16, &sorted, j0, j1, self, z, &value, moment);
+        fused_range(type, D, a_units, &sorted, j0, j1, self, z, &value, moment);
       }
     add_query_sums(acc, i, D, moment_scale, value, moment);
   }

@@ -1,9 +1,11 @@
 /* Kernel table and the pair micro-kernels (DESIGN.md: kernel table). The pair loops are
    written on GCC vector types of LANES doubles (one AVX-512 register, or 4 doubles
    elsewhere), with no branch that depends on the pair. Every exponential is
-   exp2_sixteenths, a branch-free 2^(u/16) from a 16-entry table held in two registers and
-   a degree-6 polynomial (relative error 0.57 eps, measured in doc/performance.md), with
-   log2(e) and the 16 folded into the kernel's scale. Kernel values below 2^(-1021 - 1/32)
+   exp2_units, a branch-free 2^(u / EXP2_UNITS): on AVX-512 u in sixteenths, a 16-entry
+   table held in two registers and a degree-6 polynomial (relative error 0.57 eps); on
+   narrower vectors u in binary orders and a degree-11 polynomial (0.60 eps); measured in
+   doc/performance.md, with log2(e) and the units folded into the kernel's scale. Kernel
+   values below 2^(-1021 - 1/32)
    (1.96 DBL_MIN) of the peak are 0: no sum with a normal term changes, and the vector exp
    need not produce subnormals.
 
@@ -26,11 +28,12 @@
 #define WIDE_TILE  64  /* sources per tile of the wide micro-kernel: 8 x 64 kernel values, 4 KB */
 #define WIDE_CHUNK 8   /* coordinates the wide micro-kernel keeps in registers at once */
 #define SYMMETRIC_TILE 256 /* sources per tile of the symmetric micro-kernel: with their partner sums, at most 14 KB */
-#define SYMMETRIC_GROUP (LANES == 8 ? 4 : 2) /* queries sharing each load and store of the partner sums (register budget) */
+
+#define SYMMETRIC_GROUP 4 /* queries sharing each load and store of the partner sums, their exponentials interleaved (at most EXP2_GROUP_MAX) */
 
 double ds_exp2_nonpositive(double y)
 {
-  return exp2_sixteenths(splat(16) * splat(y))[0];
+  return exp2_units(splat(EXP2_UNITS) * splat(y))[0];
 }
 
 void ds_kernel_setup(DSKernelType type, PetscReal h, PetscReal beta, DSKernel *kernel)
@@ -49,7 +52,7 @@ PetscReal ds_kernel_value(const DSKernel *kernel, PetscReal r)
 {
   switch (kernel->type) {
   case DS_KERNEL_GAUSSIAN:
-  case DS_KERNEL_LAPLACE: return exp2_sixteenths(splat(16 * kernel->log2_scale) * splat(kernel->type == DS_KERNEL_GAUSSIAN ? r * r : r))[0];
+  case DS_KERNEL_LAPLACE: return exp2_units(splat(EXP2_UNITS * kernel->log2_scale) * splat(kernel->type == DS_KERNEL_GAUSSIAN ? r * r : r))[0];
   case DS_KERNEL_IMQ: return pow(1.0 + r * r * kernel->inv_h2, -kernel->beta);
   }
   return NAN;
@@ -82,12 +85,12 @@ INLINE void tile_distances(const DSBlock *q, PetscInt i, const DSBlock *s, Petsc
 /* k[j] = k(r_j) for the n squared distances r2[j] of a gaussian or laplace kernel. */
 INLINE void kernel_value_array(DSKernelType type, const DSKernel *K, PetscInt n, const PetscReal *restrict r2, PetscReal *restrict k)
 {
-  const vreal a16 = splat(16 * K->log2_scale);
+  const vreal a_units = splat(EXP2_UNITS * K->log2_scale);
   PetscInt    j   = 0;
 
-  for (; j + LANES <= n; j += LANES) store(k + j, kernel_values(type, a16, load(r2 + j)));
+  for (; j + LANES <= n; j += LANES) store(k + j, kernel_values(type, a_units, load(r2 + j)));
   if (j < n) {
-    const vreal v = kernel_values(type, a16, load_partial(r2 + j, (int)(n - j), 0));
+    const vreal v = kernel_values(type, a_units, load_partial(r2 + j, (int)(n - j), 0));
     for (PetscInt l = 0; l < n - j; l++) k[j + l] = v[l];
   }
 }
@@ -173,12 +176,12 @@ INLINE void sums_for(DSKernelType type, DSWeight weight, const DSKernel *K, cons
    the end (1 for value weights, -1/h^2 for the gaussian gradient). */
 INLINE void fused_sums(DSKernelType type, int D, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
 {
-  const vreal a16 = splat(16 * K->log2_scale);
+  const vreal a_units = splat(EXP2_UNITS * K->log2_scale);
 
   for (PetscInt i = 0; i < q->n; i++) {
     PetscReal z[3], value = 0, moment[3] = {0, 0, 0};
     for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
-    fused_range(type, D, a16, s, 0, s->n, exclude ? q->start + i - s->start : -1, z, &value, moment);
+    fused_range(type, D, a_units, s, 0, s->n, exclude ? q->start + i - s->start : -1, z, &value, moment);
     add_query_sums(acc, i, D, moment_scale, value, moment);
   }
 }
@@ -189,21 +192,21 @@ INLINE void fused_sums(DSKernelType type, int D, const DSKernel *K, const DSBloc
    sources' partner sums: the value, and the moments times partner_scale (the pair's moment
    seen from the source, -1, times the scale the query moments get at the end). Lanes past
    `live` hold z[0]'s coordinates and are set to 0 by a select (NaN-safe). */
-INLINE void symmetric_step(DSKernelType type, int D, int G, vreal a16, vreal partner_scale, const DSBlock *s, PetscInt j, int live, const PetscReal (*z)[3], vreal *v, vreal (*m)[3], DSKernelSums *partner)
+INLINE void symmetric_step(DSKernelType type, int D, int G, vreal a_units, vreal partner_scale, const DSBlock *s, PetscInt j, int live, const PetscReal (*z)[3], vreal *v, vreal (*m)[3], DSKernelSums *partner)
 {
-  vreal sx[3], pv = splat(0), pm[3] = {splat(0), splat(0), splat(0)};
+  vreal sx[3], pv = splat(0), pm[3] = {splat(0), splat(0), splat(0)}, d[SYMMETRIC_GROUP][3], k[SYMMETRIC_GROUP];
 
   for (int c = 0; c < D; c++) sx[c] = live == LANES ? load(s->x + c * s->ld + j) : load_partial(s->x + c * s->ld + j, live, z[0][c]);
   for (int g = 0; g < G; g++) {
-    vreal d[3], r2;
-    for (int c = 0; c < D; c++) d[c] = splat(z[g][c]) - sx[c];
-    r2 = d[0] * d[0];
-    for (int c = 1; c < D; c++) r2 = vfma(d[c], d[c], r2);
-    vreal k = kernel_values(type, a16, r2);
-    if (live < LANES) k = vselect(live_lanes(live) > splat(0), k, splat(0));
-    v[g] += k;
-    pv += k;
-    for (int c = 0; c < D; c++) m[g][c] = vfma(k, d[c], m[g][c]), pm[c] = vfma(k, d[c], pm[c]);
+    k[g] = splat(0);
+    for (int c = 0; c < D; c++) d[g][c] = splat(z[g][c]) - sx[c], k[g] = vfma(d[g][c], d[g][c], k[g]);
+  }
+  kernel_values_n(type, G, a_units, k); /* the G queries' exponentials interleaved */
+  for (int g = 0; g < G; g++) {
+    if (live < LANES) k[g] = vselect(live_lanes(live) > splat(0), k[g], splat(0));
+    v[g] += k[g];
+    pv += k[g];
+    for (int c = 0; c < D; c++) m[g][c] = vfma(k[g], d[g][c], m[g][c]), pm[c] = vfma(k[g], d[g][c], pm[c]);
   }
   if (live == LANES) {
     store(partner->value + j, load(partner->value + j) + pv);
@@ -216,23 +219,23 @@ INLINE void symmetric_step(DSKernelType type, int D, int G, vreal a16, vreal par
 
 /* symmetric_step compiled once for any kernel, dimension, group and lane count: the partial
    vectors at the ends of spans, and the queries left over from the groups. */
-static __attribute__((noinline)) void symmetric_step_any(DSKernelType type, int D, int G, vreal a16, vreal partner_scale, const DSBlock *s, PetscInt j, int live, const PetscReal (*z)[3], vreal *v, vreal (*m)[3], DSKernelSums *partner)
+static __attribute__((noinline)) void symmetric_step_any(DSKernelType type, int D, int G, vreal a_units, vreal partner_scale, const DSBlock *s, PetscInt j, int live, const PetscReal (*z)[3], vreal *v, vreal (*m)[3], DSKernelSums *partner)
 {
-  symmetric_step(type, D, G, a16, partner_scale, s, j, live, z, v, m, partner);
+  symmetric_step(type, D, G, a_units, partner_scale, s, j, live, z, v, m, partner);
 }
 
 /* Sources [j, j1) against the G queries: full vectors (specialised), then the last partial
    one. */
-INLINE void symmetric_span(DSKernelType type, int D, int G, vreal a16, vreal partner_scale, const DSBlock *s, PetscInt j, PetscInt j1, const PetscReal (*z)[3], vreal *v, vreal (*m)[3], DSKernelSums *partner)
+INLINE void symmetric_span(DSKernelType type, int D, int G, vreal a_units, vreal partner_scale, const DSBlock *s, PetscInt j, PetscInt j1, const PetscReal (*z)[3], vreal *v, vreal (*m)[3], DSKernelSums *partner)
 {
-  for (; j + LANES <= j1; j += LANES) symmetric_step(type, D, G, a16, partner_scale, s, j, LANES, z, v, m, partner);
-  if (j < j1) symmetric_step_any(type, D, G, a16, partner_scale, s, j, (int)(j1 - j), z, v, m, partner);
+  for (; j + LANES <= j1; j += LANES) symmetric_step(type, D, G, a_units, partner_scale, s, j, LANES, z, v, m, partner);
+  if (j < j1) symmetric_step_any(type, D, G, a_units, partner_scale, s, j, (int)(j1 - j), z, v, m, partner);
 }
 
 /* The queries [i0, i0 + G) against the source tile [j0, j1): together over the sources all
    of them pair with (on the diagonal, from i0 + G on), then one by one over the rest of
    their triangle (j > i, before i0 + G: fewer than G sources, one partial vector). */
-INLINE void symmetric_queries(DSKernelType type, int D, int G, vreal a16, PetscReal moment_scale, const DSBlock *q, const DSBlock *s, PetscInt i0, PetscInt j0, PetscInt j1, PetscBool diagonal, DSKernelSums *acc, DSKernelSums *partner)
+INLINE void symmetric_queries(DSKernelType type, int D, int G, vreal a_units, PetscReal moment_scale, const DSBlock *q, const DSBlock *s, PetscInt i0, PetscInt j0, PetscInt j1, PetscBool diagonal, DSKernelSums *acc, DSKernelSums *partner)
 {
   const vreal    partner_scale = splat(-moment_scale);
   const PetscInt shared        = diagonal ? PetscMin(PetscMax(j0, i0 + G), j1) : j0;
@@ -243,10 +246,10 @@ INLINE void symmetric_queries(DSKernelType type, int D, int G, vreal a16, PetscR
     v[g] = splat(0);
     for (int c = 0; c < D; c++) z[g][c] = q->x[c * q->ld + i0 + g], m[g][c] = splat(0);
   }
-  symmetric_span(type, D, G, a16, partner_scale, s, shared, j1, (const PetscReal(*)[3])z, v, m, partner);
+  symmetric_span(type, D, G, a_units, partner_scale, s, shared, j1, (const PetscReal(*)[3])z, v, m, partner);
   for (int g = 0; diagonal && g < G; g++) {
     const PetscInt j = PetscMax(j0, i0 + g + 1);
-    if (j < shared) symmetric_step_any(type, D, 1, a16, partner_scale, s, j, (int)(shared - j), (const PetscReal(*)[3])&z[g], &v[g], &m[g], partner);
+    if (j < shared) symmetric_step_any(type, D, 1, a_units, partner_scale, s, j, (int)(shared - j), (const PetscReal(*)[3])&z[g], &v[g], &m[g], partner);
   }
   for (int g = 0; g < G; g++) {
     for (int c = 0; c < D; c++) moment[c] = lane_sum(m[g][c]);
@@ -255,9 +258,9 @@ INLINE void symmetric_queries(DSKernelType type, int D, int G, vreal a16, PetscR
 }
 
 /* symmetric_queries for one query, compiled once: the queries left over from the groups. */
-static __attribute__((noinline)) void symmetric_query_any(DSKernelType type, int D, vreal a16, PetscReal moment_scale, const DSBlock *q, const DSBlock *s, PetscInt i, PetscInt j0, PetscInt j1, PetscBool diagonal, DSKernelSums *acc, DSKernelSums *partner)
+static __attribute__((noinline)) void symmetric_query_any(DSKernelType type, int D, vreal a_units, PetscReal moment_scale, const DSBlock *q, const DSBlock *s, PetscInt i, PetscInt j0, PetscInt j1, PetscBool diagonal, DSKernelSums *acc, DSKernelSums *partner)
 {
-  symmetric_queries(type, D, 1, a16, moment_scale, q, s, i, j0, j1, diagonal, acc, partner);
+  symmetric_queries(type, D, 1, a_units, moment_scale, q, s, i, j0, j1, diagonal, acc, partner);
 }
 
 /* The symmetric fused micro-kernel: each pair of query i and source j computed once (on the
@@ -268,14 +271,14 @@ static __attribute__((noinline)) void symmetric_query_any(DSKernelType type, int
    them, and each vector of partner sums is loaded and stored once per group. */
 INLINE void symmetric_sums(DSKernelType type, int D, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool diagonal, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc, DSKernelSums *partner)
 {
-  const vreal a16 = splat(16 * K->log2_scale);
+  const vreal a_units = splat(EXP2_UNITS * K->log2_scale);
 
   for (PetscInt i = 0; diagonal && !exclude && i < q->n; i++) acc->value[i] += 1;
   for (PetscInt j0 = 0; j0 < s->n; j0 += SYMMETRIC_TILE) {
     const PetscInt j1 = PetscMin(j0 + SYMMETRIC_TILE, s->n), nq = diagonal ? j1 - 1 : q->n; /* the queries with a pair in the tile */
     PetscInt       i0 = 0;
-    for (; i0 + SYMMETRIC_GROUP <= nq; i0 += SYMMETRIC_GROUP) symmetric_queries(type, D, SYMMETRIC_GROUP, a16, moment_scale, q, s, i0, j0, j1, diagonal, acc, partner);
-    for (; i0 < nq; i0++) symmetric_query_any(type, D, a16, moment_scale, q, s, i0, j0, j1, diagonal, acc, partner);
+    for (; i0 + SYMMETRIC_GROUP <= nq; i0 += SYMMETRIC_GROUP) symmetric_queries(type, D, SYMMETRIC_GROUP, a_units, moment_scale, q, s, i0, j0, j1, diagonal, acc, partner);
+    for (; i0 < nq; i0++) symmetric_query_any(type, D, a_units, moment_scale, q, s, i0, j0, j1, diagonal, acc, partner);
   }
 }
 
@@ -360,7 +363,7 @@ static void wide_chunk(PetscBool moments, const vreal *z, const DSBlock *s, Pets
 INLINE void wide_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
 {
   const PetscInt dim = q->dim, moments = acc->moment ? dim : 0;
-  const vreal    a16 = splat(16 * K->log2_scale);
+  const vreal    a_units = splat(EXP2_UNITS * K->log2_scale);
   vreal          r2_or_k[WIDE_TILE], z[dim], m[dim];
 
   for (PetscInt i0 = 0; i0 < q->n; i0 += LANES) {
@@ -370,7 +373,7 @@ INLINE void wide_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, co
     for (PetscInt j0 = 0; j0 < s->n; j0 += WIDE_TILE) {
       const PetscInt nt = PetscMin(WIDE_TILE, s->n - j0);
       for (PetscInt c0 = 0; c0 < dim; c0 += WIDE_CHUNK) wide_chunk(PETSC_FALSE, z, s, c0, j0, nt, r2_or_k, NULL);
-      for (PetscInt j = 0; j < nt; j++) r2_or_k[j] = kernel_values(type, a16, r2_or_k[j]);
+      for (PetscInt j = 0; j < nt; j++) r2_or_k[j] = kernel_values(type, a_units, r2_or_k[j]);
       for (int l = 0; exclude && l < live; l++) {
         const PetscInt self = q->start + i0 + l - s->start - j0;
         if (self >= 0 && self < nt) r2_or_k[self][l] = 0;

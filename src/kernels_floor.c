@@ -22,14 +22,14 @@ DSFloorRule ds_floor_rule(DSJointFloor floor, PetscReal unit)
 /* What the vector loops need of the kernel and the rule. */
 typedef struct {
   const DSKernel *kernel;
-  vreal           a16;    /* 16 log2_scale: the exponential kernels' scale */
+  vreal           a_units;    /* EXP2_UNITS log2_scale: the exponential kernels' scale */
   vreal           min_r2; /* the rule's clamp of squared distances */
   PetscReal       self;   /* the kernel value of the self pair (at the rule's self distance) */
 } RuleValues;
 
 static RuleValues rule_values_setup(const DSKernel *kernel, const DSFloorRule *rule)
 {
-  return (RuleValues){kernel, splat(16 * kernel->log2_scale), splat(rule->min_r2), ds_kernel_value(kernel, rule->self_distance)};
+  return (RuleValues){kernel, splat(EXP2_UNITS * kernel->log2_scale), splat(rule->min_r2), ds_kernel_value(kernel, rule->self_distance)};
 }
 
 /* Kernel values of one vector of pairs (query z, sources [j, j + live)) at the rule's
@@ -45,7 +45,7 @@ INLINE vreal rule_values(DSKernelType type, int D, const RuleValues *rv, const D
       k[l] = pow(1.0 + r2[l] * rv->kernel->inv_h2, -rv->kernel->beta);
       k[l] = k[l] < KERNEL_SMALLEST ? 0.0 : k[l];
     }
-  else k = kernel_values(type, rv->a16, r2);
+  else k = kernel_values(type, rv->a_units, r2);
   return live < LANES ? k * live_lanes(live) : k;
 }
 

@@ -1,8 +1,8 @@
 /* The Sinkhorn iterations' log-sum-exp pair loops (ds_kernels_lse.h) on the vector layer of
-   the micro-kernels (kernels_vector.h). Exponents are held in sixteenths of a binary order,
-   u = 16 log2(e) (w_j - c_ij / eps), so that each pair costs one fused multiply-add more
-   than a kernel value, and each term is 2^((u - shift) / 16) by the micro-kernels'
-   exp2_sixteenths. Per tile of sources and query point, one sweep adds the terms with the
+   the micro-kernels (kernels_vector.h). Exponents are held in the exponential's units
+   (EXP2_UNITS per binary order), u = EXP2_UNITS log2(e) (w_j - c_ij / eps), so that each
+   pair costs one fused multiply-add more than a kernel value, and each term is
+   2^((u - shift) / EXP2_UNITS) by the micro-kernels' exp2_units. Per tile of sources and query point, one sweep adds the terms with the
    query's shift and tracks the tile's largest exponent; only when that exceeds the shift
    by more than RAISE_LIMIT (terms beyond 2^900) is the shift raised to it, the sums
    rescaled and the tile swept again. A query's first tile sets the shift to its exact
@@ -13,10 +13,10 @@
 #include "ds_kernels_lse.h"
 
 #define TILE        512                /* sources per tile: a swept-again tile is still in the first-level cache */
-#define RAISE_LIMIT (16.0 * 900)       /* terms up to 2^900 are kept with the current shift */
-#define SIXTEENTHS 23.083120654223414 /* 16 log2(e): natural exponents to sixteenths */
+#define RAISE_LIMIT   (EXP2_UNITS * 900.0)      /* terms up to 2^900 are kept with the current shift */
+#define UNITS_PER_NAT (EXP2_UNITS * M_LOG2E) /* natural exponents to the exponential's units */
 /* The log-weight of the lanes past a span's end: finite (no NaN from inf - inf), far below
-   any real exponent, and its 2^(u/16) is 0. */
+   any real exponent, and its 2^(u / EXP2_UNITS) is 0. */
 #define ABSENT (-0x1p1000)
 
 PetscReal ds_lse_cost(DSSinkhornCost cost, PetscReal r) { return cost == DS_SINKHORN_COST_SQUARED ? 0.5 * r * r : r; }
@@ -31,48 +31,48 @@ void ds_lse_sums_reset(PetscInt n, PetscInt dim, DSLseSums *sums)
   }
 }
 
-/* Exponents (sixteenths) of query z against the sources [j, j + live), live <= LANES: the
+/* Exponents (in the exponential's units) of query z against the sources [j, j + live), live <= LANES: the
    differences z - s_j in d[0..D), the factor of the cost's gradient on them in *gradient
    (1 for the squared cost, 1 / r for the euclidean one, 0 at r = 0); lanes past `live` get
-   the exponent of ABSENT. a16 is -16 log2(e) / eps times 1/2 for the squared cost. */
-INLINE vreal lse_exponents(DSSinkhornCost cost, int D, vreal a16, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *d, vreal *gradient)
+   the exponent of ABSENT. a_units is -UNITS_PER_NAT / eps times 1/2 for the squared cost. */
+INLINE vreal lse_exponents(DSSinkhornCost cost, int D, vreal a_units, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *d, vreal *gradient)
 {
   const vreal r2 = fused_distances(D, s, j, live, z, d);
   vreal       w;
 
   if (s->weight) w = live == LANES ? load(s->weight + j) : load_partial(s->weight + j, live, ABSENT);
   else w = live == LANES ? splat(0) : splat(ABSENT) * (splat(1) - live_lanes(live));
-  w *= splat(SIXTEENTHS);
+  w *= splat(UNITS_PER_NAT);
   if (cost == DS_SINKHORN_COST_SQUARED) {
     *gradient = splat(1);
-    return vfma(a16, r2, w);
+    return vfma(a_units, r2, w);
   }
   const vreal r = vsqrt(r2);
   *gradient     = vselect(r2 > 0, splat(1) / r, splat(0));
-  return vfma(a16, r, w);
+  return vfma(a_units, r, w);
 }
 
-/* The largest exponent (sixteenths) of query z over the sources [j0, j1); -INFINITY for an
+/* The largest exponent (units) of query z over the sources [j0, j1); -INFINITY for an
    empty range. */
-INLINE PetscReal span_max(DSSinkhornCost cost, int D, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z)
+INLINE PetscReal span_max(DSSinkhornCost cost, int D, vreal a_units, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z)
 {
   vreal     top = splat(-INFINITY), d[D], gradient;
   PetscReal m   = -INFINITY;
 
-  for (PetscInt j = j0; j < j1; j += LANES) top = vmax(top, lse_exponents(cost, D, a16, s, j, (int)PetscMin(LANES, j1 - j), z, d, &gradient));
+  for (PetscInt j = j0; j < j1; j += LANES) top = vmax(top, lse_exponents(cost, D, a_units, s, j, (int)PetscMin(LANES, j1 - j), z, d, &gradient));
   for (int l = 0; l < LANES; l++) m = PetscMax(m, top[l]);
   return m;
 }
 
-/* Adds 2^((u - shift) / 16) of query z over the sources [j0, j1) to *v and its moments to
+/* Adds 2^((u - shift) / EXP2_UNITS) of query z over the sources [j0, j1) to *v and its moments to
    m[0..D), and the lane-wise maximum of the exponents u to *top. */
-INLINE void span_sums(DSSinkhornCost cost, int D, vreal a16, vreal shift, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, vreal *v, vreal *m, vreal *top)
+INLINE void span_sums(DSSinkhornCost cost, int D, vreal a_units, vreal shift, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, vreal *v, vreal *m, vreal *top)
 {
   vreal d[D], gradient;
 
   for (PetscInt j = j0; j < j1; j += LANES) {
-    const vreal u = lse_exponents(cost, D, a16, s, j, (int)PetscMin(LANES, j1 - j), z, d, &gradient);
-    const vreal k = exp2_sixteenths(u - shift);
+    const vreal u = lse_exponents(cost, D, a_units, s, j, (int)PetscMin(LANES, j1 - j), z, d, &gradient);
+    const vreal k = exp2_units(u - shift);
     *top          = vmax(*top, u);
     *v += k;
     if (m) {
@@ -83,9 +83,9 @@ INLINE void span_sums(DSSinkhornCost cost, int D, vreal a16, vreal shift, const 
 }
 
 /* The terms of query z over the sources [t0, t1) but `self` (an index outside the range
-   leaves none out) with the shift m16, in *v and m[0..D) (zeroed first); their largest
+   leaves none out) with the shift m_units, in *v and m[0..D) (zeroed first); their largest
    exponent is returned. */
-INLINE PetscReal tile_sums(DSSinkhornCost cost, int D, vreal a16, PetscReal m16, const DSBlock *s, PetscInt t0, PetscInt t1, PetscInt self, const PetscReal *z, vreal *v, vreal *m)
+INLINE PetscReal tile_sums(DSSinkhornCost cost, int D, vreal a_units, PetscReal m_units, const DSBlock *s, PetscInt t0, PetscInt t1, PetscInt self, const PetscReal *z, vreal *v, vreal *m)
 {
   PetscInt  range[4];
   const int count   = ranges_around(t0, t1, self, range);
@@ -95,48 +95,48 @@ INLINE PetscReal tile_sums(DSSinkhornCost cost, int D, vreal a16, PetscReal m16,
   *v = splat(0);
   if (m)
     for (int c = 0; c < D; c++) m[c] = splat(0);
-  for (int r = 0; r < count; r++) span_sums(cost, D, a16, splat(m16), s, range[2 * r], range[2 * r + 1], z, v, m, &top);
+  for (int r = 0; r < count; r++) span_sums(cost, D, a_units, splat(m_units), s, range[2 * r], range[2 * r + 1], z, v, m, &top);
   for (int l = 0; l < LANES; l++) largest = PetscMax(largest, top[l]);
   return largest;
 }
 
-/* Raises query i's shift to m16 (sixteenths), rescaling its sums. */
-INLINE void raise_shift(DSLseSums *sums, int D, PetscInt i, PetscReal old16, PetscReal m16)
+/* Raises query i's shift to m_units (units), rescaling its sums. */
+INLINE void raise_shift(DSLseSums *sums, int D, PetscInt i, PetscReal old_units, PetscReal m_units)
 {
-  const PetscReal rescale = exp2((old16 - m16) / 16); /* 0 before the first terms */
+  const PetscReal rescale = exp2((old_units - m_units) / EXP2_UNITS); /* 0 before the first terms */
 
   sums->value[i] *= rescale;
   if (sums->moment)
     for (int c = 0; c < D; c++) sums->moment[c * sums->ld + i] *= rescale;
-  sums->max[i] = m16 / SIXTEENTHS;
+  sums->max[i] = m_units / UNITS_PER_NAT;
 }
 
 INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscBool moments, PetscReal epsilon, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSLseSums *sums)
 {
-  const vreal a16 = splat(-SIXTEENTHS / (cost == DS_SINKHORN_COST_SQUARED ? 2 * epsilon : epsilon));
+  const vreal a_units = splat(-UNITS_PER_NAT / (cost == DS_SINKHORN_COST_SQUARED ? 2 * epsilon : epsilon));
 
   for (PetscInt t0 = 0; t0 < s->n; t0 += TILE) {
     const PetscInt t1 = PetscMin(t0 + TILE, s->n);
     for (PetscInt i = 0; i < q->n; i++) {
       const PetscInt self = exclude ? q->start + i - s->start : -1;
-      PetscReal      z[D], m16 = sums->max[i] * SIXTEENTHS, largest;
+      PetscReal      z[D], m_units = sums->max[i] * UNITS_PER_NAT, largest;
       vreal          v, m[D], *moment = moments ? m : NULL; /* a constant in each compiled copy */
 
       for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
-      if (m16 == -INFINITY) { /* the first terms: the shift starts at their exact maximum */
+      if (m_units == -INFINITY) { /* the first terms: the shift starts at their exact maximum */
         PetscInt  range[4];
         const int count = ranges_around(t0, t1, self, range);
         largest         = -INFINITY;
-        for (int r = 0; r < count; r++) largest = PetscMax(largest, span_max(cost, D, a16, s, range[2 * r], range[2 * r + 1], z));
+        for (int r = 0; r < count; r++) largest = PetscMax(largest, span_max(cost, D, a_units, s, range[2 * r], range[2 * r + 1], z));
         if (largest == -INFINITY) continue; /* the tile held the query's self pair only */
-        raise_shift(sums, D, i, m16, largest);
-        m16 = largest;
+        raise_shift(sums, D, i, m_units, largest);
+        m_units = largest;
       }
       for (int sweep = 0;; sweep++) { /* terms beyond 2^900: raise the shift and sweep once more */
-        largest = tile_sums(cost, D, a16, m16, s, t0, t1, self, z, &v, moment);
-        if (sweep == 1 || !(largest > m16 + RAISE_LIMIT)) break;
-        raise_shift(sums, D, i, m16, largest);
-        m16 = largest;
+        largest = tile_sums(cost, D, a_units, m_units, s, t0, t1, self, z, &v, moment);
+        if (sweep == 1 || !(largest > m_units + RAISE_LIMIT)) break;
+        raise_shift(sums, D, i, m_units, largest);
+        m_units = largest;
       }
       sums->value[i] += lane_sum(v);
       if (moment)

@@ -1,6 +1,6 @@
 /* The vector layer of the pair micro-kernels, private to kernels.c and cells.c: GCC vector
    types of LANES doubles (one AVX-512 register, or 4 doubles elsewhere), lane-wise
-   operations, the exponential exp2_sixteenths and the fused micro-kernel's loop over a
+   operations, the exponential exp2_units and the fused micro-kernel's loop over a
    range of sources, which the all-pairs sums (kernels.c) and the cell lists (cells.c)
    share. Every function here is inlined into its caller, so both files compile the same
    instructions. */
@@ -30,13 +30,22 @@
 typedef double  vreal __attribute__((vector_size(LANES * sizeof(double))));
 typedef int64_t vint __attribute__((vector_size(LANES * sizeof(int64_t))));
 
-/* Lane-wise operations. The loops compile to single vector instructions; fma is explicit
-   because -std=c11 does not contract a*b+c. */
+/* Lane-wise operations; fma is explicit because -std=c11 does not contract a*b+c. The fused
+   multiply-add and the square root are intrinsics where the vector is a machine register:
+   GCC 12 compiles the lane-wise loop over 4 doubles to 4 scalar fmas (AVX2 + FMA, measured
+   1.7x slower in the fused loop), so the loops serve only machines without them. */
 INLINE vreal splat(double x)
 {
   const vint lane0 = {0};
   return __builtin_shuffle((vreal){x}, lane0);
 }
+#if LANES == 8
+INLINE vreal vfma(vreal a, vreal b, vreal c) { return (vreal)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)c); }
+INLINE vreal vsqrt(vreal a) { return (vreal)_mm512_sqrt_pd((__m512d)a); }
+#elif defined(__FMA__)
+INLINE vreal vfma(vreal a, vreal b, vreal c) { return (vreal)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c); }
+INLINE vreal vsqrt(vreal a) { return (vreal)_mm256_sqrt_pd((__m256d)a); }
+#else
 INLINE vreal vfma(vreal a, vreal b, vreal c)
 {
   vreal v;
@@ -49,6 +58,7 @@ INLINE vreal vsqrt(vreal a)
   for (int l = 0; l < LANES; l++) v[l] = sqrt(a[l]);
   return v;
 }
+#endif
 INLINE vreal load(const PetscReal *p)
 {
   vreal v;
@@ -75,6 +85,17 @@ INLINE PetscReal lane_sum(vreal v)
   return s;
 }
 
+/* The most vectors exp2_units_n computes together (fixed-size arrays, which GCC keeps in
+   registers where variable-length ones go to the stack). */
+#define EXP2_GROUP_MAX 4
+
+#if LANES == 8
+/* The exponential's unit: exp2_units(u) = 2^(u / EXP2_UNITS). AVX-512 rounds u to
+   sixteenths of a binary order and reads 2^(j/16) from a 16-entry table in two registers;
+   narrower vectors have no 16-entry permute (a lane-wise lookup costs more than the
+   polynomial it saves), so they round to whole orders and use a longer polynomial. */
+  #define EXP2_UNITS 16
+
 /* 2 2^(j/16) for j = 0..15, rounded, in two registers, and the relative error of each
    rounding: 2 2^(j/16) = table (1 + error). */
 static const double exp2_table[16] = {2.0, 2.0885475648548275, 2.1810154653305154, 2.277577269513383, 2.378414230005442, 2.483715624146968, 2.5936791093020193, 2.7085110938737853,
@@ -82,23 +103,14 @@ static const double exp2_table[16] = {2.0, 2.0885475648548275, 2.181015465330515
 static const double exp2_error[16] = {0.0, 8.189317638195515e-17, -2.7939114859515733e-17, 7.826573258636076e-17, 3.3484623336251524e-17, 3.750854201303127e-17, 1.9572585293112036e-17, 5.68648095791174e-17,
                                       -6.835808657661922e-17, -2.3591094770850053e-17, 5.1548301170786783e-17, 1.5341410053603723e-17, 4.875160526227062e-17, 1.685487290628973e-17, 1.790126907604513e-17, -5.545065618639427e-17};
 
-/* Entry j of a 16-entry table, lane by lane: with AVX-512 one two-register permute;
-   elsewhere lane-wise loads (narrower machines have no 16-entry permute). */
-INLINE vreal table_lookup(const PetscReal *table, vint j)
-{
-#if LANES == 8
-  return __builtin_shuffle(load(table), load(table + 8), j);
-#else
-  vreal v;
-  for (int l = 0; l < LANES; l++) v[l] = table[j[l]];
-  return v;
-#endif
-}
+/* Entry j of a 16-entry table, lane by lane: one two-register permute. */
+INLINE vreal table_lookup(const PetscReal *table, vint j) { return __builtin_shuffle(load(table), load(table + 8), j); }
 
-/* 2^(u/16), lane by lane, for u <= 0; 0 where that is below 2^(-1021 - 1/32), so
-   no result is subnormal. u is rounded to an integer m = 16 n + j (0 <= j < 16) by the
-   1.5 2^52 shifter (so it vectorises; its low bits then hold 16 (n + 1022) + j),
-   r = u - m exact with |r| <= 1/2, and
+/* 2^(u/16), lane by lane, for u <= 0, for the n <= EXP2_GROUP_MAX vectors u[0..n) in place, each step of
+   the n computed together (independent chains for the core's scheduler); 0 where it is
+   below 2^(-1021 - 1/32), so no result is subnormal. u is rounded to an integer
+   m = 16 n + j (0 <= j < 16) by the 1.5 2^52 shifter (so it vectorises; its low bits then
+   hold 16 (n + 1022) + j), r = u - m exact with |r| <= 1/2, and
    2^(u/16) = 2^(n-1) * 2 2^(j/16) * 2^(r/16): the table entry and its rounding error come
    from two-register permutes indexed by the shifter's low 4 bits, 2^(r/16) - 1 from a
    degree-6 polynomial (Chebyshev fit, error 1.4e-17) whose constant term carries the
@@ -107,35 +119,95 @@ INLINE vreal table_lookup(const PetscReal *table, vint j)
    exponential_matches_long_double).
    A u below -2^51 gives 0; an infinite u (from a squared distance beyond DBL_MAX) gives
    NaN, which the run's non-finite check reports. */
-INLINE vreal exp2_sixteenths(vreal u)
+INLINE void exp2_units_n(int n, vreal *u)
 {
   const double shifter = 0x1.8p52 + 16 * 1022;
-  const vreal  shifted = u + shifter;
-  const vreal  r       = u - (shifted - shifter);
-  vint         bits, index;
-  vreal        p, scale;
+  vint         bits[EXP2_GROUP_MAX];
+  vreal        r[EXP2_GROUP_MAX], p[EXP2_GROUP_MAX];
 
-  memcpy(&bits, &shifted, sizeof(bits)); /* the shifter's bits plus 16 (n + 1022) + j */
-  index = bits & 15;
-  p     = vfma(r, splat(9.1813349609072544707e-12), splat(1.2716085030349987688e-9));
-  p     = vfma(p, r, splat(1.4676100321837673748e-7));
-  p     = vfma(p, r, splat(1.3550807777499828836e-5));
-  p     = vfma(p, r, splat(9.383847928089873078e-4));
-  p     = vfma(p, r, splat(4.3321698784996609583e-2));
-  p     = vfma(p, r, table_lookup(exp2_error, index)); /* 2^(r/16) - 1 + error */
-  /* The bits of 2^(n-1), that is (n + 1022) << 52: shifting left by 48 drops the shifter's
-     bits and j moves below bit 52; 0 unless n + 1022 >= 1. */
-  bits = (bits << 48) & (int64_t)0xFFF0000000000000ULL & (bits > 0x4338000000000000LL + 15);
-  memcpy(&scale, &bits, sizeof(scale));
-  scale *= table_lookup(exp2_table, index);
-  return vfma(scale, p, scale);
+  for (int w = 0; w < n; w++) {
+    const vreal shifted = u[w] + shifter;
+    r[w]                = u[w] - (shifted - shifter);
+    memcpy(&bits[w], &shifted, sizeof(bits[w])); /* the shifter's bits plus 16 (n + 1022) + j */
+  }
+  for (int w = 0; w < n; w++) p[w] = vfma(r[w], splat(9.1813349609072544707e-12), splat(1.2716085030349987688e-9));
+  for (int w = 0; w < n; w++) p[w] = vfma(p[w], r[w], splat(1.4676100321837673748e-7));
+  for (int w = 0; w < n; w++) p[w] = vfma(p[w], r[w], splat(1.3550807777499828836e-5));
+  for (int w = 0; w < n; w++) p[w] = vfma(p[w], r[w], splat(9.383847928089873078e-4));
+  for (int w = 0; w < n; w++) p[w] = vfma(p[w], r[w], splat(4.3321698784996609583e-2));
+  for (int w = 0; w < n; w++) {
+    const vint index = bits[w] & 15;
+    vint       scale_bits;
+    vreal      scale;
+    p[w] = vfma(p[w], r[w], table_lookup(exp2_error, index)); /* 2^(r/16) - 1 + error */
+    /* The bits of 2^(n-1), that is (n + 1022) << 52: shifting left by 48 drops the
+       shifter's bits and j moves below bit 52; 0 unless n + 1022 >= 1. */
+    scale_bits = (bits[w] << 48) & (int64_t)0xFFF0000000000000ULL & (bits[w] > 0x4338000000000000LL + 15);
+    memcpy(&scale, &scale_bits, sizeof(scale));
+    scale *= table_lookup(exp2_table, index);
+    u[w] = vfma(scale, p[w], scale);
+  }
+}
+#else
+  #define EXP2_UNITS 1
+
+/* 2^u, lane by lane, for u <= 0, for the n <= EXP2_GROUP_MAX vectors u[0..n) in place, each step of the n
+   computed together (independent chains for the core's scheduler); 0 where u is below
+   -1021 - 1/32, as with AVX-512's sixteenths, so no result is subnormal. u is rounded to
+   an integer m by the 1.5 2^52 shifter (its low bits then hold m + 1023), r = u - m exact
+   with |r| <= 1/2, and 2^u = 2^m * 2^r: 2^r from a degree-11 polynomial (Chebyshev fit
+   of 2^r - 1, error 3.2e-18, Horner's rule ending in + 1), and 2^m built in the exponent
+   bits, set to 0 below the threshold by a compare of u and a mask. Relative error 0.60 eps
+   (test exponential_matches_long_double). An infinite u gives NaN (0 times NaN), which
+   the run's non-finite check reports. */
+INLINE void exp2_units_n(int n, vreal *u)
+{
+  static const double coefficient[11] = {4.4558179083360645e-10, 7.074194297288521e-09, 1.0178057087733941e-07, 1.3215432535912375e-06, 1.5252733841556773e-05, 0.00015403530463724353,
+                                         0.001333355814640647,   0.009618129107587256,  0.055504108664821625,   0.24022650695910158,    0.6931471805599453};
+  const double        shifter        = 0x1.8p52 + 1023;
+  vint                bits[EXP2_GROUP_MAX];
+  vreal               r[EXP2_GROUP_MAX], p[EXP2_GROUP_MAX];
+
+  for (int w = 0; w < n; w++) {
+    const vreal shifted = u[w] + shifter;
+    r[w]                = u[w] - (shifted - shifter);
+    memcpy(&bits[w], &shifted, sizeof(bits[w])); /* the shifter's bits plus m + 1023 */
+    p[w] = splat(coefficient[0]);
+  }
+  for (int k = 1; k < 11; k++)
+    for (int w = 0; w < n; w++) p[w] = vfma(p[w], r[w], splat(coefficient[k]));
+  for (int w = 0; w < n; w++) {
+    /* The bits of 2^m, that is (m + 1023) << 52: shifting left by 52 drops the shifter's
+       bits; 0 below the threshold (which also keeps m + 1023 >= 2). */
+    const vint keep       = u[w] >= -1021 - 1.0 / 32;
+    const vint scale_bits = (bits[w] << 52) & keep;
+    vreal      scale;
+    memcpy(&scale, &scale_bits, sizeof(scale));
+    u[w] = scale * vfma(p[w], r[w], splat(1));
+  }
+}
+#endif
+
+/* 2^(u / EXP2_UNITS) of one vector (exp2_units_n). */
+INLINE vreal exp2_units(vreal u)
+{
+  exp2_units_n(1, &u);
+  return u;
 }
 
-/* Kernel values k_j = k(r_j) of a gaussian or laplace kernel from squared distances r2,
-   LANES at a time; a16 = 16 log2_scale. */
-INLINE vreal kernel_values(DSKernelType type, vreal a16, vreal r2)
+/* Kernel values k = k(r) of a gaussian or laplace kernel for the n vectors of squared
+   distances r2[0..n), in place; a_units = EXP2_UNITS log2_scale. */
+INLINE void kernel_values_n(DSKernelType type, int n, vreal a_units, vreal *r2)
 {
-  return exp2_sixteenths(a16 * (type == DS_KERNEL_GAUSSIAN ? r2 : vsqrt(r2)));
+  for (int w = 0; w < n; w++) r2[w] = a_units * (type == DS_KERNEL_GAUSSIAN ? r2[w] : vsqrt(r2[w]));
+  exp2_units_n(n, r2);
+}
+
+/* Kernel values of one vector of squared distances r2 (kernel_values_n). */
+INLINE vreal kernel_values(DSKernelType type, vreal a_units, vreal r2)
+{
+  kernel_values_n(type, 1, a_units, &r2);
+  return r2;
 }
 
 /* Squared distances of query z to the sources [j, j + live), live <= LANES, with the
@@ -195,27 +267,36 @@ INLINE vreal vmin(vreal a, vreal b) { return vselect(a < b, a, b); }
 #endif
 INLINE vreal vone_where(vint mask) { return vselect(mask, splat(1), splat(0)); }
 
-/* One vector of the fused micro-kernel: query z against sources [j, j + live),
-   live <= LANES, adding the kernel values k (0 in the lanes past `live`) to v and
-   k (z - s_j) to m. */
-INLINE void fused_step(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *v, vreal *m)
-{
-  vreal d[3], k = kernel_values(type, a16, fused_distances(D, s, j, live, z, d));
+/* Source vectors the fused loop computes together, their exponentials interleaved step by
+   step: one vector's chain of dependent instructions (about 80 cycles) is longer than the
+   core's scheduler can hide. AVX2 (Zen 3): 4; AVX-512 keeps 1, as tuned. */
+#define FUSED_GROUP (LANES == 8 ? 1 : 4)
 
-  if (live < LANES) k *= live_lanes(live);
-  *v += k;
-  for (int c = 0; c < D; c++) m[c] = vfma(k, d[c], m[c]);
+/* n vectors of the fused micro-kernel: query z against the sources
+   [j, j + (n - 1) LANES + live), live <= LANES in the last vector, adding the kernel
+   values k (0 in the lanes past `live`) to v and k (z - s_j) to m. */
+INLINE void fused_steps(DSKernelType type, int D, int n, vreal a_units, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *v, vreal *m)
+{
+  vreal d[EXP2_GROUP_MAX][3], k[EXP2_GROUP_MAX];
+
+  for (int w = 0; w < n; w++) k[w] = fused_distances(D, s, j + w * LANES, w == n - 1 ? live : LANES, z, d[w]);
+  kernel_values_n(type, n, a_units, k);
+  if (live < LANES) k[n - 1] *= live_lanes(live);
+  for (int w = 0; w < n; w++) {
+    *v += k[w];
+    for (int c = 0; c < D; c++) m[c] = vfma(k[w], d[w][c], m[c]);
+  }
 }
 
 /* Adds to value and moment[0..D) the fused sums of query z over sources [j0, j1):
    sum_j k and sum_j k (z - s_j). */
-INLINE void fused_span(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal *value, PetscReal *moment)
+INLINE void fused_span(DSKernelType type, int D, vreal a_units, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal *value, PetscReal *moment)
 {
   vreal    v = splat(0), m[3] = {splat(0), splat(0), splat(0)};
   PetscInt j = j0;
 
-  for (; j + LANES <= j1; j += LANES) fused_step(type, D, a16, s, j, LANES, z, &v, m);
-  if (j < j1) fused_step(type, D, a16, s, j, (int)(j1 - j), z, &v, m);
+  for (; j + FUSED_GROUP * LANES <= j1; j += FUSED_GROUP * LANES) fused_steps(type, D, FUSED_GROUP, a_units, s, j, LANES, z, &v, m);
+  for (; j < j1; j += LANES) fused_steps(type, D, 1, a_units, s, j, (int)PetscMin(LANES, j1 - j), z, &v, m);
   *value += lane_sum(v);
   for (int c = 0; c < D; c++) moment[c] += lane_sum(m[c]);
 }
@@ -234,12 +315,12 @@ INLINE int ranges_around(PetscInt j0, PetscInt j1, PetscInt self, PetscInt range
 
 /* fused_span over the sources [j0, j1) other than `self` (an index outside the range
    skips nothing). */
-INLINE void fused_range(DSKernelType type, int D, vreal a16, const DSBlock *s, PetscInt j0, PetscInt j1, PetscInt self, const PetscReal *z, PetscReal *value, PetscReal *moment)
+INLINE void fused_range(DSKernelType type, int D, vreal a_units, const DSBlock *s, PetscInt j0, PetscInt j1, PetscInt self, const PetscReal *z, PetscReal *value, PetscReal *moment)
 {
   PetscInt  range[4];
   const int count = ranges_around(j0, j1, self, range);
 
-  for (int r = 0; r < count; r++) fused_span(type, D, a16, s, range[2 * r], range[2 * r + 1], z, value, moment);
+  for (int r = 0; r < count; r++) fused_span(type, D, a_units, s, range[2 * r], range[2 * r + 1], z, value, moment);
 }
 
 /* Adds one query's fused sums to the accumulators, the moments times moment_scale. */
