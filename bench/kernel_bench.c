@@ -6,6 +6,7 @@
      kernel_bench lse WEIGHT DIM [N] [SECONDS]       (the Sinkhorn log-sum-exp, eps = 0.25: bandwidth 0.5)
      kernel_bench cutoff KERNEL N H EPS QUERIES      (cell lists against all pairs, d = 2)
      kernel_bench clock                              (the core's clock under load)
+     kernel_bench isa                                (the micro-kernels' instruction set)
    Prints one line of key=value results. */
 #include <petscsys.h>
 #include <petsctime.h>
@@ -126,6 +127,11 @@ int main(int argc, char **argv)
 
   PetscCall(PetscInitializeNoArguments());
   if (argc == 2 && !strcmp(argv[1], "clock")) return clock_bench();
+  if (argc == 2 && !strcmp(argv[1], "isa")) {
+    printf("vector_isa=%s\n", ds_kernel_vector_isa());
+    PetscCall(PetscFinalize());
+    return 0;
+  }
   if (argc == 7 && !strcmp(argv[1], "cutoff")) return cutoff_bench(argv[2], atoi(argv[3]), atof(argv[4]), atof(argv[5]), atoi(argv[6]));
   if (argc < 4) {
     fprintf(stderr, "usage: %s gaussian|laplace|imq|lse value|gradient DIM [N] [SECONDS] [full|symmetric]\n", argv[0]);

@@ -19,7 +19,7 @@ PETSC_EXTERN PetscErrorCode ds_output_check_path(MPI_Comm comm, const char *opti
 /* Creates the output file (replacing an old one), writes the run description and
    provenance as root attributes (n, dim, ranks, seed, field, kernel, the bandwidth rule
    and schedule, target and initial cloud, version, git_revision, compiler, build_flags,
-   petsc and hdf5 versions, host, created, the options database) and /target (none when
+   vector_isa, petsc and hdf5 versions, host, created, the options database) and /target (none when
    target is NULL). Removes the XDMF sidecar of an old file. Collective. */
 PETSC_EXTERN PetscErrorCode ds_output_open(MPI_Comm comm, const DSOptions *opts, const DSTarget *target, const DSBandwidth *bandwidth, DSOutput *out);
 

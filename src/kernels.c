@@ -494,3 +494,14 @@ PetscReal ds_kernel_cutoff_radius(const DSKernel *kernel, PetscReal eps)
   }
   return INFINITY;
 }
+
+const char *ds_kernel_vector_isa(void)
+{
+#if LANES == 8
+  return "avx512";
+#elif defined(__AVX2__) && defined(__FMA__)
+  return "avx2";
+#else
+  return "generic";
+#endif
+}

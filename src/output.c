@@ -193,6 +193,7 @@ static PetscErrorCode write_root_attributes(DSOutput out, const DSOptions *opts,
   PetscCall(ds_h5_attribute_write_string(f, "/", "git_revision", p.git_revision));
   PetscCall(ds_h5_attribute_write_string(f, "/", "compiler", p.compiler));
   PetscCall(ds_h5_attribute_write_string(f, "/", "build_flags", p.build_flags));
+  PetscCall(ds_h5_attribute_write_string(f, "/", "vector_isa", p.vector_isa));
   PetscCall(ds_h5_attribute_write_string(f, "/", "petsc_version", p.petsc_version));
   PetscCall(ds_h5_attribute_write_string(f, "/", "hdf5_version", p.hdf5_version));
   PetscCall(ds_h5_attribute_write_string(f, "/", "host", p.host));
