@@ -7,8 +7,10 @@ BUILD     := build
 MPIEXEC   ?= mpiexec
 RANKS     ?= 2
 
-# Vector width of the host; override with ARCH_FLAGS= (portable) on a heterogeneous cluster.
-ARCH_FLAGS ?= -march=native
+# Portable by default: the pair loops are compiled once per ISA level (KERNEL_ISAS below) and
+# chosen at run time, so a binary built on a login node runs, fast, on every node. Setting
+# ARCH_FLAGS (-march=native, say) applies to every file, the generic level's too.
+ARCH_FLAGS ?=
 OPT_FLAGS  ?= -O3 $(ARCH_FLAGS) -fno-math-errno -fopenmp-simd
 WARN_FLAGS := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 # Compiler and linker flags of an instrumented build (empty: none); check-sanitize sets them.
@@ -31,8 +33,25 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT_FLAGS) $(SANITIZE) $(WARN_FLAGS) -Iinc
              -DDS_GIT_REVISION='"$(GIT_REV)"' -DDS_BUILD_FLAGS='"$(strip $(OPT_FLAGS) $(SANITIZE))"' $(CFLAGS)
 LDLIBS_ALL = $(SANITIZE) $(DEPS_LIBS) -lm $(LDLIBS)
 
-LIB_SOURCES  := $(filter-out src/driftsim.c,$(wildcard src/*.c src/*/*.c))
-LIB_OBJECTS  := $(patsubst src/%.c,$(BUILD)/src/%.o,$(LIB_SOURCES))
+# The pair loops (doc/design.md, "ISA levels"): each file compiled once per level of the
+# target's architecture, with that level's flags and its entry points suffixed by its name.
+KERNEL_SOURCES := src/kernels.c src/kernels_floor.c src/kernels_lse.c
+ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine 2>/dev/null)),)
+  KERNEL_ISAS ?= generic avx2 avx512
+else
+  KERNEL_ISAS ?= generic
+endif
+# Every function taking or returning the vector types is inlined, so GCC's note that their
+# calling convention differs without AVX (the generic level) is moot; a pragma does not
+# silence it in GCC 12.
+ISA_FLAGS_generic := -Wno-psabi
+ISA_FLAGS_avx2    := -march=x86-64-v3
+ISA_FLAGS_avx512  := -march=x86-64-v4
+KERNEL_OBJECTS := $(foreach isa,$(KERNEL_ISAS),$(patsubst src/%.c,$(BUILD)/src/%.$(isa).o,$(KERNEL_SOURCES)))
+
+LIB_SOURCES  := $(filter-out src/driftsim.c $(KERNEL_SOURCES),$(wildcard src/*.c src/*/*.c))
+LIB_OBJECTS  := $(patsubst src/%.c,$(BUILD)/src/%.o,$(LIB_SOURCES)) $(KERNEL_OBJECTS)
+HEADERS      := $(wildcard include/*.h src/*.h src/*/*.h tests/*/*.h)
 MPI_TEST_SOURCES := $(wildcard tests/mpi/*.c)
 MPI_TEST_OBJECTS := $(patsubst tests/mpi/%.c,$(BUILD)/tests/mpi/%.o,$(MPI_TEST_SOURCES))
 CLI_TEST_SOURCES := $(wildcard tests/cli/*.c)
@@ -45,9 +64,18 @@ CLI_TESTS := $(BUILD)/tests/ds_cli_tests
 .PHONY: all deps check check-sanitize sanitized-build run bench clean
 all: $(PROGRAM)
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h tests/*/*.h) | deps-built
+$(BUILD)/%.o: %.c $(HEADERS) | deps-built
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+define KERNEL_ISA_RULE
+$(BUILD)/src/%.$(1).o: src/%.c $(HEADERS) | deps-built
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS_ALL) $$(ISA_FLAGS_$(1)) -DDS_ISA=$(1) -c $$< -o $$@
+endef
+$(foreach isa,$(KERNEL_ISAS),$(eval $(call KERNEL_ISA_RULE,$(isa))))
+# isa.c builds a table for each level compiled.
+$(BUILD)/src/isa.o: CFLAGS_ALL += $(foreach isa,$(KERNEL_ISAS),-DDS_KERNEL_ISA_$(isa))
 
 $(BUILD)/tests/%.o: CFLAGS_ALL += $(CHECK_CFLAGS)
 
@@ -87,7 +115,9 @@ deps-built:
 # fails it. Only memory that Open MPI (and one PETSc error path) keeps is exempt
 # (tools/lsan.supp). make check-sanitize: the instrumented parts alone, every command-line
 # case. Which cases make check instruments, and why, with the measured times: doc/design.md,
-# "The test budget". Both builds use JOBS compilers at once.
+# "The test budget". Both builds use JOBS compilers at once. The instrumented build compiles
+# the pair loops at the generic level only (instrumented, each level's files take minutes of
+# CPU: doc/design.md); the plain build's suites run every level this CPU has.
 JOBS ?= 2
 SANITIZE_BUILD := build-sanitize
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -102,7 +132,7 @@ check-sanitize: deps
 	tools/run-tests --no-plain --sanitize $(SANITIZE_BUILD)
 
 sanitized-build:
-	$(MAKE) -j$(JOBS) BUILD=$(SANITIZE_BUILD) PROGRAM=$(SANITIZE_BUILD)/bin/driftsim \
+	$(MAKE) -j$(JOBS) BUILD=$(SANITIZE_BUILD) PROGRAM=$(SANITIZE_BUILD)/bin/driftsim KERNEL_ISAS=generic \
 	  OPT_FLAGS="-O1 -g $(ARCH_FLAGS) -fno-math-errno -fopenmp-simd" SANITIZE="$(SANITIZE_FLAGS)" \
 	  $(SANITIZE_BUILD)/bin/driftsim $(SANITIZE_BUILD)/tests/ds_mpi_tests $(SANITIZE_BUILD)/tests/ds_cli_tests
 

@@ -6,13 +6,15 @@
      kernel_bench lse WEIGHT DIM [N] [SECONDS]       (the Sinkhorn log-sum-exp, eps = 0.25: bandwidth 0.5)
      kernel_bench cutoff KERNEL N H EPS QUERIES      (cell lists against all pairs, d = 2)
      kernel_bench clock                              (the core's clock under load)
-     kernel_bench isa                                (the micro-kernels' instruction set)
-   Prints one line of key=value results. */
+     kernel_bench isa                                (the ISA level the pair loops run)
+   The pair loops run at the ISA level the environment's DS_ISA names (generic, avx2,
+   avx512; default: the best this CPU runs). Prints one line of key=value results. */
 #include <petscsys.h>
 #include <petsctime.h>
 #include "ds_kernels.h"
 #include "ds_kernels_lse.h"
 #include "ds_rng.h"
+#include "ds_isa.h"
 
 /* Seconds of `reps` calls of the all-pairs or the cell-list sums of `queries` points. */
 static double time_sums(const DSKernel *K, DSWeight weight, const DSBlock *q, const DSBlock *all, const DSCells *cells, DSKernelSums *sums)
@@ -127,6 +129,15 @@ int main(int argc, char **argv)
 
   PetscCall(PetscInitializeNoArguments());
   if (argc == 2 && !strcmp(argv[1], "clock")) return clock_bench();
+  for (int isa = DS_ISA_GENERIC; isa < DS_ISA_AUTO && getenv("DS_ISA"); isa++)
+    if (!strcmp(getenv("DS_ISA"), DSIsaNames[isa])) {
+      if (!ds_isa_supported((DSIsa)isa)) {
+        fprintf(stderr, "kernel_bench: DS_ISA=%s: this CPU or build lacks it\n", DSIsaNames[isa]);
+        PetscCall(PetscFinalize());
+        return 2;
+      }
+      ds_isa_select((DSIsa)isa);
+    }
   if (argc == 2 && !strcmp(argv[1], "isa")) {
     printf("vector_isa=%s\n", ds_kernel_vector_isa());
     PetscCall(PetscFinalize());
@@ -173,7 +184,7 @@ int main(int argc, char **argv)
     pairs += (double)n * n;
     PetscCall(PetscTime(&t1));
   } while (t1 - t0 < seconds);
-  printf("kernel=%s weight=%s dim=%d n=%d schedule=%s pairs_per_s=%.4e checksum=%.6e\n", argv[1], argv[2], (int)dim, (int)n, symmetric ? "symmetric" : "full", pairs / (t1 - t0), value[0]);
+  printf("kernel=%s weight=%s dim=%d n=%d schedule=%s vector_isa=%s pairs_per_s=%.4e checksum=%.6e\n", argv[1], argv[2], (int)dim, (int)n, symmetric ? "symmetric" : "full", ds_kernel_vector_isa(), pairs / (t1 - t0), value[0]);
   PetscCall(PetscFree5(x, value, moment, max, log_weight));
   PetscCall(PetscFree(partner));
   PetscCall(PetscFinalize());

@@ -3,6 +3,7 @@
 #define DS_OPTIONS_H
 
 #include <petscsys.h>
+#include "ds_isa.h"
 
 typedef enum { DS_KERNEL_GAUSSIAN, DS_KERNEL_LAPLACE, DS_KERNEL_IMQ } DSKernelType;
 typedef enum { DS_SELF_INCLUDE, DS_SELF_EXCLUDE } DSSelfPair;
@@ -85,6 +86,7 @@ typedef struct {
   PetscReal    cutoff_tol;     /* -drift_cutoff_tol: drop pairs with k < eps k(0) via cell lists; 0 = all pairs */
   DSSelfPair   self;           /* -drift_self: the j = i pair in particle sums */
   DSPairSchedule pair_schedule; /* -drift_pair_schedule: full or symmetric particle-particle sums */
+  DSIsa          isa;           /* -drift_isa: the pair loops' ISA level, DS_ISA_AUTO = the best every rank runs */
   DSTargetType target;         /* -drift_target */
   PetscInt     target_samples; /* -drift_target_samples: M, 0 = analytic density (from the file with -drift_target file) */
   PetscBool    target_samples_given; /* -drift_target_samples was given */

@@ -1,6 +1,9 @@
-/* Kernel table and the pair micro-kernels (DESIGN.md: kernel table). The pair loops are
-   written on GCC vector types of LANES doubles (one AVX-512 register, or 4 doubles
-   elsewhere), with no branch that depends on the pair. Every exponential is
+/* The pair micro-kernels (DESIGN.md: kernel table), compiled once per ISA level (the
+   Makefile's KERNEL_SOURCES; their entry points are suffixed by the level, kernels_isa.h,
+   and isa.c calls the selected level's; the kernel table's scalar parts are in
+   kernel_table.c). The pair loops are written on GCC vector types of LANES doubles (one
+   register: 8 with AVX-512, 4 with AVX2, 2 at the generic level), with no branch that
+   depends on the pair. Every exponential is
    exp2_units, a branch-free 2^(u / EXP2_UNITS): on AVX-512 u in sixteenths, a 16-entry
    table held in two registers and a degree-6 polynomial (relative error 0.57 eps); on
    narrower vectors u in binary orders and a degree-11 polynomial (0.60 eps); measured in
@@ -20,8 +23,9 @@
      then kernel values and weights, then each sum. The joint field's exact mode stays
      there so that its results do not change; its floored modes run on the vector layer
      (kernels_floor.c).
-   The vector layer and the fused loop live in kernels_vector.h (shared with the cell lists,
-   cells.c). */
+   The vector layer and the fused loop live in kernels_vector.h (shared with the floored and
+   the log-sum-exp loops); the cell lists' sums, over the lists cells.c builds, are at the
+   end. */
 #include "kernels_vector.h"
 
 #define TILE       256 /* sources per tile of the tiled micro-kernel */
@@ -31,39 +35,17 @@
 
 #define SYMMETRIC_GROUP 4 /* queries sharing each load and store of the partner sums, their exponentials interleaved (at most EXP2_GROUP_MAX) */
 
-double ds_exp2_nonpositive(double y)
+double DS_ISA_ENTRY(ds_exp2_nonpositive)(double y)
 {
   return exp2_units(splat(EXP2_UNITS) * splat(y))[0];
 }
 
-void ds_kernel_setup(DSKernelType type, PetscReal h, PetscReal beta, DSKernel *kernel)
-{
-  kernel->type   = type;
-  kernel->h      = h;
-  kernel->beta   = beta;
-  kernel->inv_h  = 1.0 / h;
-  kernel->inv_h2 = 1.0 / (h * h);
-  /* k = 2^(log2_scale r^2) gaussian, 2^(log2_scale r) laplace: log2(e) folded in once;
-     imq (a power, not an exponential) has none. */
-  kernel->log2_scale = type == DS_KERNEL_GAUSSIAN ? -0.5 * kernel->inv_h2 * M_LOG2E : type == DS_KERNEL_LAPLACE ? -kernel->inv_h * M_LOG2E : NAN;
-}
-
-PetscReal ds_kernel_value(const DSKernel *kernel, PetscReal r)
+PetscReal DS_ISA_ENTRY(ds_kernel_value)(const DSKernel *kernel, PetscReal r)
 {
   switch (kernel->type) {
   case DS_KERNEL_GAUSSIAN:
   case DS_KERNEL_LAPLACE: return exp2_units(splat(EXP2_UNITS * kernel->log2_scale) * splat(kernel->type == DS_KERNEL_GAUSSIAN ? r * r : r))[0];
   case DS_KERNEL_IMQ: return pow(1.0 + r * r * kernel->inv_h2, -kernel->beta);
-  }
-  return NAN;
-}
-
-PetscReal ds_kernel_gradient_factor(const DSKernel *kernel, PetscReal r)
-{
-  switch (kernel->type) {
-  case DS_KERNEL_GAUSSIAN: return -ds_kernel_value(kernel, r) * kernel->inv_h2;
-  case DS_KERNEL_LAPLACE: return r > 0 ? -ds_kernel_value(kernel, r) * kernel->inv_h / r : 0.0;
-  case DS_KERNEL_IMQ: return -2.0 * kernel->beta * kernel->inv_h2 * pow(1.0 + r * r * kernel->inv_h2, -kernel->beta - 1.0);
   }
   return NAN;
 }
@@ -234,7 +216,7 @@ INLINE void symmetric_span(DSKernelType type, int D, int G, vreal a_units, vreal
 
 /* The queries [i0, i0 + G) against the source tile [j0, j1): together over the sources all
    of them pair with (on the diagonal, from i0 + G on), then one by one over the rest of
-   their triangle (j > i, before i0 + G: fewer than G sources, one partial vector). */
+   their triangle (j > i, before i0 + G: fewer than G sources, in vectors of up to LANES). */
 INLINE void symmetric_queries(DSKernelType type, int D, int G, vreal a_units, PetscReal moment_scale, const DSBlock *q, const DSBlock *s, PetscInt i0, PetscInt j0, PetscInt j1, PetscBool diagonal, DSKernelSums *acc, DSKernelSums *partner)
 {
   const vreal    partner_scale = splat(-moment_scale);
@@ -248,8 +230,8 @@ INLINE void symmetric_queries(DSKernelType type, int D, int G, vreal a_units, Pe
   }
   symmetric_span(type, D, G, a_units, partner_scale, s, shared, j1, (const PetscReal(*)[3])z, v, m, partner);
   for (int g = 0; diagonal && g < G; g++) {
-    const PetscInt j = PetscMax(j0, i0 + g + 1);
-    if (j < shared) symmetric_step_any(type, D, 1, a_units, partner_scale, s, j, (int)(shared - j), (const PetscReal(*)[3])&z[g], &v[g], &m[g], partner);
+    for (PetscInt j = PetscMax(j0, i0 + g + 1); j < shared; j += LANES)
+      symmetric_step_any(type, D, 1, a_units, partner_scale, s, j, (int)PetscMin(LANES, shared - j), (const PetscReal(*)[3])&z[g], &v[g], &m[g], partner);
   }
   for (int g = 0; g < G; g++) {
     for (int c = 0; c < D; c++) moment[c] = lane_sum(m[g][c]);
@@ -282,14 +264,9 @@ INLINE void symmetric_sums(DSKernelType type, int D, const DSKernel *K, const DS
   }
 }
 
-PetscBool ds_kernel_symmetric_apply(const DSKernel *kernel, DSWeight weight, PetscInt dim, const DSKernelSums *sums)
+void DS_ISA_ENTRY(ds_kernel_sums_symmetric)(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSBlock *source, PetscBool diagonal, PetscBool exclude_self, DSKernelSums *sums, DSKernelSums *partner)
 {
-  return fused_moment_scale(kernel, weight) != 0 && dim <= 3 && !ds_kernel_sums_extended(sums) ? PETSC_TRUE : PETSC_FALSE;
-}
-
-void ds_kernel_sums_symmetric(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSBlock *source, PetscBool diagonal, PetscBool exclude_self, DSKernelSums *sums, DSKernelSums *partner)
-{
-  const PetscReal scale = fused_moment_scale(kernel, weight);
+  const PetscReal scale = ds_fused_moment_scale(kernel, weight);
 
 #define DS_SYMMETRIC(TYPE) \
   switch (query->dim) { \
@@ -397,9 +374,9 @@ INLINE void vector_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, 
   }
 }
 
-void ds_kernel_sums(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSKernelSums *sums)
+void DS_ISA_ENTRY(ds_kernel_sums)(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSKernelSums *sums)
 {
-  const PetscReal scale = fused_moment_scale(kernel, weight);
+  const PetscReal scale = ds_fused_moment_scale(kernel, weight);
 
   if (scale != 0 && !source->weight && !ds_kernel_sums_extended(sums)) {
     if (kernel->type == DS_KERNEL_GAUSSIAN) vector_sums(DS_KERNEL_GAUSSIAN, kernel, query, source, exclude_same_index, scale, sums);
@@ -439,7 +416,7 @@ INLINE void row_column_for(DSKernelType type, const DSKernel *K, const DSBlock *
   }
 }
 
-void ds_kernel_row_column_sums(const DSKernel *kernel, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, PetscReal *row, PetscReal *column)
+void DS_ISA_ENTRY(ds_kernel_row_column_sums)(const DSKernel *kernel, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, PetscReal *row, PetscReal *column)
 {
   switch (kernel->type) {
   case DS_KERNEL_GAUSSIAN: row_column_for(DS_KERNEL_GAUSSIAN, kernel, query, source, exclude_same_index, row, column); break;
@@ -448,7 +425,7 @@ void ds_kernel_row_column_sums(const DSKernel *kernel, const DSBlock *query, con
   }
 }
 
-PetscReal ds_kernel_distance_sum(const DSBlock *query, const DSBlock *source)
+PetscReal DS_ISA_ENTRY(ds_kernel_distance_sum)(const DSBlock *query, const DSBlock *source)
 {
   PetscReal r2[TILE], sum = 0;
 
@@ -461,47 +438,43 @@ PetscReal ds_kernel_distance_sum(const DSBlock *query, const DSBlock *source)
   return sum;
 }
 
-PetscReal ds_kernel_normalisation(const DSKernel *kernel, PetscInt dim)
+/* The cell lists' sums (cells.c builds the lists). */
+/* The fused sums of each query over the rows of cells neighbouring its own (3^(D-1) rows of
+   up to 3 cells, each a contiguous range of the sorted block), around its own point. */
+INLINE void cells_sums(DSKernelType type, int D, const DSKernel *K, const DSBlock *q, const DSCells *c, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
 {
-  const PetscReal d = (PetscReal)dim, log_pi = log(PETSC_PI);
+  const vreal     a_units    = splat(EXP2_UNITS * K->log2_scale);
+  const DSBlock   sorted = {c->n, D, c->n, 0, c->x, NULL};
 
-  switch (kernel->type) {
-  case DS_KERNEL_GAUSSIAN: return pow(2.0 * PETSC_PI * kernel->h * kernel->h, 0.5 * d);
-  case DS_KERNEL_LAPLACE: return 2.0 * exp(d * log(kernel->h) + 0.5 * d * log_pi + lgamma(d) - lgamma(0.5 * d));
-  case DS_KERNEL_IMQ:
-    if (!(2.0 * kernel->beta > d)) return INFINITY;
-    return exp(d * log(kernel->h) + 0.5 * d * log_pi + lgamma(kernel->beta - 0.5 * d) - lgamma(kernel->beta));
+  for (PetscInt i = 0; i < q->n; i++) {
+    PetscReal       z[3] = {0, 0, 0}, value = 0, moment[3] = {0, 0, 0};
+    for (int k = 0; k < D; k++) z[k] = q->x[k * q->ld + i];
+    const PetscInt  own = q->start + i - c->start;
+    const PetscInt  self = exclude && own >= 0 && own < c->n ? c->position[own] : -1;
+    const PetscInt  cx = ds_cell_index(c, 0, z[0]), cy = D > 1 ? ds_cell_index(c, 1, z[1]) : 0, cz = D > 2 ? ds_cell_index(c, 2, z[2]) : 0;
+    for (PetscInt iz = PetscMax(cz - 1, 0); iz <= PetscMin(cz + 1, c->count[2] - 1); iz++)
+      for (PetscInt iy = PetscMax(cy - 1, 0); iy <= PetscMin(cy + 1, c->count[1] - 1); iy++) {
+        const PetscInt row = (iz * c->count[1] + iy) * c->count[0];
+        const PetscInt j0 = c->first[row + PetscMax(cx - 1, 0)], j1 = c->first[row + PetscMin(cx + 1, c->count[0] - 1) + 1];
+        fused_range(type, D, a_units, &sorted, j0, j1, self, z, &value, moment);
+      }
+    add_query_sums(acc, i, D, moment_scale, value, moment);
   }
-  return NAN;
 }
 
-PetscReal ds_kernel_laplacian_at_zero(const DSKernel *kernel, PetscInt dim)
+/* cells_sums for one kernel type, d = 1 to 3. */
+INLINE void cells_sums_for(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSCells *c, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
 {
-  switch (kernel->type) {
-  case DS_KERNEL_GAUSSIAN: return -(PetscReal)dim * kernel->inv_h2;
-  case DS_KERNEL_LAPLACE: return NAN;
-  case DS_KERNEL_IMQ: return -2.0 * kernel->beta * (PetscReal)dim * kernel->inv_h2;
+  switch (q->dim) {
+  case 1: cells_sums(type, 1, K, q, c, exclude, moment_scale, acc); break;
+  case 2: cells_sums(type, 2, K, q, c, exclude, moment_scale, acc); break;
+  case 3: cells_sums(type, 3, K, q, c, exclude, moment_scale, acc); break;
   }
-  return NAN;
 }
-
-PetscReal ds_kernel_cutoff_radius(const DSKernel *kernel, PetscReal eps)
+void DS_ISA_ENTRY(ds_kernel_sums_cells)(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSCells *cells, PetscBool exclude_same_index, DSKernelSums *sums)
 {
-  switch (kernel->type) {
-  case DS_KERNEL_GAUSSIAN: return kernel->h * sqrt(2.0 * log(1.0 / eps));
-  case DS_KERNEL_LAPLACE: return kernel->h * log(1.0 / eps);
-  case DS_KERNEL_IMQ: return INFINITY;
-  }
-  return INFINITY;
-}
+  const PetscReal scale = ds_fused_moment_scale(kernel, weight);
 
-const char *ds_kernel_vector_isa(void)
-{
-#if LANES == 8
-  return "avx512";
-#elif defined(__AVX2__) && defined(__FMA__)
-  return "avx2";
-#else
-  return "generic";
-#endif
+  if (kernel->type == DS_KERNEL_GAUSSIAN) cells_sums_for(DS_KERNEL_GAUSSIAN, kernel, query, cells, exclude_same_index, scale, sums);
+  else cells_sums_for(DS_KERNEL_LAPLACE, kernel, query, cells, exclude_same_index, scale, sums);
 }

@@ -13,12 +13,6 @@
    no subnormal enters a sum. */
 #define KERNEL_SMALLEST 0x1.f50765b6e4540p-1022
 
-DSFloorRule ds_floor_rule(DSJointFloor floor, PetscReal unit)
-{
-  if (floor == DS_JOINT_FLOOR_LARGE_SCALE) return (DSFloorRule){floor, DS_LARGE_SCALE_MIN_R2, PetscSqrtReal(DS_LARGE_SCALE_MIN_R2) + DS_LARGE_SCALE_SELF_OFFSET * unit};
-  return (DSFloorRule){floor, 0.0, DS_TUTORIAL_SELF_DISTANCE};
-}
-
 /* What the vector loops need of the kernel and the rule. */
 typedef struct {
   const DSKernel *kernel;
@@ -93,7 +87,7 @@ INLINE void row_column_for(DSKernelType type, int D, const RuleValues *rv, const
   case DS_KERNEL_IMQ: DS_VECTOR_DISPATCH_DIM(DS_KERNEL_IMQ, dim, BODY) break; \
   }
 
-void ds_kernel_floor_row_column_sums(const DSKernel *kernel, const DSFloorRule *rule, const DSBlock *query, const DSBlock *source, PetscBool self_pairs, PetscReal *row, PetscReal *column)
+void DS_ISA_ENTRY(ds_kernel_floor_row_column_sums)(const DSKernel *kernel, const DSFloorRule *rule, const DSBlock *query, const DSBlock *source, PetscBool self_pairs, PetscReal *row, PetscReal *column)
 {
   const RuleValues rv = rule_values_setup(kernel, rule);
 #define DS_ROW_COLUMN(TYPE, D) row_column_for(TYPE, D, &rv, query, source, self_pairs, row, column)
@@ -190,7 +184,7 @@ INLINE void affinity_sums_for(DSKernelType type, int D, DSJointFloor floor, cons
   }
 }
 
-void ds_kernel_floor_sums(const DSKernel *kernel, const DSFloorRule *rule, const DSBlock *query, const PetscReal *row_sums, const DSBlock *source, const PetscReal *column_sums, const PetscReal *column_weights, PetscBool self_pairs, DSFloorSums *sums)
+void DS_ISA_ENTRY(ds_kernel_floor_sums)(const DSKernel *kernel, const DSFloorRule *rule, const DSBlock *query, const PetscReal *row_sums, const DSBlock *source, const PetscReal *column_sums, const PetscReal *column_weights, PetscBool self_pairs, DSFloorSums *sums)
 {
   const RuleValues rv = rule_values_setup(kernel, rule);
 #define DS_AFFINITY_SUMS(TYPE, D) \
@@ -226,7 +220,7 @@ INLINE PetscReal distance_sum_for(int D, const DSBlock *q, const DSBlock *s, Pet
   return lane_sum(sum);
 }
 
-PetscReal ds_kernel_floor_distance_sum(const DSBlock *query, const DSBlock *source, PetscReal min_r2)
+PetscReal DS_ISA_ENTRY(ds_kernel_floor_distance_sum)(const DSBlock *query, const DSBlock *source, PetscReal min_r2)
 {
   switch (query->dim) {
   case 1: return distance_sum_for(1, query, source, min_r2);

@@ -19,18 +19,6 @@
    any real exponent, and its 2^(u / EXP2_UNITS) is 0. */
 #define ABSENT (-0x1p1000)
 
-PetscReal ds_lse_cost(DSSinkhornCost cost, PetscReal r) { return cost == DS_SINKHORN_COST_SQUARED ? 0.5 * r * r : r; }
-
-void ds_lse_sums_reset(PetscInt n, PetscInt dim, DSLseSums *sums)
-{
-  for (PetscInt i = 0; i < n; i++) {
-    sums->max[i]   = -INFINITY;
-    sums->value[i] = 0;
-    if (sums->moment)
-      for (PetscInt c = 0; c < dim; c++) sums->moment[c * sums->ld + i] = 0;
-  }
-}
-
 /* Exponents (in the exponential's units) of query z against the sources [j, j + live), live <= LANES: the
    differences z - s_j in d[0..D), the factor of the cost's gradient on them in *gradient
    (1 for the squared cost, 1 / r for the euclidean one, 0 at r = 0); lanes past `live` get
@@ -145,7 +133,7 @@ INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscBool moments, PetscRea
   }
 }
 
-void ds_kernel_lse_sums(DSSinkhornCost cost, PetscReal epsilon, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSLseSums *sums)
+void DS_ISA_ENTRY(ds_kernel_lse_sums)(DSSinkhornCost cost, PetscReal epsilon, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSLseSums *sums)
 {
 #define DS_LSE_SUMS(COST, D) \
   (sums->moment ? lse_sums_for(COST, D, PETSC_TRUE, epsilon, query, source, exclude_same_index, sums) : lse_sums_for(COST, D, PETSC_FALSE, epsilon, query, source, exclude_same_index, sums))

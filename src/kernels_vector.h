@@ -1,9 +1,8 @@
-/* The vector layer of the pair micro-kernels, private to kernels.c and cells.c: GCC vector
-   types of LANES doubles (one AVX-512 register, or 4 doubles elsewhere), lane-wise
-   operations, the exponential exp2_units and the fused micro-kernel's loop over a
-   range of sources, which the all-pairs sums (kernels.c) and the cell lists (cells.c)
-   share. Every function here is inlined into its caller, so both files compile the same
-   instructions. */
+/* The vector layer of the pair micro-kernels, private to the files compiled once per ISA
+   level (kernels.c, kernels_floor.c, kernels_lse.c): GCC vector types of LANES doubles (one
+   register of the level), lane-wise operations, the exponential exp2_units and the fused
+   micro-kernel's loop over a range of sources, which the all-pairs sums and the cell
+   lists' sums share. Every function here is inlined into its caller. */
 #ifndef DS_KERNELS_VECTOR_H
 #define DS_KERNELS_VECTOR_H
 
@@ -13,14 +12,15 @@
 #if defined(__AVX__)
   #include <immintrin.h>
 #endif
-#include "ds_kernels.h"
+#include "kernels_isa.h"
 
-/* One vector register of doubles: 8 with AVX-512, else 4 (AVX2 and narrower: GCC splits
-   what the machine lacks). */
+/* One vector register of doubles: 8 with AVX-512, 4 with AVX, 2 (SSE2) below. */
 #if defined(__AVX512F__)
   #define LANES 8
-#else
+#elif defined(__AVX__)
   #define LANES 4
+#else
+  #define LANES 2
 #endif
 #define INLINE     static inline __attribute__((always_inline))
 
@@ -32,8 +32,8 @@ typedef int64_t vint __attribute__((vector_size(LANES * sizeof(int64_t))));
 
 /* Lane-wise operations; fma is explicit because -std=c11 does not contract a*b+c. The fused
    multiply-add and the square root are intrinsics where the vector is a machine register:
-   GCC 12 compiles the lane-wise loop over 4 doubles to 4 scalar fmas (AVX2 + FMA, measured
-   1.7x slower in the fused loop), so the loops serve only machines without them. */
+   GCC 12 compiles the lane-wise loop over 4 doubles to 4 scalar fmas (AVX2 + FMA,
+   -march=native on Zen 3, measured 1.7x slower in the fused loop). */
 INLINE vreal splat(double x)
 {
   const vint lane0 = {0};
@@ -46,11 +46,18 @@ INLINE vreal vsqrt(vreal a) { return (vreal)_mm512_sqrt_pd((__m512d)a); }
 INLINE vreal vfma(vreal a, vreal b, vreal c) { return (vreal)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c); }
 INLINE vreal vsqrt(vreal a) { return (vreal)_mm256_sqrt_pd((__m256d)a); }
 #else
+/* No fused multiply-add instruction (the generic x86-64 level): fma() would be a library
+   call per lane, so a*b + c is rounded twice (the exponential stays within 1 ulp: the
+   kernels suite runs at every level). */
 INLINE vreal vfma(vreal a, vreal b, vreal c)
 {
+  #ifdef __FP_FAST_FMA
   vreal v;
   for (int l = 0; l < LANES; l++) v[l] = fma(a[l], b[l], c[l]);
   return v;
+  #else
+  return a * b + c;
+  #endif
 }
 INLINE vreal vsqrt(vreal a)
 {
@@ -329,15 +336,6 @@ INLINE void add_query_sums(DSKernelSums *acc, PetscInt i, int D, PetscReal momen
   acc->value[i] += value;
   if (acc->moment)
     for (int c = 0; c < D; c++) acc->moment[c * acc->ld + i] += moment_scale * moment[c];
-}
-
-/* The factor the fused and wide micro-kernels apply at the end to their sums k (z - s):
-   -1/h^2 for the gaussian gradient, 1 for value weights; 0 where they do not apply (imq,
-   the laplace gradient, whose factor depends on r). */
-static inline PetscReal fused_moment_scale(const DSKernel *K, DSWeight weight)
-{
-  if (K->type == DS_KERNEL_GAUSSIAN) return weight == DS_WEIGHT_GRADIENT ? -K->inv_h2 : 1.0;
-  return K->type == DS_KERNEL_LAPLACE && weight == DS_WEIGHT_VALUE ? 1.0 : 0.0;
 }
 
 #endif

@@ -391,6 +391,7 @@ PetscErrorCode ds_options_set_defaults(DSOptions *o)
   o->sinkhorn_scaling            = 0.5;
   o->sinkhorn_warm_start         = PETSC_TRUE;
   o->pair_schedule               = DS_PAIRS_SYMMETRIC;
+  o->isa                         = DS_ISA_AUTO;
   o->ntemperatures   = 3;
   o->temperatures[0] = 0.02; /* the official large-scale list */
   o->temperatures[1] = 0.05;
@@ -443,7 +444,7 @@ PetscErrorCode ds_options_say_notes(MPI_Comm comm, const DSOptions *o)
    block's strings are freed). */
 static PetscErrorCode read_options(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, DSOptions *o)
 {
-  int                    kernel, self, schedule, floor, target = o->target, init = o->init, rule = o->bandwidth_rule;
+  int                    kernel, self, schedule, isa, floor, target = o->target, init = o->init, rule = o->bandwidth_rule;
   const DSFieldTypeInfo *field;
   DSKernelType           field_kernel;
   DSSelfPair             field_self;
@@ -474,6 +475,9 @@ static PetscErrorCode read_options(PetscOptionItems *PetscOptionsObject, MPI_Com
   schedule = o->pair_schedule;
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_pair_schedule", "Particle-particle kernel sums: symmetric (each pair's kernel value once, for both particles, on a half ring) or full (every ordered pair)", DSPairSchedules, &schedule, NULL));
   o->pair_schedule = (DSPairSchedule)schedule;
+  isa              = o->isa;
+  PetscCall(read_choice(PetscOptionsObject, comm, "-drift_isa", "ISA level of the pair loops: auto (the best every rank's CPU runs), or one forced", DSIsaNames, &isa, NULL));
+  o->isa = (DSIsa)isa;
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_target", "Target distribution", DSTargetTypes, &target, NULL));
   o->target         = (DSTargetType)target;
   o->target_samples = ds_target_default_samples(o->target, o->kernel, field->needs_samples, o->n);

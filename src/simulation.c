@@ -464,6 +464,7 @@ static PetscErrorCode simulate(MPI_Comm comm, Simulation *sim, TS *ts_out, Vec *
   PetscCall(ds_options_set_defaults(&sim->opts));
   PetscCall(ds_options_read(comm, &sim->opts));
   PetscCall(ds_options_validate(comm, &sim->opts));
+  PetscCall(ds_isa_choose(comm, sim->opts.isa, "-drift_isa"));
   PetscCall(ds_options_say_notes(comm, &sim->opts));
   PetscCall(TSCreate(comm, &ts));
   *ts_out = ts;

@@ -388,6 +388,7 @@ static Suite *cli_suite(void)
   cli_test_add_guard(s);
   cli_test_add_sinkhorn(s);
   cli_test_add_ecf(s);
+  cli_test_add_isa(s);
   return s;
 }
 

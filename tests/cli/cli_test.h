@@ -87,4 +87,8 @@ void cli_test_add_sinkhorn(Suite *s);
    run that writes their shells), at 1 and 2 ranks, to s. */
 void cli_test_add_ecf(Suite *s);
 
+/* Adds the test case "isa": the pair loops' ISA levels forced, recorded and refused
+   (check_cli_isa.c). */
+void cli_test_add_isa(Suite *s);
+
 #endif
