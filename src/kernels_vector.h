@@ -24,9 +24,6 @@
 #endif
 #define INLINE     static inline __attribute__((always_inline))
 
-/* Every function taking or returning these types is inlined, so GCC's note that their
-   calling convention differs without AVX is moot. */
-#pragma GCC diagnostic ignored "-Wpsabi"
 typedef double  vreal __attribute__((vector_size(LANES * sizeof(double))));
 typedef int64_t vint __attribute__((vector_size(LANES * sizeof(int64_t))));
 
