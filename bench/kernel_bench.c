@@ -129,17 +129,19 @@ int main(int argc, char **argv)
 
   PetscCall(PetscInitializeNoArguments());
   if (argc == 2 && !strcmp(argv[1], "clock")) return clock_bench();
-  for (int isa = DS_ISA_GENERIC; isa < DS_ISA_AUTO && getenv("DS_ISA"); isa++)
-    if (!strcmp(getenv("DS_ISA"), DSIsaNames[isa])) {
-      if (!ds_isa_supported((DSIsa)isa)) {
-        fprintf(stderr, "kernel_bench: DS_ISA=%s: this CPU or build lacks it\n", DSIsaNames[isa]);
-        PetscCall(PetscFinalize());
-        return 2;
-      }
-      ds_isa_select((DSIsa)isa);
+  if (getenv("DS_ISA")) {
+    PetscEnum isa;
+    PetscBool known;
+    PetscCall(PetscEnumFind(DSIsaNames, getenv("DS_ISA"), &isa, &known));
+    if (!known || isa == (PetscEnum)DS_ISA_AUTO || !ds_isa_supported((DSIsa)isa)) {
+      fprintf(stderr, "kernel_bench: DS_ISA=%s: not a level this CPU and build run\n", getenv("DS_ISA"));
+      PetscCall(PetscFinalize());
+      return 2;
     }
+    ds_isa_select((DSIsa)isa);
+  }
   if (argc == 2 && !strcmp(argv[1], "isa")) {
-    printf("vector_isa=%s\n", ds_kernel_vector_isa());
+    printf("vector_isa=%s\n", DSIsaNames[ds_isa_current()]);
     PetscCall(PetscFinalize());
     return 0;
   }
@@ -184,7 +186,7 @@ int main(int argc, char **argv)
     pairs += (double)n * n;
     PetscCall(PetscTime(&t1));
   } while (t1 - t0 < seconds);
-  printf("kernel=%s weight=%s dim=%d n=%d schedule=%s vector_isa=%s pairs_per_s=%.4e checksum=%.6e\n", argv[1], argv[2], (int)dim, (int)n, symmetric ? "symmetric" : "full", ds_kernel_vector_isa(), pairs / (t1 - t0), value[0]);
+  printf("kernel=%s weight=%s dim=%d n=%d schedule=%s vector_isa=%s pairs_per_s=%.4e checksum=%.6e\n", argv[1], argv[2], (int)dim, (int)n, symmetric ? "symmetric" : "full", DSIsaNames[ds_isa_current()], pairs / (t1 - t0), value[0]);
   PetscCall(PetscFree5(x, value, moment, max, log_weight));
   PetscCall(PetscFree(partner));
   PetscCall(PetscFinalize());

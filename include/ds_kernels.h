@@ -93,11 +93,6 @@ typedef struct {
    for the gaussian, h ln(1/eps) for the laplace kernel; infinite for imq. */
 PETSC_EXTERN PetscReal ds_kernel_cutoff_radius(const DSKernel *kernel, PetscReal eps);
 
-/* The ISA level the pair loops run (ds_isa.h), which sets their vector length and
-   exponential (doc/performance.md): "avx512" (8 doubles, the 16-entry table), "avx2" (4
-   doubles with FMA, the degree-11 polynomial) or "generic" (4 doubles, no FMA instruction). */
-PETSC_EXTERN const char *ds_kernel_vector_isa(void);
-
 /* Sorts a source block of dimension 1 to 3 into cells of side at least `radius` (fewer
    cells when the block is spread thin), reusing the arrays of `cells`. */
 PETSC_EXTERN PetscErrorCode ds_cells_build(const DSBlock *source, PetscReal radius, DSCells *cells);

@@ -11,7 +11,7 @@ typedef struct {
   const char *git_revision; /* the build's `git rev-parse`, "-dirty" when changed; "unknown" outside git */
   const char *compiler;     /* e.g. "gcc 12.2.0" */
   const char *build_flags;  /* the optimisation flags of the build */
-  const char *vector_isa;   /* the micro-kernels' instruction set (ds_kernel_vector_isa) */
+  const char *vector_isa;   /* the ISA level the pair loops run (ds_isa_current) */
   char        petsc_version[64], hdf5_version[32];
   PetscMPIInt ranks;
   char       *host;         /* rank 0's host name */

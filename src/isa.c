@@ -87,8 +87,6 @@ DSIsa ds_isa_current(void)
   return selected_isa;
 }
 
-const char *ds_kernel_vector_isa(void) { return DSIsaNames[ds_isa_current()]; }
-
 PetscErrorCode ds_isa_choose(MPI_Comm comm, DSIsa requested, const char *option)
 {
   int best = (int)ds_isa_best(), common, runs;

@@ -1,6 +1,6 @@
 /* Registration of driftsim's PETSc log events, and the run's PERF_SUMMARY line. */
 #include "ds_log.h"
-#include "ds_kernels.h"
+#include "ds_isa.h"
 
 DSLogEvents ds_events;
 
@@ -29,6 +29,6 @@ PetscErrorCode ds_log_perf_summary(MPI_Comm comm, PetscInt n, PetscInt dim, Pets
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCallMPI(MPI_Allreduce(&local_pairs, &pairs, 1, MPI_DOUBLE, MPI_SUM, comm));
   PetscCall(PetscPrintf(comm, "PERF_SUMMARY ranks=%d n=%" PetscInt_FMT " dim=%" PetscInt_FMT " rhs_evals=%" PetscInt_FMT " pairs=%.0f wall_s=%.6f pairs_per_s=%.6e pairs_per_s_per_rank=%.6e vector_isa=%s\n", size, n, dim, rhs_evaluations, pairs,
-                        wall, wall > 0 ? pairs / wall : 0.0, wall > 0 ? pairs / wall / size : 0.0, ds_kernel_vector_isa()));
+                        wall, wall > 0 ? pairs / wall : 0.0, wall > 0 ? pairs / wall / size : 0.0, DSIsaNames[ds_isa_current()]));
   PetscFunctionReturn(0);
 }

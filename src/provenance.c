@@ -4,7 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <hdf5.h>
-#include "ds_kernels.h"
+#include "ds_isa.h"
 #include "ds_provenance.h"
 #include "ds_version.h"
 
@@ -76,7 +76,7 @@ PetscErrorCode ds_provenance_get(MPI_Comm comm, DSProvenance *p)
   p->git_revision = DS_GIT_REVISION;
   p->compiler     = DS_COMPILER;
   p->build_flags  = DS_BUILD_FLAGS;
-  p->vector_isa   = ds_kernel_vector_isa();
+  p->vector_isa   = DSIsaNames[ds_isa_current()];
   PetscCallMPI(MPI_Comm_size(comm, &p->ranks));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (rank == 0) {

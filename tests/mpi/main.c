@@ -35,14 +35,14 @@ static PetscBool listed(const char *list, const char *name)
 int main(int argc, char **argv)
 {
   char      only[256] = "", skip[64] = "";
-  PetscBool has_only = PETSC_FALSE, has_skip = PETSC_FALSE, has_isa = PETSC_FALSE;
+  PetscBool has_only = PETSC_FALSE, has_skip = PETSC_FALSE;
   PetscEnum isa      = (PetscEnum)DS_ISA_AUTO;
   int       failed   = 0;
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, "driftsim MPI tests"));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-suite", only, sizeof(only), &has_only));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-skip_suite", skip, sizeof(skip), &has_skip));
-  PetscCall(PetscOptionsGetEnum(NULL, NULL, "-drift_isa", DSIsaNames, &isa, &has_isa));
+  PetscCall(PetscOptionsGetEnum(NULL, NULL, "-drift_isa", DSIsaNames, &isa, NULL));
   if (isa != (PetscEnum)DS_ISA_AUTO && !ds_isa_supported((DSIsa)isa)) {
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "SKIP: -drift_isa %s: this binary or this CPU lacks it (the best here is %s)\n100%%: Checks: 0, Failures: 0, Errors: 0\n", DSIsaNames[isa], DSIsaNames[ds_isa_best()]));
     PetscCall(PetscFinalize());
