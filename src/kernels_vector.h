@@ -93,6 +93,18 @@ INLINE PetscReal lane_sum(vreal v)
    registers where variable-length ones go to the stack). */
 #define EXP2_GROUP_MAX 4
 
+/* Rounds each of the n vectors u[0..n) to an integer m by the 1.5 2^52 shifter (so it
+   vectorises): r = u - m, exact with |r| <= 1/2, and the shifted value's bits, whose low
+   bits hold m plus the shifter's offset. */
+INLINE void round_by_shifter(int n, double shifter, const vreal *u, vreal *r, vint *bits)
+{
+  for (int w = 0; w < n; w++) {
+    const vreal shifted = u[w] + shifter;
+    r[w]                = u[w] - (shifted - shifter);
+    memcpy(&bits[w], &shifted, sizeof(bits[w]));
+  }
+}
+
 #if LANES == 8
 /* The exponential's unit: exp2_units(u) = 2^(u / EXP2_UNITS). AVX-512 rounds u to
    sixteenths of a binary order and reads 2^(j/16) from a 16-entry table in two registers;
@@ -110,11 +122,11 @@ static const double exp2_error[16] = {0.0, 8.189317638195515e-17, -2.79391148595
 /* Entry j of a 16-entry table, lane by lane: one two-register permute. */
 INLINE vreal table_lookup(const PetscReal *table, vint j) { return __builtin_shuffle(load(table), load(table + 8), j); }
 
-/* 2^(u/16), lane by lane, for u <= 0, for the n <= EXP2_GROUP_MAX vectors u[0..n) in place, each step of
-   the n computed together (independent chains for the core's scheduler); 0 where it is
-   below 2^(-1021 - 1/32), so no result is subnormal. u is rounded to an integer
-   m = 16 n + j (0 <= j < 16) by the 1.5 2^52 shifter (so it vectorises; its low bits then
-   hold 16 (n + 1022) + j), r = u - m exact with |r| <= 1/2, and
+/* 2^(u/16), lane by lane, for u <= 0, for the n <= EXP2_GROUP_MAX vectors u[0..n) in
+   place, each step of the n computed together (independent chains for the core's
+   scheduler); 0 where it is below 2^(-1021 - 1/32), so no result is subnormal. u is
+   rounded to an integer m = 16 n + j (0 <= j < 16) by the shifter (round_by_shifter; its
+   low bits then hold 16 (n + 1022) + j), r = u - m exact with |r| <= 1/2, and
    2^(u/16) = 2^(n-1) * 2 2^(j/16) * 2^(r/16): the table entry and its rounding error come
    from two-register permutes indexed by the shifter's low 4 bits, 2^(r/16) - 1 from a
    degree-6 polynomial (Chebyshev fit, error 1.4e-17) whose constant term carries the
@@ -125,20 +137,15 @@ INLINE vreal table_lookup(const PetscReal *table, vint j) { return __builtin_shu
    NaN, which the run's non-finite check reports. */
 INLINE void exp2_units_n(int n, vreal *u)
 {
-  const double shifter = 0x1.8p52 + 16 * 1022;
-  vint         bits[EXP2_GROUP_MAX];
-  vreal        r[EXP2_GROUP_MAX], p[EXP2_GROUP_MAX];
+  static const double coefficient[6] = {9.1813349609072544707e-12, 1.2716085030349987688e-9, 1.4676100321837673748e-7,
+                                        1.3550807777499828836e-5,  9.383847928089873078e-4,   4.3321698784996609583e-2};
+  vint                bits[EXP2_GROUP_MAX]; /* the shifter's bits plus 16 (n + 1022) + j */
+  vreal               r[EXP2_GROUP_MAX], p[EXP2_GROUP_MAX];
 
-  for (int w = 0; w < n; w++) {
-    const vreal shifted = u[w] + shifter;
-    r[w]                = u[w] - (shifted - shifter);
-    memcpy(&bits[w], &shifted, sizeof(bits[w])); /* the shifter's bits plus 16 (n + 1022) + j */
-  }
-  for (int w = 0; w < n; w++) p[w] = vfma(r[w], splat(9.1813349609072544707e-12), splat(1.2716085030349987688e-9));
-  for (int w = 0; w < n; w++) p[w] = vfma(p[w], r[w], splat(1.4676100321837673748e-7));
-  for (int w = 0; w < n; w++) p[w] = vfma(p[w], r[w], splat(1.3550807777499828836e-5));
-  for (int w = 0; w < n; w++) p[w] = vfma(p[w], r[w], splat(9.383847928089873078e-4));
-  for (int w = 0; w < n; w++) p[w] = vfma(p[w], r[w], splat(4.3321698784996609583e-2));
+  round_by_shifter(n, 0x1.8p52 + 16 * 1022, u, r, bits);
+  for (int w = 0; w < n; w++) p[w] = splat(coefficient[0]);
+  for (int k = 1; k < 6; k++)
+    for (int w = 0; w < n; w++) p[w] = vfma(p[w], r[w], splat(coefficient[k]));
   for (int w = 0; w < n; w++) {
     const vint index = bits[w] & 15;
     vint       scale_bits;
@@ -155,11 +162,11 @@ INLINE void exp2_units_n(int n, vreal *u)
 #else
   #define EXP2_UNITS 1
 
-/* 2^u, lane by lane, for u <= 0, for the n <= EXP2_GROUP_MAX vectors u[0..n) in place, each step of the n
-   computed together (independent chains for the core's scheduler); 0 where u is below
-   -1021 - 1/32, as with AVX-512's sixteenths, so no result is subnormal. u is rounded to
-   an integer m by the 1.5 2^52 shifter (its low bits then hold m + 1023), r = u - m exact
-   with |r| <= 1/2, and 2^u = 2^m * 2^r: 2^r from a degree-11 polynomial (Chebyshev fit
+/* 2^u, lane by lane, for u <= 0, for the n <= EXP2_GROUP_MAX vectors u[0..n) in place,
+   each step of the n computed together (independent chains for the core's scheduler); 0
+   where u is below -1021 - 1/32, as with AVX-512's sixteenths, so no result is subnormal.
+   u is rounded to an integer m by the shifter (round_by_shifter; its low bits then hold
+   m + 1023), r = u - m exact with |r| <= 1/2, and 2^u = 2^m * 2^r: 2^r from a degree-11 polynomial (Chebyshev fit
    of 2^r - 1, error 3.2e-18, Horner's rule ending in + 1), and 2^m built in the exponent
    bits, set to 0 below the threshold by a compare of u and a mask. Relative error 0.60 eps
    (test exponential_matches_long_double). An infinite u gives NaN (0 times NaN), which
@@ -168,16 +175,11 @@ INLINE void exp2_units_n(int n, vreal *u)
 {
   static const double coefficient[11] = {4.4558179083360645e-10, 7.074194297288521e-09, 1.0178057087733941e-07, 1.3215432535912375e-06, 1.5252733841556773e-05, 0.00015403530463724353,
                                          0.001333355814640647,   0.009618129107587256,  0.055504108664821625,   0.24022650695910158,    0.6931471805599453};
-  const double        shifter        = 0x1.8p52 + 1023;
-  vint                bits[EXP2_GROUP_MAX];
+  vint                bits[EXP2_GROUP_MAX]; /* the shifter's bits plus m + 1023 */
   vreal               r[EXP2_GROUP_MAX], p[EXP2_GROUP_MAX];
 
-  for (int w = 0; w < n; w++) {
-    const vreal shifted = u[w] + shifter;
-    r[w]                = u[w] - (shifted - shifter);
-    memcpy(&bits[w], &shifted, sizeof(bits[w])); /* the shifter's bits plus m + 1023 */
-    p[w] = splat(coefficient[0]);
-  }
+  round_by_shifter(n, 0x1.8p52 + 1023, u, r, bits);
+  for (int w = 0; w < n; w++) p[w] = splat(coefficient[0]);
   for (int k = 1; k < 11; k++)
     for (int w = 0; w < n; w++) p[w] = vfma(p[w], r[w], splat(coefficient[k]));
   for (int w = 0; w < n; w++) {
