@@ -1,8 +1,8 @@
 /* The kernel table's scalar parts (ds_kernels.h, ds_kernels_floor.h, ds_kernels_lse.h),
    compiled once: a kernel's setup, gradient factor, normalisation, Laplacian at 0 and cutoff
    radius, whether the symmetric micro-kernel serves a sum, the floored modes' rules and the
-   Sinkhorn costs. The pair loops, which are compiled
-   once per ISA level, are in kernels.c, kernels_floor.c and kernels_lse.c. */
+   Sinkhorn costs. The pair loops, compiled once per ISA level, are in kernels.c,
+   kernels_floor.c and kernels_lse.c. */
 #include <math.h>
 #include "kernels_isa.h"
 

@@ -2,10 +2,10 @@
    the micro-kernels (kernels_vector.h). Exponents are held in the exponential's units
    (EXP2_UNITS per binary order), u = EXP2_UNITS log2(e) (w_j - c_ij / eps), so that each
    pair costs one fused multiply-add more than a kernel value, and each term is
-   2^((u - shift) / EXP2_UNITS) by the micro-kernels' exp2_units. Per tile of sources and query point, one sweep adds the terms with the
-   query's shift and tracks the tile's largest exponent; only when that exceeds the shift
-   by more than RAISE_LIMIT (terms beyond 2^900) is the shift raised to it, the sums
-   rescaled and the tile swept again. A query's first tile sets the shift to its exact
+   2^((u - shift) / EXP2_UNITS) by the micro-kernels' exp2_units. Per tile of sources and
+   query point, one sweep adds the terms with the query's shift and tracks the tile's
+   largest exponent; only when that exceeds the shift by more than RAISE_LIMIT (terms
+   beyond 2^900) is the shift raised to it, the sums rescaled and the tile swept again. A query's first tile sets the shift to its exact
    maximum first (one sweep of distances and a vector maximum). So after the first tile a
    pass costs one sweep: the shift is the largest exponent seen up to 900 binary orders,
    no term overflows, and no term that matters underflows. */
