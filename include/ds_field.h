@@ -30,7 +30,7 @@ typedef struct {
   PetscBool    excludes_self;   /* the self pair is excluded by definition (K_ii = 0) */
   PetscBool    needs_samples;   /* refuses an analytic target */
   PetscBool    takes_temperatures; /* reads -drift_temperatures */
-  PetscBool    takes_cutoff;    /* may use -drift_cutoff_tol (row-normalised sums) */
+  PetscBool    takes_fast_sums; /* may use -drift_sum cutoff, fgt, auto (row-normalised sums) */
   PetscBool    uses_bandwidth;  /* the bandwidth h is the field's (not a function of the state) */
   const char  *scale;           /* what sets the field's scale when it does not use the bandwidth, for messages */
   PetscBool    joint_columns;   /* takes -drift_joint_floor, negatives and per-point weights */
@@ -53,7 +53,7 @@ PETSC_EXTERN PetscErrorCode ds_field_type_list(char list[], size_t len);
 
 /* Checks that the options suit their field type (PETSC_ERR_USER_INPUT on every rank,
    naming the option): known name, kernel, self pair, bandwidth schedule, temperatures,
-   cutoff. Part of ds_options_validate. */
+   fast sums. Part of ds_options_validate. */
 PETSC_EXTERN PetscErrorCode ds_field_type_check(MPI_Comm comm, const DSOptions *opts);
 
 /* Creates the field named by opts->field for particle Vecs with this rank's `local_count`

@@ -10,6 +10,10 @@ typedef enum { DS_SELF_INCLUDE, DS_SELF_EXCLUDE } DSSelfPair;
 /* How the particle-particle kernel sums visit the pairs: every ordered pair on a full ring,
    or each unordered pair once, for both particles, on a half ring (ds_ring_pass_symmetric). */
 typedef enum { DS_PAIRS_FULL, DS_PAIRS_SYMMETRIC } DSPairSchedule;
+/* How the row-normalised fields' kernel sums are computed: every pair; cell lists dropping
+   the pairs below the tolerance; the fast Gauss transform (ds_fgt.h); or the cheapest of
+   those that apply, by a cost model, at each evaluation. */
+typedef enum { DS_SUM_EXACT, DS_SUM_CUTOFF, DS_SUM_FGT, DS_SUM_AUTO } DSSumMethod;
 typedef enum {
   DS_TARGET_GAUSSIAN,
   DS_TARGET_GMM8,
@@ -63,6 +67,7 @@ PETSC_EXTERN const char *const DSBandwidthRules[];
 PETSC_EXTERN const char *const DSJointFloors[];
 PETSC_EXTERN const char *const DSSinkhornCosts[];
 PETSC_EXTERN const char *const DSPairSchedules[];
+PETSC_EXTERN const char *const DSSumMethods[];
 PETSC_EXTERN const char *const DSColumnSets[]; /* "particle", "negatives", "data": the weights options' prefixes */
 
 typedef struct {
@@ -83,7 +88,8 @@ typedef struct {
   PetscReal    temperatures[DS_MAX_TEMPERATURES];
   PetscBool    temperatures_given; /* -drift_temperatures was given */
   PetscReal    imq_beta;       /* -drift_imq_beta: exponent of the imq kernel */
-  PetscReal    cutoff_tol;     /* -drift_cutoff_tol: drop pairs with k < eps k(0) via cell lists; 0 = all pairs */
+  DSSumMethod  sum;            /* -drift_sum: exact, cutoff, fgt or auto (-drift_cutoff_tol eps: cutoff with tolerance eps) */
+  PetscReal    sum_tol;        /* -drift_sum_tol: eps; every sum of n sources within eps n (values) and eps h n (moments) */
   DSSelfPair   self;           /* -drift_self: the j = i pair in particle sums */
   DSPairSchedule pair_schedule; /* -drift_pair_schedule: full or symmetric particle-particle sums */
   DSIsa          isa;           /* -drift_isa: the pair loops' ISA level, DS_ISA_AUTO = the best every rank runs */
@@ -161,12 +167,14 @@ PETSC_EXTERN PetscErrorCode ds_options_validate(MPI_Comm comm, const DSOptions *
    lift it. Part of ds_options_validate; called again once N is a file's row count. */
 PETSC_EXTERN PetscErrorCode ds_options_check_index_width(MPI_Comm comm, const DSOptions *opts);
 
-/* Whether -drift_cutoff_tol's cell lists are used: a cutoff given and d <= 3 (the cells
-   serve dimensions 1 to 3; in higher dimensions every pair is summed). */
-PETSC_EXTERN PetscBool ds_options_cutoff_applies(const DSOptions *opts);
+/* Whether -drift_sum's fast sums are used: a method other than exact and d <= 3 (the cells
+   and the transform serve dimensions 1 to 3; -drift_sum cutoff or auto in higher dimensions
+   sums every pair). */
+PETSC_EXTERN PetscBool ds_options_fast_sums_apply(const DSOptions *opts);
 
 /* Says once, on rank 0 of comm (stdout, "driftsim: note: ..." lines), each option given that
-   the run cannot honour as asked (today -drift_cutoff_tol with d >= 4) and each default the
+   the run cannot honour as asked (today -drift_sum cutoff or auto with d >= 4, and the
+   old spelling -drift_cutoff_tol) and each default the
    run chose for the user (the M samples that stand in for an analytic target's density
    when the field needs samples). Collective. */
 PETSC_EXTERN PetscErrorCode ds_options_say_notes(MPI_Comm comm, const DSOptions *opts);

@@ -22,6 +22,7 @@ const char *const DSJointFloors[]    = {"exact", "tutorial", "large_scale", "DSJ
 const char *const DSColumnSets[]     = {"particle", "negatives", "data"};
 const char *const DSSinkhornCosts[]  = {"squared", "euclidean", "DSSinkhornCost", "DS_SINKHORN_COST_", NULL};
 const char *const DSPairSchedules[]  = {"full", "symmetric", "DSPairSchedule", "DS_PAIRS_", NULL};
+const char *const DSSumMethods[]     = {"exact", "cutoff", "fgt", "auto", "DSSumMethod", "DS_SUM_", NULL};
 
 /* Number of names in a PETSc enum list (names, type name, prefix, NULL). */
 static PetscInt choice_count(const char *const *list)
@@ -425,7 +426,7 @@ static PetscErrorCode refuse_double_dash(MPI_Comm comm)
   PetscFunctionReturn(0);
 }
 
-PetscBool ds_options_cutoff_applies(const DSOptions *o) { return (o->cutoff_tol > 0 && o->dim <= 3) ? PETSC_TRUE : PETSC_FALSE; }
+PetscBool ds_options_fast_sums_apply(const DSOptions *o) { return (o->sum != DS_SUM_EXACT && o->dim <= 3) ? PETSC_TRUE : PETSC_FALSE; }
 
 PetscErrorCode ds_options_say_notes(MPI_Comm comm, const DSOptions *o)
 {
@@ -435,7 +436,32 @@ PetscErrorCode ds_options_say_notes(MPI_Comm comm, const DSOptions *o)
   PetscCall(ds_field_type_find(o->field, &field));
   if (field && field->needs_samples && ds_target_has_density(o->target) && !o->target_samples_given)
     PetscCall(PetscPrintf(comm, "driftsim: note: -drift_field %s needs target samples: M = %" PetscInt_FMT " draws of -drift_target %s stand in for its density (-drift_target_samples sets M)\n", o->field, o->target_samples, DSTargetTypes[o->target]));
-  if (o->cutoff_tol > 0 && !ds_options_cutoff_applies(o)) PetscCall(PetscPrintf(comm, "driftsim: note: -drift_cutoff_tol %g is not applied: its cell lists need -drift_dim <= 3 (%" PetscInt_FMT " given), so every pair is summed (recorded as cutoff_applied = 0 in the output)\n", (double)o->cutoff_tol, o->dim));
+  if (o->sum != DS_SUM_EXACT && !ds_options_fast_sums_apply(o)) PetscCall(PetscPrintf(comm, "driftsim: note: -drift_sum %s is not applied: its fast sums need -drift_dim <= 3 (%" PetscInt_FMT " given), so every pair is summed (recorded as sum_applied = 0 in the output)\n", DSSumMethods[o->sum], o->dim));
+  PetscFunctionReturn(0);
+}
+
+/* -drift_sum and -drift_sum_tol, and the old spelling -drift_cutoff_tol eps of
+   -drift_sum cutoff -drift_sum_tol eps (said once when used). */
+static PetscErrorCode read_sum_options(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, DSOptions *o)
+{
+  int       sum = o->sum;
+  PetscReal cutoff_tol = 0;
+  PetscBool sum_given, tol_given, cutoff_given;
+
+  PetscFunctionBeginUser;
+  PetscCall(read_choice(PetscOptionsObject, comm, "-drift_sum", "Kernel sums of the conservative and displacement fields: exact (every pair), cutoff (cell lists), fgt (fast Gauss transform; gaussian kernel, d <= 3) or auto (the cheapest by a cost model)", DSSumMethods, &sum, &sum_given));
+  o->sum = (DSSumMethod)sum;
+  PetscCall(read_real(PetscOptionsObject, comm, "-drift_sum_tol", "Tolerance eps of -drift_sum cutoff, fgt and auto: each sum over n sources within eps n (values) and eps h n (moments)", 0.0, PETSC_TRUE, &o->sum_tol, &tol_given));
+  PetscCall(read_real(PetscOptionsObject, comm, "-drift_cutoff_tol", "Old spelling of -drift_sum cutoff -drift_sum_tol eps (0 = all pairs)", 0.0, PETSC_FALSE, &cutoff_tol, &cutoff_given));
+  if (cutoff_given) {
+    PetscCheck(!sum_given && !tol_given, comm, PETSC_ERR_USER_INPUT, "-drift_cutoff_tol is the old spelling of -drift_sum cutoff -drift_sum_tol eps: give one or the other, not both");
+    if (cutoff_tol > 0) {
+      o->sum     = DS_SUM_CUTOFF;
+      o->sum_tol = cutoff_tol;
+      PetscCall(PetscPrintf(comm, "driftsim: note: -drift_cutoff_tol %g is spelled -drift_sum cutoff -drift_sum_tol %g now; running as such\n", (double)cutoff_tol, (double)cutoff_tol));
+    }
+  } else PetscCheck(!tol_given || o->sum != DS_SUM_EXACT, comm, PETSC_ERR_USER_INPUT, "-drift_sum_tol is the tolerance of -drift_sum cutoff, fgt or auto (-drift_sum exact given or by default)");
+  PetscCheck(o->sum == DS_SUM_EXACT || o->sum_tol > 0, comm, PETSC_ERR_USER_INPUT, "-drift_sum %s needs its tolerance: give -drift_sum_tol eps", DSSumMethods[o->sum]);
   PetscFunctionReturn(0);
 }
 
@@ -467,7 +493,7 @@ static PetscErrorCode read_options(PetscOptionItems *PetscOptionsObject, MPI_Com
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_anneal", "Annealing rate r of h(t) = max(h_min, h0 exp(-r t))", 0.0, PETSC_FALSE, &o->bandwidth_anneal, &o->bandwidth_anneal_given));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_bandwidth_min", "Smallest bandwidth h_min of the annealing", 0.0, PETSC_TRUE, &o->bandwidth_min, NULL));
   PetscCall(read_positive_list(PetscOptionsObject, comm, &temperature_list, "Temperatures of the multitemperature field (default 0.02,0.05,0.2)", o->temperatures, &o->ntemperatures, &o->temperatures_given));
-  PetscCall(read_real(PetscOptionsObject, comm, "-drift_cutoff_tol", "Drop pairs whose kernel value is below eps times its peak, with cell lists (d <= 3; 0 = all pairs)", 0.0, PETSC_FALSE, &o->cutoff_tol, NULL));
+  PetscCall(read_sum_options(PetscOptionsObject, comm, o));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_imq_beta", "Exponent beta of the imq kernel", 0.0, PETSC_TRUE, &o->imq_beta, NULL));
   self = field_self;
   PetscCall(read_choice(PetscOptionsObject, comm, "-drift_self", "The self pair j = i in particle kernel sums (default exclude for the joint fields, which exclude it by definition, include for the others)", DSSelfPairs, &self, NULL));
@@ -552,9 +578,12 @@ PetscErrorCode ds_options_validate(MPI_Comm comm, const DSOptions *o)
   PetscCall(ds_field_type_check(comm, o));
   PetscCall(ds_target_check_options(comm, o));
   PetscCheck(!(o->output_given && !o->output[0]), comm, PETSC_ERR_USER_INPUT, "-drift_output needs a file name");
-  if (o->cutoff_tol > 0) {
-    PetscCheck(o->cutoff_tol < 1, comm, PETSC_ERR_USER_INPUT, "-drift_cutoff_tol must be below 1 (a fraction of the kernel's peak)");
-    PetscCheck(o->kernel != DS_KERNEL_IMQ, comm, PETSC_ERR_USER_INPUT, "-drift_cutoff_tol needs a kernel that decays fast (gaussian, laplace); -drift_kernel imq decays like a power of the distance");
+  if (o->sum != DS_SUM_EXACT) {
+    PetscCheck(o->sum_tol > 0 && o->sum_tol < 1, comm, PETSC_ERR_USER_INPUT, "-drift_sum_tol must be in (0, 1): the error of each sum as a fraction of its source count (%g given)", (double)o->sum_tol);
+    PetscCheck(o->kernel != DS_KERNEL_IMQ, comm, PETSC_ERR_USER_INPUT, "-drift_sum %s needs a kernel that decays fast (gaussian, laplace); -drift_kernel imq decays like a power of the distance", DSSumMethods[o->sum]);
+    PetscCheck(o->sum != DS_SUM_FGT || o->kernel == DS_KERNEL_GAUSSIAN, comm, PETSC_ERR_USER_INPUT, "-drift_sum fgt is the fast Gauss transform: it needs -drift_kernel gaussian (-drift_kernel %s given)", DSKernelTypes[o->kernel]);
+    PetscCheck(o->sum != DS_SUM_FGT || o->dim <= 3, comm, PETSC_ERR_USER_INPUT, "-drift_sum fgt serves dimensions 1 to 3 (-drift_dim %" PetscInt_FMT " given)", o->dim);
+    PetscCheck(o->sum != DS_SUM_FGT || o->sum_tol >= 1e-14, comm, PETSC_ERR_USER_INPUT, "-drift_sum_tol %g is below what -drift_sum fgt reaches in double precision (1e-14)", (double)o->sum_tol);
   }
   if (o->target == DS_TARGET_FILE) {
     PetscCheck(o->target_file[0] && o->target_dataset[0], comm, PETSC_ERR_USER_INPUT, "-drift_target file needs -drift_target_file F.h5 and -drift_target_dataset /path");

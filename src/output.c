@@ -179,8 +179,9 @@ static PetscErrorCode write_root_attributes(DSOutput out, const DSOptions *opts,
   if (field_type->joint_columns) PetscCall(ds_h5_attribute_write_string(f, "/", "joint_floor", DSJointFloors[opts->joint_floor]));
   PetscCall(ds_h5_attribute_write_string(f, "/", "kernel", DSKernelTypes[opts->kernel]));
   PetscCall(ds_h5_attribute_write_real(f, "/", "imq_beta", opts->imq_beta));
-  PetscCall(ds_h5_attribute_write_real(f, "/", "cutoff_tol", opts->cutoff_tol));
-  PetscCall(ds_h5_attribute_write_int(f, "/", "cutoff_applied", ds_options_cutoff_applies(opts)));
+  PetscCall(ds_h5_attribute_write_string(f, "/", "sum", DSSumMethods[opts->sum]));
+  PetscCall(ds_h5_attribute_write_real(f, "/", "sum_tol", opts->sum_tol));
+  PetscCall(ds_h5_attribute_write_int(f, "/", "sum_applied", ds_options_fast_sums_apply(opts)));
   PetscCall(ds_h5_attribute_write_string(f, "/", "self", DSSelfPairs[opts->self]));
   PetscCall(ds_h5_attribute_write_string(f, "/", "pair_schedule", DSPairSchedules[opts->pair_schedule]));
   PetscCall(ds_h5_attribute_write_string(f, "/", "target", DSTargetTypes[opts->target]));

@@ -46,7 +46,7 @@ const DSFieldTypeInfo ds_field_conservative = {
   .create         = create_conservative,
   .default_kernel = DS_KERNEL_GAUSSIAN,
   .smooth_kernel  = PETSC_TRUE,
-  .takes_cutoff   = PETSC_TRUE,
+  .takes_fast_sums = PETSC_TRUE,
   .uses_bandwidth = PETSC_TRUE,
   .guard_speed    = DS_GUARD_SPEED_CONSERVATIVE,
 };

@@ -72,7 +72,7 @@ static PetscErrorCode evaluate_with_companion(DSField f, PetscReal h, const Pets
   PetscFunctionBeginUser;
   ds_field_sources_load(f, p->row.sources, x);
   PetscCall(ds_row_normalised_moments(f, &p->row, h, f->local_count, f->particle_start, x, companion));
-  PetscCall(ds_row_normalised_count_underflow(f, &p->row, h));
+  PetscCall(ds_row_normalised_diagnostics(f, &p->row, h));
   ds_row_normalised_combine(f, &p->row, f->local_count, v);
   if (companion && sharp) PetscCall(companion_terms(f, p, sharp, residual));
   else if (companion) {
@@ -135,7 +135,7 @@ const DSFieldTypeInfo ds_field_displacement = {
   .name           = "displacement",
   .create         = create_displacement,
   .default_kernel = DS_KERNEL_LAPLACE,
-  .takes_cutoff   = PETSC_TRUE,
+  .takes_fast_sums = PETSC_TRUE,
   .uses_bandwidth = PETSC_TRUE,
   .guard_speed    = DS_GUARD_SPEED_DISPLACEMENT,
 };

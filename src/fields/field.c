@@ -116,9 +116,9 @@ PetscErrorCode ds_field_type_check(MPI_Comm comm, const DSOptions *o)
   }
   PetscCheck(!(type->smooth_kernel && o->kernel == DS_KERNEL_LAPLACE), comm, PETSC_ERR_USER_INPUT,
              "-drift_kernel laplace cannot be used with -drift_field %s: the field needs a smooth kernel (a gradient at r = 0); allowed: gaussian, imq", type->name);
-  if (o->cutoff_tol > 0 && !type->takes_cutoff) {
-    PetscCall(type_names(offsetof(DSFieldTypeInfo, takes_cutoff), ", ", " and ", names, sizeof(names)));
-    SETERRQ(comm, PETSC_ERR_USER_INPUT, "-drift_cutoff_tol applies to -drift_field %s (-drift_field %s given)", names, type->name);
+  if (o->sum != DS_SUM_EXACT && !type->takes_fast_sums) {
+    PetscCall(type_names(offsetof(DSFieldTypeInfo, takes_fast_sums), ", ", " and ", names, sizeof(names)));
+    SETERRQ(comm, PETSC_ERR_USER_INPUT, "-drift_sum %s applies to -drift_field %s (-drift_field %s given)", DSSumMethods[o->sum], names, type->name);
   }
   PetscCheck(!(type->excludes_self && o->self == DS_SELF_INCLUDE), comm, PETSC_ERR_USER_INPUT, "-drift_self include does not apply to -drift_field %s, which excludes the self pair by definition (K_ii = 0)", type->name);
   PetscCheck(type->uses_bandwidth || (o->bandwidth_rule == DS_BANDWIDTH_FIXED && !o->bandwidth_anneal_given), comm, PETSC_ERR_USER_INPUT,

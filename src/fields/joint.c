@@ -121,7 +121,7 @@ static PetscErrorCode compute_exact(DSField f, DSJoint *J, PetscReal *v)
     const DSSourceSet set = sets[k];
     PetscReal        *c   = J->travelling[set];
     for (PetscInt j = 0; j < J->sources->block[set].n; j++) c[j] = c[j] > 0 ? J->weights[set][j] / PetscSqrtReal(c[j]) : 0.0;
-    PetscCall(ds_field_sources_sum(f, J->sources, DS_WEIGHT_VALUE, rows, set, set == DS_SOURCES_PARTICLES ? PETSC_TRUE : PETSC_FALSE, c, &J->sums[set]));
+    PetscCall(ds_field_sources_sum(f, J->sources, DS_WEIGHT_VALUE, rows, set, set == DS_SOURCES_PARTICLES ? PETSC_TRUE : PETSC_FALSE, c, &J->sums[set], NULL));
   }
   DSKernelSums *sx = &J->sums[DS_SOURCES_PARTICLES], *sy = &J->sums[DS_SOURCES_DATA];
   if (J->negatives) {
@@ -243,7 +243,7 @@ PetscErrorCode ds_joint_create(DSField f, size_t size)
   f->data        = J;
   f->ops.destroy = ds_joint_destroy; /* from here on, a failure is cleaned up by ds_field_create */
   J->floor       = f->opts->joint_floor;
-  PetscCall(ds_field_sources_create(f, 0.0, PETSC_FALSE, &J->sources)); /* its particle sums carry column weights */
+  PetscCall(ds_field_sources_create(f, DS_SUM_EXACT, 0.0, PETSC_FALSE, &J->sources)); /* its particle sums carry column weights */
   PetscCall(ds_joint_columns_read(f, f->opts, J));
   PetscCall(allocate_buffers(f, J));
   PetscFunctionReturn(0);

@@ -12,6 +12,8 @@ static PetscErrorCode ensure_capacity(DSField f, DSRowNormalised *r, PetscInt n)
   r->capacity = PetscMax(n, 1);
   PetscCall(PetscMalloc5(d * r->capacity, &r->query, d * r->capacity, &r->t_x, d * r->capacity, &r->t_y, d * r->capacity, &r->score, r->capacity, &r->sums_x.value));
   PetscCall(PetscMalloc5(d * r->capacity, &r->sums_x.moment, r->capacity, &r->sums_x.companion, r->capacity, &r->sums_y.value, d * r->capacity, &r->sums_y.moment, r->capacity, &r->sums_y.companion));
+  PetscCall(PetscFree2(r->bound_x, r->bound_y));
+  PetscCall(PetscCalloc2(2 * r->capacity, &r->bound_x, 2 * r->capacity, &r->bound_y));
   PetscFunctionReturn(0);
 }
 
@@ -24,9 +26,15 @@ PetscErrorCode ds_row_normalised_create(DSField f, DSWeight weight, PetscReal si
   f->data   = r;
   r->weight = weight;
   r->sign   = sign;
-  PetscCall(ds_field_sources_create(f, f->opts->cutoff_tol, ds_field_sources_symmetric_pairs(f, weight), &r->sources));
+  PetscCall(ds_field_sources_create(f, f->opts->sum, f->opts->sum_tol, ds_field_sources_symmetric_pairs(f, weight), &r->sources));
   PetscCall(ensure_capacity(f, r, f->local_count));
   PetscCall(ds_field_declare_diagnostic(f, "underflowed_particles", &r->underflow_slot));
+  r->bound_slot = r->fallback_slot = r->method_slot = -1;
+  if (f->opts->sum != DS_SUM_EXACT) {
+    PetscCall(ds_field_declare_diagnostic(f, "sum_error_bound", &r->bound_slot));
+    PetscCall(ds_field_declare_diagnostic(f, "sum_fallbacks", &r->fallback_slot));
+    PetscCall(ds_field_declare_diagnostic(f, "sum_method", &r->method_slot));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -52,7 +60,9 @@ PetscErrorCode ds_row_normalised_moments(DSField f, DSRowNormalised *r, PetscRea
   DSKernelSums sums_x = {.ld = nq, .value = r->sums_x.value, .moment = r->sums_x.moment, .companion = companion ? r->sums_x.companion : NULL};
   DSKernelSums sums_y = {.ld = nq, .value = r->sums_y.value, .moment = r->sums_y.moment, .companion = companion ? r->sums_y.companion : NULL};
 
-  PetscCall(ds_field_sources_sum(f, r->sources, r->weight, &query, DS_SOURCES_PARTICLES, query_start >= 0 && f->exclude_self, NULL, &sums_x));
+  PetscCall(ds_field_sources_sum(f, r->sources, r->weight, &query, DS_SOURCES_PARTICLES, query_start >= 0 && f->exclude_self, NULL, &sums_x, r->bound_x));
+  r->fallbacks = r->sources->fallbacks;
+  r->method    = r->sources->last;
   relative_moment(nq, dim, &sums_x, r->t_x);
   if (f->target->analytic) {
     /* t_Y from the exact smoothed score: grad log nu_h, or z - m_Y = -h^2 grad log nu_h. */
@@ -60,14 +70,27 @@ PetscErrorCode ds_row_normalised_moments(DSField f, DSRowNormalised *r, PetscRea
     PetscCall(ds_target_smoothed_score(f->target, h, nq, z, r->score));
     for (PetscInt i = 0; i < nq; i++)
       for (PetscInt c = 0; c < dim; c++) r->t_y[c * nq + i] = scale * r->score[i * dim + c];
+    PetscCall(PetscArrayzero(r->bound_y, 2 * nq));
   } else {
-    PetscCall(ds_field_sources_sum(f, r->sources, r->weight, &query, DS_SOURCES_DATA, PETSC_FALSE, NULL, &sums_y));
+    PetscCall(ds_field_sources_sum(f, r->sources, r->weight, &query, DS_SOURCES_DATA, PETSC_FALSE, NULL, &sums_y, r->bound_y));
+    r->fallbacks += r->sources->fallbacks;
     relative_moment(nq, dim, &sums_y, r->t_y);
   }
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode ds_row_normalised_count_underflow(DSField f, const DSRowNormalised *r, PetscReal h)
+/* The bound on |t_S - t_S exact| of query i (of nq) from its sums' bounds (row_normalised.h). */
+static PetscReal relative_moment_bound(PetscInt nq, PetscInt dim, const DSKernelSums *s, const PetscReal *t, const PetscReal *bound, PetscInt i)
+{
+  PetscReal t2 = 0;
+
+  if (!bound[i] && !bound[nq + i]) return 0;
+  if (!(s->value[i] > bound[i])) return INFINITY;
+  for (PetscInt c = 0; c < dim; c++) t2 += t[c * nq + i] * t[c * nq + i];
+  return (PetscSqrtReal((PetscReal)dim) * bound[nq + i] + PetscSqrtReal(t2) * bound[i]) / (s->value[i] - bound[i]);
+}
+
+PetscErrorCode ds_row_normalised_diagnostics(DSField f, const DSRowNormalised *r, PetscReal h)
 {
   const PetscInt n = f->local_count;
   PetscInt       local = 0;
@@ -80,6 +103,13 @@ PetscErrorCode ds_row_normalised_count_underflow(DSField f, const DSRowNormalise
     local += zero;
   }
   PetscCall(ds_field_count_underflow(f, r->underflow_slot, h, local));
+  if (r->bound_slot < 0) PetscFunctionReturn(0);
+  PetscReal worst = 0;
+  for (PetscInt i = 0; i < n; i++) worst = PetscMax(worst, relative_moment_bound(n, f->dim, &r->sums_x, r->t_x, r->bound_x, i) + relative_moment_bound(n, f->dim, &r->sums_y, r->t_y, r->bound_y, i));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &worst, 1, MPIU_REAL, MPI_MAX, f->comm));
+  f->diagnostic_values[r->bound_slot]    = worst;
+  f->diagnostic_values[r->fallback_slot] = (PetscReal)r->fallbacks;
+  f->diagnostic_values[r->method_slot]   = (PetscReal)r->method;
   PetscFunctionReturn(0);
 }
 
@@ -96,7 +126,7 @@ PetscErrorCode ds_row_normalised_evaluate(DSField f, PetscReal h, const PetscRea
   PetscFunctionBeginUser;
   ds_field_sources_load(f, r->sources, x);
   PetscCall(ds_row_normalised_moments(f, r, h, f->local_count, f->particle_start, x, PETSC_FALSE));
-  PetscCall(ds_row_normalised_count_underflow(f, r, h));
+  PetscCall(ds_row_normalised_diagnostics(f, r, h));
   ds_row_normalised_combine(f, r, f->local_count, v);
   PetscFunctionReturn(0);
 }
@@ -120,6 +150,7 @@ PetscErrorCode ds_row_normalised_destroy(DSField f)
   PetscCall(ds_field_sources_destroy(&r->sources));
   PetscCall(PetscFree5(r->query, r->t_x, r->t_y, r->score, r->sums_x.value));
   PetscCall(PetscFree5(r->sums_x.moment, r->sums_x.companion, r->sums_y.value, r->sums_y.moment, r->sums_y.companion));
+  PetscCall(PetscFree2(r->bound_x, r->bound_y));
   PetscCall(PetscFree(f->data));
   PetscFunctionReturn(0);
 }

@@ -23,12 +23,17 @@ typedef struct {
   PetscInt     capacity;
   PetscReal   *query, *t_x, *t_y, *score;
   DSKernelSums sums_x, sums_y;
-  PetscInt     underflow_slot; /* the underflowed_particles diagnostic's slot */
+  PetscReal   *bound_x, *bound_y; /* [2][capacity] the sums' error bounds (ds_field_sources_sum) */
+  PetscInt     underflow_slot;    /* the underflowed_particles diagnostic's slot */
+  PetscInt     fallbacks;         /* the last evaluation's sums recomputed over every pair (global) */
+  DSSumMethod  method;            /* the last particle sum's method */
+  PetscInt     bound_slot, fallback_slot, method_slot; /* with fast sums: sum_error_bound, sum_fallbacks, sum_method */
 } DSRowNormalised;
 
 /* Sets field->data to `size` zeroed bytes that begin with a DSRowNormalised (a type may
    extend it: its private struct's first member), set up with the field's sources, the
-   weight and the sign; declares the diagnostic underflowed_particles. */
+   weight and the sign; declares the diagnostic underflowed_particles and, with fast sums
+   (-drift_sum other than exact), sum_error_bound, sum_fallbacks and sum_method. */
 PETSC_INTERN PetscErrorCode ds_row_normalised_create(DSField field, DSWeight weight, PetscReal sign, size_t size);
 
 /* Kernel sums of `nq` query points z (rows [nq][d], first global index query_start, -1 for
@@ -39,9 +44,14 @@ PETSC_INTERN PetscErrorCode ds_row_normalised_moments(DSField field, DSRowNormal
 /* After ds_row_normalised_moments at the particles, with field->want_diagnostics: the
    underflowed_particles diagnostic (ds_field_count_underflow), the particles whose moment
    over the other particles is exactly 0 (the self pair adds nothing to it) and whose sum
-   over the target's samples is 0; never one with an analytic target, whose exact score
-   always acts. Collective. */
-PETSC_INTERN PetscErrorCode ds_row_normalised_count_underflow(DSField field, const DSRowNormalised *row, PetscReal h);
+   over the target's samples is 0 (never one with an analytic target, whose exact score
+   always acts); with fast sums, sum_error_bound, the largest over the particles of the
+   bound on |v - v_exact| (doc/performance.md "The fast Gauss transform's bound"),
+     |dt_S| <= (sqrt(d) B_M + |t_S| B_V) / (W_S - B_V)  per source set, infinite when W_S <= B_V,
+   summed over the sets, with B_V, B_M the bounds of the sums W_S and of each moment
+   component; sum_fallbacks, the particle sums recomputed over every pair; and sum_method,
+   the method of the last particle sum (0 exact, 1 cutoff, 2 fgt). Collective. */
+PETSC_INTERN PetscErrorCode ds_row_normalised_diagnostics(DSField field, const DSRowNormalised *row, PetscReal h);
 
 /* v = sign (t_Y - t_X) at the nq points of the last ds_row_normalised_moments (rows [nq][d]). */
 PETSC_INTERN void ds_row_normalised_combine(DSField field, const DSRowNormalised *row, PetscInt nq, PetscReal *v);

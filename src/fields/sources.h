@@ -1,13 +1,17 @@
 /* The ring-sum plumbing shared by the field types: the source sets of every kernel sum
    (this rank's particles, its target samples and, for the joint fields, its negative
    samples, as structure-of-arrays blocks), the
-   rings that bring every rank's blocks by, and the visitor that accumulates kernel sums
-   of a query block against each visiting block (through cell lists under a cutoff). */
+   rings that bring every rank's blocks by, and the kernel sums of a query block against a
+   source set by the method of -drift_sum: every pair (a ring pass), cell lists under a
+   cutoff (a ring pass), or the fast Gauss transform (moments exchanged, ds_fgt.h); the
+   fast methods' sums come with a bound on their error, and a sum they cannot certify is
+   recomputed over every pair. */
 #ifndef DS_FIELD_SOURCES_H
 #define DS_FIELD_SOURCES_H
 
 #include "field_impl.h"
 #include "ds_ring.h"
+#include "ds_fgt.h"
 
 /* A source set: the particles x_j, the target samples y_k, the negative samples. */
 typedef enum { DS_SOURCES_PARTICLES, DS_SOURCES_DATA, DS_SOURCES_NEGATIVES } DSSourceSet;
@@ -27,20 +31,25 @@ typedef struct {
   DSRing     ring[DS_SOURCE_SETS];  /* per set; over PETSC_COMM_SELF for replicated samples; NULL for a set that is absent */
   DSBlock    block[DS_SOURCE_SETS]; /* this rank's block of each set; empty for an absent set */
   PetscReal *soa[DS_SOURCE_SETS];   /* their [d][n] storage */
-  PetscReal  cutoff_tol; /* > 0: sums over neighbouring cells only */
+  PetscBool  replicated[DS_SOURCE_SETS]; /* every rank holds the whole set */
+  DSSumMethod method;    /* -drift_sum */
+  PetscReal  sum_tol;    /* -drift_sum_tol */
+  DSFgt      fgt;        /* the transform's communicator, when method is fgt or auto */
+  DSSumMethod last;      /* the method of the last sum (auto resolved) */
+  PetscInt   fallbacks;  /* queries of the last sum recomputed over every pair (global count) */
   PetscBool  symmetric;  /* the particle-particle sums may take the half ring (ds_field_sources_create) */
   PetscReal *partner;    /* [1 + d][local particles] the partner sums travelling with the particles, when symmetric */
   DSCells    cells;      /* the visiting block sorted into cells */
 } DSFieldSources;
 
 /* Creates the sources of `field` (collective): rings over the particles and, for a
-   sample target, over the samples, whose block is filled once here. With symmetric_pairs
-   (ds_field_sources_symmetric_pairs of the caller's particle sums) the particles' ring
-   also carries the partner sums. */
-PETSC_INTERN PetscErrorCode ds_field_sources_create(DSField field, PetscReal cutoff_tol, PetscBool symmetric_pairs, DSFieldSources **sources);
+   sample target, over the samples, whose block is filled once here; their sums by
+   `method` to tolerance sum_tol. With symmetric_pairs (ds_field_sources_symmetric_pairs
+   of the caller's particle sums) the particles' ring also carries the partner sums. */
+PETSC_INTERN PetscErrorCode ds_field_sources_create(DSField field, DSSumMethod method, PetscReal sum_tol, PetscBool symmetric_pairs, DSFieldSources **sources);
 
 /* Whether a field's particle-particle sums of `weight` (values and moments) take the
-   symmetric schedule: -drift_pair_schedule symmetric, no cutoff, and a kernel, weight and
+   symmetric schedule: -drift_pair_schedule symmetric, -drift_sum exact, and a kernel, weight and
    dimension the symmetric micro-kernel serves (ds_kernel_symmetric_apply). */
 PETSC_INTERN PetscBool ds_field_sources_symmetric_pairs(DSField field, DSWeight weight);
 
@@ -66,8 +75,14 @@ PETSC_INTERN PetscErrorCode ds_field_sources_pass(DSFieldSources *sources, DSSou
    were created with symmetric_pairs and these sums need nothing more than the symmetric
    micro-kernel gives (no travelling weights, no companion: ds_kernel_symmetric_apply),
    each pair's kernel value is computed once, for both particles, on a half ring.
-   Collective. */
-PETSC_INTERN PetscErrorCode ds_field_sources_sum(DSField field, DSFieldSources *sources, DSWeight weight, const DSBlock *query, DSSourceSet set, PetscBool exclude_self, PetscReal *travelling, DSKernelSums *sums);
+   By the sources' method: cutoff and fgt where they serve the sums (unweighted sources,
+   values and moments; fgt: the gaussian kernel, d <= 3), auto as the cost model of
+   doc/design.md "Fast sums" chooses, every pair otherwise. When bound is not NULL,
+   bound[i] and bound[query->n + i] bound the error of query i's value and of each of its
+   moment components (0 for sums over every pair). A fast sum whose value bound exceeds
+   sqrt(sum_tol) of its value is recomputed over every pair (sources->fallbacks counts
+   them). Collective. */
+PETSC_INTERN PetscErrorCode ds_field_sources_sum(DSField field, DSFieldSources *sources, DSWeight weight, const DSBlock *query, DSSourceSet set, PetscBool exclude_self, PetscReal *travelling, DSKernelSums *sums, PetscReal *bound);
 
 /* Frees the sources. */
 PETSC_INTERN PetscErrorCode ds_field_sources_destroy(DSFieldSources **sources);

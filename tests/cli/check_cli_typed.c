@@ -110,8 +110,9 @@ START_TEST(table_beyond_the_index_width_is_refused)
 }
 END_TEST
 
-/* -drift_cutoff_tol in d = 4 is said once (not on every rank) and recorded as
-   cutoff_applied = 0; in d = 2 it is applied, silently, and recorded as 1. */
+/* The old spelling -drift_cutoff_tol runs as -drift_sum cutoff, said once (not on every
+   rank); in d = 4 the cutoff that does not apply is said once too and recorded as
+   sum_applied = 0; in d = 2 it is applied and recorded as 1. */
 START_TEST(cutoff_that_does_not_apply_is_said)
 {
   for (int ranks = 1; ranks <= 2; ranks++)
@@ -122,10 +123,11 @@ START_TEST(cutoff_that_does_not_apply_is_said)
       snprintf(args, sizeof(args), "-drift_n 40 -drift_dim %d -drift_cutoff_tol 1e-8 -ts_max_steps 2 -drift_monitor 0 -drift_diagnostics none -drift_output %s", dim, out);
       run_driftsim(&r, ranks, args);
       ck_assert_msg(r.exit_code == 0, "d = %d at %d ranks failed: %.1500s", dim, ranks, r.err);
-      const int notes = count_occurrences(r.out, "driftsim: note: -drift_cutoff_tol 1e-08 is not applied: its cell lists need -drift_dim <= 3 (4 given)");
-      ck_assert_msg(notes == (dim == 4 ? 1 : 0), "d = %d at %d ranks: %d notes: %.1500s", dim, ranks, notes, r.out);
+      const int renamed = count_occurrences(r.out, "driftsim: note: -drift_cutoff_tol 1e-08 is spelled -drift_sum cutoff -drift_sum_tol 1e-08 now; running as such");
+      const int notes   = count_occurrences(r.out, "driftsim: note: -drift_sum cutoff is not applied: its fast sums need -drift_dim <= 3 (4 given)");
+      ck_assert_msg(renamed == 1 && notes == (dim == 4 ? 1 : 0), "d = %d at %d ranks: %d renaming notes, %d notes: %.1500s", dim, ranks, renamed, notes, r.out);
       hid_t f = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
-      ck_assert_msg(read_attribute(f, "cutoff_applied") == (dim == 4 ? 0 : 1), "d = %d: cutoff_applied wrong", dim);
+      ck_assert_msg(read_attribute(f, "sum_applied") == (dim == 4 ? 0 : 1), "d = %d: sum_applied wrong", dim);
       H5Fclose(f);
     }
 }

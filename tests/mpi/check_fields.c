@@ -281,7 +281,7 @@ static void cutoff_error_against_bound(DSOptions o, double tight_below, double *
       err = PetscMax(err, fabs(v[(i - rstart / d) * d + k] - ref[k]));
       scale = PetscMax(scale, fabs(ref[k]));
     }
-    const double bound = o.cutoff_tol * (o.n * (R * c + tx) / Wx + M * (R * c + ty) / Wy);
+    const double bound = o.sum_tol * (o.n * (R * c + tx) / Wx + M * (R * c + ty) / Wy);
     bounds[i - rstart / d] = bound;
     ratio = PetscMax(ratio, err / (bound + 1e-13 * (fabs(ref[0]) + 1)));
   }
@@ -321,7 +321,8 @@ START_TEST(cutoff_fields_within_their_bound)
         o.bandwidth  = cases[k].h;
         o.init_mean  = 0;
         o.init_scale = 1;
-        o.cutoff_tol = 1e-15;
+        o.sum        = DS_SUM_CUTOFF;
+        o.sum_tol    = 1e-15;
         double ratio, tight;
         cutoff_error_against_bound(o, cases[k].kernel == DS_KERNEL_LAPLACE ? 1e-8 : 1e-10, &ratio, &tight);
         DS_ASSERT_ALL(ratio <= 1.0 && tight > 0.5, "cutoff %s/%s self %s d %d: error %g of its bound, bound tight for %.2f of the particles", o.field, DSKernelTypes[o.kernel], DSSelfPairs[o.self], (int)dim, ratio, tight);

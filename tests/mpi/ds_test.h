@@ -106,5 +106,6 @@ Suite *ds_suite_joint_floor(void);
 Suite *ds_suite_guard(void);
 Suite *ds_suite_sinkhorn(void);
 Suite *ds_suite_ecf(void);
+Suite *ds_suite_fgt(void);
 
 #endif

@@ -21,6 +21,7 @@ static const struct { const char *name; SuiteMaker make; } suites[] = {
   {"guard", ds_suite_guard},
   {"sinkhorn", ds_suite_sinkhorn},
   {"ecf", ds_suite_ecf},
+  {"fgt", ds_suite_fgt},
 };
 
 /* Whether suite `name` is one of the comma-separated `list`. */
