@@ -5,6 +5,7 @@
                                                     symmetric: each pair once for both points, N^2 counted)
      kernel_bench lse WEIGHT DIM [N] [SECONDS]       (the Sinkhorn log-sum-exp, eps = 0.25: bandwidth 0.5)
      kernel_bench cutoff KERNEL N H EPS QUERIES      (cell lists against all pairs, d = 2)
+     kernel_bench fgt N H EPS QUERIES                (the three -drift_sum methods, d = 2)
      kernel_bench clock                              (the core's clock under load)
      kernel_bench isa                                (the ISA level the pair loops run)
    The pair loops run at the ISA level the environment's DS_ISA names (generic, avx2,
@@ -15,13 +16,16 @@
 #include "ds_kernels_lse.h"
 #include "ds_rng.h"
 #include "ds_isa.h"
+#include "ds_fgt.h"
 
 /* Seconds of `reps` calls of the all-pairs or the cell-list sums of `queries` points. */
 static double time_sums(const DSKernel *K, DSWeight weight, const DSBlock *q, const DSBlock *all, const DSCells *cells, DSKernelSums *sums)
 {
   PetscLogDouble t0, t1;
-  PetscArrayzero(sums->value, q->n);
-  PetscArrayzero(sums->moment, q->dim * q->n);
+  for (PetscInt i = 0; i < q->n; i++) {
+    sums->value[i] = 0;
+    for (PetscInt c = 0; c < q->dim; c++) sums->moment[c * sums->ld + i] = 0;
+  }
   PetscTime(&t0);
   if (cells) ds_kernel_sums_cells(K, weight, q, cells, PETSC_TRUE, sums);
   else ds_kernel_sums(K, weight, q, all, PETSC_TRUE, sums);
@@ -81,6 +85,89 @@ static int cutoff_bench(const char *kernel, PetscInt n, PetscReal h, PetscReal e
   PetscCall(ds_cells_destroy(&cells));
   PetscCall(PetscFree5(x, v1, m1, v2, m2));
   PetscCall(PetscFree(qx));
+  PetscCall(PetscFinalize());
+  return 0;
+}
+
+/* One evaluation of the conservative field's sums at N particles of a unit Gaussian cloud
+   in 2-D against themselves and against N samples of a second one centred at (0.5, 0.5),
+   by each -drift_sum method at tolerance eps: every pair and cell lists timed on `queries`
+   sample particles and extrapolated to N (the cell build timed whole), the transform timed
+   whole, plus, for the sums it cannot certify (bound > sqrt(eps) value), every pair's time
+   for that many queries, as the program recomputes them. The field t_Y - t_X of each method
+   is compared with every pair's on the sample (fallbacks taking every pair's values), as the
+   largest error over the largest field value. */
+static int fgt_bench(PetscInt n, PetscReal h, PetscReal eps, PetscInt queries)
+{
+  const PetscInt dim = 2, stride = n / queries;
+  DSKernel       K;
+  DSCells        cells = {0};
+  DSFgt          fgt;
+  DSFgtPlan      plan;
+  PetscLogDouble t0, t1;
+  PetscReal     *x[2], *qx, *value, *moment, *bound, *ref[2], *cut[2], *field[3], lo[3], hi[3], extent[3], flops;
+  double         t_all = 0, t_cells = 0, t_build = 0, t_fgt = 0, uncertified = 0, worst_fgt = 0, worst_cut = 0, scale = 0;
+
+  ds_kernel_setup(DS_KERNEL_GAUSSIAN, h, 0.5, &K);
+  PetscCall(PetscMalloc5(dim * n, &x[0], dim * n, &x[1], dim * queries, &qx, n, &value, dim * n, &moment));
+  PetscCall(PetscMalloc5(2 * n, &bound, (1 + dim) * queries, &ref[0], (1 + dim) * queries, &ref[1], (1 + dim) * queries, &cut[0], (1 + dim) * queries, &cut[1]));
+  PetscCall(PetscCalloc3(dim * queries, &field[0], dim * queries, &field[1], dim * queries, &field[2]));
+  for (PetscInt set = 0; set < 2; set++)
+    for (PetscInt i = 0; i < n; i++) {
+      double z[2];
+      ds_rng_normals(1 + (uint64_t)set, DS_STREAM_INIT, (uint64_t)i, 0, dim, z);
+      x[set][i] = z[0] + 0.5 * set, x[set][n + i] = z[1] + 0.5 * set;
+    }
+  for (PetscInt i = 0; i < queries; i++) qx[i] = x[0][i * stride], qx[queries + i] = x[0][n + i * stride];
+  PetscCall(ds_fgt_create(PETSC_COMM_SELF, &fgt));
+  for (PetscInt set = 0; set < 2; set++) {
+    const DSBlock all = {n, dim, n, 0, x[set], NULL}, particles = {n, dim, n, 0, x[0], NULL};
+    PetscTime(&t0);
+    PetscCall(ds_cells_build(&all, ds_kernel_cutoff_radius(&K, eps), &cells));
+    PetscTime(&t1);
+    t_build += t1 - t0;
+    for (PetscInt i = 0; i < queries; i++) {
+      /* self pairs included, as the conservative field's default -drift_self include */
+      DSBlock      q  = {1, dim, queries, -1, qx + i, NULL};
+      DSKernelSums sa = {queries, ref[set] + i, ref[set] + queries + i, NULL, NULL}, sc = {queries, cut[set] + i, cut[set] + queries + i, NULL, NULL};
+      t_all += time_sums(&K, DS_WEIGHT_GRADIENT, &q, &all, NULL, &sa);
+      t_cells += time_sums(&K, DS_WEIGHT_GRADIENT, &q, &all, &cells, &sc);
+    }
+    PetscTime(&t0);
+    PetscCall(ds_fgt_bounding_box(fgt, &particles, &all, lo, hi));
+    for (PetscInt c = 0; c < dim; c++) extent[c] = hi[c] - lo[c];
+    ds_fgt_choose(dim, h, eps, extent, n, n, &plan, &flops);
+    DSKernelSums sums = {n, value, moment, NULL, NULL};
+    PetscCall(ds_fgt_sums(fgt, &plan, lo, hi, &K, DS_WEIGHT_GRADIENT, &particles, &all, PETSC_FALSE, PETSC_FALSE, &sums, bound));
+    PetscTime(&t1);
+    t_fgt += t1 - t0;
+    /* t_S at the sample by each method, into the field t_Y - t_X (fallbacks take every pair's) */
+    for (PetscInt i = 0; i < n; i++) uncertified += !(value[i] > 0 && bound[i] <= PetscSqrtReal(eps) * value[i]);
+    for (PetscInt i = 0; i < queries; i++) {
+      const PetscInt  j         = i * stride;
+      const PetscBool certified = value[j] > 0 && bound[j] <= PetscSqrtReal(eps) * value[j] ? PETSC_TRUE : PETSC_FALSE;
+      const double    sign      = set ? 1 : -1;
+      for (PetscInt c = 0; c < dim; c++) {
+        const double t_exact = ref[set][(1 + c) * queries + i] / ref[set][i];
+        field[0][c * queries + i] += sign * t_exact;
+        field[1][c * queries + i] += sign * cut[set][(1 + c) * queries + i] / cut[set][i];
+        field[2][c * queries + i] += sign * (certified ? moment[c * n + j] / value[j] : t_exact);
+      }
+    }
+  }
+  for (PetscInt k = 0; k < dim * queries; k++) {
+    worst_cut = PetscMax(worst_cut, PetscAbsReal(field[1][k] - field[0][k]));
+    worst_fgt = PetscMax(worst_fgt, PetscAbsReal(field[2][k] - field[0][k]));
+    scale     = PetscMax(scale, PetscAbsReal(field[0][k]));
+  }
+  const double per_query = t_all / (2.0 * queries), exact_s = t_all / queries * n, cutoff_s = t_build + t_cells / queries * n, fgt_s = t_fgt + uncertified * per_query;
+  printf("method=fgt n=%d h=%g eps=%g queries=%d box_over_h=%g nodes=%d exact_s=%.1f cutoff_s=%.2f fgt_s=%.2f uncertified=%.0f fgt_speedup=%.1f cutoff_speedup=%.1f fgt_max_relative_error=%.2e cutoff_max_relative_error=%.2e\n", (int)n, (double)h, (double)eps, (int)queries, (double)(plan.box / h), (int)plan.nodes, exact_s, cutoff_s, fgt_s,
+         uncertified, exact_s / fgt_s, exact_s / cutoff_s, worst_fgt / scale, worst_cut / scale);
+  PetscCall(ds_fgt_destroy(&fgt));
+  PetscCall(ds_cells_destroy(&cells));
+  PetscCall(PetscFree5(x[0], x[1], qx, value, moment));
+  PetscCall(PetscFree5(bound, ref[0], ref[1], cut[0], cut[1]));
+  PetscCall(PetscFree3(field[0], field[1], field[2]));
   PetscCall(PetscFinalize());
   return 0;
 }
@@ -145,6 +232,7 @@ int main(int argc, char **argv)
     PetscCall(PetscFinalize());
     return 0;
   }
+  if (argc == 6 && !strcmp(argv[1], "fgt")) return fgt_bench(atoi(argv[2]), atof(argv[3]), atof(argv[4]), atoi(argv[5]));
   if (argc == 7 && !strcmp(argv[1], "cutoff")) return cutoff_bench(argv[2], atoi(argv[3]), atof(argv[4]), atof(argv[5]), atoi(argv[6]));
   if (argc < 4) {
     fprintf(stderr, "usage: %s gaussian|laplace|imq|lse value|gradient DIM [N] [SECONDS] [full|symmetric]\n", argv[0]);
