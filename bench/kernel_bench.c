@@ -93,7 +93,7 @@ static int cutoff_bench(const char *kernel, PetscInt n, PetscReal h, PetscReal e
    in 2-D against themselves and against N samples of a second one centred at (0.5, 0.5),
    by each -drift_sum method at tolerance eps: every pair and cell lists timed on `queries`
    sample particles and extrapolated to N (the cell build timed whole), the transform timed
-   whole, plus, for the sums it cannot certify (bound > sqrt(eps) value), every pair's time
+   whole, plus, for the sums it cannot certify (bound > eps^(3/4) value), every pair's time
    for that many queries, as the program recomputes them. The field t_Y - t_X of each method
    is compared with every pair's on the sample (fallbacks taking every pair's values), as the
    largest error over the largest field value. */
@@ -142,10 +142,10 @@ static int fgt_bench(PetscInt n, PetscReal h, PetscReal eps, PetscInt queries)
     PetscTime(&t1);
     t_fgt += t1 - t0;
     /* t_S at the sample by each method, into the field t_Y - t_X (fallbacks take every pair's) */
-    for (PetscInt i = 0; i < n; i++) uncertified += !(value[i] > 0 && bound[i] <= PetscSqrtReal(eps) * value[i]);
+    for (PetscInt i = 0; i < n; i++) uncertified += !(value[i] > 0 && bound[i] <= ds_sums_certify(eps) * value[i]);
     for (PetscInt i = 0; i < queries; i++) {
       const PetscInt  j         = i * stride;
-      const PetscBool certified = value[j] > 0 && bound[j] <= PetscSqrtReal(eps) * value[j] ? PETSC_TRUE : PETSC_FALSE;
+      const PetscBool certified = value[j] > 0 && bound[j] <= ds_sums_certify(eps) * value[j] ? PETSC_TRUE : PETSC_FALSE;
       const double    sign      = set ? 1 : -1;
       for (PetscInt c = 0; c < dim; c++) {
         const double t_exact = ref[set][(1 + c) * queries + i] / ref[set][i];

@@ -7,6 +7,7 @@
    interpolates at its own queries. */
 #include <math.h>
 #include "ds_fgt.h"
+#include "ds_log.h"
 
 struct DSFgt_ {
   MPI_Comm    comm;
@@ -17,77 +18,92 @@ struct DSFgt_ {
 #define KEY_BITS 21
 #define KEY_LIMIT (1 << KEY_BITS)
 
-/* max |psi(t)| = max |t| exp(-t^2 / 2h^2) over |t| >= gap. */
-static double peak_psi(double h, double gap) { return gap > h ? gap * exp(-0.5 * gap * gap / (h * h)) : h * exp(-0.5); }
+/* The factors along one coordinate: f_m(t) = t^m phi(t), m = 0 (phi: the value), 1 (psi:
+   the moments), 2 (the second moment). max |f_m(t)| over |t| >= gap: at t = sqrt(m) h, or
+   at the gap beyond it. */
+#define POWERS 3
+static double peak(int m, double h, double gap)
+{
+  const double t = PetscMax(gap, sqrt((double)m) * h);
+  return pow(t, m) * exp(-0.5 * t * t / (h * h));
+}
 
 /* The bound 4 M rho^-n / (rho - 1) on |f - I_n f| (Trefethen, ATAP thm 8.2) for the
-   degree-n interpolant in Chebyshev points on an interval of half-width `half` of
-   f = phi (moment false) or psi (moment true) of t = z - s, s fixed, |Re t| >= gap (the
-   boxes' gap along the coordinate), minimised over the Bernstein ellipse's rho: on E_rho,
-   |Im t| <= b = half (rho - 1/rho) / 2, so |phi| <= exp((b^2 - gap^2) / 2h^2) and
-   |psi| <= (peak_psi(gap) + b exp(-gap^2 / 2h^2)) exp(b^2 / 2h^2). */
-static double interpolation_error(PetscInt n, double half, double h, double gap, PetscBool moment)
+   degree-n interpolant in Chebyshev points on an interval of half-width `half` of f_m of
+   t = z - s, s fixed, |Re t| >= gap (the boxes' gap along the coordinate), minimised over
+   the Bernstein ellipse's rho: on E_rho, |Im t| <= b = half (rho - 1/rho) / 2, and with
+   |a + ib|^m <= (|a| + b)^m = sum_j C(m, j) |a|^j b^(m-j),
+   |f_m| <= exp(b^2 / 2h^2) sum_j C(m, j) peak_j(gap) b^(m-j). */
+static double interpolation_error(PetscInt n, double half, double h, double gap, int m)
 {
-  const double decay = exp(-0.5 * gap * gap / (h * h));
-  double       best  = INFINITY;
+  static const double binomial[POWERS][POWERS] = {{1, 0, 0}, {1, 1, 0}, {1, 2, 1}};
+  double              best = INFINITY;
 
   for (int i = 0; i <= 700; i++) {
-    const double rho   = 1.0 + pow(10.0, -3.0 + 7.0 * i / 700.0);
-    const double b     = 0.5 * half * (rho - 1.0 / rho);
-    const double log_m = (b * b - gap * gap) / (2.0 * h * h) + (moment ? log(peak_psi(h, gap) / decay + b) : 0.0);
-    best               = PetscMin(best, log(4.0) + log_m - (double)n * log(rho) - log(rho - 1.0));
+    const double rho = 1.0 + pow(10.0, -3.0 + 7.0 * i / 700.0);
+    const double b   = 0.5 * half * (rho - 1.0 / rho);
+    double       sum = 0;
+    for (int j = 0; j <= m; j++) sum += binomial[m][j] * peak(j, h, gap) * pow(b, m - j);
+    best = PetscMin(best, log(4.0) + b * b / (2.0 * h * h) + log(sum) - (double)n * log(rho) - log(rho - 1.0));
   }
   return exp(best);
 }
 
-/* The factors' bounds along one coordinate for boxes `gap` apart: the largest |phi| and
-   |psi| over real t with |t| >= gap, and their interpolation errors in z and in s,
+/* The factors' bounds along one coordinate for boxes `gap` apart: the largest |f_m| over
+   real t with |t| >= gap, and their interpolation errors in z and in s,
    |f - I_z I_s f| <= (1 + Lambda_n) E (Lambda_n <= 2/pi ln(n + 1) + 1, ATAP thm 15.2). */
 typedef struct {
-  double phi, psi, error_phi, error_psi;
+  double peak[POWERS], error[POWERS];
 } FactorBound;
 
 static FactorBound factor_bound(PetscInt nodes, double box, double h, double gap)
 {
   const PetscInt n        = nodes - 1;
   const double   lebesgue = 2.0 / PETSC_PI * log(n + 1.0) + 1.0;
-  return (FactorBound){exp(-0.5 * gap * gap / (h * h)), peak_psi(h, gap), (1.0 + lebesgue) * interpolation_error(n, 0.5 * box, h, gap, PETSC_FALSE), (1.0 + lebesgue) * interpolation_error(n, 0.5 * box, h, gap, PETSC_TRUE)};
+  FactorBound    f;
+  for (int m = 0; m < POWERS; m++) f.peak[m] = peak(m, h, gap), f.error[m] = (1.0 + lebesgue) * interpolation_error(n, 0.5 * box, h, gap, m);
+  return f;
 }
 
-/* The pair bounds of a product of d factors, |f_c| <= m_c each off by at most e_c, which is
-   off by at most prod (m_c + e_c) - prod m_c: the value's (phi on every axis) and the
-   largest moment component's (psi on one axis). */
-static void pair_bounds(PetscInt d, const FactorBound *f[], double *value, double *moment)
+/* A product of d factors |f_c| <= m_c, each off by at most e_c, is off by at most
+   prod (m_c + e_c) - prod m_c: here f_m on `axis` and phi on the others (axis -1: phi on all). */
+static double product_bound(PetscInt d, const FactorBound *f[], PetscInt axis, int m)
 {
   double with = 1, without = 1;
-
-  for (PetscInt c = 0; c < d; c++) with *= f[c]->phi + f[c]->error_phi, without *= f[c]->phi;
-  *value  = with - without;
-  *moment = 0;
   for (PetscInt c = 0; c < d; c++) {
-    double w = f[c]->psi + f[c]->error_psi, wo = f[c]->psi;
-    for (PetscInt k = 0; k < d; k++)
-      if (k != c) w *= f[k]->phi + f[k]->error_phi, wo *= f[k]->phi;
-    *moment = PetscMax(*moment, w - wo);
+    const int k = c == axis ? m : 0;
+    with *= f[c]->peak[k] + f[c]->error[k], without *= f[c]->peak[k];
   }
+  return with - without;
+}
+
+/* A pair's bounds: the value's (phi on every axis), the largest moment component's (psi on
+   one axis) and the second moment's (the sum over the axes of t^2 phi on one axis). */
+static void pair_bounds(PetscInt d, const FactorBound *f[], double bounds[3])
+{
+  bounds[0] = product_bound(d, f, -1, 0);
+  bounds[1] = bounds[2] = 0;
+  for (PetscInt c = 0; c < d; c++) bounds[1] = PetscMax(bounds[1], product_bound(d, f, c, 1)), bounds[2] += product_bound(d, f, c, 2);
 }
 
 void ds_fgt_plan(PetscInt dim, PetscReal h, PetscReal eps, PetscReal box_over_h, DSFgtPlan *plan)
 {
-  double       cut      = PetscMin(eps, 0.5);
+  double cut = PetscMin(eps, 0.25);
 
-  /* phi(r) = cut at r = h sqrt(2 ln(1/cut)) >= h, beyond which r phi(r) decreases. */
-  while (sqrt(2.0 * log(1.0 / cut)) * cut > eps) cut *= 0.5;
-  *plan = (DSFgtPlan){.dim = dim, .h = h, .box = box_over_h * h, .nodes = 0, .cut_radius = h * sqrt(2.0 * log(1.0 / cut)), .cut_value = cut, .error_value = INFINITY, .error_moment = INFINITY};
+  /* phi(r) = cut at r = h sqrt(2 ln(1/cut)) >= sqrt(2) h, beyond which r phi(r) and
+     r^2 phi(r) decrease: below eps h and eps h^2 there. */
+  while (PetscMax(sqrt(2.0 * log(1.0 / cut)), 2.0 * log(1.0 / cut)) * cut > eps) cut *= 0.5;
+  *plan = (DSFgtPlan){.dim = dim, .h = h, .box = box_over_h * h, .nodes = 0, .cut_radius = h * sqrt(2.0 * log(1.0 / cut)), .cut_value = cut, .error_value = INFINITY, .error_moment = INFINITY, .error_second = INFINITY};
   for (PetscInt p = 2; p <= DS_FGT_MAX_NODES; p++) {
     const FactorBound  adjacent = factor_bound(p, plan->box, h, 0.0);
     const FactorBound *f[3]     = {&adjacent, &adjacent, &adjacent};
-    double             e_value, e_moment;
-    pair_bounds(dim, f, &e_value, &e_moment);
-    if (e_value <= eps && e_moment <= eps * h) {
+    double             e[3];
+    pair_bounds(dim, f, e);
+    if (e[0] <= eps && e[1] <= eps * h && e[2] <= eps * h * h) {
       plan->nodes        = p;
-      plan->error_value  = e_value;
-      plan->error_moment = e_moment;
+      plan->error_value  = e[0];
+      plan->error_moment = e[1];
+      plan->error_second = e[2];
       break;
     }
   }
@@ -290,23 +306,30 @@ static void contract_axis(const Lattice *g, PetscInt axis, const PetscReal *M, c
 }
 
 /* The translation of one source box's node weights W to a query box's expansions
-   local[0] (value: phi along every axis) and local[1 + c] (moment c: psi along axis c),
-   with the tables' matrices for the pair's offset along each axis (phi[c], psi[c] and their
-   transposes). Stage k contracts axis k of the arrays of stage k - 1: its array 0 by phi
-   (still all phi) and by psi (psi at axis k), the others by phi; the last stage adds into
-   local. work holds 2 (d + 1) arrays. */
-static void m2l_pair(const Lattice *g, const PetscReal *const phi[], const PetscReal *const phit[], const PetscReal *const psi[], const PetscReal *const psit[], const PetscReal *W, PetscReal *local, PetscReal *work)
+   local[0] (value: phi along every axis), local[1 + c] (moment c: psi along axis c) and,
+   when `second`, local[d + 1] (the second moment: sum over c of t^2 phi along axis c), with
+   the tables' matrices for the pair's offset along each axis (table[m][c] for f_m, and its
+   transpose tablet[m][c]). Stage k contracts axis k of the arrays of stage k - 1: array 0
+   by phi (still all phi) and by psi (psi at axis k), the moments by phi, and the second
+   moment by phi plus array 0 by t^2 phi; the last stage adds into local. work holds
+   2 (d + 2) arrays. */
+static void m2l_pair(const Lattice *g, const PetscReal *const table[POWERS][3], const PetscReal *const tablet[POWERS][3], PetscBool second, const PetscReal *W, PetscReal *local, PetscReal *work)
 {
-  const PetscInt d = g->d, pd = g->pd;
-  PetscReal     *from = work, *to = work + (d + 1) * pd;
+  const PetscInt   d = g->d, pd = g->pd, S = (d + 1) * pd;
+  PetscReal       *from = work, *to = work + (d + 2) * pd;
   const PetscReal *in = W;
 
   for (PetscInt k = 0; k < d; k++) {
     const PetscBool last = k == d - 1 ? PETSC_TRUE : PETSC_FALSE;
     PetscReal      *out  = last ? local : to;
+    const PetscReal *all_phi = k ? from : in;
     /* arrays of stage k - 1: 0 (all phi) and t = 1..k (psi at axis t - 1) */
-    for (PetscInt t = 0; t <= k; t++) contract_axis(g, k, phi[k], phit[k], k ? from + t * pd : in, out + t * pd, last);
-    contract_axis(g, k, psi[k], psit[k], k ? from : in, out + (k + 1) * pd, last);
+    for (PetscInt t = 0; t <= k; t++) contract_axis(g, k, table[0][k], tablet[0][k], k ? from + t * pd : in, out + t * pd, last);
+    contract_axis(g, k, table[1][k], tablet[1][k], all_phi, out + (k + 1) * pd, last);
+    if (second) {
+      if (k) contract_axis(g, k, table[0][k], tablet[0][k], from + S, out + S, last);
+      contract_axis(g, k, table[2][k], tablet[2][k], all_phi, out + S, last || k ? PETSC_TRUE : PETSC_FALSE);
+    }
     PetscReal *swap = from;
     from = to, to = swap;
   }
@@ -336,7 +359,7 @@ PetscErrorCode ds_fgt_sums(DSFgt fgt, const DSFgtPlan *plan, const PetscReal lo[
   const PetscInt d = g.d;
 
   PetscFunctionBeginUser;
-  PetscCheck(kernel->type == DS_KERNEL_GAUSSIAN && !source->weight && !ds_kernel_sums_extended(sums), PETSC_COMM_SELF, PETSC_ERR_SUP, "the fast Gauss transform sums unweighted gaussian values and moments only");
+  PetscCheck(kernel->type == DS_KERNEL_GAUSSIAN && !source->weight && !sums->companion, PETSC_COMM_SELF, PETSC_ERR_SUP, "the fast Gauss transform sums unweighted gaussian values and moments only");
   PetscCheck(plan->nodes >= 2 && d == query->dim && d == source->dim, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "the fast Gauss transform's plan does not fit these blocks");
   g.pd = power(g.p, d);
   for (PetscInt c = 0; c < 3; c++) {
@@ -375,38 +398,41 @@ PetscErrorCode ds_fgt_sums(DSFgt fgt, const DSFgtPlan *plan, const PetscReal lo[
     PetscCallMPI(MPI_Allreduce(&n, &ns, 1, MPIU_REAL, MPI_SUM, fgt->comm));
   }
 
-  /* Translation tables: per coordinate offset delta in [-R, R], phi and psi at
-     t = x_a - y_b = delta L + (L/2)(u_a - u_b), and their transposes. */
-  const PetscInt R = PetscMax(range[0], PetscMax(range[1], range[2])), pp = g.p * g.p, ntab = 2 * R + 1;
-  PetscCall(PetscMalloc1(4 * ntab * pp, &tables));
-  for (PetscInt delta = -R; delta <= R; delta++)
-    for (PetscInt a = 0; a < g.p; a++)
-      for (PetscInt b = 0; b < g.p; b++) {
-        const PetscReal t = delta * g.box + 0.5 * g.box * (g.node[a] - g.node[b]), f = exp(-0.5 * t * t * kernel->inv_h2);
-        const PetscInt  at = (delta + R) * pp;
-        tables[at + a * g.p + b]                = f;
-        tables[ntab * pp + at + b * g.p + a]     = f;
-        tables[2 * ntab * pp + at + a * g.p + b] = t * f;
-        tables[3 * ntab * pp + at + b * g.p + a] = t * f;
-      }
+  /* Translation tables: per power m and coordinate offset delta in [-R, R], f_m at
+     t = x_a - y_b = delta L + (L/2)(u_a - u_b) (at [m][delta][a][b]), and the transposes
+     (after all of those). */
+  const PetscInt R = PetscMax(range[0], PetscMax(range[1], range[2])), pp = g.p * g.p, ntab = 2 * R + 1, transposes = POWERS * ntab * pp;
+  PetscCall(PetscMalloc1(2 * transposes, &tables));
+  for (int m = 0; m < POWERS; m++)
+    for (PetscInt delta = -R; delta <= R; delta++)
+      for (PetscInt a = 0; a < g.p; a++)
+        for (PetscInt b = 0; b < g.p; b++) {
+          const PetscReal t = delta * g.box + 0.5 * g.box * (g.node[a] - g.node[b]), f = pow(t, m) * exp(-0.5 * t * t * kernel->inv_h2);
+          const PetscInt  at = (m * ntab + delta + R) * pp;
+          tables[at + a * g.p + b]              = f;
+          tables[transposes + at + b * g.p + a] = f;
+        }
 
   /* The pair bounds' factors per coordinate offset (ds_fgt_plan's, with the boxes' gap),
      and an allowance for rounding: each pair's share of the anterpolated, translated and
      interpolated sums passes through 2d Lagrange weights of sum |l| <= Lambda each, so we
-     allow 8 u Lambda^(2d) per pair (of k <= 1, resp. |psi| <= h e^(-1/2)), an estimate, not
-     a worst-case bound (doc/performance.md). */
+     allow 8 u Lambda^(2d) per pair, of the largest f_m in each sum (1, h e^(-1/2), d 2h^2/e),
+     an estimate, not a worst-case bound (doc/performance.md). */
   const PetscReal rounding = 8.0 * PETSC_MACHINE_EPSILON * pow(2.0 / PETSC_PI * log((double)g.p) + 1.0, 2.0 * d);
+  const PetscReal largest[3] = {1.0, peak(1, plan->h, 0), d * peak(2, plan->h, 0)};
   FactorBound *factors;
   PetscCall(PetscMalloc1(ntab, &factors));
   for (PetscInt delta = -R; delta <= R; delta++) factors[delta + R] = factor_bound(g.p, g.box, plan->h, PetscMax(PetscAbsInt(delta) - 1, 0) * g.box);
 
-  /* Translations into this rank's share of the query boxes: expansions [value | d moments],
-     then the count of sources in range and the sum of their pairs' value and moment bounds. */
+  /* Translations into this rank's share of the query boxes: expansions [value | d moments |
+     second moment, when asked], then the count of sources in range and the sums of their
+     pairs' bounds (value, moment, second moment). */
   PetscCall(union_of_boxes(fgt, &g, query, PETSC_FALSE, &nqb, &qkeys));
-  const PetscInt esize = (d + 1) * g.pd + 3, first = nqb * fgt->rank / fgt->size, last = nqb * (fgt->rank + 1) / fgt->size;
+  const PetscBool second = sums->second ? PETSC_TRUE : PETSC_FALSE;
+  const PetscInt  at_count = (d + 1 + second) * g.pd, esize = at_count + 4, first = nqb * fgt->rank / fgt->size, last = nqb * (fgt->rank + 1) / fgt->size;
   PetscCheck((double)nqb * esize < PETSC_MPI_INT_MAX, PETSC_COMM_SELF, PETSC_ERR_SUP, "the fast Gauss transform: %" PetscInt_FMT " query boxes of %" PetscInt_FMT " nodes are too many for one message", nqb, g.pd);
   PetscCall(PetscCalloc1(nqb * esize, &E));
-  PetscCall(PetscMalloc1(2 * (d + 1) * g.pd, &work));
+  PetscCall(PetscMalloc1(2 * (d + 2) * g.pd, &work));
   for (PetscInt t = first; t < last; t++) {
     PetscInt   cell[3], other[3], delta[3];
     PetscReal *e = E + t * esize;
@@ -425,20 +451,17 @@ PetscErrorCode ds_fgt_sums(DSFgt fgt, const DSFgtPlan *plan, const PetscReal lo[
           if (!inside || gap2 >= plan->cut_radius * plan->cut_radius) continue;
           const PetscInt s = find_key(nsb, skeys, box_key(other));
           if (s < 0) continue;
-          const PetscReal *phi[3], *phit[3], *psi[3], *psit[3];
-          for (PetscInt c = 0; c < d; c++) {
-            const PetscInt at = (delta[c] + R) * pp;
-            phi[c] = tables + at, phit[c] = tables + ntab * pp + at, psi[c] = tables + 2 * ntab * pp + at, psit[c] = tables + 3 * ntab * pp + at;
-          }
+          const PetscReal   *table[POWERS][3], *tablet[POWERS][3];
           const FactorBound *f[3];
-          double             pair_value, pair_moment;
+          double             pair[3];
+          for (int m = 0; m < POWERS; m++)
+            for (PetscInt c = 0; c < d; c++) table[m][c] = tables + (m * ntab + delta[c] + R) * pp, tablet[m][c] = table[m][c] + transposes;
           for (PetscInt c = 0; c < d; c++) f[c] = &factors[delta[c] + R];
-          pair_bounds(d, f, &pair_value, &pair_moment);
-          m2l_pair(&g, phi, phit, psi, psit, W + s * (g.pd + 1), e, work);
+          pair_bounds(d, f, pair);
+          m2l_pair(&g, table, tablet, second, W + s * (g.pd + 1), e, work);
           const PetscReal count = W[s * (g.pd + 1) + g.pd];
-          e[(d + 1) * g.pd] += count;
-          e[(d + 1) * g.pd + 1] += count * (pair_value + rounding);
-          e[(d + 1) * g.pd + 2] += count * (pair_moment + rounding * plan->h * exp(-0.5));
+          e[at_count] += count;
+          for (int m = 0; m < 3; m++) e[at_count + 1 + m] += count * (pair[m] + rounding * largest[m]);
         }
   }
   if (fgt->size > 1) {
@@ -463,10 +486,13 @@ PetscErrorCode ds_fgt_sums(DSFgt fgt, const DSFgtPlan *plan, const PetscReal lo[
     sums->value[i] = interpolate(&g, l, e) - (exclude_self ? 1.0 : 0.0);
     if (sums->moment)
       for (PetscInt c = 0; c < d; c++) sums->moment[c * sums->ld + i] = moment_scale * interpolate(&g, l, e + (1 + c) * g.pd);
+    if (second) sums->second[i] = interpolate(&g, l, e + (d + 1) * g.pd);
     if (bound) {
-      const PetscReal in_range = e[(d + 1) * g.pd], beyond = ns - in_range;
-      bound[i]            = e[(d + 1) * g.pd + 1] + plan->cut_value * beyond;
-      bound[query->n + i] = PetscAbsReal(moment_scale) * (e[(d + 1) * g.pd + 2] + plan->cut_radius * plan->cut_value * beyond);
+      /* each source beyond the cut radius r_c: k <= cut, |z - s| k <= r_c cut, |z - s|^2 k <= r_c^2 cut */
+      const PetscReal beyond = (ns - e[at_count]) * plan->cut_value, r = plan->cut_radius;
+      bound[i]            = e[at_count + 1] + beyond;
+      bound[query->n + i] = PetscAbsReal(moment_scale) * (e[at_count + 2] + r * beyond);
+      if (second) bound[2 * query->n + i] = e[at_count + 3] + r * r * beyond;
     }
   }
   PetscCall(PetscFree(work));
@@ -478,3 +504,74 @@ PetscErrorCode ds_fgt_sums(DSFgt fgt, const DSFgtPlan *plan, const PetscReal lo[
   PetscCall(PetscFree(qkeys));
   PetscFunctionReturn(0);
 }
+
+/* The queries of a fallback: this rank's queries whose fast sums were not certified,
+   packed as runs of consecutive global indices (so that the self pair is excluded by index
+   as in ds_kernel_sums), their sums over every pair summed into value and moment. */
+typedef struct {
+  const DSKernel *kernel;
+  DSWeight        weight;
+  PetscInt        n, nruns;
+  PetscInt       *run_first, *run_start; /* [nruns + 1] position in the pack, [nruns] global index */
+  PetscReal      *x, *value, *moment, *second; /* [d][n], [n], [d][n], [n] */
+  PetscBool       exclude_self;
+  PetscLogDouble  pairs;
+} FallbackVisit;
+
+static PetscErrorCode visit_fallback(void *ctx, const DSBlock *visiting, PetscReal *travelling)
+{
+  FallbackVisit *v = (FallbackVisit *)ctx;
+
+  PetscFunctionBeginUser;
+  for (PetscInt r = 0; r < v->nruns; r++) {
+    const PetscInt first = v->run_first[r], len = v->run_first[r + 1] - first;
+    const DSBlock  query = {len, visiting->dim, v->n, v->run_start[r], v->x + first, NULL};
+    DSKernelSums   sums  = {v->n, v->value + first, v->moment ? v->moment + first : NULL, NULL, v->second ? v->second + first : NULL};
+    ds_kernel_sums(v->kernel, v->weight, &query, visiting, v->exclude_self, &sums);
+  }
+  v->pairs += (PetscLogDouble)v->n * visiting->n;
+  PetscCall(PetscLogFlops((6.0 * visiting->dim + 2.0) * v->n * visiting->n));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ds_sums_recompute_uncertified(MPI_Comm comm, DSRing ring, const DSBlock *sources, const DSKernel *kernel, DSWeight weight, const DSBlock *query, PetscBool exclude_self, PetscReal certify, DSKernelSums *sums, PetscReal *bound, PetscInt *count, PetscLogDouble *pairs)
+{
+  const PetscInt d = query->dim, nq = query->n;
+  FallbackVisit  v = {kernel, weight, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, exclude_self, 0};
+  PetscInt      *which;
+  PetscReal     *moments, *seconds;
+
+  PetscFunctionBeginUser;
+  *pairs = 0;
+  PetscCall(PetscMalloc1(nq + 1, &which));
+  for (PetscInt i = 0; i < nq; i++)
+    if (!(sums->value[i] > 0 && bound[i] <= certify * sums->value[i])) which[v.n++] = i;
+  PetscCallMPI(MPI_Allreduce(&v.n, count, 1, MPIU_INT, MPI_SUM, comm));
+  if (!*count) {
+    PetscCall(PetscFree(which));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscMalloc6(v.n + 1, &v.run_first, v.n + 1, &v.run_start, d * v.n + 1, &v.x, v.n + 1, &v.value, d * v.n + 1, &moments, v.n + 1, &seconds));
+  v.moment = sums->moment ? moments : NULL;
+  v.second = sums->second ? seconds : NULL;
+  for (PetscInt k = 0; k < v.n; k++) {
+    const PetscInt i = which[k];
+    if (!k || !exclude_self || which[k - 1] != i - 1) v.run_first[v.nruns] = k, v.run_start[v.nruns++] = query->start + i;
+    for (PetscInt c = 0; c < d; c++) v.x[c * v.n + k] = query->x[c * query->ld + i], moments[c * v.n + k] = 0;
+    v.value[k] = seconds[k] = 0;
+  }
+  v.run_first[v.nruns] = v.n;
+  PetscCall(ds_ring_pass(ring, sources, visit_fallback, &v, 0, NULL));
+  for (PetscInt k = 0; k < v.n; k++) {
+    const PetscInt i = which[k];
+    sums->value[i]   = v.value[k];
+    for (PetscInt c = 0; c < d && sums->moment; c++) sums->moment[c * sums->ld + i] = moments[c * v.n + k];
+    if (sums->second) sums->second[i] = seconds[k], bound[2 * nq + i] = 0;
+    bound[i] = bound[nq + i] = 0;
+  }
+  *pairs = v.pairs;
+  PetscCall(PetscFree6(v.run_first, v.run_start, v.x, v.value, moments, seconds));
+  PetscCall(PetscFree(which));
+  PetscFunctionReturn(0);
+}
+

@@ -1,11 +1,14 @@
 /* The Stein drift and the smoothed Fisher discrepancy (ds_stein.h). SD_t takes one ring
    pass over the particles and, for a sample target, one over the samples, accumulating
-   the kernel moments S0, S1 and S2 of every particle; J_t evaluates the run's field at
-   Q Gaussian offsets of every particle. */
+   the kernel moments S0, S1 and S2 of every particle, or, with -drift_sum fgt (or auto,
+   where the transform is cheaper than every pair), the fast Gauss transform's sums with
+   its exact fallback (ds_fgt.h); J_t evaluates the run's field at Q Gaussian offsets of
+   every particle. */
 #include <string.h>
 #include "ds_stein.h"
 #include "ds_kernels.h"
 #include "ds_ring.h"
+#include "ds_fgt.h"
 #include "ds_rng.h"
 #include "ds_mixture.h"
 #include "ds_log.h"
@@ -23,6 +26,10 @@ struct DSStein_ {
      samples, the target's score ([n][d]) and Laplacian. */
   PetscReal *value_x, *moment_x, *second_x, *value_y, *moment_y, *second_y, *score, *laplacian;
   PetscReal *grad_rho;        /* [d] grad log rho_h at one particle */
+  DSSumMethod sum;            /* -drift_sum: fgt and auto take the transform where it serves */
+  PetscReal   sum_tol;
+  DSFgt       fgt;            /* the transform's communicator, when -drift_sum is fgt or auto */
+  PetscReal  *bound;          /* [3][n] the transform's bounds */
   Vec        query, velocity; /* J's query points and the field there */
 };
 
@@ -45,6 +52,10 @@ PetscErrorCode ds_stein_create(MPI_Comm comm, const DSOptions *o, DSTarget *targ
   S->local_count = local_count;
   S->draws       = o->fisher_draws;
   S->seed        = o->seed;
+  S->sum         = o->sum;
+  S->sum_tol     = o->sum_tol;
+  if ((o->sum == DS_SUM_FGT || o->sum == DS_SUM_AUTO) && d <= 3) PetscCall(ds_fgt_create(comm, &S->fgt));
+  PetscCall(PetscMalloc1(3 * n, &S->bound));
   PetscCall(ds_ring_create(comm, d, local_count, 0, &S->particle_ring));
   PetscCall(ds_ring_get_layout(S->particle_ring, &S->particle_start, &S->global_count));
   PetscCall(PetscMalloc1(d * n, &S->particles));
@@ -81,8 +92,10 @@ static PetscErrorCode visit_moments(void *ctx, const DSBlock *visiting, PetscRea
   PetscFunctionReturn(0);
 }
 
-/* The moments S0, S1, S2 of the particles (query) against every point of `ring`'s blocks. */
-static PetscErrorCode moments(DSStein S, const DSKernel *K, DSRing ring, const DSBlock *local, const DSBlock *query, PetscReal *value, PetscReal *moment, PetscReal *second)
+/* The moments S0, S1, S2 of the particles (query) against every point of `ring`'s blocks
+   (this rank's `local`; every rank's own when `replicated`): by the transform when the
+   options ask for it (fgt) or it is cheaper than every pair (auto), else by a ring pass. */
+static PetscErrorCode moments(DSStein S, const DSKernel *K, DSRing ring, const DSBlock *local, PetscBool replicated, const DSBlock *query, PetscReal *value, PetscReal *moment, PetscReal *second)
 {
   DSKernelSums sums  = {.ld = query->n, .value = value, .moment = moment, .second = second};
   MomentVisit  visit = {K, query, &sums};
@@ -91,6 +104,22 @@ static PetscErrorCode moments(DSStein S, const DSKernel *K, DSRing ring, const D
   PetscCall(PetscArrayzero(value, query->n));
   PetscCall(PetscArrayzero(moment, query->dim * query->n));
   PetscCall(PetscArrayzero(second, query->n));
+  if (S->fgt) {
+    DSFgtPlan      plan;
+    PetscReal      lo[3], hi[3], extent[3], flops;
+    PetscInt       ns, uncertified;
+    PetscLogDouble pairs;
+    PetscCall(ds_fgt_bounding_box(S->fgt, query, local, lo, hi));
+    PetscCall(ds_ring_get_layout(ring, NULL, &ns));
+    for (PetscInt c = 0; c < query->dim; c++) extent[c] = hi[c] - lo[c];
+    ds_fgt_choose(query->dim, K->h, S->sum_tol, extent, S->global_count, ns, &plan, &flops);
+    PetscCheck(plan.nodes || S->sum != DS_SUM_FGT, S->comm, PETSC_ERR_SUP, "-drift_sum fgt: no box side gives -drift_sum_tol %g at h = %g for the Stein drift's sums", (double)S->sum_tol, (double)K->h);
+    if (plan.nodes && (S->sum == DS_SUM_FGT || flops * DS_FGT_PAIRS_PER_OPERATION < (PetscReal)S->global_count * ns)) {
+      PetscCall(ds_fgt_sums(S->fgt, &plan, lo, hi, K, DS_WEIGHT_VALUE, query, local, replicated, PETSC_FALSE, &sums, S->bound));
+      PetscCall(ds_sums_recompute_uncertified(S->comm, ring, local, K, DS_WEIGHT_VALUE, query, PETSC_FALSE, ds_sums_certify(S->sum_tol), &sums, S->bound, &uncertified, &pairs));
+      PetscFunctionReturn(0);
+    }
+  }
   PetscCall(ds_ring_pass(ring, local, visit_moments, &visit, 0, NULL));
   PetscFunctionReturn(0);
 }
@@ -123,11 +152,11 @@ PetscErrorCode ds_stein_drift(DSStein S, Vec X, PetscReal h, PetscReal *sd)
   PetscCall(VecGetArrayRead(X, &x));
   ds_rows_to_soa(n, d, x, S->particles);
   DSBlock particles = {n, d, n, S->particle_start, S->particles, NULL};
-  PetscCall(moments(S, &K, S->particle_ring, &particles, &particles, S->value_x, S->moment_x, S->second_x));
+  PetscCall(moments(S, &K, S->particle_ring, &particles, PETSC_FALSE, &particles, S->value_x, S->moment_x, S->second_x));
   if (S->target->analytic) PetscCall(ds_mixture_score_laplacian(S->target->mixture, h, n, x, S->score, S->laplacian));
   else {
     DSBlock data = {S->target->samples_local, d, S->target->samples_local, S->data_start, S->data, NULL};
-    PetscCall(moments(S, &K, S->data_ring, &data, &particles, S->value_y, S->moment_y, S->second_y));
+    PetscCall(moments(S, &K, S->data_ring, &data, S->target->replicated, &particles, S->value_y, S->moment_y, S->second_y));
     for (PetscInt i = 0; i < n; i++) S->laplacian[i] = kde_log_derivatives(d, n, i, h, S->value_y, S->moment_y, S->second_y, &S->score[i * d]);
   }
   PetscCall(VecRestoreArrayRead(X, &x));
@@ -195,6 +224,8 @@ PetscErrorCode ds_stein_destroy(DSStein *stein)
   if (!S) PetscFunctionReturn(0);
   PetscCall(ds_ring_destroy(&S->particle_ring));
   PetscCall(ds_ring_destroy(&S->data_ring));
+  PetscCall(ds_fgt_destroy(&S->fgt));
+  PetscCall(PetscFree(S->bound));
   PetscCall(PetscFree(S->particles));
   PetscCall(PetscFree(S->data));
   PetscCall(PetscFree4(S->value_x, S->moment_x, S->second_x, S->value_y));

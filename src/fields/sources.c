@@ -2,10 +2,6 @@
 #include <math.h>
 #include "sources.h"
 
-/* The cost model of -drift_sum auto (doc/design.md "Fast sums"): pairs of the exact loop
-   one operation of the transform's count is worth (its translations and interpolations
-   ran at 1.3e9 per second, the fused pair loop at 7e8 pairs per second, on Zen 3). */
-#define FGT_PAIRS_PER_OPERATION 0.5
 
 PetscErrorCode ds_field_sources_add(DSField f, DSFieldSources *s, DSSourceSet set, PetscInt local, const PetscReal *rows, PetscBool replicated)
 {
@@ -158,81 +154,11 @@ static PetscErrorCode choose_method(DSField f, DSFieldSources *s, DSWeight weigh
   }
   /* auto: every pair, cells (the pairs of the 3^d cells around each query), or the transform */
   const PetscReal radius = ds_kernel_cutoff_radius(&f->kernel, s->sum_tol);
-  PetscReal       exact = nq * ns, cells = nq * ns, transform = flops * FGT_PAIRS_PER_OPERATION;
+  PetscReal       exact = nq * ns, cells = nq * ns, transform = flops * DS_FGT_PAIRS_PER_OPERATION;
   for (PetscInt c = 0; c < f->dim; c++) cells *= PetscMin(1.0, 3.0 * radius / PetscMax(extent[c], PETSC_SMALL));
   cells += ns;
   if (cutoff && cells < exact) *method = DS_SUM_CUTOFF, exact = cells;
   if (plan->nodes && transform < exact) *method = DS_SUM_FGT;
-  PetscFunctionReturn(0);
-}
-
-/* The queries of a fallback: this rank's queries whose fast sums were not certified,
-   packed as runs of consecutive global indices (so that the self pair is excluded by index
-   as in ds_kernel_sums), their sums over every pair summed into value and moment. */
-typedef struct {
-  DSField         field;
-  DSWeight        weight;
-  PetscInt        n, nruns;
-  PetscInt       *run_first, *run_start; /* [nruns + 1] position in the pack, [nruns] global index */
-  PetscReal      *x, *value, *moment;    /* [d][n], [n], [d][n] */
-  PetscBool       exclude_self;
-} FallbackVisit;
-
-static PetscErrorCode visit_fallback(void *ctx, const DSBlock *visiting, PetscReal *travelling)
-{
-  FallbackVisit *v = (FallbackVisit *)ctx;
-
-  PetscFunctionBeginUser;
-  for (PetscInt r = 0; r < v->nruns; r++) {
-    const PetscInt first = v->run_first[r], len = v->run_first[r + 1] - first;
-    const DSBlock  query = {len, visiting->dim, v->n, v->run_start[r], v->x + first, NULL};
-    DSKernelSums   sums  = {v->n, v->value + first, v->moment ? v->moment + first : NULL, NULL, NULL};
-    ds_kernel_sums(&v->field->kernel, v->weight, &query, visiting, v->exclude_self, &sums);
-  }
-  v->field->pairs += (PetscLogDouble)v->n * visiting->n;
-  PetscCall(PetscLogFlops((6.0 * visiting->dim + 2.0) * v->n * visiting->n));
-  PetscFunctionReturn(0);
-}
-
-/* Recomputes over every pair the fast sums whose value bound exceeds sqrt(sum_tol) of
-   their value (or whose value is not positive), and zeroes their bounds; sets
-   s->fallbacks (collective). */
-static PetscErrorCode fallback_to_every_pair(DSField f, DSFieldSources *s, DSWeight weight, const DSBlock *query, DSSourceSet set, PetscBool exclude_self, DSKernelSums *sums, PetscReal *bound)
-{
-  const PetscInt d = query->dim, nq = query->n;
-  const PetscReal certify = PetscSqrtReal(s->sum_tol);
-  FallbackVisit  v = {f, weight, 0, 0, NULL, NULL, NULL, NULL, NULL, exclude_self};
-  PetscInt      *which, global;
-  PetscReal     *moments;
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscMalloc1(nq + 1, &which));
-  for (PetscInt i = 0; i < nq; i++)
-    if (!(sums->value[i] > 0 && bound[i] <= certify * sums->value[i])) which[v.n++] = i;
-  PetscCallMPI(MPI_Allreduce(&v.n, &global, 1, MPIU_INT, MPI_SUM, f->comm));
-  s->fallbacks = global;
-  if (!global) {
-    PetscCall(PetscFree(which));
-    PetscFunctionReturn(0);
-  }
-  PetscCall(PetscMalloc5(v.n + 1, &v.run_first, v.n + 1, &v.run_start, d * v.n + 1, &v.x, v.n + 1, &v.value, d * v.n + 1, &moments));
-  v.moment = sums->moment ? moments : NULL;
-  for (PetscInt k = 0; k < v.n; k++) {
-    const PetscInt i = which[k];
-    if (!k || !exclude_self || which[k - 1] != i - 1) v.run_first[v.nruns] = k, v.run_start[v.nruns++] = query->start + i;
-    for (PetscInt c = 0; c < d; c++) v.x[c * v.n + k] = query->x[c * query->ld + i], moments[c * v.n + k] = 0;
-    v.value[k] = 0;
-  }
-  v.run_first[v.nruns] = v.n;
-  PetscCall(ds_field_sources_pass(s, set, visit_fallback, &v, 0, NULL));
-  for (PetscInt k = 0; k < v.n; k++) {
-    const PetscInt i = which[k];
-    sums->value[i]   = v.value[k];
-    for (PetscInt c = 0; c < d && sums->moment; c++) sums->moment[c * sums->ld + i] = v.moment[c * v.n + k];
-    bound[i] = bound[nq + i] = 0;
-  }
-  PetscCall(PetscFree5(v.run_first, v.run_start, v.x, v.value, moments));
-  PetscCall(PetscFree(which));
   PetscFunctionReturn(0);
 }
 
@@ -289,7 +215,11 @@ PetscErrorCode ds_field_sources_sum(DSField f, DSFieldSources *s, DSWeight weigh
     PetscCall(ds_field_sources_pass(s, set, visit_sums, &visit, 1, travelling));
     if (visit.cutoff) cutoff_bounds(f, s, weight, set, query->n, bound);
   }
-  if (method != DS_SUM_EXACT) PetscCall(fallback_to_every_pair(f, s, weight, query, set, exclude_self, sums, bound));
+  if (method != DS_SUM_EXACT) {
+    PetscLogDouble pairs;
+    PetscCall(ds_sums_recompute_uncertified(f->comm, s->ring[set], &s->block[set], &f->kernel, weight, query, exclude_self, ds_sums_certify(s->sum_tol), sums, bound, &s->fallbacks, &pairs));
+    f->pairs += pairs;
+  }
   else if (bound) PetscCall(PetscArrayzero(bound, 2 * query->n));
   PetscCall(PetscFree(own_bound));
   PetscFunctionReturn(0);

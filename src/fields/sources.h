@@ -80,7 +80,7 @@ PETSC_INTERN PetscErrorCode ds_field_sources_pass(DSFieldSources *sources, DSSou
    doc/design.md "Fast sums" chooses, every pair otherwise. When bound is not NULL,
    bound[i] and bound[query->n + i] bound the error of query i's value and of each of its
    moment components (0 for sums over every pair). A fast sum whose value bound exceeds
-   sqrt(sum_tol) of its value is recomputed over every pair (sources->fallbacks counts
+   ds_sums_certify(sum_tol) of its value is recomputed over every pair (sources->fallbacks counts
    them). Collective. */
 PETSC_INTERN PetscErrorCode ds_field_sources_sum(DSField field, DSFieldSources *sources, DSWeight weight, const DSBlock *query, DSSourceSet set, PetscBool exclude_self, PetscReal *travelling, DSKernelSums *sums, PetscReal *bound);
 
