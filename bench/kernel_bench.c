@@ -136,7 +136,7 @@ static int fgt_bench(PetscInt n, PetscReal h, PetscReal eps, PetscInt queries)
     PetscTime(&t0);
     PetscCall(ds_fgt_bounding_box(fgt, &particles, &all, lo, hi));
     for (PetscInt c = 0; c < dim; c++) extent[c] = hi[c] - lo[c];
-    ds_fgt_choose(dim, h, eps, extent, n, n, &plan, &flops);
+    ds_fgt_choose(fgt, dim, h, eps, extent, n, n, &plan, &flops);
     DSKernelSums sums = {n, value, moment, NULL, NULL};
     PetscCall(ds_fgt_sums(fgt, &plan, lo, hi, &K, DS_WEIGHT_GRADIENT, &particles, &all, PETSC_FALSE, PETSC_FALSE, &sums, bound));
     PetscTime(&t1);

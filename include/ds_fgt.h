@@ -43,12 +43,14 @@ typedef struct {
    at which k, |z - s| k and |z - s|^2 k fall below the same. Local. */
 PETSC_EXTERN void ds_fgt_plan(PetscInt dim, PetscReal h, PetscReal eps, PetscReal box_over_h, DSFgtPlan *plan);
 
-/* The cheapest plan over a ladder of box sides, by the transform's operation count for
-   nq queries and ns sources spread over `extent` (per coordinate); *flops is that count
-   (INFINITY when no plan reaches eps). Local; the same on every rank given the same input. */
-PETSC_EXTERN void ds_fgt_choose(PetscInt dim, PetscReal h, PetscReal eps, const PetscReal extent[], PetscReal nq, PetscReal ns, DSFgtPlan *plan, PetscReal *flops);
-
 typedef struct DSFgt_ *DSFgt;
+
+/* The cheapest plan over a ladder of box sides (0.5 h to 16 h), by the transform's
+   operation count for nq queries and ns sources spread over `extent` (per coordinate);
+   *flops is that count (INFINITY when no plan reaches eps). The ladder's plans are kept in
+   fgt per dimension and tolerance (they scale with h). Local; the same on every rank
+   given the same input. */
+PETSC_EXTERN void ds_fgt_choose(DSFgt fgt, PetscInt dim, PetscReal h, PetscReal eps, const PetscReal extent[], PetscReal nq, PetscReal ns, DSFgtPlan *plan, PetscReal *flops);
 
 /* A transform's work space over comm (collective). */
 PETSC_EXTERN PetscErrorCode ds_fgt_create(MPI_Comm comm, DSFgt *fgt);

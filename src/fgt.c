@@ -9,9 +9,18 @@
 #include "ds_fgt.h"
 #include "ds_log.h"
 
+/* The box sides ds_fgt_choose tries, in units of h. */
+static const PetscReal ladder[] = {0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6, 8.0, 11.3, 16.0};
+#define LADDER ((int)(sizeof(ladder) / sizeof(ladder[0])))
+
 struct DSFgt_ {
   MPI_Comm    comm;
   PetscMPIInt size, rank;
+  /* The ladder's plans at h = 1 for one dimension and tolerance (a plan scales with h: box,
+     cut radius and the moments' errors by h, the second moment's by h^2). */
+  PetscInt  unit_dim;
+  PetscReal unit_eps;
+  DSFgtPlan unit[LADDER];
 };
 
 /* Box coordinates are packed into a 64-bit key, 21 bits per coordinate. */
@@ -39,8 +48,9 @@ static double interpolation_error(PetscInt n, double half, double h, double gap,
   static const double binomial[POWERS][POWERS] = {{1, 0, 0}, {1, 1, 0}, {1, 2, 1}};
   double              best = INFINITY;
 
-  for (int i = 0; i <= 700; i++) {
-    const double rho = 1.0 + pow(10.0, -3.0 + 7.0 * i / 700.0);
+  /* any rho > 1 bounds the error: rho - 1 from 1e-3 to 1e4 in 240 steps of 7% */
+  for (int i = 0; i <= 240; i++) {
+    const double rho = 1.0 + pow(10.0, -3.0 + 7.0 * i / 240.0);
     const double b   = 0.5 * half * (rho - 1.0 / rho);
     double       sum = 0;
     for (int j = 0; j <= m; j++) sum += binomial[m][j] * peak(j, h, gap) * pow(b, m - j);
@@ -120,19 +130,21 @@ static PetscInt power(PetscInt base, PetscInt exponent)
    (m2l_pair's tree: stage k makes k + 2 arrays). */
 static PetscInt translations(PetscInt dim) { return (dim + 1) * (dim + 2) / 2 - 1; }
 
-void ds_fgt_choose(PetscInt dim, PetscReal h, PetscReal eps, const PetscReal extent[], PetscReal nq, PetscReal ns, DSFgtPlan *plan, PetscReal *flops)
+void ds_fgt_choose(DSFgt fgt, PetscInt dim, PetscReal h, PetscReal eps, const PetscReal extent[], PetscReal nq, PetscReal ns, DSFgtPlan *plan, PetscReal *flops)
 {
-  static const PetscReal ladder[] = {0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6, 8.0, 11.3, 16.0};
-
-  *flops = INFINITY;
+  if (fgt->unit_dim != dim || fgt->unit_eps != eps) {
+    for (int k = 0; k < LADDER; k++) ds_fgt_plan(dim, 1.0, eps, ladder[k], &fgt->unit[k]);
+    fgt->unit_dim = dim, fgt->unit_eps = eps;
+  }
+  *flops      = INFINITY;
   plan->nodes = 0;
-  for (size_t k = 0; k < sizeof(ladder) / sizeof(ladder[0]); k++) {
-    DSFgtPlan candidate;
+  for (int k = 0; k < LADDER; k++) {
+    DSFgtPlan candidate = fgt->unit[k];
     PetscReal boxes = 1, reach = 1;
     PetscBool fits  = PETSC_TRUE;
 
-    ds_fgt_plan(dim, h, eps, ladder[k], &candidate);
     if (!candidate.nodes) continue;
+    candidate.h = h, candidate.box *= h, candidate.cut_radius *= h, candidate.error_moment *= h, candidate.error_second *= h * h;
     for (PetscInt c = 0; c < dim; c++) {
       const PetscReal along = floor(extent[c] / candidate.box) + 1;
       fits               = fits && along < KEY_LIMIT ? PETSC_TRUE : PETSC_FALSE;
@@ -151,7 +163,8 @@ PetscErrorCode ds_fgt_create(MPI_Comm comm, DSFgt *fgt)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscNew(fgt));
-  (*fgt)->comm = comm;
+  (*fgt)->comm     = comm;
+  (*fgt)->unit_dim = -1;
   PetscCallMPI(MPI_Comm_size(comm, &(*fgt)->size));
   PetscCallMPI(MPI_Comm_rank(comm, &(*fgt)->rank));
   PetscFunctionReturn(0);

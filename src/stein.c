@@ -112,7 +112,7 @@ static PetscErrorCode moments(DSStein S, const DSKernel *K, DSRing ring, const D
     PetscCall(ds_fgt_bounding_box(S->fgt, query, local, lo, hi));
     PetscCall(ds_ring_get_layout(ring, NULL, &ns));
     for (PetscInt c = 0; c < query->dim; c++) extent[c] = hi[c] - lo[c];
-    ds_fgt_choose(query->dim, K->h, S->sum_tol, extent, S->global_count, ns, &plan, &flops);
+    ds_fgt_choose(S->fgt, query->dim, K->h, S->sum_tol, extent, S->global_count, ns, &plan, &flops);
     PetscCheck(plan.nodes || S->sum != DS_SUM_FGT, S->comm, PETSC_ERR_SUP, "-drift_sum fgt: no box side gives -drift_sum_tol %g at h = %g for the Stein drift's sums", (double)S->sum_tol, (double)K->h);
     if (plan.nodes && (S->sum == DS_SUM_FGT || flops * DS_FGT_PAIRS_PER_OPERATION < (PetscReal)S->global_count * ns)) {
       PetscCall(ds_fgt_sums(S->fgt, &plan, lo, hi, K, DS_WEIGHT_VALUE, query, local, replicated, PETSC_FALSE, &sums, S->bound));

@@ -146,7 +146,7 @@ static PetscErrorCode choose_method(DSField f, DSFieldSources *s, DSWeight weigh
   PetscCall(ds_ring_get_layout(s->ring[set], NULL, &ns));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nq, 1, MPIU_REAL, MPI_SUM, f->comm));
   for (PetscInt c = 0; c < f->dim; c++) extent[c] = hi[c] - lo[c];
-  ds_fgt_choose(f->dim, f->kernel.h, s->sum_tol, extent, nq, (PetscReal)ns, plan, &flops);
+  ds_fgt_choose(s->fgt, f->dim, f->kernel.h, s->sum_tol, extent, nq, (PetscReal)ns, plan, &flops);
   if (s->method == DS_SUM_FGT) {
     PetscCheck(plan->nodes, f->comm, PETSC_ERR_SUP, "-drift_sum fgt: no box side gives -drift_sum_tol %g with at most %d Chebyshev points per box edge at h = %g over a cloud %g across", (double)s->sum_tol, DS_FGT_MAX_NODES, (double)f->kernel.h, (double)extent[0]);
     *method = DS_SUM_FGT;

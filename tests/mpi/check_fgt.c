@@ -79,7 +79,7 @@ static double worst_ratio(Shape shape, PetscInt d, PetscReal h, PetscReal eps, P
   DS_ASSERT_PETSC(ds_fgt_create(PETSC_COMM_WORLD, &fgt));
   DS_ASSERT_PETSC(ds_fgt_bounding_box(fgt, &query, &source, lo, hi));
   for (PetscInt c = 0; c < d; c++) extent[c] = hi[c] - lo[c];
-  ds_fgt_choose(d, h, eps, extent, m, n, &plan, &flops);
+  ds_fgt_choose(fgt, d, h, eps, extent, m, n, &plan, &flops);
   DS_ASSERT_ALL(plan.nodes >= 2, "%s d %d h %g eps %g: no plan", shape_names[shape], (int)d, (double)h, (double)eps);
   DS_ASSERT_PETSC(ds_fgt_sums(fgt, &plan, lo, hi, &K, DS_WEIGHT_GRADIENT, &query, &source, replicated, PETSC_FALSE, &sums, bound));
   for (PetscInt i = 0; i < nq; i++) {
