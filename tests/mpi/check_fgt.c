@@ -233,6 +233,32 @@ START_TEST(fgt_stein_drift_matches_every_pair)
 }
 END_TEST
 
+/* -drift_sum auto sums every pair for 40 particles at h = 3 (the cells' cutoff radius, 18,
+   spans the cloud: they would only add their build) and takes the transform for 30000 at
+   h = 0.3 in 1-D (30000^2 pairs against a few hundred operations per particle), and records
+   which in sum_method (0 exact, 2 fgt). */
+START_TEST(auto_chooses_by_cost)
+{
+  static const struct {
+    PetscInt  n;
+    PetscReal h, method;
+  } cases[] = {{40, 3.0, DS_SUM_EXACT}, {30000, 0.3, DS_SUM_FGT}};
+  for (int k = 0; k < 2; k++) {
+    DSOptions o = ds_test_options();
+    DSTestRun run;
+    PetscReal method;
+    o.n = cases[k].n, o.dim = 1, o.bandwidth = cases[k].h, o.target_samples = 0;
+    o.sum = DS_SUM_AUTO, o.sum_tol = 1e-8;
+    ds_test_run_setup(&run, o);
+    DS_ASSERT_PETSC(ds_field_set_diagnostics(run.field, PETSC_TRUE));
+    DS_ASSERT_PETSC(ds_field_evaluate(run.field, o.bandwidth, run.X, run.V));
+    DS_ASSERT_PETSC(ds_field_get_diagnostic(run.field, "sum_method", &method));
+    DS_ASSERT_ALL(method == cases[k].method, "N = %d: sum_method %g, expected %g", (int)o.n, (double)method, (double)cases[k].method);
+    ds_test_run_teardown(&run);
+  }
+}
+END_TEST
+
 Suite *ds_suite_fgt(void)
 {
   Suite *s  = suite_create("fgt");
@@ -241,6 +267,7 @@ Suite *ds_suite_fgt(void)
   tcase_add_test(tc, fgt_sums_within_their_bound);
   tcase_add_test(tc, fgt_fields_match_every_pair);
   tcase_add_test(tc, fgt_stein_drift_matches_every_pair);
+  tcase_add_test(tc, auto_chooses_by_cost);
   suite_add_tcase(s, tc);
   return s;
 }
