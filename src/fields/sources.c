@@ -2,7 +2,6 @@
 #include <math.h>
 #include "sources.h"
 
-
 PetscErrorCode ds_field_sources_add(DSField f, DSFieldSources *s, DSSourceSet set, PetscInt local, const PetscReal *rows, PetscBool replicated)
 {
   PetscInt start;
@@ -128,7 +127,7 @@ static PetscErrorCode visit_pairs(void *ctx, const DSBlock *visiting, PetscReal 
 static PetscErrorCode choose_method(DSField f, DSFieldSources *s, DSWeight weight, const DSBlock *query, DSSourceSet set, const PetscReal *travelling, const DSKernelSums *sums, DSSumMethod *method, DSFgtPlan *plan, PetscReal lo[], PetscReal hi[])
 {
   DSBlock         source = s->block[set];
-  const PetscBool fgt    = f->kernel.type == DS_KERNEL_GAUSSIAN && !travelling && !ds_kernel_sums_extended(sums) && f->dim <= 3 ? PETSC_TRUE : PETSC_FALSE;
+  const PetscBool fgt    = f->kernel.type == DS_KERNEL_GAUSSIAN && !travelling && !sums->companion && f->dim <= 3 ? PETSC_TRUE : PETSC_FALSE;
   PetscBool       cutoff;
   PetscInt        ns;
   PetscReal       nq = query->n, extent[3], flops = INFINITY;
