@@ -76,24 +76,33 @@ static FactorBound factor_bound(PetscInt nodes, double box, double h, double gap
 }
 
 /* A product of d factors |f_c| <= m_c, each off by at most e_c, is off by at most
-   prod (m_c + e_c) - prod m_c: here f_m on `axis` and phi on the others (axis -1: phi on all). */
-static double product_bound(PetscInt d, const FactorBound *f[], PetscInt axis, int m)
+   prod (m_c + e_c) - prod m_c: here f_m on `axis` and phi on the others (axis -1: phi on
+   all); *size = prod m_c, the largest the product is. */
+static double product_bound(PetscInt d, const FactorBound *f[], PetscInt axis, int m, double *size)
 {
   double with = 1, without = 1;
   for (PetscInt c = 0; c < d; c++) {
     const int k = c == axis ? m : 0;
     with *= f[c]->peak[k] + f[c]->error[k], without *= f[c]->peak[k];
   }
+  *size = without;
   return with - without;
 }
 
 /* A pair's bounds: the value's (phi on every axis), the largest moment component's (psi on
-   one axis) and the second moment's (the sum over the axes of t^2 phi on one axis). */
-static void pair_bounds(PetscInt d, const FactorBound *f[], double bounds[3])
+   one axis) and the second moment's (the sum over the axes of t^2 phi on one axis); and the
+   largest each term can be (`sizes`, for the rounding allowance). */
+static void pair_bounds(PetscInt d, const FactorBound *f[], double bounds[3], double sizes[3])
 {
-  bounds[0] = product_bound(d, f, -1, 0);
-  bounds[1] = bounds[2] = 0;
-  for (PetscInt c = 0; c < d; c++) bounds[1] = PetscMax(bounds[1], product_bound(d, f, c, 1)), bounds[2] += product_bound(d, f, c, 2);
+  double size;
+  bounds[0] = product_bound(d, f, -1, 0, &sizes[0]);
+  bounds[1] = bounds[2] = sizes[1] = sizes[2] = 0;
+  for (PetscInt c = 0; c < d; c++) {
+    bounds[1] = PetscMax(bounds[1], product_bound(d, f, c, 1, &size));
+    sizes[1]  = PetscMax(sizes[1], size);
+    bounds[2] += product_bound(d, f, c, 2, &size);
+    sizes[2] += size;
+  }
 }
 
 void ds_fgt_plan(PetscInt dim, PetscReal h, PetscReal eps, PetscReal box_over_h, DSFgtPlan *plan)
@@ -107,8 +116,8 @@ void ds_fgt_plan(PetscInt dim, PetscReal h, PetscReal eps, PetscReal box_over_h,
   for (PetscInt p = 2; p <= DS_FGT_MAX_NODES; p++) {
     const FactorBound  adjacent = factor_bound(p, plan->box, h, 0.0);
     const FactorBound *f[3]     = {&adjacent, &adjacent, &adjacent};
-    double             e[3];
-    pair_bounds(dim, f, e);
+    double             e[3], sizes[3];
+    pair_bounds(dim, f, e, sizes);
     if (e[0] <= eps && e[1] <= eps * h && e[2] <= eps * h * h) {
       plan->nodes        = p;
       plan->error_value  = e[0];
@@ -429,10 +438,9 @@ PetscErrorCode ds_fgt_sums(DSFgt fgt, const DSFgtPlan *plan, const PetscReal lo[
   /* The pair bounds' factors per coordinate offset (ds_fgt_plan's, with the boxes' gap),
      and an allowance for rounding: each pair's share of the anterpolated, translated and
      interpolated sums passes through 2d Lagrange weights of sum |l| <= Lambda each, so we
-     allow 8 u Lambda^(2d) per pair, of the largest f_m in each sum (1, h e^(-1/2), d 2h^2/e),
-     an estimate, not a worst-case bound (doc/performance.md). */
+     allow 8 u Lambda^(2d) per pair times the largest its term is at the boxes' gap: an
+     estimate, not a worst-case bound (doc/performance.md). */
   const PetscReal rounding = 8.0 * PETSC_MACHINE_EPSILON * pow(2.0 / PETSC_PI * log((double)g.p) + 1.0, 2.0 * d);
-  const PetscReal largest[3] = {1.0, peak(1, plan->h, 0), d * peak(2, plan->h, 0)};
   FactorBound *factors;
   PetscCall(PetscMalloc1(ntab, &factors));
   for (PetscInt delta = -R; delta <= R; delta++) factors[delta + R] = factor_bound(g.p, g.box, plan->h, PetscMax(PetscAbsInt(delta) - 1, 0) * g.box);
@@ -466,15 +474,15 @@ PetscErrorCode ds_fgt_sums(DSFgt fgt, const DSFgtPlan *plan, const PetscReal lo[
           if (s < 0) continue;
           const PetscReal   *table[POWERS][3], *tablet[POWERS][3];
           const FactorBound *f[3];
-          double             pair[3];
+          double             pair[3], sizes[3];
           for (int m = 0; m < POWERS; m++)
             for (PetscInt c = 0; c < d; c++) table[m][c] = tables + (m * ntab + delta[c] + R) * pp, tablet[m][c] = table[m][c] + transposes;
           for (PetscInt c = 0; c < d; c++) f[c] = &factors[delta[c] + R];
-          pair_bounds(d, f, pair);
+          pair_bounds(d, f, pair, sizes);
           m2l_pair(&g, table, tablet, second, W + s * (g.pd + 1), e, work);
           const PetscReal count = W[s * (g.pd + 1) + g.pd];
           e[at_count] += count;
-          for (int m = 0; m < 3; m++) e[at_count + 1 + m] += count * (pair[m] + rounding * largest[m]);
+          for (int m = 0; m < 3; m++) e[at_count + 1 + m] += count * (pair[m] + rounding * sizes[m]);
         }
   }
   if (fgt->size > 1) {
