@@ -186,7 +186,13 @@ PetscErrorCode ds_field_sources_sum(DSField f, DSFieldSources *s, DSWeight weigh
 
   PetscFunctionBeginUser;
   PetscCall(choose_method(f, s, weight, query, set, travelling, sums, &method, &plan, lo, hi));
-  s->last      = method;
+  if (s->method == DS_SUM_AUTO && !(s->said[set] & 1u << method)) {
+    /* said the first time each method serves a set: field and Fisher evaluations may alternate */
+    static const char *const set_names[DS_SOURCE_SETS] = {"particles", "target samples", "negative samples"};
+    PetscCall(PetscPrintf(f->comm, "driftsim: -drift_sum auto: the sums over the %s by %s (first at h = %g, %" PetscInt_FMT " queries on rank 0; each evaluation's in sum_method)\n", set_names[set], DSSumMethods[method], (double)f->kernel.h, query->n));
+    s->said[set] |= 1u << method;
+  }
+  s->last = method;
   s->fallbacks = 0;
   PetscCall(PetscArrayzero(sums->value, query->n));
   PetscCall(PetscArrayzero(sums->moment, query->dim * query->n));

@@ -36,6 +36,7 @@ typedef struct {
   PetscReal  sum_tol;    /* -drift_sum_tol */
   DSFgt      fgt;        /* the transform's communicator, when method is fgt or auto */
   DSSumMethod last;      /* the method of the last sum (auto resolved) */
+  unsigned   said[DS_SOURCE_SETS]; /* auto: the methods already said for each set's sums (bit per DSSumMethod) */
   PetscInt   fallbacks;  /* queries of the last sum recomputed over every pair (global count) */
   PetscBool  symmetric;  /* the particle-particle sums may take the half ring (ds_field_sources_create) */
   PetscReal *partner;    /* [1 + d][local particles] the partner sums travelling with the particles, when symmetric */
