@@ -172,6 +172,11 @@ PETSC_EXTERN PetscErrorCode ds_options_check_index_width(MPI_Comm comm, const DS
    sums every pair). */
 PETSC_EXTERN PetscBool ds_options_fast_sums_apply(const DSOptions *opts);
 
+/* The rules of -drift_sum other than exact (collective, PETSC_ERR_USER_INPUT naming the
+   option): a tolerance in (0, 1), a kernel that decays fast, and for fgt the gaussian
+   kernel, d <= 3 and a tolerance of at least 1e-14. Part of ds_options_validate. */
+PETSC_EXTERN PetscErrorCode ds_options_check_sums(MPI_Comm comm, const DSOptions *opts);
+
 /* Says once, on rank 0 of comm (stdout, "driftsim: note: ..." lines), each option given that
    the run cannot honour as asked (today -drift_sum cutoff or auto with d >= 4, and the
    old spelling -drift_cutoff_tol) and each default the

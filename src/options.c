@@ -426,8 +426,6 @@ static PetscErrorCode refuse_double_dash(MPI_Comm comm)
   PetscFunctionReturn(0);
 }
 
-PetscBool ds_options_fast_sums_apply(const DSOptions *o) { return (o->sum != DS_SUM_EXACT && o->dim <= 3) ? PETSC_TRUE : PETSC_FALSE; }
-
 PetscErrorCode ds_options_say_notes(MPI_Comm comm, const DSOptions *o)
 {
   const DSFieldTypeInfo *field;
@@ -578,13 +576,7 @@ PetscErrorCode ds_options_validate(MPI_Comm comm, const DSOptions *o)
   PetscCall(ds_field_type_check(comm, o));
   PetscCall(ds_target_check_options(comm, o));
   PetscCheck(!(o->output_given && !o->output[0]), comm, PETSC_ERR_USER_INPUT, "-drift_output needs a file name");
-  if (o->sum != DS_SUM_EXACT) {
-    PetscCheck(o->sum_tol > 0 && o->sum_tol < 1, comm, PETSC_ERR_USER_INPUT, "-drift_sum_tol must be in (0, 1): the error of each sum as a fraction of its source count (%g given)", (double)o->sum_tol);
-    PetscCheck(o->kernel != DS_KERNEL_IMQ, comm, PETSC_ERR_USER_INPUT, "-drift_sum %s needs a kernel that decays fast (gaussian, laplace); -drift_kernel imq decays like a power of the distance", DSSumMethods[o->sum]);
-    PetscCheck(o->sum != DS_SUM_FGT || o->kernel == DS_KERNEL_GAUSSIAN, comm, PETSC_ERR_USER_INPUT, "-drift_sum fgt is the fast Gauss transform: it needs -drift_kernel gaussian (-drift_kernel %s given)", DSKernelTypes[o->kernel]);
-    PetscCheck(o->sum != DS_SUM_FGT || o->dim <= 3, comm, PETSC_ERR_USER_INPUT, "-drift_sum fgt serves dimensions 1 to 3 (-drift_dim %" PetscInt_FMT " given)", o->dim);
-    PetscCheck(o->sum != DS_SUM_FGT || o->sum_tol >= 1e-14, comm, PETSC_ERR_USER_INPUT, "-drift_sum_tol %g is below what -drift_sum fgt reaches in double precision (1e-14)", (double)o->sum_tol);
-  }
+  PetscCall(ds_options_check_sums(comm, o));
   if (o->target == DS_TARGET_FILE) {
     PetscCheck(o->target_file[0] && o->target_dataset[0], comm, PETSC_ERR_USER_INPUT, "-drift_target file needs -drift_target_file F.h5 and -drift_target_dataset /path");
     PetscCheck(!o->target_samples_given, comm, PETSC_ERR_USER_INPUT, "-drift_target_samples does not apply to -drift_target file: M is the dataset's row count");
