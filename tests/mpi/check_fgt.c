@@ -105,8 +105,14 @@ static double worst_ratio(Shape shape, PetscInt d, PetscReal h, PetscReal eps, P
   return ratio;
 }
 
+/* The grid tests run in two parts, Check's loop index _i: part 0 a sample of the grid that
+   takes every path of the code (tcase "fgt", run instrumented too), part 1 the rest of the
+   grid (tcase "fgt_grid", tagged "size": left out of the instrumented runs, tools/run-tests). */
+static PetscBool in_part(int part, PetscBool sampled) { return (part == 0) == (sampled != 0) ? PETSC_TRUE : PETSC_FALSE; }
+
 /* Every query's value, gradient moments and second moment within the bound the transform
-   states, at a loose and a tight tolerance, sources distributed and replicated. */
+   states, at a loose and a tight tolerance, sources distributed and replicated (the sample:
+   h = 0.1 at eps = 1e-12, every shape, dimension and distribution). */
 START_TEST(fgt_sums_within_their_bound)
 {
   static const PetscReal bandwidths[] = {0.01, 0.1, 1, 10}, tolerances[] = {1e-6, 1e-12};
@@ -115,6 +121,7 @@ START_TEST(fgt_sums_within_their_bound)
       for (size_t b = 0; b < 4; b++)
         for (size_t t = 0; t < 2; t++)
           for (int replicated = 0; replicated < 2; replicated++) {
+            if (!in_part(_i, b == 1 && t == 1)) continue;
             /* in 3-D the sparse clouds of small bandwidths cost the transform p^6 per box pair */
             const PetscInt n = d == 3 ? 89 : 301, m = d == 3 ? 67 : 223;
             const double   ratio = worst_ratio((Shape)shape, d, bandwidths[b], tolerances[t], n, m, (PetscBool)replicated);
@@ -150,7 +157,7 @@ static void brute_force_field(const DSOptions *o, const double *X, const double 
    its largest value, and no particle's error above the sum_error_bound diagnostic. The
    shapes as options: a gaussian cloud on gaussian samples, on the 8 tight clusters of gmm8,
    and 25 away from the samples (every particle's sums over the samples underflow the
-   transform's tolerance: they are recomputed over every pair). */
+   transform's tolerance: they are recomputed over every pair). The sample: h = 0.1. */
 START_TEST(fgt_fields_match_every_pair)
 {
   static const struct {
@@ -175,6 +182,7 @@ START_TEST(fgt_fields_match_every_pair)
           o.init_mean = shapes[sh].mean, o.init_scale = shapes[sh].scale, o.bandwidth = bandwidths[b];
           o.sum = DS_SUM_FGT, o.sum_tol = 1e-13;
           if (o.target == DS_TARGET_GMM8 && d != 2) continue; /* gmm8 is a 2-D target */
+          if (!in_part(_i, b == 1)) continue;
           ds_test_run_setup(&run, o);
           DS_ASSERT_PETSC(ds_field_set_diagnostics(run.field, PETSC_TRUE));
           DS_ASSERT_PETSC(ds_field_evaluate(run.field, o.bandwidth, run.X, run.V));
@@ -207,7 +215,8 @@ END_TEST
 
 /* The Stein drift SD_t (theorem group) by the transform's S0, S1, S2 against the same by
    every pair (itself tested against divergence differences in suite stein), an analytic
-   and a sample target, at -drift_sum_tol 1e-13: within 1e-9 relative. */
+   and a sample target, at -drift_sum_tol 1e-13: within 1e-9 relative (the sample: the 1-D
+   case, sums over the particles and over the samples). */
 START_TEST(fgt_stein_drift_matches_every_pair)
 {
   const char *cases[] = {"-drift_n 301 -drift_dim 2 -drift_bandwidth 0.3 -drift_init_scale 1.2 -drift_init_mean 0.3 -drift_target_scale 0.8",
@@ -215,6 +224,7 @@ START_TEST(fgt_stein_drift_matches_every_pair)
                          "-drift_n 257 -drift_dim 1 -drift_bandwidth 0.05 -drift_target_samples 199 -drift_seed 2"};
   for (int cs = 0; cs < 3; cs++) {
     PetscReal sd[2];
+    if (!in_part(_i, cs == 2)) continue;
     for (int fast = 0; fast < 2; fast++) {
       DSOptions o = ds_test_read_options(cases[cs]);
       DSTestRun run;
@@ -261,13 +271,20 @@ END_TEST
 
 Suite *ds_suite_fgt(void)
 {
-  Suite *s  = suite_create("fgt");
-  TCase *tc = tcase_create("fgt");
+  Suite *s    = suite_create("fgt");
+  TCase *tc   = tcase_create("fgt");
+  TCase *grid = tcase_create("fgt_grid");
   tcase_set_timeout(tc, 300);
-  tcase_add_test(tc, fgt_sums_within_their_bound);
-  tcase_add_test(tc, fgt_fields_match_every_pair);
-  tcase_add_test(tc, fgt_stein_drift_matches_every_pair);
+  tcase_add_loop_test(tc, fgt_sums_within_their_bound, 0, 1);
+  tcase_add_loop_test(tc, fgt_fields_match_every_pair, 0, 1);
+  tcase_add_loop_test(tc, fgt_stein_drift_matches_every_pair, 0, 1);
   tcase_add_test(tc, auto_chooses_by_cost);
   suite_add_tcase(s, tc);
+  tcase_set_timeout(grid, 300);
+  tcase_set_tags(grid, "size");
+  tcase_add_loop_test(grid, fgt_sums_within_their_bound, 1, 2);
+  tcase_add_loop_test(grid, fgt_fields_match_every_pair, 1, 2);
+  tcase_add_loop_test(grid, fgt_stein_drift_matches_every_pair, 1, 2);
+  suite_add_tcase(s, grid);
   return s;
 }
