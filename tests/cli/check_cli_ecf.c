@@ -39,7 +39,7 @@ START_TEST(ecf_options_are_refused_by_name)
 {
   char args[1024];
   snprintf(args, sizeof(args), BASE "%s", refused[_i].args);
-  for (int ranks = 1; ranks <= 2; ranks++) cli_check_refused_at(ranks, args, refused[_i].names);
+  for (int ranks = cli_refusal_ranks(1); ranks <= cli_refusal_ranks(2); ranks++) cli_check_refused_at(ranks, args, refused[_i].names);
 }
 END_TEST
 

@@ -61,7 +61,7 @@ static void assert_clean_error(const Run *r, int ranks, const char *args, const 
 
 START_TEST(sinkhorn_options_are_refused_by_name)
 {
-  for (int ranks = 1; ranks <= 2; ranks++)
+  for (int ranks = cli_refusal_ranks(1); ranks <= cli_refusal_ranks(2); ranks++)
     for (int k = 0; k < NREFUSED; k++) {
       char dir[300], args[2048], path[400], seen[64] = {0};
       Run  r;

@@ -83,7 +83,7 @@ START_TEST(typed_input_is_refused_by_name)
   write_options_files();
   snprintf(args, sizeof(args), typed_inputs[_i].args, workdir, workdir);
   snprintf(names, sizeof(names), typed_inputs[_i].names, workdir, workdir);
-  for (int ranks = 1; ranks <= 2; ranks++) check_typed_refusal(ranks, args, names);
+  for (int ranks = cli_refusal_ranks(1); ranks <= cli_refusal_ranks(2); ranks++) check_typed_refusal(ranks, args, names);
 }
 END_TEST
 
@@ -106,7 +106,7 @@ START_TEST(table_beyond_the_index_width_is_refused)
   H5Fclose(file);
   snprintf(args, sizeof(args), "-drift_init file -drift_init_file %s -drift_init_dataset /cloud", path);
   snprintf(names, sizeof(names), "-drift_init_file %s, dataset /cloud: has 1073741824 rows of 2 numbers, more than the 2147483647 entries", path);
-  for (int ranks = 1; ranks <= 2; ranks++) check_typed_refusal(ranks, args, names);
+  for (int ranks = cli_refusal_ranks(1); ranks <= cli_refusal_ranks(2); ranks++) check_typed_refusal(ranks, args, names);
 }
 END_TEST
 

@@ -133,7 +133,13 @@ void cli_check_refused_at(int ranks, const char *args, const char *names)
   ck_assert_msg(!strcmp(seen, contents), "'%s' at %d ranks destroyed the existing output file", args, ranks);
 }
 
+int cli_refusal_ranks(int ranks)
+{
+  const char *forced = getenv("DS_CLI_REFUSAL_RANKS");
+  return forced && atoi(forced) > 0 ? atoi(forced) : ranks;
+}
+
 void cli_check_refused(const char *args, const char *names)
 {
-  cli_check_refused_at(2, args, names);
+  cli_check_refused_at(cli_refusal_ranks(2), args, names);
 }

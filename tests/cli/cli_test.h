@@ -52,6 +52,12 @@ void write_table(const char *path, const char *name, int rows, int cols, const d
    free with free(). */
 double *make_table(int rows, int cols, double (*value)(int, int), int nan_row);
 
+/* The rank count a refusal test runs driftsim at where it would run `ranks`: all of them
+   $DS_CLI_REFUSAL_RANKS when that is set. The instrumented command-line cases of make check
+   set it to 1 (tools/run-tests): a refusal's memory is its rank's, a launch costs seconds
+   instrumented, and the plain cases check the agreement of 2 ranks. */
+int cli_refusal_ranks(int ranks);
+
 /* Runs driftsim on `ranks` ranks (cli_check_refused: 2) with the bad `args` and an existing
    output file: asserts that it fails with one clean error line containing `names`, no
    traceback, and leaves the file as it was. */
