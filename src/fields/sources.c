@@ -21,7 +21,9 @@ PetscBool ds_field_sources_symmetric_pairs(DSField f, DSWeight weight)
 {
   const DSKernelSums values_and_moments = {0};
 
-  return f->opts->pair_schedule == DS_PAIRS_SYMMETRIC && f->opts->sum == DS_SUM_EXACT && ds_kernel_symmetric_apply(&f->kernel, weight, f->dim, &values_and_moments) ? PETSC_TRUE : PETSC_FALSE;
+  const PetscBool every_pair_possible = f->opts->sum == DS_SUM_EXACT || f->opts->sum == DS_SUM_AUTO ? PETSC_TRUE : PETSC_FALSE;
+
+  return f->opts->pair_schedule == DS_PAIRS_SYMMETRIC && every_pair_possible && ds_kernel_symmetric_apply(&f->kernel, weight, f->dim, &values_and_moments) ? PETSC_TRUE : PETSC_FALSE;
 }
 
 PetscErrorCode ds_field_sources_create(DSField f, DSSumMethod method, PetscReal sum_tol, PetscBool symmetric_pairs, DSFieldSources **sources)
@@ -122,9 +124,9 @@ static PetscErrorCode visit_pairs(void *ctx, const DSBlock *visiting, PetscReal 
 }
 
 /* The method of one sum: the sources' own where it serves these sums, auto's choice by the
-   cost model (collective: the bounding box), every pair otherwise; for fgt its plan over the
-   bounding box lo, hi. */
-static PetscErrorCode choose_method(DSField f, DSFieldSources *s, DSWeight weight, const DSBlock *query, DSSourceSet set, const PetscReal *travelling, const DSKernelSums *sums, DSSumMethod *method, DSFgtPlan *plan, PetscReal lo[], PetscReal hi[])
+   cost model (collective: the bounding box; every pair costs half when `symmetric`, the
+   half ring), every pair otherwise; for fgt its plan over the bounding box lo, hi. */
+static PetscErrorCode choose_method(DSField f, DSFieldSources *s, DSWeight weight, const DSBlock *query, DSSourceSet set, const PetscReal *travelling, const DSKernelSums *sums, PetscBool symmetric, DSSumMethod *method, DSFgtPlan *plan, PetscReal lo[], PetscReal hi[])
 {
   DSBlock         source = s->block[set];
   const PetscBool fgt    = f->kernel.type == DS_KERNEL_GAUSSIAN && !travelling && !sums->companion && f->dim <= 3 ? PETSC_TRUE : PETSC_FALSE;
@@ -151,9 +153,10 @@ static PetscErrorCode choose_method(DSField f, DSFieldSources *s, DSWeight weigh
     *method = DS_SUM_FGT;
     PetscFunctionReturn(0);
   }
-  /* auto: every pair, cells (the pairs of the 3^d cells around each query), or the transform */
+  /* auto: every pair (each computed once for both particles on the half ring when
+     symmetric), cells (the pairs of the 3^d cells around each query), or the transform */
   const PetscReal radius = ds_kernel_cutoff_radius(&f->kernel, s->sum_tol);
-  PetscReal       exact = nq * ns, cells = nq * ns, transform = flops * DS_FGT_PAIRS_PER_OPERATION;
+  PetscReal       exact = nq * ns * (symmetric ? 0.5 : 1.0), cells = nq * ns, transform = flops * DS_FGT_PAIRS_PER_OPERATION;
   for (PetscInt c = 0; c < f->dim; c++) cells *= PetscMin(1.0, 3.0 * radius / PetscMax(extent[c], PETSC_SMALL));
   cells += ns;
   if (cutoff && cells < exact) *method = DS_SUM_CUTOFF, exact = cells;
@@ -185,7 +188,7 @@ PetscErrorCode ds_field_sources_sum(DSField f, DSFieldSources *s, DSWeight weigh
   PetscReal       lo[3], hi[3], *own_bound = NULL;
 
   PetscFunctionBeginUser;
-  PetscCall(choose_method(f, s, weight, query, set, travelling, sums, &method, &plan, lo, hi));
+  PetscCall(choose_method(f, s, weight, query, set, travelling, sums, symmetric, &method, &plan, lo, hi));
   if (s->method == DS_SUM_AUTO && !(s->said[set] & 1u << method)) {
     /* said the first time each method serves a set: field and Fisher evaluations may alternate */
     static const char *const set_names[DS_SOURCE_SETS] = {"particles", "target samples", "negative samples"};

@@ -50,8 +50,9 @@ typedef struct {
 PETSC_INTERN PetscErrorCode ds_field_sources_create(DSField field, DSSumMethod method, PetscReal sum_tol, PetscBool symmetric_pairs, DSFieldSources **sources);
 
 /* Whether a field's particle-particle sums of `weight` (values and moments) take the
-   symmetric schedule: -drift_pair_schedule symmetric, -drift_sum exact, and a kernel, weight and
-   dimension the symmetric micro-kernel serves (ds_kernel_symmetric_apply). */
+   symmetric schedule: -drift_pair_schedule symmetric, -drift_sum exact (or auto, whenever it
+   takes every pair), and a kernel, weight and dimension the symmetric micro-kernel serves
+   (ds_kernel_symmetric_apply). */
 PETSC_INTERN PetscBool ds_field_sources_symmetric_pairs(DSField field, DSWeight weight);
 
 /* Adds the fixed source set `set` (collective): this rank's `local` points rows

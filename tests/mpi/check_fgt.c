@@ -243,27 +243,46 @@ START_TEST(fgt_stein_drift_matches_every_pair)
 }
 END_TEST
 
-/* -drift_sum auto sums every pair for 40 particles at h = 3 (the cells' cutoff radius, 18,
+/* -drift_sum auto sums every pair for 40 particles and 37 samples at h = 3 (the cells' cutoff radius, 18,
    spans the cloud: they would only add their build) and takes the transform for 30000 at
    h = 0.3 in 1-D (30000^2 pairs against a few hundred operations per particle), and records
-   which in sum_method (0 exact, 2 fgt). */
+   which in sum_method (0 exact, 2 fgt). Where it sums every pair it takes the half ring of
+   the symmetric schedule (the default), and the field is the brute force's to 1e-12. */
 START_TEST(auto_chooses_by_cost)
 {
   static const struct {
-    PetscInt  n;
+    PetscInt  n, samples;
     PetscReal h, method;
-  } cases[] = {{40, 3.0, DS_SUM_EXACT}, {30000, 0.3, DS_SUM_FGT}};
+  } cases[] = {{40, 37, 3.0, DS_SUM_EXACT}, {30000, 0, 0.3, DS_SUM_FGT}};
   for (int k = 0; k < 2; k++) {
     DSOptions o = ds_test_options();
     DSTestRun run;
     PetscReal method;
-    o.n = cases[k].n, o.dim = 1, o.bandwidth = cases[k].h, o.target_samples = 0;
+    o.n = cases[k].n, o.dim = 1, o.bandwidth = cases[k].h, o.target_samples = cases[k].samples;
     o.sum = DS_SUM_AUTO, o.sum_tol = 1e-8;
     ds_test_run_setup(&run, o);
     DS_ASSERT_PETSC(ds_field_set_diagnostics(run.field, PETSC_TRUE));
     DS_ASSERT_PETSC(ds_field_evaluate(run.field, o.bandwidth, run.X, run.V));
     DS_ASSERT_PETSC(ds_field_get_diagnostic(run.field, "sum_method", &method));
     DS_ASSERT_ALL(method == cases[k].method, "N = %d: sum_method %g, expected %g", (int)o.n, (double)method, (double)cases[k].method);
+    if (method == DS_SUM_EXACT) {
+      double            *X = ds_test_gather_vec(run.X), *Y = ds_test_gather_samples(run.target), err = 0, scale = 0;
+      const PetscScalar *v;
+      PetscInt           rstart, rend;
+      VecGetOwnershipRange(run.X, &rstart, &rend);
+      VecGetArrayRead(run.V, &v);
+      for (PetscInt i = rstart; i < rend; i++) {
+        double ref;
+        brute_force_field(&run.opts, X, Y, run.target->samples_global, i, &ref);
+        err = PetscMax(err, fabs(v[i - rstart] - ref)), scale = PetscMax(scale, fabs(ref));
+      }
+      VecRestoreArrayRead(run.V, &v);
+      (void)MPI_Allreduce(MPI_IN_PLACE, &err, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD);
+      (void)MPI_Allreduce(MPI_IN_PLACE, &scale, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD);
+      DS_ASSERT_ALL(err <= 1e-12 * scale, "N = %d by every pair under auto: error %g of the field's scale %g", (int)o.n, err, scale);
+      PetscFree(X);
+      PetscFree(Y);
+    }
     ds_test_run_teardown(&run);
   }
 }
