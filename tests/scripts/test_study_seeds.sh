@@ -175,7 +175,49 @@ for label in ("rms_velocity:rms", "c_integral:sqrt-per-time"):
 assert any(r["identity_gap:last"] < 0 for r in runs), "identity_gap should test negative values"
 PYEOF
 
-# 5. Clear errors for quantities.
+# 5. The mean-correction reduction: mean + correction is scipy's composite Simpson rule over
+# the first even number of equally spaced intervals (the odd last one by the trapezoid), the
+# correction NaN on unequal intervals; through tools/analyze, on one study of equal rows.
+mkdir "$tmp/even"
+"$PY" - "$root/tools" "$tmp/even" <<'PYEOF' || fail "mean-correction disagrees with scipy's Simpson rule"
+import math, sys, csv
+import h5py
+import numpy as np
+from scipy.integrate import simpson
+sys.path.insert(0, sys.argv[1])
+from driftsim_study import richardson_correction
+for rows in (7, 8, 26):  # 6, 7 and 25 intervals
+    t = 0.5 + 0.12 * np.arange(rows)
+    v = 2.4 * np.exp(-1.3 * t) + 0.3
+    even = 2 * ((rows - 1) // 2)
+    simpson_mean = (simpson(v[:even + 1], x=t[:even + 1]) + np.trapz(v[even:], t[even:])) / (t[-1] - t[0])
+    want = simpson_mean - np.trapz(v, t) / (t[-1] - t[0])
+    got = richardson_correction(t, v)
+    assert abs(got - want) <= 1e-12 * abs(want), (rows, got, want)
+assert math.isnan(richardson_correction([0.0, 0.1, 0.3, 0.35], [1.0, 2.0, 3.0, 4.0]))
+assert math.isnan(richardson_correction([0.0, 0.1], [1.0, 2.0]))
+for seed in (1, 2):
+    with h5py.File(f"{sys.argv[2]}/n0000100_p001_s{seed:04d}.h5", "w") as f:
+        f.attrs.update(n=100, dim=1, ranks=1, seed=seed, field="conservative", kernel="gaussian", bandwidth_rule="fixed")
+        t = 0.03 * 4 * np.arange(26)
+        f["diagnostics/time"], f["diagnostics/step"] = t, 4 * np.arange(26)
+        f["diagnostics/stein_drift"] = 2.4 * np.exp(-seed * t) + 0.27
+PYEOF
+tools/analyze "$tmp/even" --diagnostic stein_drift --quantity stein_drift:mean-correction >"$tmp/analyze.out" 2>&1 ||
+  { cat "$tmp/analyze.out"; fail "tools/analyze failed with mean-correction"; }
+"$PY" - "$tmp/even" <<'PYEOF' || fail "tools/analyze's mean-correction is not Simpson's rule less the trapezoid"
+import csv, sys
+import numpy as np
+from scipy.integrate import simpson
+t = 0.12 * np.arange(26)
+values = [(simpson(v[:25], x=t[:25]) + np.trapz(v[24:], t[24:]) - np.trapz(v, t)) / t[-1]
+          for v in (2.4 * np.exp(-s * t) + 0.27 for s in (1, 2))]
+row = next(csv.DictReader(open(f"{sys.argv[1]}/study.csv")))
+assert row["quantity"] == "stein_drift:mean-correction" and row["count"] == "2", row
+assert abs(float(row["mean"]) - np.mean(values)) <= 1e-9 * abs(np.mean(values)), (row, values)
+PYEOF
+
+# 6. Clear errors for quantities.
 for bad in "nothing_such:mean" "identity_gap:rms" "rms_velocity:median" "rms_velocity=-1/e"; do
   if tools/analyze "$tmp/synth" --quantity "$bad" >"$tmp/err" 2>&1; then fail "--quantity $bad was accepted"; fi
   grep -q "^analyze: error: " "$tmp/err" || fail "--quantity $bad: unclear message: $(cat "$tmp/err")"
