@@ -129,10 +129,15 @@ check-sanitize: deps
 	$(MAKE) sanitized-build
 	tools/run-tests --no-plain --sanitize $(SANITIZE_BUILD)
 
-sanitized-build:
+sanitized-build: $(SANITIZE_BUILD)/lib/libds_keep_loaded.so
 	$(MAKE) -j$(JOBS) BUILD=$(SANITIZE_BUILD) PROGRAM=$(SANITIZE_BUILD)/bin/driftsim KERNEL_ISAS=generic \
 	  OPT_FLAGS="-O1 -g $(ARCH_FLAGS) -fno-math-errno -fopenmp-simd" SANITIZE="$(SANITIZE_FLAGS)" \
 	  $(SANITIZE_BUILD)/bin/driftsim $(SANITIZE_BUILD)/tests/ds_mpi_tests $(SANITIZE_BUILD)/tests/ds_cli_tests
+
+# Preloaded into the instrumented test runs: dlclose keeps libraries loaded (the file says why).
+$(SANITIZE_BUILD)/lib/libds_keep_loaded.so: tests/sanitize/keep_loaded.c
+	@mkdir -p $(dir $@)
+	cc -std=c11 -O2 -Wall -Wextra -shared -fPIC $< -o $@
 
 run: deps
 	$(MAKE) $(PROGRAM)
