@@ -153,6 +153,29 @@ static void brute_force_field(const DSOptions *o, const double *X, const double 
   for (PetscInt c = 0; c < d; c++) v[c] = !strcmp(o->field, "conservative") ? -(t[1][c] - t[0][c]) / (h * h) : t[0][c] - t[1][c];
 }
 
+/* The largest |V - brute force| over the particles of an evaluated run (*err) and the
+   largest |brute force| (*scale), over every rank. */
+static void field_error(DSTestRun *run, double *err, double *scale)
+{
+  const PetscInt     d = run->opts.dim;
+  double            *X = ds_test_gather_vec(run->X), *Y = ds_test_gather_samples(run->target);
+  const PetscScalar *v;
+  PetscInt           rstart, rend;
+  *err = *scale = 0;
+  VecGetOwnershipRange(run->X, &rstart, &rend);
+  VecGetArrayRead(run->V, &v);
+  for (PetscInt i = rstart / d; i < rend / d; i++) {
+    double ref[3];
+    brute_force_field(&run->opts, X, Y, run->target->samples_global, i, ref);
+    for (PetscInt c = 0; c < d; c++) *err = PetscMax(*err, fabs(v[(i - rstart / d) * d + c] - ref[c])), *scale = PetscMax(*scale, fabs(ref[c]));
+  }
+  VecRestoreArrayRead(run->V, &v);
+  (void)MPI_Allreduce(MPI_IN_PLACE, err, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD);
+  (void)MPI_Allreduce(MPI_IN_PLACE, scale, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD);
+  PetscFree(X);
+  PetscFree(Y);
+}
+
 /* -drift_sum fgt -drift_sum_tol 1e-13: the field within 1e-10 of the brute force relative to
    its largest value, and no particle's error above the sum_error_bound diagnostic. The
    shapes as options: a gaussian cloud on gaussian samples, on the 8 tight clusters of gmm8,
@@ -172,9 +195,8 @@ START_TEST(fgt_fields_match_every_pair)
         for (int fi = 0; fi < 2; fi++) {
           DSOptions o = ds_test_options();
           DSTestRun run;
-          PetscInt  rstart, rend;
           PetscReal bound;
-          double    err = 0, scale = 0;
+          double    err, scale;
           o.n = d == 3 ? 97 : 157, o.dim = d, o.seed = 5;
           snprintf(o.field, sizeof(o.field), "%s", fields[fi]);
           o.kernel = DS_KERNEL_GAUSSIAN, o.self = fi ? DS_SELF_INCLUDE : DS_SELF_EXCLUDE;
@@ -187,18 +209,7 @@ START_TEST(fgt_fields_match_every_pair)
           DS_ASSERT_PETSC(ds_field_set_diagnostics(run.field, PETSC_TRUE));
           DS_ASSERT_PETSC(ds_field_evaluate(run.field, o.bandwidth, run.X, run.V));
           DS_ASSERT_PETSC(ds_field_get_diagnostic(run.field, "sum_error_bound", &bound));
-          double            *X = ds_test_gather_vec(run.X), *Y = ds_test_gather_samples(run.target);
-          const PetscScalar *v;
-          VecGetOwnershipRange(run.X, &rstart, &rend);
-          VecGetArrayRead(run.V, &v);
-          for (PetscInt i = rstart / d; i < rend / d; i++) {
-            double ref[3];
-            brute_force_field(&o, X, Y, run.target->samples_global, i, ref);
-            for (PetscInt c = 0; c < d; c++) err = PetscMax(err, fabs(v[(i - rstart / d) * d + c] - ref[c])), scale = PetscMax(scale, fabs(ref[c]));
-          }
-          VecRestoreArrayRead(run.V, &v);
-          (void)MPI_Allreduce(MPI_IN_PLACE, &err, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD);
-          (void)MPI_Allreduce(MPI_IN_PLACE, &scale, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD);
+          field_error(&run, &err, &scale);
           /* The bound is the approximation's: sums over every pair (bound 0) still round, here
              and in the brute force. The relative criterion holds where the field is resolved:
              the transform's guarantee is absolute (eps per source, in units of h for the
@@ -206,8 +217,6 @@ START_TEST(fgt_fields_match_every_pair)
              field) is zero to the tolerance: in 3-D at h = 0.01 every particle is alone. */
           const double unit = fi ? o.bandwidth : 1 / o.bandwidth, resolved = scale > o.sum_tol * unit;
           DS_ASSERT_ALL((err <= 1e-10 * scale || !resolved) && err <= bound + 1e-14 * scale, "%s %s d %d h %g: error %g, %g of the field's scale %g; sum_error_bound %g", fields[fi], DSTargetTypes[o.target], (int)d, (double)o.bandwidth, err, err / scale, scale, (double)bound);
-          PetscFree(X);
-          PetscFree(Y);
           ds_test_run_teardown(&run);
         }
 }
@@ -266,22 +275,9 @@ START_TEST(auto_chooses_by_cost)
     DS_ASSERT_PETSC(ds_field_get_diagnostic(run.field, "sum_method", &method));
     DS_ASSERT_ALL(method == cases[k].method, "N = %d: sum_method %g, expected %g", (int)o.n, (double)method, (double)cases[k].method);
     if (method == DS_SUM_EXACT) {
-      double            *X = ds_test_gather_vec(run.X), *Y = ds_test_gather_samples(run.target), err = 0, scale = 0;
-      const PetscScalar *v;
-      PetscInt           rstart, rend;
-      VecGetOwnershipRange(run.X, &rstart, &rend);
-      VecGetArrayRead(run.V, &v);
-      for (PetscInt i = rstart; i < rend; i++) {
-        double ref;
-        brute_force_field(&run.opts, X, Y, run.target->samples_global, i, &ref);
-        err = PetscMax(err, fabs(v[i - rstart] - ref)), scale = PetscMax(scale, fabs(ref));
-      }
-      VecRestoreArrayRead(run.V, &v);
-      (void)MPI_Allreduce(MPI_IN_PLACE, &err, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD);
-      (void)MPI_Allreduce(MPI_IN_PLACE, &scale, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD);
+      double err, scale;
+      field_error(&run, &err, &scale);
       DS_ASSERT_ALL(err <= 1e-12 * scale, "N = %d by every pair under auto: error %g of the field's scale %g", (int)o.n, err, scale);
-      PetscFree(X);
-      PetscFree(Y);
     }
     ds_test_run_teardown(&run);
   }
