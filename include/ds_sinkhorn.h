@@ -20,6 +20,7 @@ typedef struct {
   PetscInt       max_iterations;    /* per solve, eps-scaling steps included */
   PetscReal      scaling;           /* a cold start's eps-scaling factor, in (0, 1); 0: none */
   PetscBool      warm_start;        /* each solve starts from the previous solve's potentials */
+  PetscInt       anderson_memory;   /* Anderson mixing of the iterations at eps (ds_anderson.h); 0: none */
   PetscBool      allow_unconverged; /* max_iterations reached: the result stands (else an error) */
 } DSSinkhornSettings;
 

@@ -12,6 +12,7 @@
                    accumulators are merged by a maximum and a rescaled sum over the ranks);
      self updates  a set's points travel with log a_j + p_j / eps against its home block. */
 #include "ds_sinkhorn.h"
+#include "ds_anderson.h"
 #include "ds_kernels_lse.h"
 #include "ds_ring.h"
 
@@ -23,6 +24,7 @@ typedef struct {
   PetscInt   iterations;
   PetscReal  marginal_error;
   PetscBool  solved;         /* a solve ran: its potentials can start the next */
+  DSAnderson anderson;       /* the mixing of the carried potential; NULL: plain iterations */
 } Problem;
 
 struct DSSinkhorn_ {
@@ -147,6 +149,13 @@ static PetscErrorCode g_update(DSSinkhorn S, Problem *P, PetscReal epsilon, Pets
   PetscFunctionReturn(0);
 }
 
+/* The potential an iteration of `problem` carries to the next: g for the particles against
+   the samples (f is a function of it), the potential itself for the symmetric problems. */
+static PetscReal *carried(DSSinkhorn S, DSSinkhornProblem problem)
+{
+  return problem == DS_SINKHORN_PARTICLES_TARGET ? S->problem[problem].second : S->problem[problem].first;
+}
+
 /* One iteration of `problem` at eps; *error is the marginal error it measured (global). */
 static PetscErrorCode iterate(DSSinkhorn S, DSSinkhornProblem problem, PetscReal epsilon, PetscBool exclude_self, PetscReal *error)
 {
@@ -212,10 +221,17 @@ PetscErrorCode ds_sinkhorn_solve(DSSinkhorn S, DSSinkhornProblem problem, PetscB
     /* the scaling steps leave at least one of the max_iterations to the target eps */
     for (; o->scaling > 0 && epsilon > o->epsilon && P->iterations < o->max_iterations - 1; epsilon *= o->scaling, P->iterations++) PetscCall(iterate(S, problem, epsilon, exclude_self, &error));
   }
+  if (P->anderson) ds_anderson_reset(P->anderson);
   do {
+    if (P->anderson) PetscCall(ds_anderson_record(P->anderson, carried(S, problem)));
     PetscCall(iterate(S, problem, o->epsilon, exclude_self, &error));
     P->iterations++;
     PetscCall(PetscInfo(NULL, "%s, problem %d: iteration %" PetscInt_FMT ", marginal error %g\n", o->name, (int)problem, P->iterations, (double)error));
+    if (P->anderson && error >= o->tol && P->iterations < o->max_iterations) {
+      /* a mixed iterate whose update is not finite: back to the last unmixed one */
+      if (error == PETSC_MAX_REAL) ds_anderson_fall_back(P->anderson, carried(S, problem));
+      else PetscCall(ds_anderson_mix(P->anderson, carried(S, problem)));
+    }
   } while (error >= o->tol && P->iterations < o->max_iterations);
   P->marginal_error = error;
   P->solved         = PETSC_TRUE;
@@ -227,7 +243,7 @@ PetscErrorCode ds_sinkhorn_solve(DSSinkhorn S, DSSinkhornProblem problem, PetscB
 
 void ds_sinkhorn_settings(const DSOptions *o, PetscBool divergence, DSSinkhornSettings *s)
 {
-  *s = (DSSinkhornSettings){divergence ? "sinkhorn_divergence" : "-drift_field sinkhorn", divergence ? "-drift_sinkhorn_divergence_epsilon" : "-drift_sinkhorn_epsilon", o->sinkhorn_cost, divergence ? o->sinkhorn_divergence_epsilon : o->sinkhorn_epsilon, o->sinkhorn_tol, o->sinkhorn_max_iterations, o->sinkhorn_scaling, o->sinkhorn_warm_start, o->sinkhorn_allow_unconverged};
+  *s = (DSSinkhornSettings){divergence ? "sinkhorn_divergence" : "-drift_field sinkhorn", divergence ? "-drift_sinkhorn_divergence_epsilon" : "-drift_sinkhorn_epsilon", o->sinkhorn_cost, divergence ? o->sinkhorn_divergence_epsilon : o->sinkhorn_epsilon, o->sinkhorn_tol, o->sinkhorn_max_iterations, o->sinkhorn_scaling, o->sinkhorn_warm_start, o->sinkhorn_anderson_memory, o->sinkhorn_allow_unconverged};
 }
 
 PetscErrorCode ds_sinkhorn_get_potentials(DSSinkhorn S, DSSinkhornProblem problem, const PetscReal **first, const PetscReal **second)
@@ -327,6 +343,10 @@ PetscErrorCode ds_sinkhorn_create(MPI_Comm comm, PetscInt dim, PetscInt particle
     if (k == DS_SINKHORN_PARTICLES_TARGET) PetscCall(PetscCalloc1(PetscMax(samples_local, 1), &P->second));
     if (k != DS_SINKHORN_TARGET_SELF) PetscCall(PetscCalloc1(dim * PetscMax(particles_local, 1), &P->gradient));
     P->marginal_error = NAN;
+    if (settings->anderson_memory) {
+      const int set = k == DS_SINKHORN_PARTICLES_SELF ? PARTICLES : SAMPLES; /* the carried potential's points */
+      PetscCall(ds_anderson_create(set == SAMPLES && replicated ? PETSC_COMM_SELF : comm, S->block[set].n, settings->anderson_memory, &P->anderson));
+    }
   }
   *solver = S;
   PetscFunctionReturn(0);
@@ -347,6 +367,7 @@ PetscErrorCode ds_sinkhorn_destroy(DSSinkhorn *solver)
     PetscCall(PetscFree(S->problem[k].first));
     PetscCall(PetscFree(S->problem[k].second));
     PetscCall(PetscFree(S->problem[k].gradient));
+    PetscCall(ds_anderson_destroy(&S->problem[k].anderson));
   }
   PetscCall(PetscFree5(S->sums.max, S->sums.value, S->moments, S->update, S->log_weights));
   PetscCall(PetscFree(*solver));

@@ -1,9 +1,10 @@
 /* The sinkhorn field's and sinkhorn_divergence diagnostic's options refused by name (eps,
-   tol, scaling out of range, no samples, options that apply to neither the field nor the
-   diagnostic in the run), at 1 and 2 ranks: non-zero exit, one "driftsim: error:" line
-   naming the option, no traceback, the files of the case's directory byte-identical and
-   no new one. And a run whose Sinkhorn iterations do not converge: a clean error naming
-   -drift_sinkhorn_max_iterations, its output readable with the rows written before.
+   tol, scaling, Anderson memory out of range, no samples, options that apply to neither the
+   field nor the diagnostic in the run), at 1 and 2 ranks: non-zero exit, one
+   "driftsim: error:" line naming the option, no traceback, the files of the case's
+   directory byte-identical and no new one. And a run whose Sinkhorn iterations do not
+   converge: a clean error naming -drift_sinkhorn_max_iterations, its output readable with
+   the rows written before.
    Part of the CLI suite (check_cli.c registers the test case "sinkhorn"). */
 #include <math.h>
 #include <stdio.h>
@@ -26,6 +27,8 @@ static const struct {
   {DIVERGE " -drift_sinkhorn_divergence_epsilon 0", "-drift_sinkhorn_divergence_epsilon 0 is out of range: it must be > 0"},
   {FIELD " -drift_sinkhorn_scaling 1", "-drift_sinkhorn_scaling 1"},
   {FIELD " -drift_sinkhorn_scaling 1", "must be below 1"},
+  {FIELD " -drift_sinkhorn_anderson_memory -1", "-drift_sinkhorn_anderson_memory -1 is out of range"},
+  {" -drift_sinkhorn_anderson_memory 3", "-drift_sinkhorn_* solver options apply to -drift_field sinkhorn and the sinkhorn_divergence diagnostic"},
   {" -drift_field sinkhorn -drift_target_samples 0", "-drift_field sinkhorn"},
   {" -drift_field sinkhorn -drift_target_samples 0", "-drift_target_samples"},
   {" -drift_field displacement -drift_target_samples 30 -drift_sinkhorn_epsilon 0.1", "-drift_sinkhorn_epsilon applies to -drift_field sinkhorn"},
@@ -97,8 +100,9 @@ static void run_unconverged(int ranks, const char *args, char *dir, size_t len)
 
 /* 2 iterations cannot converge (eps-scaling from the diameter's cost down to eps): the
    run stops at its first evaluation, before the output is opened, which stays as it was.
-   400 iterations converge at step 0 (262 taken) but not after a step of dt 20 has thrown
-   the particles far: the run stops with the rows of step 0 written and readable. */
+   400 iterations converge at step 0 (43 taken, 262 without Anderson mixing) but not after a
+   step of dt 20 has thrown the particles far: the run stops with the rows of step 0 written
+   and readable. */
 START_TEST(unconverged_sinkhorn_stops_the_run_cleanly)
 {
   for (int ranks = 1; ranks <= 2; ranks++) {

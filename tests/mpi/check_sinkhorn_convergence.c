@@ -1,9 +1,11 @@
-/* The Sinkhorn solver's warm start, eps-scaling and non-convergence error (ds_sinkhorn.h):
-   a solve from converged potentials takes one iteration, eps-scaled and plain cold starts
-   reach the same potentials, max_iterations reached is PETSC_ERR_NOT_CONVERGED on every
-   rank unless allowed. Part of the sinkhorn suite (check_sinkhorn.c adds the test case
-   "convergence"). */
+/* The Sinkhorn solver's warm start, eps-scaling, Anderson mixing and non-convergence error
+   (ds_sinkhorn.h, ds_anderson.h): a solve from converged potentials takes one iteration,
+   eps-scaled and mixed cold starts reach the potentials of plain unmixed iterations, the
+   mixing alone solves a linear fixed point as GMRES does, max_iterations reached is
+   PETSC_ERR_NOT_CONVERGED on every rank unless allowed. Part of the sinkhorn suite
+   (check_sinkhorn.c adds the test case "convergence"). */
 #include <math.h>
+#include "ds_anderson.h"
 #include "sinkhorn_test.h"
 
 START_TEST(test_warm_start_and_scaling)
@@ -14,7 +16,8 @@ START_TEST(test_warm_start_and_scaling)
   for (int replicated = 0; replicated < 2; replicated++) {
     const Case         k      = {2, DS_SINKHORN_COST_SQUARED, (PetscBool)replicated, 0.1};
     DSSinkhornSettings scaled = sinkhorn_case_settings(&k), plain = scaled;
-    plain.scaling = 0;
+    plain.scaling         = 0; /* and plain iterations: the mixed solves of S against them */
+    plain.anderson_memory = 0;
     DSSinkhorn S = sinkhorn_case_solver(&k, &scaled, N_PARTICLES, X, M_SAMPLES, Y), T = sinkhorn_case_solver(&k, &plain, N_PARTICLES, X, M_SAMPLES, Y);
     for (int problem = 0; problem < DS_SINKHORN_PROBLEMS; problem++) {
       PetscInt         cold, warm, unscaled;
@@ -40,7 +43,7 @@ START_TEST(test_warm_start_and_scaling)
       double worst = 0, top = k.eps;
       for (PetscInt i = 0; i < n; i++) worst = PetscMax(worst, fabs(f1[i] - f2[i])), top = PetscMax(top, fabs(f2[i]));
       for (PetscInt j = 0; b1 && j < M_SAMPLES; j++) worst = PetscMax(worst, fabs(g1[j] - g2[j])), top = PetscMax(top, fabs(g2[j]));
-      DS_ASSERT_ALL(worst < AGREE * top, "problem %d replicated=%d: eps-scaled and plain cold starts differ by %g", problem, replicated, worst);
+      DS_ASSERT_ALL(worst < AGREE * top, "problem %d replicated=%d: eps-scaled mixed and plain unmixed cold starts differ by %g", problem, replicated, worst);
       DS_ASSERT_ALL(cold > 1 && unscaled > 1, "problem %d: cold starts took %d and %d iterations", problem, (int)cold, (int)unscaled);
       DS_ASSERT_PETSC(ds_sinkhorn_solve(S, (DSSinkhornProblem)problem, PETSC_FALSE));
       DS_ASSERT_PETSC(ds_sinkhorn_get_convergence(S, (DSSinkhornProblem)problem, &warm, &error));
@@ -88,9 +91,81 @@ START_TEST(test_unconverged_is_an_error_on_every_rank)
 }
 END_TEST
 
+/* Anderson mixing of memory >= n on an affine contraction x <- A x + b of R^n is GMRES (Walker
+   & Ni 2011): it reaches the fixed point (I - A)^(-1) b, solved here by Gaussian elimination,
+   within n + 1 mixed iterations, where the plain iteration (contraction 0.9) is still far.
+   The vector is split over the ranks as a potential is. */
+START_TEST(test_anderson_solves_linear_fixed_point)
+{
+  enum { n = 7 };
+  double      A[n][n], b[n], solution[n], system[n][n + 1], x[n], y[n], plain[n], error = 0, plain_error = 0, top = 0;
+  PetscMPIInt rank, size;
+  PetscInt    start, local;
+  DSAnderson  anderson;
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  MPI_Comm_size(PETSC_COMM_WORLD, &size);
+  start = n * rank / size, local = n * (rank + 1) / size - start;
+  /* A = 0.9 Q D Q^T: a symmetric matrix with eigenvalues 0.9 cos(pi (j + 1/2) / n), Q from
+     Householder's reflection of a fixed vector; b fixed. */
+  double v[n], vv = 0;
+  for (int i = 0; i < n; i++) v[i] = 1.0 + 0.3 * i, vv += v[i] * v[i], b[i] = sin(1.0 + i);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) {
+      A[i][j] = 0;
+      for (int k = 0; k < n; k++) {
+        const double qik = (i == k) - 2 * v[i] * v[k] / vv, qjk = (j == k) - 2 * v[j] * v[k] / vv;
+        A[i][j] += qik * 0.9 * cos(M_PI * (k + 0.5) / n) * qjk;
+      }
+    }
+  for (int i = 0; i < n; i++) { /* (I - A) solution = b by elimination with partial pivoting */
+    for (int j = 0; j < n; j++) system[i][j] = (i == j) - A[i][j];
+    system[i][n] = b[i];
+  }
+  for (int c = 0; c < n; c++) {
+    int p = c;
+    for (int r = c + 1; r < n; r++)
+      if (fabs(system[r][c]) > fabs(system[p][c])) p = r;
+    for (int j = 0; j <= n; j++) {
+      const double t = system[c][j];
+      system[c][j] = system[p][j], system[p][j] = t;
+    }
+    for (int r = c + 1; r < n; r++)
+      for (int j = n; j >= c; j--) system[r][j] -= system[r][c] / system[c][c] * system[c][j];
+  }
+  for (int i = n - 1; i >= 0; i--) {
+    solution[i] = system[i][n];
+    for (int j = i + 1; j < n; j++) solution[i] -= system[i][j] * solution[j];
+    solution[i] /= system[i][i];
+  }
+  DS_ASSERT_PETSC(ds_anderson_create(PETSC_COMM_WORLD, local, n, &anderson));
+  for (int i = 0; i < n; i++) x[i] = plain[i] = 0;
+  for (int iteration = 0; iteration <= n; iteration++) {
+    int counts[64], displacements[64];
+    DS_ASSERT_PETSC(ds_anderson_record(anderson, x + start));
+    for (int i = 0; i < n; i++) {
+      y[i] = b[i];
+      for (int j = 0; j < n; j++) y[i] += A[i][j] * x[j];
+    }
+    DS_ASSERT_PETSC(ds_anderson_mix(anderson, y + start));
+    for (int r = 0; r < size && r < 64; r++) displacements[r] = n * r / size, counts[r] = n * (r + 1) / size - displacements[r];
+    DS_ASSERT_ALL(MPI_Allgatherv(y + start, (int)local, MPI_DOUBLE, x, counts, displacements, MPI_DOUBLE, PETSC_COMM_WORLD) == MPI_SUCCESS, "MPI_Allgatherv failed");
+    for (int i = 0; i < n; i++) {
+      y[i] = b[i];
+      for (int j = 0; j < n; j++) y[i] += A[i][j] * plain[j];
+    }
+    for (int i = 0; i < n; i++) plain[i] = y[i];
+  }
+  for (int i = 0; i < n; i++) error = fmax(error, fabs(x[i] - solution[i])), plain_error = fmax(plain_error, fabs(plain[i] - solution[i])), top = fmax(top, fabs(solution[i]));
+  DS_ASSERT_ALL(size <= 64 && error < 1e-10 * top, "Anderson mixing after %d iterations: error %g against the fixed point's size %g", n + 1, error, top);
+  DS_ASSERT_ALL(plain_error > 1e-2 * top, "the plain iteration was already at error %g: the test does not tell mixing from iterating", plain_error);
+  DS_ASSERT_PETSC(ds_anderson_destroy(&anderson));
+}
+END_TEST
+
 void sinkhorn_test_add_convergence(Suite *s)
 {
   TCase *tc = sinkhorn_test_case(s, "convergence");
   tcase_add_test(tc, test_warm_start_and_scaling);
+  tcase_add_test(tc, test_anderson_solves_linear_fixed_point);
   tcase_add_test(tc, test_unconverged_is_an_error_on_every_rank);
 }

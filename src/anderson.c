@@ -1,0 +1,131 @@
+/* Anderson mixing (ds_anderson.h). The history is a ring of memory + 1 pairs (x_j, G(x_j));
+   the differences are taken between pairs adjacent in age. */
+#include "ds_anderson.h"
+
+struct DSAnderson_ {
+  MPI_Comm   comm;
+  PetscInt   n, memory;
+  PetscInt   pairs;   /* complete pairs in the history, at most memory + 1 */
+  PetscInt   newest;  /* the slot of the newest complete pair */
+  PetscInt   pending; /* the slot of the x recorded last, awaiting its G(x) */
+  PetscReal *x, *g;   /* [memory + 1][n] */
+  PetscReal *normal;  /* [memory][memory] the Gram matrix, then [memory] the right side */
+  PetscReal *delta;   /* [memory] one entry's residual differences */
+};
+
+PetscErrorCode ds_anderson_create(MPI_Comm comm, PetscInt local, PetscInt memory, DSAnderson *anderson)
+{
+  DSAnderson A;
+
+  PetscFunctionBeginUser;
+  PetscCheck(memory >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "Anderson mixing needs a memory of at least 1, not %" PetscInt_FMT, memory);
+  PetscCall(PetscNew(&A));
+  A->comm   = comm;
+  A->n      = local;
+  A->memory = memory;
+  PetscCall(PetscMalloc4((memory + 1) * PetscMax(local, 1), &A->x, (memory + 1) * PetscMax(local, 1), &A->g, memory * (memory + 1), &A->normal, memory, &A->delta));
+  *anderson = A;
+  PetscFunctionReturn(0);
+}
+
+void ds_anderson_reset(DSAnderson A) { A->pairs = 0; }
+
+PetscErrorCode ds_anderson_record(DSAnderson A, const PetscReal x[])
+{
+  PetscFunctionBeginUser;
+  A->pending = A->pairs ? (A->newest + 1) % (A->memory + 1) : 0;
+  PetscCall(PetscArraycpy(A->x + A->pending * A->n, x, A->n));
+  PetscFunctionReturn(0);
+}
+
+/* The slot of the j-th oldest pair of the history. */
+static PetscInt slot(const DSAnderson A, PetscInt j) { return (A->newest - (A->pairs - 1) + j + A->memory + 1) % (A->memory + 1); }
+
+/* Residual F_j = G(x_j) - x_j of pair j (by age) at entry i. */
+static PetscReal residual(const DSAnderson A, PetscInt j, PetscInt i)
+{
+  const PetscInt s = slot(A, j);
+  return A->g[s * A->n + i] - A->x[s * A->n + i];
+}
+
+/* Solves the m x m system `normal` gamma = right side in place by Cholesky's factorisation;
+   PETSC_FALSE when a pivot falls below 1e-12 of its diagonal entry (a difference nearly
+   in the span of the others, or none at all). */
+static PetscBool cholesky_solve(PetscInt m, PetscReal *a, PetscReal *b)
+{
+  for (PetscInt j = 0; j < m; j++) {
+    PetscReal pivot = a[j * m + j];
+    for (PetscInt k = 0; k < j; k++) pivot -= a[j * m + k] * a[j * m + k];
+    if (!(pivot > 1e-12 * a[j * m + j])) return PETSC_FALSE;
+    a[j * m + j] = PetscSqrtReal(pivot);
+    for (PetscInt i = j + 1; i < m; i++) {
+      PetscReal s = a[i * m + j];
+      for (PetscInt k = 0; k < j; k++) s -= a[i * m + k] * a[j * m + k];
+      a[i * m + j] = s / a[j * m + j];
+    }
+  }
+  for (PetscInt i = 0; i < m; i++) { /* L z = b */
+    for (PetscInt k = 0; k < i; k++) b[i] -= a[i * m + k] * b[k];
+    b[i] /= a[i * m + i];
+  }
+  for (PetscInt i = m - 1; i >= 0; i--) { /* L^T gamma = z */
+    for (PetscInt k = i + 1; k < m; k++) b[i] -= a[k * m + i] * b[k];
+    b[i] /= a[i * m + i];
+  }
+  return PETSC_TRUE;
+}
+
+PetscErrorCode ds_anderson_mix(DSAnderson A, PetscReal y[])
+{
+  PetscInt     m;
+  PetscReal   *gram = A->normal, *right, *gamma;
+  PetscMPIInt  count;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscArraycpy(A->g + A->pending * A->n, y, A->n));
+  A->newest = A->pending;
+  A->pairs  = PetscMin(A->pairs + 1, A->memory + 1);
+  m         = A->pairs - 1;
+  if (!m) PetscFunctionReturn(0);
+  right = gamma = gram + m * m;
+  PetscCall(PetscArrayzero(gram, m * (m + 1)));
+  for (PetscInt i = 0; i < A->n; i++) {
+    PetscReal previous = residual(A, 0, i), newest = 0;
+    for (PetscInt j = 0; j < m; j++) {
+      const PetscReal next = residual(A, j + 1, i);
+      A->delta[j]          = next - previous;
+      previous = newest = next;
+    }
+    for (PetscInt j = 0; j < m; j++) {
+      for (PetscInt k = 0; k <= j; k++) gram[j * m + k] += A->delta[j] * A->delta[k];
+      right[j] += A->delta[j] * newest;
+    }
+  }
+  PetscCall(PetscMPIIntCast(m * (m + 1), &count));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, gram, count, MPIU_REAL, MPI_SUM, A->comm));
+  if (!cholesky_solve(m, gram, right)) { /* every rank decides alike: the sums are the same */
+    A->pairs = 1;
+    PetscFunctionReturn(0);
+  }
+  for (PetscInt j = 0; j < m; j++) {
+    const PetscReal *older = A->g + slot(A, j) * A->n, *younger = A->g + slot(A, j + 1) * A->n;
+    for (PetscInt i = 0; i < A->n; i++) y[i] -= gamma[j] * (younger[i] - older[i]);
+  }
+  PetscFunctionReturn(0);
+}
+
+void ds_anderson_fall_back(DSAnderson A, PetscReal y[])
+{
+  if (!A->pairs) return;
+  for (PetscInt i = 0; i < A->n; i++) y[i] = A->g[A->newest * A->n + i];
+  A->pairs = 1;
+}
+
+PetscErrorCode ds_anderson_destroy(DSAnderson *anderson)
+{
+  PetscFunctionBeginUser;
+  if (!*anderson) PetscFunctionReturn(0);
+  PetscCall(PetscFree4((*anderson)->x, (*anderson)->g, (*anderson)->normal, (*anderson)->delta));
+  PetscCall(PetscFree(*anderson));
+  PetscFunctionReturn(0);
+}
