@@ -20,6 +20,7 @@ typedef struct {
   PetscInt       max_iterations;    /* per solve, eps-scaling steps included */
   PetscReal      scaling;           /* a cold start's eps-scaling factor, in (0, 1); 0: none */
   PetscBool      warm_start;        /* each solve starts from the previous solve's potentials */
+  PetscBool      extrapolate;       /* a warm start of the particles-target problem extrapolates g (ds_sinkhorn_solve) */
   PetscInt       anderson_memory;   /* Anderson mixing of the iterations at eps (ds_anderson.h); 0: none */
   PetscBool      allow_unconverged; /* max_iterations reached: the result stands (else an error) */
 } DSSinkhornSettings;
@@ -55,10 +56,21 @@ PETSC_EXTERN PetscErrorCode ds_sinkhorn_set_particles(DSSinkhorn solver, const P
    particles-target plan (its rows exact after the f update) and max_i |exp((p_i - T(p)_i) / eps) - 1|
    for the symmetric plans. A cold start (the first solve, or warm start off) begins from
    zero potentials at eps_0 = c(diameter of the particles and samples) and takes one
-   iteration at each eps_0 s^k > eps (s the scaling factor). Reaching max_iterations
+   iteration at each eps_0 s^k > eps (s the scaling factor). A warm start begins from the
+   previous solve's potentials; with `extrapolate`, that of the particles-target problem
+   from g = q + rho h, h = g_n - q less its mean (q the samples' own potential, solved
+   once; g_n the previous solve's), rho = <h, h_prev> / <h_prev, h_prev> in [0, 1] from
+   the h of the solve before (none yet: rho = 1): the drift's Euler steps shrink g - q
+   by a steady factor, 1 - dt while the cloud moves. Reaching max_iterations
    without convergence is a PETSC_ERR_NOT_CONVERGED error naming the options, unless the
    settings allow it. */
 PETSC_EXTERN PetscErrorCode ds_sinkhorn_solve(DSSinkhorn solver, DSSinkhornProblem problem, PetscBool exclude_self);
+
+/* The extrapolated warm start of the samples' potential g (a solve's, above): with h = g - q
+   less its mean over the `count` samples (this rank's `local` of them; sums over comm), sets
+   g = q + rho h with rho = <h, deviation> / <deviation, deviation> clamped to [0, 1], or 1
+   when `first` (no deviation yet) or deviation = 0; leaves h in deviation (collective). */
+PETSC_EXTERN PetscErrorCode ds_sinkhorn_extrapolate(MPI_Comm comm, PetscInt local, PetscInt count, const PetscReal q[], PetscBool first, PetscReal deviation[], PetscReal g[], PetscReal *rho);
 
 /* The potentials of the last solve of `problem`: first at this rank's points of the
    problem's first set (f, p: the particles; q: the samples) and second (g, at the

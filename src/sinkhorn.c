@@ -25,6 +25,8 @@ typedef struct {
   PetscReal  marginal_error;
   PetscBool  solved;         /* a solve ran: its potentials can start the next */
   DSAnderson anderson;       /* the mixing of the carried potential; NULL: plain iterations */
+  PetscReal *deviation;      /* particles-target: the centred g - q of the last extrapolation */
+  PetscBool  has_deviation;
 } Problem;
 
 struct DSSinkhorn_ {
@@ -205,6 +207,41 @@ static PetscErrorCode starting_epsilon(DSSinkhorn S, PetscReal *epsilon)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode ds_sinkhorn_extrapolate(MPI_Comm comm, PetscInt local, PetscInt count, const PetscReal q[], PetscBool first, PetscReal deviation[], PetscReal g[], PetscReal *rho)
+{
+  PetscReal mean = 0, dots[2] = {0, 0};
+
+  PetscFunctionBeginUser;
+  for (PetscInt k = 0; k < local; k++) mean += g[k] - q[k];
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &mean, 1, MPIU_REAL, MPI_SUM, comm));
+  mean /= (PetscReal)count;
+  for (PetscInt k = 0; k < local; k++) {
+    const PetscReal h = g[k] - q[k] - mean;
+    if (!first) dots[0] += h * deviation[k], dots[1] += deviation[k] * deviation[k];
+    deviation[k] = h;
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, dots, 2, MPIU_REAL, MPI_SUM, comm));
+  *rho = dots[1] > 0 ? PetscMax(0, PetscMin(1, dots[0] / dots[1])) : 1;
+  for (PetscInt k = 0; k < local; k++) g[k] = q[k] + *rho * deviation[k];
+  PetscFunctionReturn(0);
+}
+
+/* The extrapolated warm start of the particles-target problem (ds_sinkhorn_extrapolate on
+   its g), after solving the samples' own problem (q) the first time. */
+static PetscErrorCode extrapolate_target_potential(DSSinkhorn S)
+{
+  Problem *P = &S->problem[DS_SINKHORN_PARTICLES_TARGET];
+  PetscReal rho;
+
+  PetscFunctionBeginUser;
+  if (!S->problem[DS_SINKHORN_TARGET_SELF].solved) PetscCall(ds_sinkhorn_solve(S, DS_SINKHORN_TARGET_SELF, PETSC_FALSE));
+  /* replicated samples: every rank holds every one, so the sums are this rank's */
+  PetscCall(ds_sinkhorn_extrapolate(S->replicated ? PETSC_COMM_SELF : S->comm, S->block[SAMPLES].n, S->count[SAMPLES], S->problem[DS_SINKHORN_TARGET_SELF].first, !P->has_deviation, P->deviation, P->second, &rho));
+  P->has_deviation = PETSC_TRUE;
+  PetscCall(PetscInfo(NULL, "%s: the warm start extrapolates g - q by rho = %g\n", S->settings.name, (double)rho));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ds_sinkhorn_solve(DSSinkhorn S, DSSinkhornProblem problem, PetscBool exclude_self)
 {
   const DSSinkhornSettings *o = &S->settings;
@@ -220,7 +257,7 @@ PetscErrorCode ds_sinkhorn_solve(DSSinkhorn S, DSSinkhornProblem problem, PetscB
     PetscCall(starting_epsilon(S, &epsilon));
     /* the scaling steps leave at least one of the max_iterations to the target eps */
     for (; o->scaling > 0 && epsilon > o->epsilon && P->iterations < o->max_iterations - 1; epsilon *= o->scaling, P->iterations++) PetscCall(iterate(S, problem, epsilon, exclude_self, &error));
-  }
+  } else if (problem == DS_SINKHORN_PARTICLES_TARGET && o->extrapolate) PetscCall(extrapolate_target_potential(S));
   if (P->anderson) ds_anderson_reset(P->anderson);
   do {
     if (P->anderson) PetscCall(ds_anderson_record(P->anderson, carried(S, problem)));
@@ -243,7 +280,7 @@ PetscErrorCode ds_sinkhorn_solve(DSSinkhorn S, DSSinkhornProblem problem, PetscB
 
 void ds_sinkhorn_settings(const DSOptions *o, PetscBool divergence, DSSinkhornSettings *s)
 {
-  *s = (DSSinkhornSettings){divergence ? "sinkhorn_divergence" : "-drift_field sinkhorn", divergence ? "-drift_sinkhorn_divergence_epsilon" : "-drift_sinkhorn_epsilon", o->sinkhorn_cost, divergence ? o->sinkhorn_divergence_epsilon : o->sinkhorn_epsilon, o->sinkhorn_tol, o->sinkhorn_max_iterations, o->sinkhorn_scaling, o->sinkhorn_warm_start, o->sinkhorn_anderson_memory, o->sinkhorn_allow_unconverged};
+  *s = (DSSinkhornSettings){divergence ? "sinkhorn_divergence" : "-drift_field sinkhorn", divergence ? "-drift_sinkhorn_divergence_epsilon" : "-drift_sinkhorn_epsilon", o->sinkhorn_cost, divergence ? o->sinkhorn_divergence_epsilon : o->sinkhorn_epsilon, o->sinkhorn_tol, o->sinkhorn_max_iterations, o->sinkhorn_scaling, o->sinkhorn_warm_start, o->sinkhorn_extrapolate, o->sinkhorn_anderson_memory, o->sinkhorn_allow_unconverged};
 }
 
 PetscErrorCode ds_sinkhorn_get_potentials(DSSinkhorn S, DSSinkhornProblem problem, const PetscReal **first, const PetscReal **second)
@@ -340,7 +377,7 @@ PetscErrorCode ds_sinkhorn_create(MPI_Comm comm, PetscInt dim, PetscInt particle
   for (int k = 0; k < DS_SINKHORN_PROBLEMS; k++) {
     Problem *P = &S->problem[k];
     PetscCall(PetscCalloc1(PetscMax(S->block[first_set((DSSinkhornProblem)k)].n, 1), &P->first));
-    if (k == DS_SINKHORN_PARTICLES_TARGET) PetscCall(PetscCalloc1(PetscMax(samples_local, 1), &P->second));
+    if (k == DS_SINKHORN_PARTICLES_TARGET) PetscCall(PetscCalloc2(PetscMax(samples_local, 1), &P->second, PetscMax(samples_local, 1), &P->deviation));
     if (k != DS_SINKHORN_TARGET_SELF) PetscCall(PetscCalloc1(dim * PetscMax(particles_local, 1), &P->gradient));
     P->marginal_error = NAN;
     if (settings->anderson_memory) {
@@ -365,7 +402,7 @@ PetscErrorCode ds_sinkhorn_destroy(DSSinkhorn *solver)
   }
   for (int k = 0; k < DS_SINKHORN_PROBLEMS; k++) {
     PetscCall(PetscFree(S->problem[k].first));
-    PetscCall(PetscFree(S->problem[k].second));
+    PetscCall(PetscFree2(S->problem[k].second, S->problem[k].deviation));
     PetscCall(PetscFree(S->problem[k].gradient));
     PetscCall(ds_anderson_destroy(&S->problem[k].anderson));
   }

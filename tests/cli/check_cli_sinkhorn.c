@@ -29,6 +29,7 @@ static const struct {
   {FIELD " -drift_sinkhorn_scaling 1", "must be below 1"},
   {FIELD " -drift_sinkhorn_anderson_memory -1", "-drift_sinkhorn_anderson_memory -1 is out of range"},
   {" -drift_sinkhorn_anderson_memory 3", "-drift_sinkhorn_* solver options apply to -drift_field sinkhorn and the sinkhorn_divergence diagnostic"},
+  {" -drift_sinkhorn_extrapolate 0", "-drift_sinkhorn_* solver options apply to -drift_field sinkhorn and the sinkhorn_divergence diagnostic"},
   {" -drift_field sinkhorn -drift_target_samples 0", "-drift_field sinkhorn"},
   {" -drift_field sinkhorn -drift_target_samples 0", "-drift_target_samples"},
   {" -drift_field displacement -drift_target_samples 30 -drift_sinkhorn_epsilon 0.1", "-drift_sinkhorn_epsilon applies to -drift_field sinkhorn"},

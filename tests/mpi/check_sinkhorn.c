@@ -179,7 +179,7 @@ static double scaled_error(PetscInt count, const double *a, const LD *b, double 
 
 DSSinkhornSettings sinkhorn_case_settings(const Case *k)
 {
-  return (DSSinkhornSettings){"check_sinkhorn", "-drift_sinkhorn_epsilon", k->cost, k->eps, 1e-13, 5000, 0.5, PETSC_TRUE, 5, PETSC_FALSE};
+  return (DSSinkhornSettings){"check_sinkhorn", "-drift_sinkhorn_epsilon", k->cost, k->eps, 1e-13, 5000, 0.5, PETSC_TRUE, PETSC_TRUE, 5, PETSC_FALSE};
 }
 
 /* A solver over this rank's share of X (n rows) and of Y (m rows; all of them when replicated). */

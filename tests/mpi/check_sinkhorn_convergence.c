@@ -1,7 +1,8 @@
 /* The Sinkhorn solver's warm start, eps-scaling, Anderson mixing and non-convergence error
    (ds_sinkhorn.h, ds_anderson.h): a solve from converged potentials takes one iteration,
    eps-scaled and mixed cold starts reach the potentials of plain unmixed iterations, the
-   mixing alone solves a linear fixed point as GMRES does, max_iterations reached is
+   mixing alone solves a linear fixed point as GMRES does, the warm start's extrapolation
+   follows its formula, max_iterations reached is
    PETSC_ERR_NOT_CONVERGED on every rank unless allowed. Part of the sinkhorn suite
    (check_sinkhorn.c adds the test case "convergence"). */
 #include <math.h>
@@ -15,9 +16,13 @@ START_TEST(test_warm_start_and_scaling)
   sinkhorn_points(M_SAMPLES, 2, 0.7, 0.4, Y);
   for (int replicated = 0; replicated < 2; replicated++) {
     const Case         k      = {2, DS_SINKHORN_COST_SQUARED, (PetscBool)replicated, 0.1};
-    DSSinkhornSettings scaled = sinkhorn_case_settings(&k), plain = scaled;
+    DSSinkhornSettings scaled = sinkhorn_case_settings(&k), plain;
+    plain                 = scaled;
     plain.scaling         = 0; /* and plain iterations: the mixed solves of S against them */
     plain.anderson_memory = 0;
+    /* each problem's first solve on S must start cold: the extrapolated warm start of
+       problem 0 would solve the samples' own problem (2) on the way */
+    scaled.extrapolate = plain.extrapolate = PETSC_FALSE;
     DSSinkhorn S = sinkhorn_case_solver(&k, &scaled, N_PARTICLES, X, M_SAMPLES, Y), T = sinkhorn_case_solver(&k, &plain, N_PARTICLES, X, M_SAMPLES, Y);
     for (int problem = 0; problem < DS_SINKHORN_PROBLEMS; problem++) {
       PetscInt         cold, warm, unscaled;
@@ -162,10 +167,41 @@ START_TEST(test_anderson_solves_linear_fixed_point)
 }
 END_TEST
 
+/* ds_sinkhorn_extrapolate over M_SAMPLES values split over the ranks as the samples are,
+   against the formula computed here on every value: the first call (rho = 1), a second
+   (rho from the two deviations) and a third whose deviation opposes the second's (rho
+   clamped to 0: g = q). */
+START_TEST(test_extrapolation_against_formula)
+{
+  double      q[M_SAMPLES], g[3][M_SAMPLES], h[3][M_SAMPLES], expect[M_SAMPLES], deviation[M_SAMPLES], start[M_SAMPLES], rho_expected[3];
+  PetscMPIInt rank, size;
+  PetscInt    first_sample, local;
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  MPI_Comm_size(PETSC_COMM_WORLD, &size);
+  first_sample = M_SAMPLES * rank / size, local = M_SAMPLES * (rank + 1) / size - first_sample;
+  for (int k = 0; k < M_SAMPLES; k++) q[k] = 0.3 * sin(0.7 * k), g[0][k] = q[k] + 2.0 + cos(1.3 * k), g[1][k] = q[k] - 1.0 + 0.6 * cos(1.3 * k) + 0.1 * sin(2.9 * k);
+  for (int k = 0; k < M_SAMPLES; k++) g[2][k] = 2 * q[k] - g[1][k] + 5.0; /* g2 - q = -(g1 - q) + 5 */
+  for (int call = 0; call < 3; call++) {
+    double mean = 0, dot = 0, norm = 0, rho, worst = 0;
+    for (int k = 0; k < M_SAMPLES; k++) mean += (g[call][k] - q[k]) / M_SAMPLES;
+    for (int k = 0; k < M_SAMPLES; k++) h[call][k] = g[call][k] - q[k] - mean;
+    for (int k = 0; call && k < M_SAMPLES; k++) dot += h[call][k] * h[call - 1][k], norm += h[call - 1][k] * h[call - 1][k];
+    rho_expected[call] = call ? fmax(0, fmin(1, dot / norm)) : 1;
+    for (int k = 0; k < M_SAMPLES; k++) expect[k] = q[k] + rho_expected[call] * h[call][k];
+    for (PetscInt k = 0; k < local; k++) start[k] = g[call][first_sample + k];
+    DS_ASSERT_PETSC(ds_sinkhorn_extrapolate(PETSC_COMM_WORLD, local, M_SAMPLES, q + first_sample, (PetscBool)(call == 0), deviation, start, &rho));
+    for (PetscInt k = 0; k < local; k++) worst = fmax(worst, fabs(start[k] - expect[first_sample + k]) + fabs(deviation[k] - h[call][first_sample + k]));
+    DS_ASSERT_ALL(fabs(rho - rho_expected[call]) < 1e-14 && worst < 1e-14, "call %d: rho %.17g against %.17g, values off by %g", call, rho, rho_expected[call], worst);
+  }
+  DS_ASSERT_ALL(rho_expected[1] > 0.05 && rho_expected[1] < 0.95 && rho_expected[2] == 0, "the test's deviations do not exercise the ratio (%g) and the clamp (%g)", rho_expected[1], rho_expected[2]);
+}
+END_TEST
+
 void sinkhorn_test_add_convergence(Suite *s)
 {
   TCase *tc = sinkhorn_test_case(s, "convergence");
   tcase_add_test(tc, test_warm_start_and_scaling);
   tcase_add_test(tc, test_anderson_solves_linear_fixed_point);
+  tcase_add_test(tc, test_extrapolation_against_formula);
   tcase_add_test(tc, test_unconverged_is_an_error_on_every_rank);
 }

@@ -22,8 +22,8 @@ typedef struct {
 /* count rows [count][d] of irregular points on [-1.5, 1.5)^d + shift, one set per seed. */
 void sinkhorn_points(PetscInt count, PetscInt d, double seed, double shift, double *rows);
 
-/* The case's settings: tol 1e-13, at most 5000 iterations, eps-scaling 0.5, warm start,
-   Anderson mixing of 5 differences (the defaults but the tolerance and iterations). */
+/* The case's settings: tol 1e-13, at most 5000 iterations, eps-scaling 0.5, warm start
+   extrapolated, Anderson mixing of 5 differences (the defaults but the tolerance and iterations). */
 DSSinkhornSettings sinkhorn_case_settings(const Case *k);
 
 /* A solver on PETSC_COMM_WORLD over this rank's share (PETSc's split) of the particles X
