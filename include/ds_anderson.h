@@ -16,13 +16,14 @@ typedef struct DSAnderson_ *DSAnderson;
 
 /* Creates the mixing of vectors of `local` entries on this rank, summed over comm (a
    one-rank communicator where every rank holds the whole vector), keeping `memory` >= 1
-   differences (collective). */
+   differences. */
 PETSC_EXTERN PetscErrorCode ds_anderson_create(MPI_Comm comm, PetscInt local, PetscInt memory, DSAnderson *anderson);
 
 /* Forgets the history: the next ds_anderson_mix starts anew (a new problem, or a new eps). */
 PETSC_EXTERN void ds_anderson_reset(DSAnderson anderson);
 
-/* Records x, the iterate the map is about to be applied to (not collective). */
+/* Records x, the iterate the map is about to be applied to (not collective); each
+   ds_anderson_mix needs one. */
 PETSC_EXTERN PetscErrorCode ds_anderson_record(DSAnderson anderson, const PetscReal x[]);
 
 /* Given y = G(x) of the x last recorded, overwrites y with the mixed next iterate
@@ -31,9 +32,11 @@ PETSC_EXTERN PetscErrorCode ds_anderson_record(DSAnderson anderson, const PetscR
    from this pair. */
 PETSC_EXTERN PetscErrorCode ds_anderson_mix(DSAnderson anderson, PetscReal y[]);
 
-/* Overwrites y with the last unmixed G(x) and forgets the history: the way back when a
-   mixed iterate proved unusable (a non-finite potential). No-op without a recorded G(x). */
-PETSC_EXTERN void ds_anderson_fall_back(DSAnderson anderson, PetscReal y[]);
+/* The way back when a mixed iterate proved unusable (a non-finite update): when the last
+   ds_anderson_mix changed its G(x), overwrites y with that unmixed G(x), keeps only its pair
+   in the history and returns PETSC_TRUE; otherwise (nothing to go back to) leaves y and
+   returns PETSC_FALSE. Drops the x recorded since (not collective). */
+PETSC_EXTERN PetscBool ds_anderson_fall_back(DSAnderson anderson, PetscReal y[]);
 
 PETSC_EXTERN PetscErrorCode ds_anderson_destroy(DSAnderson *anderson);
 

@@ -132,7 +132,7 @@ typedef struct {
   PetscInt     sinkhorn_max_iterations; /* -drift_sinkhorn_max_iterations: per solve */
   PetscReal    sinkhorn_scaling;      /* -drift_sinkhorn_scaling: eps-scaling factor of a cold start, 0 = none */
   PetscBool    sinkhorn_warm_start;   /* -drift_sinkhorn_warm_start: each solve starts from the last one's potentials */
-  PetscBool    sinkhorn_extrapolate;  /* -drift_sinkhorn_extrapolate: a warm start extrapolates g - q */
+  PetscBool    sinkhorn_extrapolate;  /* -drift_sinkhorn_extrapolate: a warm start extrapolates g geometrically */
   PetscInt     sinkhorn_anderson_memory; /* -drift_sinkhorn_anderson_memory: Anderson mixing's differences, 0 = none */
   PetscBool    sinkhorn_allow_unconverged; /* -drift_sinkhorn_allow_unconverged: max iterations reached is not an error */
   PetscBool    sinkhorn_solver_given; /* one of the solver options from -drift_sinkhorn_cost on was given */

@@ -58,19 +58,21 @@ PETSC_EXTERN PetscErrorCode ds_sinkhorn_set_particles(DSSinkhorn solver, const P
    zero potentials at eps_0 = c(diameter of the particles and samples) and takes one
    iteration at each eps_0 s^k > eps (s the scaling factor). A warm start begins from the
    previous solve's potentials; with `extrapolate`, that of the particles-target problem
-   from g = q + rho h, h = g_n - q less its mean (q the samples' own potential, solved
-   once; g_n the previous solve's), rho = <h, h_prev> / <h_prev, h_prev> in [0, 1] from
-   the h of the solve before (none yet: rho = 1): the drift's Euler steps shrink g - q
-   by a steady factor, 1 - dt while the cloud moves. Reaching max_iterations
+   from g_n + rho (g_n - g_(n-1)), the change of g from solve to solve taken as geometric
+   and its ratio rho measured on the last three solves (ds_sinkhorn_extrapolate): the
+   drift's Euler steps shrink it by a steady factor, 1 - dt while the cloud moves. Reaching max_iterations
    without convergence is a PETSC_ERR_NOT_CONVERGED error naming the options, unless the
    settings allow it. */
 PETSC_EXTERN PetscErrorCode ds_sinkhorn_solve(DSSinkhorn solver, DSSinkhornProblem problem, PetscBool exclude_self);
 
-/* The extrapolated warm start of the samples' potential g (a solve's, above): with h = g - q
-   less its mean over the `count` samples (this rank's `local` of them; sums over comm), sets
-   g = q + rho h with rho = <h, deviation> / <deviation, deviation> clamped to [0, 1], or 1
-   when `first` (no deviation yet) or deviation = 0; leaves h in deviation (collective). */
-PETSC_EXTERN PetscErrorCode ds_sinkhorn_extrapolate(MPI_Comm comm, PetscInt local, PetscInt count, const PetscReal q[], PetscBool first, PetscReal deviation[], PetscReal g[], PetscReal *rho);
+/* The extrapolated warm start of the samples' potential g (a solve's, above), from the last
+   solve's g_n (in g) and what this function kept of the solves before: with every g centred
+   (its mean over the `count` samples removed; this rank holds `local` of them, sums over
+   comm), sets g = g_n + rho (g_n - g_(n-1)) with rho = <g_n - g_(n-1), g_(n-1) - g_(n-2)> /
+   |g_(n-1) - g_(n-2)|^2 clamped to [0, 1] (0 until `seen`, the calls so far, is 2); keeps
+   g_n in previous and g_n - g_(n-1) in difference ([local] each) and counts the call in
+   *seen (collective). */
+PETSC_EXTERN PetscErrorCode ds_sinkhorn_extrapolate(MPI_Comm comm, PetscInt local, PetscInt count, PetscInt *seen, PetscReal previous[], PetscReal difference[], PetscReal g[], PetscReal *rho);
 
 /* The potentials of the last solve of `problem`: first at this rank's points of the
    problem's first set (f, p: the particles; q: the samples) and second (g, at the

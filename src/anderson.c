@@ -7,9 +7,10 @@ struct DSAnderson_ {
   PetscInt   n, memory;
   PetscInt   pairs;   /* complete pairs in the history, at most memory + 1 */
   PetscInt   newest;  /* the slot of the newest complete pair */
-  PetscInt   pending; /* the slot of the x recorded last, awaiting its G(x) */
+  PetscInt   pending; /* the slot of the x recorded last, awaiting its G(x); -1: none */
+  PetscBool  mixed;   /* the last ds_anderson_mix changed its G(x) */
   PetscReal *x, *g;   /* [memory + 1][n] */
-  PetscReal *normal;  /* [memory][memory] the Gram matrix, then [memory] the right side */
+  PetscReal *normal;  /* m x m Gram matrix then its m right sides, m the differences in use */
   PetscReal *delta;   /* [memory] one entry's residual differences */
 };
 
@@ -23,12 +24,18 @@ PetscErrorCode ds_anderson_create(MPI_Comm comm, PetscInt local, PetscInt memory
   A->comm   = comm;
   A->n      = local;
   A->memory = memory;
+  A->pending = -1;
   PetscCall(PetscMalloc4((memory + 1) * PetscMax(local, 1), &A->x, (memory + 1) * PetscMax(local, 1), &A->g, memory * (memory + 1), &A->normal, memory, &A->delta));
   *anderson = A;
   PetscFunctionReturn(0);
 }
 
-void ds_anderson_reset(DSAnderson A) { A->pairs = 0; }
+void ds_anderson_reset(DSAnderson A)
+{
+  A->pairs   = 0;
+  A->pending = -1;
+  A->mixed   = PETSC_FALSE;
+}
 
 PetscErrorCode ds_anderson_record(DSAnderson A, const PetscReal x[])
 {
@@ -49,14 +56,14 @@ static PetscReal residual(const DSAnderson A, PetscInt j, PetscInt i)
 }
 
 /* Solves the m x m system `normal` gamma = right side in place by Cholesky's factorisation;
-   PETSC_FALSE when a pivot falls below 1e-12 of its diagonal entry (a difference nearly
-   in the span of the others, or none at all). */
+   PETSC_FALSE when a pivot falls below 1e4 machine epsilons of its diagonal entry (a
+   difference within an angle of about 1e-6 of the span of the others, or none at all). */
 static PetscBool cholesky_solve(PetscInt m, PetscReal *a, PetscReal *b)
 {
   for (PetscInt j = 0; j < m; j++) {
     PetscReal pivot = a[j * m + j];
     for (PetscInt k = 0; k < j; k++) pivot -= a[j * m + k] * a[j * m + k];
-    if (!(pivot > 1e-12 * a[j * m + j])) return PETSC_FALSE;
+    if (!(pivot > 1e4 * PETSC_MACHINE_EPSILON * a[j * m + j])) return PETSC_FALSE;
     a[j * m + j] = PetscSqrtReal(pivot);
     for (PetscInt i = j + 1; i < m; i++) {
       PetscReal s = a[i * m + j];
@@ -82,10 +89,13 @@ PetscErrorCode ds_anderson_mix(DSAnderson A, PetscReal y[])
   PetscMPIInt  count;
 
   PetscFunctionBeginUser;
+  PetscCheck(A->pending >= 0, A->comm, PETSC_ERR_ORDER, "ds_anderson_mix needs the x of its G(x) recorded first (ds_anderson_record)");
   PetscCall(PetscArraycpy(A->g + A->pending * A->n, y, A->n));
-  A->newest = A->pending;
-  A->pairs  = PetscMin(A->pairs + 1, A->memory + 1);
-  m         = A->pairs - 1;
+  A->newest  = A->pending;
+  A->pending = -1;
+  A->mixed   = PETSC_FALSE;
+  A->pairs   = PetscMin(A->pairs + 1, A->memory + 1);
+  m          = A->pairs - 1;
   if (!m) PetscFunctionReturn(0);
   right = gamma = gram + m * m;
   PetscCall(PetscArrayzero(gram, m * (m + 1)));
@@ -111,14 +121,18 @@ PetscErrorCode ds_anderson_mix(DSAnderson A, PetscReal y[])
     const PetscReal *older = A->g + slot(A, j) * A->n, *younger = A->g + slot(A, j + 1) * A->n;
     for (PetscInt i = 0; i < A->n; i++) y[i] -= gamma[j] * (younger[i] - older[i]);
   }
+  A->mixed = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
 
-void ds_anderson_fall_back(DSAnderson A, PetscReal y[])
+PetscBool ds_anderson_fall_back(DSAnderson A, PetscReal y[])
 {
-  if (!A->pairs) return;
+  A->pending = -1;
+  if (!A->mixed) return PETSC_FALSE;
   for (PetscInt i = 0; i < A->n; i++) y[i] = A->g[A->newest * A->n + i];
   A->pairs = 1;
+  A->mixed = PETSC_FALSE;
+  return PETSC_TRUE;
 }
 
 PetscErrorCode ds_anderson_destroy(DSAnderson *anderson)

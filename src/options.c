@@ -329,7 +329,7 @@ static PetscErrorCode read_sinkhorn_options(PetscOptionItems *PetscOptionsObject
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_sinkhorn_max_iterations", "Sinkhorn iterations per solve (eps-scaling steps included); reaching it unconverged is an error", 1, PETSC_MAX_INT, &o->sinkhorn_max_iterations, NULL));
   PetscCall(read_real(PetscOptionsObject, comm, "-drift_sinkhorn_scaling", "eps-scaling factor in [0, 1) of a cold start, from the diameter's cost down to eps (0 = none)", 0.0, PETSC_FALSE, &o->sinkhorn_scaling, NULL));
   PetscCall(read_bool(PetscOptionsObject, comm, "-drift_sinkhorn_warm_start", "Start each Sinkhorn solve from the previous one's potentials", &o->sinkhorn_warm_start));
-  PetscCall(read_bool(PetscOptionsObject, comm, "-drift_sinkhorn_extrapolate", "A warm start extrapolates the samples' potential g toward the samples' own q by the ratio of the last two solves' g - q", &o->sinkhorn_extrapolate));
+  PetscCall(read_bool(PetscOptionsObject, comm, "-drift_sinkhorn_extrapolate", "A warm start extrapolates the samples' potential g by its last change times the ratio of its last two changes", &o->sinkhorn_extrapolate));
   PetscCall(read_int(PetscOptionsObject, comm, "-drift_sinkhorn_anderson_memory", "Differences kept by the Anderson mixing of the Sinkhorn iterations at eps (0 = plain iterations)", 0, 100, &o->sinkhorn_anderson_memory, NULL));
   PetscCall(read_bool(PetscOptionsObject, comm, "-drift_sinkhorn_allow_unconverged", "Keep a Sinkhorn solve that reached -drift_sinkhorn_max_iterations unconverged (its marginal error is a diagnostic)", &o->sinkhorn_allow_unconverged));
   for (size_t k = 0; k < sizeof(solver_options) / sizeof(solver_options[0]); k++) {

@@ -25,8 +25,9 @@ typedef struct {
   PetscReal  marginal_error;
   PetscBool  solved;         /* a solve ran: its potentials can start the next */
   DSAnderson anderson;       /* the mixing of the carried potential; NULL: plain iterations */
-  PetscReal *deviation;      /* particles-target: the centred g - q of the last extrapolation */
-  PetscBool  has_deviation;
+  PetscReal *previous;       /* particles-target: the last solve's centred g, and its change */
+  PetscReal *difference;     /*   from the solve before (ds_sinkhorn_extrapolate) */
+  PetscInt   solutions_seen;
 } Problem;
 
 struct DSSinkhorn_ {
@@ -207,38 +208,39 @@ static PetscErrorCode starting_epsilon(DSSinkhorn S, PetscReal *epsilon)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode ds_sinkhorn_extrapolate(MPI_Comm comm, PetscInt local, PetscInt count, const PetscReal q[], PetscBool first, PetscReal deviation[], PetscReal g[], PetscReal *rho)
+PetscErrorCode ds_sinkhorn_extrapolate(MPI_Comm comm, PetscInt local, PetscInt count, PetscInt *seen, PetscReal previous[], PetscReal difference[], PetscReal g[], PetscReal *rho)
 {
   PetscReal mean = 0, dots[2] = {0, 0};
 
   PetscFunctionBeginUser;
-  for (PetscInt k = 0; k < local; k++) mean += g[k] - q[k];
+  for (PetscInt k = 0; k < local; k++) mean += g[k];
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &mean, 1, MPIU_REAL, MPI_SUM, comm));
   mean /= (PetscReal)count;
   for (PetscInt k = 0; k < local; k++) {
-    const PetscReal h = g[k] - q[k] - mean;
-    if (!first) dots[0] += h * deviation[k], dots[1] += deviation[k] * deviation[k];
-    deviation[k] = h;
+    const PetscReal centred = g[k] - mean, step = centred - previous[k];
+    if (*seen >= 2) dots[0] += step * difference[k], dots[1] += difference[k] * difference[k];
+    if (*seen >= 1) difference[k] = step;
+    previous[k] = g[k] = centred;
   }
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, dots, 2, MPIU_REAL, MPI_SUM, comm));
-  *rho = dots[1] > 0 ? PetscMax(0, PetscMin(1, dots[0] / dots[1])) : 1;
-  for (PetscInt k = 0; k < local; k++) g[k] = q[k] + *rho * deviation[k];
+  *rho = dots[1] > 0 ? PetscMax(0, PetscMin(1, dots[0] / dots[1])) : 0;
+  if (*seen >= 2)
+    for (PetscInt k = 0; k < local; k++) g[k] += *rho * difference[k];
+  (*seen)++;
   PetscFunctionReturn(0);
 }
 
-/* The extrapolated warm start of the particles-target problem (ds_sinkhorn_extrapolate on
-   its g), after solving the samples' own problem (q) the first time. */
+/* The extrapolated warm start of the particles-target problem: ds_sinkhorn_extrapolate on
+   its g. */
 static PetscErrorCode extrapolate_target_potential(DSSinkhorn S)
 {
-  Problem *P = &S->problem[DS_SINKHORN_PARTICLES_TARGET];
+  Problem  *P = &S->problem[DS_SINKHORN_PARTICLES_TARGET];
   PetscReal rho;
 
   PetscFunctionBeginUser;
-  if (!S->problem[DS_SINKHORN_TARGET_SELF].solved) PetscCall(ds_sinkhorn_solve(S, DS_SINKHORN_TARGET_SELF, PETSC_FALSE));
   /* replicated samples: every rank holds every one, so the sums are this rank's */
-  PetscCall(ds_sinkhorn_extrapolate(S->replicated ? PETSC_COMM_SELF : S->comm, S->block[SAMPLES].n, S->count[SAMPLES], S->problem[DS_SINKHORN_TARGET_SELF].first, !P->has_deviation, P->deviation, P->second, &rho));
-  P->has_deviation = PETSC_TRUE;
-  PetscCall(PetscInfo(NULL, "%s: the warm start extrapolates g - q by rho = %g\n", S->settings.name, (double)rho));
+  PetscCall(ds_sinkhorn_extrapolate(S->replicated ? PETSC_COMM_SELF : S->comm, S->block[SAMPLES].n, S->count[SAMPLES], &P->solutions_seen, P->previous, P->difference, P->second, &rho));
+  PetscCall(PetscInfo(NULL, "%s: the warm start extrapolates g by rho = %g of its last change\n", S->settings.name, (double)rho));
   PetscFunctionReturn(0);
 }
 
@@ -264,10 +266,13 @@ PetscErrorCode ds_sinkhorn_solve(DSSinkhorn S, DSSinkhornProblem problem, PetscB
     PetscCall(iterate(S, problem, o->epsilon, exclude_self, &error));
     P->iterations++;
     PetscCall(PetscInfo(NULL, "%s, problem %d: iteration %" PetscInt_FMT ", marginal error %g\n", o->name, (int)problem, P->iterations, (double)error));
+    /* When another iteration follows: a mixed iterate whose marginal error is NaN (an
+       update not finite) goes back to the unmixed one (a NaN with no mixed iterate to go
+       back to stays, as without mixing); otherwise the update is mixed, unless the next
+       iteration is the last, whose input stays a plain update. */
     if (P->anderson && error >= o->tol && P->iterations < o->max_iterations) {
-      /* a mixed iterate whose update is not finite: back to the last unmixed one */
-      if (error == PETSC_MAX_REAL) ds_anderson_fall_back(P->anderson, carried(S, problem));
-      else PetscCall(ds_anderson_mix(P->anderson, carried(S, problem)));
+      if (error == PETSC_MAX_REAL) (void)ds_anderson_fall_back(P->anderson, carried(S, problem));
+      else if (P->iterations < o->max_iterations - 1) PetscCall(ds_anderson_mix(P->anderson, carried(S, problem)));
     }
   } while (error >= o->tol && P->iterations < o->max_iterations);
   P->marginal_error = error;
@@ -377,7 +382,7 @@ PetscErrorCode ds_sinkhorn_create(MPI_Comm comm, PetscInt dim, PetscInt particle
   for (int k = 0; k < DS_SINKHORN_PROBLEMS; k++) {
     Problem *P = &S->problem[k];
     PetscCall(PetscCalloc1(PetscMax(S->block[first_set((DSSinkhornProblem)k)].n, 1), &P->first));
-    if (k == DS_SINKHORN_PARTICLES_TARGET) PetscCall(PetscCalloc2(PetscMax(samples_local, 1), &P->second, PetscMax(samples_local, 1), &P->deviation));
+    if (k == DS_SINKHORN_PARTICLES_TARGET) PetscCall(PetscCalloc3(PetscMax(samples_local, 1), &P->second, PetscMax(samples_local, 1), &P->previous, PetscMax(samples_local, 1), &P->difference));
     if (k != DS_SINKHORN_TARGET_SELF) PetscCall(PetscCalloc1(dim * PetscMax(particles_local, 1), &P->gradient));
     P->marginal_error = NAN;
     if (settings->anderson_memory) {
@@ -402,7 +407,7 @@ PetscErrorCode ds_sinkhorn_destroy(DSSinkhorn *solver)
   }
   for (int k = 0; k < DS_SINKHORN_PROBLEMS; k++) {
     PetscCall(PetscFree(S->problem[k].first));
-    PetscCall(PetscFree2(S->problem[k].second, S->problem[k].deviation));
+    PetscCall(PetscFree3(S->problem[k].second, S->problem[k].previous, S->problem[k].difference));
     PetscCall(PetscFree(S->problem[k].gradient));
     PetscCall(ds_anderson_destroy(&S->problem[k].anderson));
   }

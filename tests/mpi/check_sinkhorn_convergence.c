@@ -16,13 +16,9 @@ START_TEST(test_warm_start_and_scaling)
   sinkhorn_points(M_SAMPLES, 2, 0.7, 0.4, Y);
   for (int replicated = 0; replicated < 2; replicated++) {
     const Case         k      = {2, DS_SINKHORN_COST_SQUARED, (PetscBool)replicated, 0.1};
-    DSSinkhornSettings scaled = sinkhorn_case_settings(&k), plain;
-    plain                 = scaled;
+    DSSinkhornSettings scaled = sinkhorn_case_settings(&k), plain = scaled;
     plain.scaling         = 0; /* and plain iterations: the mixed solves of S against them */
     plain.anderson_memory = 0;
-    /* each problem's first solve on S must start cold: the extrapolated warm start of
-       problem 0 would solve the samples' own problem (2) on the way */
-    scaled.extrapolate = plain.extrapolate = PETSC_FALSE;
     DSSinkhorn S = sinkhorn_case_solver(&k, &scaled, N_PARTICLES, X, M_SAMPLES, Y), T = sinkhorn_case_solver(&k, &plain, N_PARTICLES, X, M_SAMPLES, Y);
     for (int problem = 0; problem < DS_SINKHORN_PROBLEMS; problem++) {
       PetscInt         cold, warm, unscaled;
@@ -142,6 +138,7 @@ START_TEST(test_anderson_solves_linear_fixed_point)
     for (int j = i + 1; j < n; j++) solution[i] -= system[i][j] * solution[j];
     solution[i] /= system[i][i];
   }
+  DS_ASSERT_ALL(size <= 64, "the test splits its vector over at most 64 ranks, not %d", (int)size);
   DS_ASSERT_PETSC(ds_anderson_create(PETSC_COMM_WORLD, local, n, &anderson));
   for (int i = 0; i < n; i++) x[i] = plain[i] = 0;
   for (int iteration = 0; iteration <= n; iteration++) {
@@ -152,7 +149,7 @@ START_TEST(test_anderson_solves_linear_fixed_point)
       for (int j = 0; j < n; j++) y[i] += A[i][j] * x[j];
     }
     DS_ASSERT_PETSC(ds_anderson_mix(anderson, y + start));
-    for (int r = 0; r < size && r < 64; r++) displacements[r] = n * r / size, counts[r] = n * (r + 1) / size - displacements[r];
+    for (int r = 0; r < size; r++) displacements[r] = n * r / size, counts[r] = n * (r + 1) / size - displacements[r];
     DS_ASSERT_ALL(MPI_Allgatherv(y + start, (int)local, MPI_DOUBLE, x, counts, displacements, MPI_DOUBLE, PETSC_COMM_WORLD) == MPI_SUCCESS, "MPI_Allgatherv failed");
     for (int i = 0; i < n; i++) {
       y[i] = b[i];
@@ -161,39 +158,144 @@ START_TEST(test_anderson_solves_linear_fixed_point)
     for (int i = 0; i < n; i++) plain[i] = y[i];
   }
   for (int i = 0; i < n; i++) error = fmax(error, fabs(x[i] - solution[i])), plain_error = fmax(plain_error, fabs(plain[i] - solution[i])), top = fmax(top, fabs(solution[i]));
-  DS_ASSERT_ALL(size <= 64 && error < 1e-10 * top, "Anderson mixing after %d iterations: error %g against the fixed point's size %g", n + 1, error, top);
+  DS_ASSERT_ALL(error < 1e-10 * top, "Anderson mixing after %d iterations: error %g against the fixed point's size %g", n + 1, error, top);
   DS_ASSERT_ALL(plain_error > 1e-2 * top, "the plain iteration was already at error %g: the test does not tell mixing from iterating", plain_error);
   DS_ASSERT_PETSC(ds_anderson_destroy(&anderson));
 }
 END_TEST
 
+/* Anderson mixing against a reference written here: an explicit list of the last memory + 1
+   pairs (x, G(x)) and the least-squares problem solved by modified Gram-Schmidt, on an affine
+   map of R^5 that is not symmetric, memory 1 to 4 over 14 iterations (the history full and
+   wrapping round), a fall back at iteration 9, and at more than one rank rank 0 holding no
+   entry. Both continue from the reference's iterate. */
+enum { REF_N = 5, REF_ITERATIONS = 14, REF_FALL_BACK = 9 };
+
+static void reference_map(const double *x, double *y)
+{
+  for (int i = 0; i < REF_N; i++) {
+    y[i] = sin(1.0 + i);
+    for (int j = 0; j < REF_N; j++) y[i] += 0.35 * sin(1.7 * i + 0.9 * j * j + 0.3) * x[j];
+  }
+}
+
+/* y -= sum_j gamma_j (G_(j+1) - G_j), gamma minimising |F_newest - sum_j gamma_j (F_(j+1) - F_j)|
+   over the `pairs` pairs (x[k], g[k]) of the list, oldest first. */
+static void reference_mix(int pairs, double (*x)[REF_N], double (*g)[REF_N], double *y)
+{
+  const int m = pairs - 1;
+  double    q[REF_ITERATIONS][REF_N], r[REF_ITERATIONS][REF_ITERATIONS], gamma[REF_ITERATIONS];
+  for (int j = 0; j < m; j++)
+    for (int i = 0; i < REF_N; i++) q[j][i] = (g[j + 1][i] - x[j + 1][i]) - (g[j][i] - x[j][i]);
+  for (int j = 0; j < m; j++) {
+    double norm = 0;
+    for (int k = 0; k < j; k++) {
+      double d = 0;
+      for (int i = 0; i < REF_N; i++) d += q[k][i] * q[j][i];
+      r[k][j] = d;
+      for (int i = 0; i < REF_N; i++) q[j][i] -= d * q[k][i];
+    }
+    for (int i = 0; i < REF_N; i++) norm += q[j][i] * q[j][i];
+    r[j][j] = sqrt(norm);
+    for (int i = 0; i < REF_N; i++) q[j][i] /= r[j][j];
+  }
+  for (int j = m - 1; j >= 0; j--) {
+    gamma[j] = 0;
+    for (int i = 0; i < REF_N; i++) gamma[j] += q[j][i] * (g[m][i] - x[m][i]);
+    for (int k = j + 1; k < m; k++) gamma[j] -= r[j][k] * gamma[k];
+    gamma[j] /= r[j][j];
+  }
+  for (int j = 0; j < m; j++)
+    for (int i = 0; i < REF_N; i++) y[i] -= gamma[j] * (g[j + 1][i] - g[j][i]);
+}
+
+START_TEST(test_anderson_against_reference)
+{
+  PetscMPIInt rank, size;
+  int         counts[64], displacements[64];
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  MPI_Comm_size(PETSC_COMM_WORLD, &size);
+  DS_ASSERT_ALL(size <= 64, "the test splits its vector over at most 64 ranks, not %d", (int)size);
+  for (int p = 0; p < size; p++) { /* rank 0 holds nothing when there are others */
+    const int others = size > 1 ? size - 1 : 1, index = size > 1 ? p - 1 : p;
+    displacements[p] = size > 1 && p == 0 ? 0 : REF_N * index / others;
+    counts[p]        = size > 1 && p == 0 ? 0 : REF_N * (index + 1) / others - displacements[p];
+  }
+  for (int memory = 1; memory <= 4; memory++) {
+    DSAnderson anderson;
+    double     x[REF_N] = {0}, y[REF_N], reference[REF_N], listed_x[REF_ITERATIONS][REF_N], listed_g[REF_ITERATIONS][REF_N], worst = 0;
+    int        pairs = 0, start = displacements[rank];
+    DS_ASSERT_PETSC(ds_anderson_create(PETSC_COMM_WORLD, counts[rank], memory, &anderson));
+    for (int iteration = 0; iteration < REF_ITERATIONS; iteration++) {
+      double change = 0, top = 0;
+      DS_ASSERT_PETSC(ds_anderson_record(anderson, x + start));
+      reference_map(x, y);
+      if (iteration == REF_FALL_BACK) { /* back to the newest unmixed G(x), which alone stays listed */
+        DS_ASSERT_ALL(ds_anderson_fall_back(anderson, y + start), "memory %d: no mixed iterate to fall back from", memory);
+        memcpy(reference, listed_g[pairs - 1], sizeof(reference));
+        memcpy(listed_x[0], listed_x[pairs - 1], sizeof(listed_x[0]));
+        memcpy(listed_g[0], listed_g[pairs - 1], sizeof(listed_g[0]));
+        pairs = 1;
+      } else {
+        if (pairs == memory + 1) { /* the oldest pair leaves the list */
+          memmove(listed_x[0], listed_x[1], sizeof(listed_x[0]) * memory);
+          memmove(listed_g[0], listed_g[1], sizeof(listed_g[0]) * memory);
+          pairs--;
+        }
+        memcpy(listed_x[pairs], x, sizeof(x));
+        memcpy(listed_g[pairs], y, sizeof(y));
+        pairs++;
+        memcpy(reference, y, sizeof(reference));
+        reference_mix(pairs, listed_x, listed_g, reference);
+        DS_ASSERT_PETSC(ds_anderson_mix(anderson, y + start));
+      }
+      for (int i = 0; i < counts[rank]; i++) change = fmax(change, fabs(y[start + i] - reference[start + i]));
+      for (int i = 0; i < REF_N; i++) top = fmax(top, fabs(reference[i]));
+      worst = fmax(worst, change / top);
+      memcpy(x, reference, sizeof(x));
+    }
+    DS_ASSERT_ALL(worst < 1e-12, "memory %d: the mixed iterates differ from the reference's by %g of their size", memory, worst);
+    DS_ASSERT_PETSC(ds_anderson_destroy(&anderson));
+  }
+}
+END_TEST
+
 /* ds_sinkhorn_extrapolate over M_SAMPLES values split over the ranks as the samples are,
-   against the formula computed here on every value: the first call (rho = 1), a second
-   (rho from the two deviations) and a third whose deviation opposes the second's (rho
-   clamped to 0: g = q). */
+   against its formula computed here on every value, over four calls with solutions g0 to
+   g3: no extrapolation at the first two (rho = 0, g centred), g2 + rho (g2 - g1) with rho
+   from the two changes at the third, and at the fourth a change opposed to the last (rho
+   clamped to 0). */
 START_TEST(test_extrapolation_against_formula)
 {
-  double      q[M_SAMPLES], g[3][M_SAMPLES], h[3][M_SAMPLES], expect[M_SAMPLES], deviation[M_SAMPLES], start[M_SAMPLES], rho_expected[3];
+  enum { CALLS = 4 };
+  double      g[CALLS][M_SAMPLES], centred[CALLS][M_SAMPLES], expect[M_SAMPLES], previous[M_SAMPLES], difference[M_SAMPLES], start[M_SAMPLES], rho_expected[CALLS];
   PetscMPIInt rank, size;
-  PetscInt    first_sample, local;
+  PetscInt    first_sample, local, seen = 0;
   MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
   MPI_Comm_size(PETSC_COMM_WORLD, &size);
   first_sample = M_SAMPLES * rank / size, local = M_SAMPLES * (rank + 1) / size - first_sample;
-  for (int k = 0; k < M_SAMPLES; k++) q[k] = 0.3 * sin(0.7 * k), g[0][k] = q[k] + 2.0 + cos(1.3 * k), g[1][k] = q[k] - 1.0 + 0.6 * cos(1.3 * k) + 0.1 * sin(2.9 * k);
-  for (int k = 0; k < M_SAMPLES; k++) g[2][k] = 2 * q[k] - g[1][k] + 5.0; /* g2 - q = -(g1 - q) + 5 */
-  for (int call = 0; call < 3; call++) {
-    double mean = 0, dot = 0, norm = 0, rho, worst = 0;
-    for (int k = 0; k < M_SAMPLES; k++) mean += (g[call][k] - q[k]) / M_SAMPLES;
-    for (int k = 0; k < M_SAMPLES; k++) h[call][k] = g[call][k] - q[k] - mean;
-    for (int k = 0; call && k < M_SAMPLES; k++) dot += h[call][k] * h[call - 1][k], norm += h[call - 1][k] * h[call - 1][k];
-    rho_expected[call] = call ? fmax(0, fmin(1, dot / norm)) : 1;
-    for (int k = 0; k < M_SAMPLES; k++) expect[k] = q[k] + rho_expected[call] * h[call][k];
-    for (PetscInt k = 0; k < local; k++) start[k] = g[call][first_sample + k];
-    DS_ASSERT_PETSC(ds_sinkhorn_extrapolate(PETSC_COMM_WORLD, local, M_SAMPLES, q + first_sample, (PetscBool)(call == 0), deviation, start, &rho));
-    for (PetscInt k = 0; k < local; k++) worst = fmax(worst, fabs(start[k] - expect[first_sample + k]) + fabs(deviation[k] - h[call][first_sample + k]));
-    DS_ASSERT_ALL(fabs(rho - rho_expected[call]) < 1e-14 && worst < 1e-14, "call %d: rho %.17g against %.17g, values off by %g", call, rho, rho_expected[call], worst);
+  for (int k = 0; k < M_SAMPLES; k++) {
+    g[0][k] = 2.0 + cos(1.3 * k) + 0.3 * sin(0.7 * k);
+    g[1][k] = g[0][k] - 1.0 - 0.8 * cos(1.3 * k);
+    g[2][k] = g[1][k] + 0.4 - 0.3 * cos(1.3 * k) + 0.1 * sin(2.9 * k);
+    g[3][k] = g[2][k] + 7.0 + 0.5 * cos(1.3 * k) - 0.2 * sin(2.9 * k); /* against the last change */
   }
-  DS_ASSERT_ALL(rho_expected[1] > 0.05 && rho_expected[1] < 0.95 && rho_expected[2] == 0, "the test's deviations do not exercise the ratio (%g) and the clamp (%g)", rho_expected[1], rho_expected[2]);
+  for (int call = 0; call < CALLS; call++) {
+    double mean = 0, dot = 0, norm = 0, rho, worst = 0;
+    for (int k = 0; k < M_SAMPLES; k++) mean += g[call][k] / M_SAMPLES;
+    for (int k = 0; k < M_SAMPLES; k++) centred[call][k] = g[call][k] - mean;
+    for (int k = 0; call >= 2 && k < M_SAMPLES; k++) {
+      const double last = centred[call][k] - centred[call - 1][k], before = centred[call - 1][k] - centred[call - 2][k];
+      dot += last * before, norm += before * before;
+    }
+    rho_expected[call] = call >= 2 ? fmax(0, fmin(1, dot / norm)) : 0;
+    for (int k = 0; k < M_SAMPLES; k++) expect[k] = centred[call][k] + (call >= 1 ? rho_expected[call] * (centred[call][k] - centred[call - 1][k]) : 0);
+    for (PetscInt k = 0; k < local; k++) start[k] = g[call][first_sample + k];
+    DS_ASSERT_PETSC(ds_sinkhorn_extrapolate(PETSC_COMM_WORLD, local, M_SAMPLES, &seen, previous, difference, start, &rho));
+    for (PetscInt k = 0; k < local; k++) worst = fmax(worst, fabs(start[k] - expect[first_sample + k]) + fabs(previous[k] - centred[call][first_sample + k]));
+    DS_ASSERT_ALL(fabs(rho - rho_expected[call]) < 1e-14 && worst < 1e-14 && seen == call + 1, "call %d: rho %.17g against %.17g, values off by %g, %d calls counted", call, rho, rho_expected[call], worst, (int)seen);
+  }
+  DS_ASSERT_ALL(rho_expected[2] > 0.05 && rho_expected[2] < 0.95 && rho_expected[3] == 0, "the test's solutions do not exercise the ratio (%g) and the clamp (%g)", rho_expected[2], rho_expected[3]);
 }
 END_TEST
 
@@ -202,6 +304,7 @@ void sinkhorn_test_add_convergence(Suite *s)
   TCase *tc = sinkhorn_test_case(s, "convergence");
   tcase_add_test(tc, test_warm_start_and_scaling);
   tcase_add_test(tc, test_anderson_solves_linear_fixed_point);
+  tcase_add_test(tc, test_anderson_against_reference);
   tcase_add_test(tc, test_extrapolation_against_formula);
   tcase_add_test(tc, test_unconverged_is_an_error_on_every_rank);
 }
