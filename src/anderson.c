@@ -12,6 +12,7 @@ struct DSAnderson_ {
   PetscReal *x, *g;   /* [memory + 1][n] */
   PetscReal *normal;  /* m x m Gram matrix then its m right sides, m the differences in use */
   PetscReal *delta;   /* [memory] one entry's residual differences */
+  PetscReal **x_by_age, **g_by_age; /* [memory + 1] the pairs' rows, oldest first, during a mix */
 };
 
 PetscErrorCode ds_anderson_create(MPI_Comm comm, PetscInt local, PetscInt memory, DSAnderson *anderson)
@@ -25,7 +26,7 @@ PetscErrorCode ds_anderson_create(MPI_Comm comm, PetscInt local, PetscInt memory
   A->n      = local;
   A->memory = memory;
   A->pending = -1;
-  PetscCall(PetscMalloc4((memory + 1) * PetscMax(local, 1), &A->x, (memory + 1) * PetscMax(local, 1), &A->g, memory * (memory + 1), &A->normal, memory, &A->delta));
+  PetscCall(PetscMalloc6((memory + 1) * PetscMax(local, 1), &A->x, (memory + 1) * PetscMax(local, 1), &A->g, memory * (memory + 1), &A->normal, memory, &A->delta, memory + 1, &A->x_by_age, memory + 1, &A->g_by_age));
   *anderson = A;
   PetscFunctionReturn(0);
 }
@@ -45,14 +46,14 @@ PetscErrorCode ds_anderson_record(DSAnderson A, const PetscReal x[])
   PetscFunctionReturn(0);
 }
 
-/* The slot of the j-th oldest pair of the history. */
-static PetscInt slot(const DSAnderson A, PetscInt j) { return (A->newest - (A->pairs - 1) + j + A->memory + 1) % (A->memory + 1); }
-
-/* Residual F_j = G(x_j) - x_j of pair j (by age) at entry i. */
-static PetscReal residual(const DSAnderson A, PetscInt j, PetscInt i)
+/* x_by_age and g_by_age: the rows of the history's pairs, oldest first. */
+static void order_by_age(DSAnderson A)
 {
-  const PetscInt s = slot(A, j);
-  return A->g[s * A->n + i] - A->x[s * A->n + i];
+  for (PetscInt j = 0; j < A->pairs; j++) {
+    const PetscInt slot = (A->newest - (A->pairs - 1) + j + A->memory + 1) % (A->memory + 1);
+    A->x_by_age[j]      = A->x + slot * A->n;
+    A->g_by_age[j]      = A->g + slot * A->n;
+  }
 }
 
 /* Solves the m x m system `normal` gamma = right side in place by Cholesky's factorisation;
@@ -99,10 +100,11 @@ PetscErrorCode ds_anderson_mix(DSAnderson A, PetscReal y[])
   if (!m) PetscFunctionReturn(0);
   right = gamma = gram + m * m;
   PetscCall(PetscArrayzero(gram, m * (m + 1)));
-  for (PetscInt i = 0; i < A->n; i++) {
-    PetscReal previous = residual(A, 0, i), newest = 0;
+  order_by_age(A);
+  for (PetscInt i = 0; i < A->n; i++) { /* residuals F_j = G(x_j) - x_j, their differences */
+    PetscReal previous = A->g_by_age[0][i] - A->x_by_age[0][i], newest = 0;
     for (PetscInt j = 0; j < m; j++) {
-      const PetscReal next = residual(A, j + 1, i);
+      const PetscReal next = A->g_by_age[j + 1][i] - A->x_by_age[j + 1][i];
       A->delta[j]          = next - previous;
       previous = newest = next;
     }
@@ -117,10 +119,8 @@ PetscErrorCode ds_anderson_mix(DSAnderson A, PetscReal y[])
     A->pairs = 1;
     PetscFunctionReturn(0);
   }
-  for (PetscInt j = 0; j < m; j++) {
-    const PetscReal *older = A->g + slot(A, j) * A->n, *younger = A->g + slot(A, j + 1) * A->n;
-    for (PetscInt i = 0; i < A->n; i++) y[i] -= gamma[j] * (younger[i] - older[i]);
-  }
+  for (PetscInt j = 0; j < m; j++)
+    for (PetscInt i = 0; i < A->n; i++) y[i] -= gamma[j] * (A->g_by_age[j + 1][i] - A->g_by_age[j][i]);
   A->mixed = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
@@ -139,7 +139,7 @@ PetscErrorCode ds_anderson_destroy(DSAnderson *anderson)
 {
   PetscFunctionBeginUser;
   if (!*anderson) PetscFunctionReturn(0);
-  PetscCall(PetscFree4((*anderson)->x, (*anderson)->g, (*anderson)->normal, (*anderson)->delta));
+  PetscCall(PetscFree6((*anderson)->x, (*anderson)->g, (*anderson)->normal, (*anderson)->delta, (*anderson)->x_by_age, (*anderson)->g_by_age));
   PetscCall(PetscFree(*anderson));
   PetscFunctionReturn(0);
 }

@@ -222,10 +222,12 @@ PetscErrorCode ds_sinkhorn_extrapolate(MPI_Comm comm, PetscInt local, PetscInt c
     if (*seen >= 1) difference[k] = step;
     previous[k] = g[k] = centred;
   }
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, dots, 2, MPIU_REAL, MPI_SUM, comm));
-  *rho = dots[1] > 0 ? PetscMax(0, PetscMin(1, dots[0] / dots[1])) : 0;
-  if (*seen >= 2)
+  *rho = 0;
+  if (*seen >= 2) { /* every rank has seen as many */
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, dots, 2, MPIU_REAL, MPI_SUM, comm));
+    if (dots[1] > 0) *rho = PetscMax(0, PetscMin(1, dots[0] / dots[1]));
     for (PetscInt k = 0; k < local; k++) g[k] += *rho * difference[k];
+  }
   (*seen)++;
   PetscFunctionReturn(0);
 }
