@@ -15,9 +15,10 @@
    Three micro-kernels, by what the pair needs:
    - fused (gaussian or laplace value sums, d <= 3, unweighted): per query, one pass over
      the source block, 8 sources per vector, distances, kernel values and sums in registers;
-   - wide (the same kernels, d >= 4): 8 queries per vector against a tile of sources, one
-     source at a time: squared distances and kernel values, then the moments, 8
-     coordinates at a time so that query coordinates and sums stay in registers;
+   - wide (the same kernels, d >= 4): blocked as a matrix product, sources in the lanes:
+     panels of queries against tiles of sources copied to a buffer, register blocks of 3
+     queries by 4 source vectors (squared distances over every coordinate, kernel values,
+     then the moments);
    - tiled (imq, weighted sources, companion or second-moment sums, laplace gradients, the
      joint field's row and column sums): per query, squared distances for a tile of sources,
      then kernel values and weights, then each sum. The joint field's exact mode stays
@@ -29,8 +30,11 @@
 #include "kernels_vector.h"
 
 #define TILE       256 /* sources per tile of the tiled micro-kernel */
-#define WIDE_TILE  64  /* sources per tile of the wide micro-kernel: 8 x 64 kernel values, 4 KB */
-#define WIDE_CHUNK 8   /* coordinates the wide micro-kernel keeps in registers at once */
+#define WIDE_TILE_BYTES 8192 /* source coordinates per tile of the wide micro-kernel: with its panel's sums, under the L1 data cache */
+#define WIDE_PANEL 30 /* queries per panel of the wide micro-kernel (a multiple of WIDE_QUERIES) */
+#define WIDE_QUERIES 3 /* queries of the wide micro-kernel's register block */
+#define WIDE_VECTORS 4 /* source vectors of its register block: 3 x 4 vectors of squared distances in registers (at most EXP2_GROUP_MAX) */
+_Static_assert(WIDE_PANEL % WIDE_QUERIES == 0, "a panel of the wide micro-kernel is whole register blocks");
 #define SYMMETRIC_TILE 256 /* sources per tile of the symmetric micro-kernel: with their partner sums, at most 14 KB */
 
 #define SYMMETRIC_GROUP 4 /* queries sharing each load and store of the partner sums, their exponentials interleaved (at most EXP2_GROUP_MAX) */
@@ -279,94 +283,104 @@ void DS_ISA_ENTRY(ds_kernel_sums_symmetric)(const DSKernel *kernel, DSWeight wei
 #undef DS_SYMMETRIC
 }
 
-/* r2[j] = sum_c (z_c - s_jc)^2 over the W coordinates [c0, c0 + W) for the sources
-   [j0, j0 + nt), added to r2[j] unless c0 = 0, with the query vector's coordinates in
-   registers and two chains. */
-INLINE void wide_distances(int W, const vreal *z, const DSBlock *s, PetscInt c0, PetscInt j0, PetscInt nt, vreal *r2)
+/* Squared distances r2[a][v] = sum_c (z[a][c] - s_c)^2 of the WIDE_QUERIES queries z
+   (dim coordinates each, contiguous) to the WIDE_VECTORS vectors of sources from j: the
+   distances stay in registers, each query coordinate is broadcast once per WIDE_VECTORS
+   vectors and each source vector is loaded once per WIDE_QUERIES queries. */
+INLINE void wide_distances(const PetscReal *z, const DSBlock *s, PetscInt j, vreal (*r2)[WIDE_VECTORS])
 {
-  const PetscReal *sc[WIDE_CHUNK];
-  vreal            zc[WIDE_CHUNK];
-
-  for (int c = 0; c < W; c++) sc[c] = s->x + (c0 + c) * s->ld + j0, zc[c] = z[c0 + c];
-  for (PetscInt j = 0; j < nt; j++) {
-    vreal even = c0 ? r2[j] : splat(0), odd = splat(0);
-#pragma GCC unroll 8
-    for (int c = 0; c < W; c += 2) {
-      const vreal d = zc[c] - sc[c][j];
-      even          = vfma(d, d, even);
-      if (c + 1 < W) {
-        const vreal e = zc[c + 1] - sc[c + 1][j];
-        odd           = vfma(e, e, odd);
+  for (int a = 0; a < WIDE_QUERIES; a++)
+    for (int v = 0; v < WIDE_VECTORS; v++) r2[a][v] = splat(0);
+  for (PetscInt c = 0; c < s->dim; c++) {
+    const PetscReal *sc = s->x + c * s->ld + j;
+    vreal            sv[WIDE_VECTORS];
+    for (int v = 0; v < WIDE_VECTORS; v++) sv[v] = load(sc + v * LANES);
+    for (int a = 0; a < WIDE_QUERIES; a++) {
+      const vreal za = splat(z[a * s->dim + c]);
+      for (int v = 0; v < WIDE_VECTORS; v++) {
+        const vreal d = za - sv[v];
+        r2[a][v]      = vfma(d, d, r2[a][v]);
       }
     }
-    r2[j] = even + odd;
   }
 }
 
-/* m_c += sum_j k_j (z_c - s_jc) over the W coordinates [c0, c0 + W) for the sources
-   [j0, j0 + nt), with query coordinates and sums in registers. */
-INLINE void wide_moments(int W, const vreal *z, const DSBlock *s, PetscInt c0, PetscInt j0, PetscInt nt, const vreal *k, vreal *m)
+/* m[a][c] += sum over the vectors' lanes of k[a][v] (z[a][c] - s_c), for the first
+   `moments` coordinates: one vector of partial sums per query and coordinate. */
+INLINE void wide_moments(const PetscReal *z, const DSBlock *s, PetscInt j, PetscInt moments, const vreal (*k)[WIDE_VECTORS], vreal *m)
 {
-  const PetscReal *sc[WIDE_CHUNK];
-  vreal            zc[WIDE_CHUNK], mc[WIDE_CHUNK];
-
-  for (int c = 0; c < W; c++) sc[c] = s->x + (c0 + c) * s->ld + j0, zc[c] = z[c0 + c], mc[c] = m[c0 + c];
-  for (PetscInt j = 0; j < nt; j++)
-#pragma GCC unroll 8
-    for (int c = 0; c < W; c++) mc[c] = vfma(k[j], zc[c] - sc[c][j], mc[c]);
-  for (int c = 0; c < W; c++) m[c0 + c] = mc[c];
-}
-
-/* wide_distances or wide_moments for the chunk of coordinates starting at c0 (with the
-   chunk's width as a compile-time constant). On 4 lanes it is tuned for Zen 3: with GCC 12's
-   generic (or Haswell, Skylake) tuning the moments' 8 accumulators live on the stack, a
-   load, fma and store per coordinate and source, though 6 vector registers stay free
-   (gaussian d = 16 at 1.5e8 pairs/s against 2.1e8 tuned so, on Zen 3). Tuning changes no
-   instruction set: the level still runs on every x86-64-v3 CPU. */
-#if LANES == 4 && defined(__AVX2__)
-__attribute__((target("tune=znver3")))
-#endif
-static void wide_chunk(PetscBool moments, const vreal *z, const DSBlock *s, PetscInt c0, PetscInt j0, PetscInt nt, vreal *r2_or_k, vreal *m)
-{
-  switch (PetscMin(WIDE_CHUNK, s->dim - c0)) {
-#define DS_WIDE_CHUNK(W) \
-  case W: \
-    if (moments) wide_moments(W, z, s, c0, j0, nt, r2_or_k, m); \
-    else wide_distances(W, z, s, c0, j0, nt, r2_or_k); \
-    break;
-    DS_WIDE_CHUNK(1) DS_WIDE_CHUNK(2) DS_WIDE_CHUNK(3) DS_WIDE_CHUNK(4) DS_WIDE_CHUNK(5) DS_WIDE_CHUNK(6) DS_WIDE_CHUNK(7) DS_WIDE_CHUNK(8)
-#undef DS_WIDE_CHUNK
+  for (PetscInt c = 0; c < moments; c++) {
+    const PetscReal *sc = s->x + c * s->ld + j;
+    vreal            sv[WIDE_VECTORS];
+    for (int v = 0; v < WIDE_VECTORS; v++) sv[v] = load(sc + v * LANES);
+    for (int a = 0; a < WIDE_QUERIES; a++) {
+      const vreal za = splat(z[a * s->dim + c]);
+      vreal       ma = m[a * moments + c];
+      for (int v = 0; v < WIDE_VECTORS; v++) ma = vfma(k[a][v], za - sv[v], ma);
+      m[a * moments + c] = ma;
+    }
   }
 }
 
-/* The wide micro-kernel for a gaussian or laplace kernel and any number of coordinates:
-   LANES queries per vector (the last vector padded with copies of its first query) against
-   tiles of WIDE_TILE sources: squared distances chunk by chunk, kernel values (with the
-   self pairs set to 0), then the moments chunk by chunk, multiplied by `moment_scale` at
-   the end as in the fused micro-kernel. */
+/* One register block of the wide micro-kernel: the WIDE_QUERIES queries z against the
+   WIDE_VECTORS vectors of sources from j, of which the first `valid` are sources (the
+   others padding): kernel values (0 for the padding and for source self[a], query a's own
+   point), added to v[a], and their moments to m. */
+INLINE void wide_block(DSKernelType type, vreal a_units, const PetscReal *z, const PetscInt *self, const DSBlock *s, PetscInt j, PetscInt valid, PetscInt moments, vreal *v, vreal *m)
+{
+  vint  lane; /* lane indices */
+  vreal k[WIDE_QUERIES][WIDE_VECTORS];
+
+  for (int l = 0; l < LANES; l++) lane[l] = l;
+  wide_distances(z, s, j, k);
+  for (int a = 0; a < WIDE_QUERIES; a++) kernel_values_n(type, WIDE_VECTORS, a_units, k[a]);
+  for (int a = 0; a < WIDE_QUERIES; a++) {
+    for (int w = 0; w < WIDE_VECTORS && valid < WIDE_VECTORS * LANES; w++) k[a][w] *= live_lanes((int)PetscClipInterval(valid - w * LANES, 0, LANES));
+    if (self[a] >= j && self[a] < j + WIDE_VECTORS * LANES)
+      for (int w = 0; w < WIDE_VECTORS; w++) k[a][w] = vselect(lane == self[a] - j - w * LANES, splat(0), k[a][w]);
+    for (int w = 0; w < WIDE_VECTORS; w++) v[a] += k[a][w];
+  }
+  wide_moments(z, s, j, moments, (const vreal(*)[WIDE_VECTORS])k, m);
+}
+
+/* The wide micro-kernel for a gaussian or laplace kernel and any number of coordinates,
+   blocked as a matrix product: panels of WIDE_PANEL queries (coordinates copied
+   contiguously, padded to whole register blocks with copies of the last query; sums in
+   vectors of partial sums) against tiles of about WIDE_TILE_BYTES of source coordinates
+   copied to a buffer (a block's coordinate rows, a power of two apart in a run, fall in the
+   same few sets of the L1 cache), zero-padded to whole register blocks; the moments
+   multiplied by `moment_scale` at the end as in the fused micro-kernel. */
 INLINE void wide_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
 {
-  const PetscInt dim = q->dim, moments = acc->moment ? dim : 0;
+  const PetscInt block = WIDE_VECTORS * LANES, dim = q->dim, moments = acc->moment ? dim : 0;
+  const PetscInt tile  = PetscMax(block, WIDE_TILE_BYTES / (PetscInt)sizeof(PetscReal) / dim / block * block);
   const vreal    a_units = splat(EXP2_UNITS * K->log2_scale);
-  vreal          r2_or_k[WIDE_TILE], z[dim], m[dim];
+  PetscReal      buffer[tile * dim], z[WIDE_PANEL * dim];
+  PetscInt       self[WIDE_PANEL];
+  vreal          v[WIDE_PANEL], m[WIDE_PANEL * dim];
 
-  for (PetscInt i0 = 0; i0 < q->n; i0 += LANES) {
-    const int live = (int)PetscMin(LANES, q->n - i0);
-    vreal     v    = splat(0);
-    for (PetscInt c = 0; c < dim; c++) z[c] = load_partial(q->x + c * q->ld + i0, live, q->x[c * q->ld + i0]), m[c] = splat(0);
-    for (PetscInt j0 = 0; j0 < s->n; j0 += WIDE_TILE) {
-      const PetscInt nt = PetscMin(WIDE_TILE, s->n - j0);
-      for (PetscInt c0 = 0; c0 < dim; c0 += WIDE_CHUNK) wide_chunk(PETSC_FALSE, z, s, c0, j0, nt, r2_or_k, NULL);
-      for (PetscInt j = 0; j < nt; j++) r2_or_k[j] = kernel_values(type, a_units, r2_or_k[j]);
-      for (int l = 0; exclude && l < live; l++) {
-        const PetscInt self = q->start + i0 + l - s->start - j0;
-        if (self >= 0 && self < nt) r2_or_k[self][l] = 0;
-      }
-      for (PetscInt j = 0; j < nt; j++) v += r2_or_k[j];
-      for (PetscInt c0 = 0; c0 < moments; c0 += WIDE_CHUNK) wide_chunk(PETSC_TRUE, z, s, c0, j0, nt, r2_or_k, m);
+  for (PetscInt i0 = 0; i0 < q->n; i0 += WIDE_PANEL) {
+    const PetscInt np = PetscMin(WIDE_PANEL, q->n - i0), padded = (np + WIDE_QUERIES - 1) / WIDE_QUERIES * WIDE_QUERIES;
+    for (PetscInt a = 0; a < padded; a++) {
+      v[a] = splat(0);
+      for (PetscInt c = 0; c < dim; c++) z[a * dim + c] = q->x[c * q->ld + i0 + PetscMin(a, np - 1)];
+      for (PetscInt c = 0; c < moments; c++) m[a * moments + c] = splat(0);
     }
-    add_partial(acc->value + i0, live, v);
-    for (PetscInt c = 0; c < moments; c++) add_partial(acc->moment + c * acc->ld + i0, live, moment_scale * m[c]);
+    for (PetscInt j0 = 0; j0 < s->n; j0 += tile) {
+      const DSBlock  t = {PetscMin(tile, s->n - j0), dim, tile, s->start + j0, buffer, NULL};
+      const PetscInt n = (t.n + block - 1) / block * block;
+      for (PetscInt c = 0; c < dim; c++) {
+        memcpy(buffer + c * tile, s->x + c * s->ld + j0, (size_t)t.n * sizeof(PetscReal));
+        memset(buffer + c * tile + t.n, 0, (size_t)(n - t.n) * sizeof(PetscReal));
+      }
+      for (PetscInt a = 0; a < padded; a++) self[a] = exclude && a < np ? q->start + i0 + a - t.start : -1;
+      for (PetscInt a = 0; a < padded; a += WIDE_QUERIES)
+        for (PetscInt j = 0; j < n; j += block) wide_block(type, a_units, z + a * dim, self + a, &t, j, t.n - j, moments, v + a, m + a * moments);
+    }
+    for (PetscInt a = 0; a < np; a++) {
+      acc->value[i0 + a] += lane_sum(v[a]);
+      for (PetscInt c = 0; c < moments; c++) acc->moment[c * acc->ld + i0 + a] += moment_scale * lane_sum(m[a * moments + c]);
+    }
   }
 }
 

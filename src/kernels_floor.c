@@ -34,12 +34,13 @@ INLINE vreal rule_values(DSKernelType type, int D, const RuleValues *rv, const D
   const vreal r2 = vmax(fused_distances(D, s, j, live, z, d), rv->min_r2);
   vreal       k;
 
-  if (type == DS_KERNEL_IMQ)
+  if (type == DS_KERNEL_IMQ) {
+    k = splat(0); /* lane by lane below; GCC warns of a vector written lane by lane otherwise */
     for (int l = 0; l < LANES; l++) {
       k[l] = pow(1.0 + r2[l] * rv->kernel->inv_h2, -rv->kernel->beta);
       k[l] = k[l] < KERNEL_SMALLEST ? 0.0 : k[l];
     }
-  else k = kernel_values(type, rv->a_units, r2);
+  } else k = kernel_values(type, rv->a_units, r2);
   return live < LANES ? k * live_lanes(live) : k;
 }
 

@@ -175,20 +175,20 @@ INLINE void exp2_units_n(int n, vreal *u)
 {
   static const double coefficient[11] = {4.4558179083360645e-10, 7.074194297288521e-09, 1.0178057087733941e-07, 1.3215432535912375e-06, 1.5252733841556773e-05, 0.00015403530463724353,
                                          0.001333355814640647,   0.009618129107587256,  0.055504108664821625,   0.24022650695910158,    0.6931471805599453};
-  vint                bits[EXP2_GROUP_MAX]; /* the shifter's bits plus m + 1023 */
+  vint                bits[EXP2_GROUP_MAX]; /* the shifter's bits plus m + 1023, then those of 2^m */
   vreal               r[EXP2_GROUP_MAX], p[EXP2_GROUP_MAX];
 
   round_by_shifter(n, 0x1.8p52 + 1023, u, r, bits);
+  /* The bits of 2^m, that is (m + 1023) << 52: shifting left by 52 drops the shifter's bits;
+     0 below the threshold (which also keeps m + 1023 >= 2). Before the polynomial, so that
+     u is not kept alive through it. */
+  for (int w = 0; w < n; w++) bits[w] = (bits[w] << 52) & (u[w] >= -1021 - 1.0 / 32);
   for (int w = 0; w < n; w++) p[w] = splat(coefficient[0]);
   for (int k = 1; k < 11; k++)
     for (int w = 0; w < n; w++) p[w] = vfma(p[w], r[w], splat(coefficient[k]));
   for (int w = 0; w < n; w++) {
-    /* The bits of 2^m, that is (m + 1023) << 52: shifting left by 52 drops the shifter's
-       bits; 0 below the threshold (which also keeps m + 1023 >= 2). */
-    const vint keep       = u[w] >= -1021 - 1.0 / 32;
-    const vint scale_bits = (bits[w] << 52) & keep;
-    vreal      scale;
-    memcpy(&scale, &scale_bits, sizeof(scale));
+    vreal scale;
+    memcpy(&scale, &bits[w], sizeof(scale));
     u[w] = scale * vfma(p[w], r[w], splat(1));
   }
 }

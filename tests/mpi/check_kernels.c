@@ -104,21 +104,23 @@ START_TEST(values_match_table)
 }
 END_TEST
 
-/* Query block of 13 points (one SIMD vector of 8 and a partial one) that are source points
-   3..15 of a 600-point source block (longer than a tile), so self pairs fall inside it;
+/* Query block of 37 points (more than a panel of the wide micro-kernel, not a multiple of
+   its register block or of a SIMD vector) that are source points 50..86 of a 601-point
+   source block (longer than a tile, its last vector partial), so self pairs fall inside it
+   and across the boundary of the wide micro-kernel's first tile at d = 16 (64 sources);
    source weights w_j = 1 + j mod 3; dim coordinates. */
-enum { NQ = 13, NS = 600, DIM_MAX = 16, DIM = 3, SOURCE_START = 3 };
+enum { NQ = 37, NS = 601, DIM_MAX = 16, DIM = 3, SOURCE_START = 3, QUERY_OFFSET = 50 };
 static double zq[DIM_MAX * NQ], ss[DIM_MAX * NS], sw[NS];
 
 static void fill_blocks(int dim, DSBlock *query, DSBlock *source)
 {
   for (int i = 0; i < NQ; i++)
-    for (int c = 0; c < dim; c++) zq[c * NQ + i] = point_coordinate(i + SOURCE_START, c);
+    for (int c = 0; c < dim; c++) zq[c * NQ + i] = point_coordinate(i + QUERY_OFFSET, c);
   for (int j = 0; j < NS; j++) {
     sw[j] = 1 + j % 3;
     for (int c = 0; c < dim; c++) ss[c * NS + j] = point_coordinate(j, c);
   }
-  *query  = (DSBlock){NQ, dim, NQ, 2 * SOURCE_START, zq, NULL};
+  *query  = (DSBlock){NQ, dim, NQ, SOURCE_START + QUERY_OFFSET, zq, NULL};
   *source = (DSBlock){NS, dim, NS, SOURCE_START, ss, NULL};
 }
 
@@ -149,7 +151,7 @@ START_TEST(block_sums_match_double_loop)
       ds_kernel_sums(&K, (DSWeight)weight, &query, &source, (PetscBool)exclude, &values);
       values_only_same &= !memcmp(value, value_only, sizeof(value)) && !memcmp(companion, companion_only, sizeof(companion));
       for (int i = 0; i < NQ; i++) {
-        double z[DIM_MAX], ref_value = 0, ref_moment[DIM_MAX] = {0}, ref_companion = 0, ref_second = 0;
+        double z[DIM_MAX], ref_value = 0, ref_moment[DIM_MAX] = {0}, ref_magnitude[DIM_MAX] = {0}, ref_companion = 0, ref_second = 0; /* moments and sums of their terms' sizes */
         for (int c = 0; c < dim; c++) z[c] = zq[c * NQ + i];
         for (int j = 0; j < NS; j++) {
           if (exclude && query.start + i == source.start + j) continue;
@@ -160,11 +162,11 @@ START_TEST(block_sums_match_double_loop)
           ref_value += w * k;
           ref_companion += w * (K.h + r) * k;
           ref_second += w * k * r * r;
-          for (int c = 0; c < dim; c++) ref_moment[c] += w * f * (z[c] - s[c]);
+          for (int c = 0; c < dim; c++) ref_moment[c] += w * f * (z[c] - s[c]), ref_magnitude[c] += fabs(w * f * (z[c] - s[c]));
         }
         worst = PetscMax(worst, ds_test_reldiff(value[i], ref_value, 1e-300));
         if (with_companion) worst = PetscMax(worst, PetscMax(ds_test_reldiff(companion[i], ref_companion, 1e-300), ds_test_reldiff(second[i], ref_second, 1e-300)));
-        for (int c = 0; c < dim; c++) worst = PetscMax(worst, ds_test_reldiff(moment[c * NQ + i], ref_moment[c], 1e-300));
+        for (int c = 0; c < dim; c++) worst = PetscMax(worst, ds_test_reldiff(moment[c * NQ + i], ref_moment[c], ref_magnitude[c])); /* relative to the terms: the sums cancel */
       }
     }
   DS_ASSERT_ALL(worst < 1e-12, "block sums differ from the double loop by %g (relative)", worst);
@@ -175,8 +177,8 @@ END_TEST
 /* The symmetric micro-kernel against a double loop over the single-pair formulas, for the
    sums it serves (gaussian value and gradient, laplace value; d = 1, 2, 3): a diagonal block
    of 601 points (three source tiles, the last partial; query groups and a remainder), with
-   the self pair in and out, and an off-diagonal pair of blocks, 13 points of one (a partial
-   query group) against 600 of another. Both sides' sums are checked: the queries' and the
+   the self pair in and out, and an off-diagonal pair of blocks, 37 points of one (query groups
+   and a remainder) against 601 of another. Both sides' sums are checked: the queries' and the
    partners' (each source's sums against the queries); moments relative to the sum of their
    terms' sizes, since on one curve of points they cancel. */
 START_TEST(symmetric_sums_match_double_loop)
