@@ -211,9 +211,42 @@ static __attribute__((noinline)) void symmetric_step_any(DSKernelType type, int 
 }
 
 /* Sources [j, j1) against the G queries: full vectors (specialised), then the last partial
-   one. */
+   one. A whole group's full vectors (at most a tile's) take two passes: the kernel values
+   into a buffer (distances and exponentials only: the sums' 3 G + 3 accumulators are not
+   live through the exponentials, as they are in symmetric_step, which spills a third of its
+   instructions on AVX2's 16 registers), then the sums. */
 INLINE void symmetric_span(DSKernelType type, int D, int G, vreal a_units, vreal partner_scale, const DSBlock *s, PetscInt j, PetscInt j1, const PetscReal (*z)[3], vreal *v, vreal (*m)[3], DSKernelSums *partner)
 {
+  if (G == SYMMETRIC_GROUP) {
+    vreal          kb[SYMMETRIC_TILE / LANES][SYMMETRIC_GROUP]; /* 8 KB */
+    const PetscInt nv = (j1 - j) / LANES;
+    for (PetscInt e = 0; e < nv; e++) {
+      vreal sx[3];
+      for (int c = 0; c < D; c++) sx[c] = load(s->x + c * s->ld + j + e * LANES);
+      for (int g = 0; g < G; g++) {
+        kb[e][g] = splat(0);
+        for (int c = 0; c < D; c++) {
+          const vreal d = splat(z[g][c]) - sx[c];
+          kb[e][g]      = vfma(d, d, kb[e][g]);
+        }
+      }
+      kernel_values_n(type, G, a_units, kb[e]);
+    }
+    for (PetscInt e = 0; e < nv; e++, j += LANES) {
+      vreal sx[3], pv = splat(0), pm[3] = {splat(0), splat(0), splat(0)};
+      for (int c = 0; c < D; c++) sx[c] = load(s->x + c * s->ld + j);
+      for (int g = 0; g < G; g++) {
+        v[g] += kb[e][g];
+        pv += kb[e][g];
+        for (int c = 0; c < D; c++) {
+          const vreal d = splat(z[g][c]) - sx[c];
+          m[g][c] = vfma(kb[e][g], d, m[g][c]), pm[c] = vfma(kb[e][g], d, pm[c]);
+        }
+      }
+      store(partner->value + j, load(partner->value + j) + pv);
+      for (int c = 0; partner->moment && c < D; c++) store(partner->moment + c * partner->ld + j, vfma(partner_scale, pm[c], load(partner->moment + c * partner->ld + j)));
+    }
+  }
   for (; j + LANES <= j1; j += LANES) symmetric_step(type, D, G, a_units, partner_scale, s, j, LANES, z, v, m, partner);
   if (j < j1) symmetric_step_any(type, D, G, a_units, partner_scale, s, j, (int)(j1 - j), z, v, m, partner);
 }
