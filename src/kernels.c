@@ -232,19 +232,24 @@ INLINE void symmetric_span(DSKernelType type, int D, int G, vreal a_units, vreal
       }
       kernel_values_n(type, G, a_units, kb[e]);
     }
-    for (PetscInt e = 0; e < nv; e++, j += LANES) {
-      vreal sx[3], pv = splat(0), pm[3] = {splat(0), splat(0), splat(0)};
-      for (int c = 0; c < D; c++) sx[c] = load(s->x + c * s->ld + j);
-      for (int g = 0; g < G; g++) {
-        v[g] += kb[e][g];
-        pv += kb[e][g];
-        for (int c = 0; c < D; c++) {
-          const vreal d = splat(z[g][c]) - sx[c];
-          m[g][c] = vfma(kb[e][g], d, m[g][c]), pm[c] = vfma(kb[e][g], d, pm[c]);
+    for (PetscInt e = 0; e < nv; e++)
+      for (int g = 0; g < G; g++) v[g] += kb[e][g];
+    {
+      PetscReal *const pvalue = partner->value, *const pmoment = partner->moment;
+      const PetscInt   pld    = partner->ld;
+      for (PetscInt e = 0; e < nv; e++, j += LANES) {
+        vreal sx[3], pv = splat(0), pm[3] = {splat(0), splat(0), splat(0)};
+        for (int c = 0; c < D; c++) sx[c] = load(s->x + c * s->ld + j);
+        for (int g = 0; g < G; g++) {
+          pv += kb[e][g];
+          for (int c = 0; c < D; c++) {
+            const vreal d = sx[c] - splat(z[g][c]); /* s - z: the sums subtract k (s - z) */
+            m[g][c] = vfnma(kb[e][g], d, m[g][c]), pm[c] = vfnma(kb[e][g], d, pm[c]);
+          }
         }
+        store(pvalue + j, load(pvalue + j) + pv);
+        for (int c = 0; pmoment && c < D; c++) store(pmoment + c * pld + j, vfma(partner_scale, pm[c], load(pmoment + c * pld + j)));
       }
-      store(partner->value + j, load(partner->value + j) + pv);
-      for (int c = 0; partner->moment && c < D; c++) store(partner->moment + c * partner->ld + j, vfma(partner_scale, pm[c], load(partner->moment + c * partner->ld + j)));
     }
   }
   for (; j + LANES <= j1; j += LANES) symmetric_step(type, D, G, a_units, partner_scale, s, j, LANES, z, v, m, partner);

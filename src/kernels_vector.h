@@ -38,9 +38,11 @@ INLINE vreal splat(double x)
 }
 #if LANES == 8
 INLINE vreal vfma(vreal a, vreal b, vreal c) { return (vreal)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)c); }
+INLINE vreal vfnma(vreal a, vreal b, vreal c) { return (vreal)_mm512_fnmadd_pd((__m512d)a, (__m512d)b, (__m512d)c); }
 INLINE vreal vsqrt(vreal a) { return (vreal)_mm512_sqrt_pd((__m512d)a); }
 #elif defined(__FMA__)
 INLINE vreal vfma(vreal a, vreal b, vreal c) { return (vreal)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c); }
+INLINE vreal vfnma(vreal a, vreal b, vreal c) { return (vreal)_mm256_fnmadd_pd((__m256d)a, (__m256d)b, (__m256d)c); }
 INLINE vreal vsqrt(vreal a) { return (vreal)_mm256_sqrt_pd((__m256d)a); }
 #else
 /* No fused multiply-add instruction (the generic x86-64 level): fma() would be a library
@@ -56,6 +58,7 @@ INLINE vreal vfma(vreal a, vreal b, vreal c)
   return a * b + c;
   #endif
 }
+INLINE vreal vfnma(vreal a, vreal b, vreal c) { return vfma(-a, b, c); }
 INLINE vreal vsqrt(vreal a)
 {
   vreal v;
