@@ -393,7 +393,7 @@ INLINE void wide_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, co
   const PetscInt block = WIDE_VECTORS * LANES, dim = q->dim, moments = acc->moment ? dim : 0;
   const PetscInt tile  = PetscMax(block, WIDE_TILE_BYTES / (PetscInt)sizeof(PetscReal) / dim / block * block);
   const vreal    a_units = splat(EXP2_UNITS * K->log2_scale);
-  PetscReal      buffer[tile * dim], z[WIDE_PANEL * dim];
+  PetscReal      buffer[tile * dim] __attribute__((aligned(64))), z[WIDE_PANEL * dim]; /* a tile row's vectors in whole cache lines */
   PetscInt       self[WIDE_PANEL];
   vreal          v[WIDE_PANEL], m[WIDE_PANEL * dim];
 
