@@ -246,12 +246,11 @@ int main(int argc, char **argv)
   if (argc > 5) seconds = atof(argv[5]);
   const PetscBool symmetric = argc > 6 && !strcmp(argv[6], "symmetric") ? PETSC_TRUE : PETSC_FALSE;
 
-  PetscReal *x, *value, *moment, *max, *log_weight, *partner;
+  PetscReal *x, *value, *moment, *max, *log_weight, *partner, *z;
   PetscCall(PetscMalloc5(dim * n, &x, n, &value, dim * n, &moment, n, &max, n, &log_weight));
-  PetscCall(PetscMalloc1((1 + dim) * n, &partner));
+  PetscCall(PetscMalloc2((1 + dim) * n, &partner, dim, &z));
   /* A unit Gaussian cloud and h = 0.5: most pairs within a few bandwidths, as in a run. */
   for (PetscInt i = 0; i < n; i++) {
-    double z[64];
     ds_rng_normals(1, DS_STREAM_INIT, (uint64_t)i, 0, dim, z);
     for (PetscInt c = 0; c < dim; c++) x[c * n + i] = z[c];
     log_weight[i] = -PetscLogReal((PetscReal)n); /* a pass's travelling log b + g / eps, g = 0 */
@@ -276,7 +275,7 @@ int main(int argc, char **argv)
   } while (t1 - t0 < seconds);
   printf("kernel=%s weight=%s dim=%d n=%d schedule=%s vector_isa=%s pairs_per_s=%.4e checksum=%.6e\n", argv[1], argv[2], (int)dim, (int)n, symmetric ? "symmetric" : "full", DSIsaNames[ds_isa_current()], pairs / (t1 - t0), value[0]);
   PetscCall(PetscFree5(x, value, moment, max, log_weight));
-  PetscCall(PetscFree(partner));
+  PetscCall(PetscFree2(partner, z));
   PetscCall(PetscFinalize());
   return 0;
 }

@@ -387,15 +387,25 @@ INLINE void wide_block(DSKernelType type, vreal a_units, const PetscReal *z, con
    vectors of partial sums) against tiles of about WIDE_TILE_BYTES of source coordinates
    copied to a buffer (a block's coordinate rows, a power of two apart in a run, fall in the
    same few sets of the L1 cache), zero-padded to whole register blocks; the moments
-   multiplied by `moment_scale` at the end as in the fused micro-kernel. */
+   multiplied by `moment_scale` at the end as in the fused micro-kernel. The tile buffer,
+   the panel's sums and its coordinates (about 1.4 KB per coordinate) are on the heap, as
+   d may be in the thousands, aligned by hand to a cache line (PetscMalloc gives 16 bytes;
+   the sums are vectors, a tile row's loads should not split lines); failing to allocate
+   aborts, since the pair loops return no error. */
 INLINE void wide_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
 {
   const PetscInt block = WIDE_VECTORS * LANES, dim = q->dim, moments = acc->moment ? dim : 0;
   const PetscInt tile  = PetscMax(block, WIDE_TILE_BYTES / (PetscInt)sizeof(PetscReal) / dim / block * block);
   const vreal    a_units = splat(EXP2_UNITS * K->log2_scale);
-  PetscReal      buffer[tile * dim] __attribute__((aligned(64))), z[WIDE_PANEL * dim]; /* a tile row's vectors in whole cache lines */
+  const size_t   buffer_bytes = (size_t)tile * dim * sizeof(PetscReal), sums_bytes = (size_t)WIDE_PANEL * dim * sizeof(vreal); /* both multiples of 64 */
+  char          *scratch;
   PetscInt       self[WIDE_PANEL];
-  vreal          v[WIDE_PANEL], m[WIDE_PANEL * dim];
+  vreal          v[WIDE_PANEL];
+
+  PetscCallAbort(PETSC_COMM_SELF, PetscMalloc1(buffer_bytes + sums_bytes + (size_t)WIDE_PANEL * dim * sizeof(PetscReal) + 64, &scratch));
+  PetscReal *const buffer = (PetscReal *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+  vreal *const     m      = (vreal *)((char *)buffer + buffer_bytes);
+  PetscReal *const z      = (PetscReal *)((char *)m + sums_bytes);
 
   for (PetscInt i0 = 0; i0 < q->n; i0 += WIDE_PANEL) {
     const PetscInt np = PetscMin(WIDE_PANEL, q->n - i0), padded = (np + WIDE_QUERIES - 1) / WIDE_QUERIES * WIDE_QUERIES;
@@ -420,6 +430,7 @@ INLINE void wide_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, co
       for (PetscInt c = 0; c < moments; c++) acc->moment[c * acc->ld + i0 + a] += moment_scale * lane_sum(m[a * moments + c]);
     }
   }
+  PetscCallAbort(PETSC_COMM_SELF, PetscFree(scratch));
 }
 
 /* The fused (d <= 3) or the wide micro-kernel for one kernel type. */

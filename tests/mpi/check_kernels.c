@@ -109,7 +109,7 @@ END_TEST
    source block (longer than a tile, its last vector partial), so self pairs fall inside it
    and across the boundary of the wide micro-kernel's first tile at d = 16 (64 sources);
    source weights w_j = 1 + j mod 3; dim coordinates. */
-enum { NQ = 37, NS = 601, DIM_MAX = 16, DIM = 3, SOURCE_START = 3, QUERY_OFFSET = 50 };
+enum { NQ = 37, NS = 601, DIM_MAX = 100, DIM = 3, SOURCE_START = 3, QUERY_OFFSET = 50 };
 static double zq[DIM_MAX * NQ], ss[DIM_MAX * NS], sw[NS];
 
 static void fill_blocks(int dim, DSBlock *query, DSBlock *source)
@@ -133,7 +133,7 @@ static void fill_blocks(int dim, DSBlock *query, DSBlock *source)
    and companion sums, bit for bit. */
 START_TEST(block_sums_match_double_loop)
 {
-  static const int dims[] = {1, 2, 3, 5, 16};
+  static const int dims[] = {1, 2, 3, 5, 16, 100}; /* 100: the wide micro-kernel's smallest panel and tile */
   DSBlock          query, source;
   double           worst = 0;
   int              values_only_same = 1;
