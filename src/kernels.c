@@ -177,8 +177,11 @@ INLINE void fused_sums(DSKernelType type, int D, const DSKernel *K, const DSBloc
    its m[g]; the same values summed over the queries in registers and added once to the
    sources' partner sums: the value, and the moments times partner_scale (the pair's moment
    seen from the source, -1, times the scale the query moments get at the end). Lanes past
-   `live` hold z[0]'s coordinates and are set to 0 by a select (NaN-safe). */
-INLINE void symmetric_step(DSKernelType type, int D, int G, vreal a_units, vreal partner_scale, const DSBlock *s, PetscInt j, int live, const PetscReal (*z)[3], vreal *v, vreal (*m)[3], DSKernelSums *partner)
+   `live` hold z[0]'s coordinates and are set to 0 by a select (NaN-safe). Compiled once for
+   any kernel, dimension, group and lane count: it serves the partial vectors at the ends
+   of spans and the diagonal's triangle, the full vectors being symmetric_span's two
+   passes. */
+static __attribute__((noinline, noclone)) void symmetric_step(DSKernelType type, int D, int G, vreal a_units, vreal partner_scale, const DSBlock *s, PetscInt j, int live, const PetscReal (*z)[3], vreal *v, vreal (*m)[3], DSKernelSums *partner)
 {
   vreal sx[3], pv = splat(0), pm[3] = {splat(0), splat(0), splat(0)}, d[SYMMETRIC_GROUP][3], k[SYMMETRIC_GROUP];
 
@@ -203,57 +206,63 @@ INLINE void symmetric_step(DSKernelType type, int D, int G, vreal a_units, vreal
   }
 }
 
-/* symmetric_step compiled once for any kernel, dimension, group and lane count: the partial
-   vectors at the ends of spans, and the queries left over from the groups. */
-static __attribute__((noinline)) void symmetric_step_any(DSKernelType type, int D, int G, vreal a_units, vreal partner_scale, const DSBlock *s, PetscInt j, int live, const PetscReal (*z)[3], vreal *v, vreal (*m)[3], DSKernelSums *partner)
+/* The kernel values k[e][g] of the G queries z against the nv full source vectors from j:
+   distances and exponentials only (symmetric_span's first pass). */
+INLINE void symmetric_values(DSKernelType type, int D, int G, vreal a_units, const DSBlock *s, PetscInt j, PetscInt nv, const PetscReal (*z)[3], vreal (*k)[SYMMETRIC_GROUP])
 {
-  symmetric_step(type, D, G, a_units, partner_scale, s, j, live, z, v, m, partner);
+  for (PetscInt e = 0; e < nv; e++) {
+    vreal sx[3];
+    for (int c = 0; c < D; c++) sx[c] = load(s->x + c * s->ld + j + e * LANES);
+    for (int g = 0; g < G; g++) {
+      k[e][g] = splat(0);
+      for (int c = 0; c < D; c++) {
+        const vreal d = splat(z[g][c]) - sx[c];
+        k[e][g]       = vfma(d, d, k[e][g]);
+      }
+    }
+    kernel_values_n(type, G, a_units, k[e]);
+  }
 }
 
-/* Sources [j, j1) against the G queries: full vectors (specialised), then the last partial
-   one. A whole group's full vectors (at most a tile's) take two passes: the kernel values
-   into a buffer (distances and exponentials only: the sums' 3 G + 3 accumulators are not
-   live through the exponentials, as they are in symmetric_step, which spills a third of its
-   instructions on AVX2's 16 registers), then the sums. */
+/* Adds the kernel values k[e][g] of symmetric_values to the queries' sums v[g] and m[g]
+   and to the sources' partner sums, as symmetric_step does (symmetric_span's second pass).
+   The moments subtract k (s - z), so that the query coordinates are memory operands; the
+   partner's pointers are locals, which GCC would otherwise reload after every store. */
+INLINE void symmetric_add(int D, int G, vreal partner_scale, const DSBlock *s, PetscInt j, PetscInt nv, const PetscReal (*z)[3], const vreal (*k)[SYMMETRIC_GROUP], vreal *v, vreal (*m)[3], DSKernelSums *partner)
+{
+  PetscReal *const pvalue = partner->value, *const pmoment = partner->moment;
+  const PetscInt   pld    = partner->ld;
+
+  for (PetscInt e = 0; e < nv; e++)
+    for (int g = 0; g < G; g++) v[g] += k[e][g];
+  for (PetscInt e = 0; e < nv; e++, j += LANES) {
+    vreal sx[3], pv = splat(0), pm[3] = {splat(0), splat(0), splat(0)};
+    for (int c = 0; c < D; c++) sx[c] = load(s->x + c * s->ld + j);
+    for (int g = 0; g < G; g++) {
+      pv += k[e][g];
+      for (int c = 0; c < D; c++) {
+        const vreal d = sx[c] - splat(z[g][c]);
+        m[g][c] = vfnma(k[e][g], d, m[g][c]), pm[c] = vfnma(k[e][g], d, pm[c]);
+      }
+    }
+    store(pvalue + j, load(pvalue + j) + pv);
+    for (int c = 0; pmoment && c < D; c++) store(pmoment + c * pld + j, vfma(partner_scale, pm[c], load(pmoment + c * pld + j)));
+  }
+}
+
+/* Sources [j, j1), at most a tile, against the G queries: the full vectors in two passes,
+   the kernel values into a buffer, then the sums (the sums' 3 G + 3 accumulators are then
+   not live through the exponentials, as they are in symmetric_step, which spilled a third
+   of its instructions on AVX2's 16 registers), then the last partial vector. */
 INLINE void symmetric_span(DSKernelType type, int D, int G, vreal a_units, vreal partner_scale, const DSBlock *s, PetscInt j, PetscInt j1, const PetscReal (*z)[3], vreal *v, vreal (*m)[3], DSKernelSums *partner)
 {
-  if (G == SYMMETRIC_GROUP) {
-    vreal          kb[SYMMETRIC_TILE / LANES][SYMMETRIC_GROUP]; /* 8 KB */
-    const PetscInt nv = (j1 - j) / LANES;
-    for (PetscInt e = 0; e < nv; e++) {
-      vreal sx[3];
-      for (int c = 0; c < D; c++) sx[c] = load(s->x + c * s->ld + j + e * LANES);
-      for (int g = 0; g < G; g++) {
-        kb[e][g] = splat(0);
-        for (int c = 0; c < D; c++) {
-          const vreal d = splat(z[g][c]) - sx[c];
-          kb[e][g]      = vfma(d, d, kb[e][g]);
-        }
-      }
-      kernel_values_n(type, G, a_units, kb[e]);
-    }
-    for (PetscInt e = 0; e < nv; e++)
-      for (int g = 0; g < G; g++) v[g] += kb[e][g];
-    {
-      PetscReal *const pvalue = partner->value, *const pmoment = partner->moment;
-      const PetscInt   pld    = partner->ld;
-      for (PetscInt e = 0; e < nv; e++, j += LANES) {
-        vreal sx[3], pv = splat(0), pm[3] = {splat(0), splat(0), splat(0)};
-        for (int c = 0; c < D; c++) sx[c] = load(s->x + c * s->ld + j);
-        for (int g = 0; g < G; g++) {
-          pv += kb[e][g];
-          for (int c = 0; c < D; c++) {
-            const vreal d = sx[c] - splat(z[g][c]); /* s - z: the sums subtract k (s - z) */
-            m[g][c] = vfnma(kb[e][g], d, m[g][c]), pm[c] = vfnma(kb[e][g], d, pm[c]);
-          }
-        }
-        store(pvalue + j, load(pvalue + j) + pv);
-        for (int c = 0; pmoment && c < D; c++) store(pmoment + c * pld + j, vfma(partner_scale, pm[c], load(pmoment + c * pld + j)));
-      }
-    }
-  }
-  for (; j + LANES <= j1; j += LANES) symmetric_step(type, D, G, a_units, partner_scale, s, j, LANES, z, v, m, partner);
-  if (j < j1) symmetric_step_any(type, D, G, a_units, partner_scale, s, j, (int)(j1 - j), z, v, m, partner);
+  vreal          k[SYMMETRIC_TILE / LANES][SYMMETRIC_GROUP]; /* 8 KB */
+  const PetscInt nv = (j1 - j) / LANES;
+
+  symmetric_values(type, D, G, a_units, s, j, nv, z, k);
+  symmetric_add(D, G, partner_scale, s, j, nv, z, (const vreal(*)[SYMMETRIC_GROUP])k, v, m, partner);
+  j += nv * LANES;
+  if (j < j1) symmetric_step(type, D, G, a_units, partner_scale, s, j, (int)(j1 - j), z, v, m, partner);
 }
 
 /* The queries [i0, i0 + G) against the source tile [j0, j1): together over the sources all
@@ -273,7 +282,7 @@ INLINE void symmetric_queries(DSKernelType type, int D, int G, vreal a_units, Pe
   symmetric_span(type, D, G, a_units, partner_scale, s, shared, j1, (const PetscReal(*)[3])z, v, m, partner);
   for (int g = 0; diagonal && g < G; g++) {
     for (PetscInt j = PetscMax(j0, i0 + g + 1); j < shared; j += LANES)
-      symmetric_step_any(type, D, 1, a_units, partner_scale, s, j, (int)PetscMin(LANES, shared - j), (const PetscReal(*)[3])&z[g], &v[g], &m[g], partner);
+      symmetric_step(type, D, 1, a_units, partner_scale, s, j, (int)PetscMin(LANES, shared - j), (const PetscReal(*)[3])&z[g], &v[g], &m[g], partner);
   }
   for (int g = 0; g < G; g++) {
     for (int c = 0; c < D; c++) moment[c] = lane_sum(m[g][c]);
