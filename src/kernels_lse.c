@@ -56,8 +56,9 @@ INLINE PetscReal span_max(DSSinkhornCost cost, int D, vreal a_units, const DSBlo
    m[0..D), and the lane-wise maximum of the exponents u to *top. */
 INLINE void span_sums(DSSinkhornCost cost, int D, vreal a_units, vreal shift, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, vreal *v, vreal *m, vreal *top)
 {
-  vreal d[D], gradient;
+  vreal d[D], gradient, sum[D]; /* the moments in local accumulators, which stay in registers */
 
+  for (int c = 0; m && c < D; c++) sum[c] = m[c];
   for (PetscInt j = j0; j < j1; j += LANES) {
     const vreal u = lse_exponents(cost, D, a_units, s, j, (int)PetscMin(LANES, j1 - j), z, d, &gradient);
     const vreal k = exp2_units(u - shift);
@@ -65,9 +66,10 @@ INLINE void span_sums(DSSinkhornCost cost, int D, vreal a_units, vreal shift, co
     *v += k;
     if (m) {
       const vreal kg = k * gradient;
-      for (int c = 0; c < D; c++) m[c] = vfma(kg, d[c], m[c]);
+      for (int c = 0; c < D; c++) sum[c] = vfma(kg, d[c], sum[c]);
     }
   }
+  for (int c = 0; m && c < D; c++) m[c] = sum[c];
 }
 
 /* The terms of query z over the sources [t0, t1) but `self` (an index outside the range
@@ -83,7 +85,10 @@ INLINE PetscReal tile_sums(DSSinkhornCost cost, int D, vreal a_units, PetscReal 
   *v = splat(0);
   if (m)
     for (int c = 0; c < D; c++) m[c] = splat(0);
-  for (int r = 0; r < count; r++) span_sums(cost, D, a_units, splat(m_units), s, range[2 * r], range[2 * r + 1], z, v, m, &top);
+  for (int r = 0; r < count; r++) { /* a copy of the loop with moments, one without: neither tests for them */
+    if (m) span_sums(cost, D, a_units, splat(m_units), s, range[2 * r], range[2 * r + 1], z, v, m, &top);
+    else span_sums(cost, D, a_units, splat(m_units), s, range[2 * r], range[2 * r + 1], z, v, NULL, &top);
+  }
   for (int l = 0; l < LANES; l++) largest = PetscMax(largest, top[l]);
   return largest;
 }
@@ -99,7 +104,7 @@ INLINE void raise_shift(DSLseSums *sums, int D, PetscInt i, PetscReal old_units,
   sums->max[i] = m_units / UNITS_PER_NAT;
 }
 
-INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscBool moments, PetscReal epsilon, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSLseSums *sums)
+INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscReal epsilon, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSLseSums *sums)
 {
   const vreal a_units = splat(-UNITS_PER_NAT / (cost == DS_SINKHORN_COST_SQUARED ? 2 * epsilon : epsilon));
 
@@ -108,7 +113,7 @@ INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscBool moments, PetscRea
     for (PetscInt i = 0; i < q->n; i++) {
       const PetscInt self = exclude ? q->start + i - s->start : -1;
       PetscReal      z[D], m_units = sums->max[i] * UNITS_PER_NAT, largest;
-      vreal          v, m[D], *moment = moments ? m : NULL; /* a constant in each compiled copy */
+      vreal          v, m[D], *moment = sums->moment ? m : NULL;
 
       for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
       if (m_units == -INFINITY) { /* the first terms: the shift starts at their exact maximum */
@@ -135,8 +140,7 @@ INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscBool moments, PetscRea
 
 void DS_ISA_ENTRY(ds_kernel_lse_sums)(DSSinkhornCost cost, PetscReal epsilon, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSLseSums *sums)
 {
-#define DS_LSE_SUMS(COST, D) \
-  (sums->moment ? lse_sums_for(COST, D, PETSC_TRUE, epsilon, query, source, exclude_same_index, sums) : lse_sums_for(COST, D, PETSC_FALSE, epsilon, query, source, exclude_same_index, sums))
+#define DS_LSE_SUMS(COST, D) lse_sums_for(COST, D, epsilon, query, source, exclude_same_index, sums)
   if (cost == DS_SINKHORN_COST_SQUARED) DS_VECTOR_DISPATCH_DIM(DS_SINKHORN_COST_SQUARED, query->dim, DS_LSE_SUMS)
   else DS_VECTOR_DISPATCH_DIM(DS_SINKHORN_COST_EUCLIDEAN, query->dim, DS_LSE_SUMS)
 #undef DS_LSE_SUMS
