@@ -204,12 +204,28 @@ INLINE vreal exp2_units(vreal u)
   return u;
 }
 
+/* The argument of a gaussian or laplace kernel for the n vectors of squared distances
+   r2[0..n), in place: r^2 (gaussian) or r (laplace), so that k = 2^(log2_scale x). */
+INLINE void kernel_arguments_n(DSKernelType type, int n, vreal *r2)
+{
+  if (type == DS_KERNEL_LAPLACE)
+    for (int w = 0; w < n; w++) r2[w] = vsqrt(r2[w]);
+}
+
+/* Kernel values k = 2^(log2_scale x) for the n vectors of kernel arguments x[0..n)
+   (kernel_arguments_n), in place; a_units = EXP2_UNITS log2_scale. */
+INLINE void kernel_values_of_arguments_n(int n, vreal a_units, vreal *x)
+{
+  for (int w = 0; w < n; w++) x[w] *= a_units;
+  exp2_units_n(n, x);
+}
+
 /* Kernel values k = k(r) of a gaussian or laplace kernel for the n vectors of squared
    distances r2[0..n), in place; a_units = EXP2_UNITS log2_scale. */
 INLINE void kernel_values_n(DSKernelType type, int n, vreal a_units, vreal *r2)
 {
-  for (int w = 0; w < n; w++) r2[w] = a_units * (type == DS_KERNEL_GAUSSIAN ? r2[w] : vsqrt(r2[w]));
-  exp2_units_n(n, r2);
+  kernel_arguments_n(type, n, r2);
+  kernel_values_of_arguments_n(n, a_units, r2);
 }
 
 /* Kernel values of one vector of squared distances r2 (kernel_values_n). */
@@ -219,13 +235,20 @@ INLINE vreal kernel_values(DSKernelType type, vreal a_units, vreal r2)
   return r2;
 }
 
-/* Squared distances of query z to the sources [j, j + live), live <= LANES, with the
-   differences z - s_j in d[0..D); lanes past `live` hold the query itself (distance 0). */
+/* The differences z - s_j of query z and the sources [j, j + live), live <= LANES, in
+   d[0..D); lanes past `live` hold the query itself (difference 0). */
+INLINE void fused_differences(int D, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *d)
+{
+  for (int c = 0; c < D; c++) d[c] = splat(z[c]) - (live == LANES ? load(s->x + c * s->ld + j) : load_partial(s->x + c * s->ld + j, live, z[c]));
+}
+
+/* Squared distances of query z to the sources [j, j + live), with the differences
+   (fused_differences). */
 INLINE vreal fused_distances(int D, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *d)
 {
   vreal r2;
 
-  for (int c = 0; c < D; c++) d[c] = splat(z[c]) - (live == LANES ? load(s->x + c * s->ld + j) : load_partial(s->x + c * s->ld + j, live, z[c]));
+  fused_differences(D, s, j, live, z, d);
   r2 = d[0] * d[0];
   for (int c = 1; c < D; c++) r2 = vfma(d[c], d[c], r2);
   return r2;
@@ -278,34 +301,58 @@ INLINE vreal vone_where(vint mask) { return vselect(mask, splat(1), splat(0)); }
 
 /* Source vectors the fused loop computes together, their exponentials interleaved step by
    step: one vector's chain of dependent instructions (about 80 cycles) is longer than the
-   core's scheduler can hide. AVX2 (Zen 3): 4; AVX-512 keeps 1, as tuned. */
-#define FUSED_GROUP (LANES == 8 ? 1 : 4)
+   core's scheduler can hide. AVX2 (Zen 3): 4 for the gaussian, 2 for laplace, whose square
+   roots the loop computes a group ahead; AVX-512 keeps 1, as tuned. */
+#define FUSED_GROUP(type) (LANES == 8 ? 1 : (type) == DS_KERNEL_LAPLACE ? 2 : 4)
 
-/* n vectors of the fused micro-kernel: query z against the sources
-   [j, j + (n - 1) LANES + live), live <= LANES in the last vector, adding the kernel
-   values k (0 in the lanes past `live`) to v and k (z - s_j) to m. */
-INLINE void fused_steps(DSKernelType type, int D, int n, vreal a_units, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *v, vreal *m)
+/* The kernel arguments x[0..n) (kernel_arguments_n) of query z and n source vectors from
+   j, live <= LANES sources in the last; lanes past `live` hold the query itself. */
+INLINE void fused_arguments(DSKernelType type, int D, int n, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *x)
 {
-  vreal d[EXP2_GROUP_MAX][3], k[EXP2_GROUP_MAX];
+  vreal d[3];
 
-  for (int w = 0; w < n; w++) k[w] = fused_distances(D, s, j + w * LANES, w == n - 1 ? live : LANES, z, d[w]);
-  kernel_values_n(type, n, a_units, k);
-  if (live < LANES) k[n - 1] *= live_lanes(live);
+  for (int w = 0; w < n; w++) x[w] = fused_distances(D, s, j + w * LANES, w == n - 1 ? live : LANES, z, d);
+  kernel_arguments_n(type, n, x);
+}
+
+/* Adds the kernel values of the n source vectors from j to v and k (z - s_j) to m, from
+   their kernel arguments x[0..n) (fused_arguments, overwritten); the differences z - s_j
+   are computed again here, which keeps them out of registers between the two. */
+INLINE void fused_add(int D, int n, vreal a_units, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *x, vreal *v, vreal *m)
+{
+  kernel_values_of_arguments_n(n, a_units, x);
+  if (live < LANES) x[n - 1] *= live_lanes(live);
   for (int w = 0; w < n; w++) {
-    *v += k[w];
-    for (int c = 0; c < D; c++) m[c] = vfma(k[w], d[w][c], m[c]);
+    vreal d[3];
+    fused_differences(D, s, j + w * LANES, w == n - 1 ? live : LANES, z, d);
+    *v += x[w];
+    for (int c = 0; c < D; c++) m[c] = vfma(x[w], d[c], m[c]);
   }
 }
 
 /* Adds to value and moment[0..D) the fused sums of query z over sources [j0, j1):
-   sum_j k and sum_j k (z - s_j). */
+   sum_j k and sum_j k (z - s_j). Whole groups are software-pipelined: the next group's
+   kernel arguments (with laplace's square roots, 9 cycles each on Zen 3's divider) are
+   computed before the current group's exponentials, so the core overlaps them. */
 INLINE void fused_span(DSKernelType type, int D, vreal a_units, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal *value, PetscReal *moment)
 {
-  vreal    v = splat(0), m[3] = {splat(0), splat(0), splat(0)};
-  PetscInt j = j0;
+  const int G = FUSED_GROUP(type), step = G * LANES;
+  vreal     v = splat(0), m[3] = {splat(0), splat(0), splat(0)}, next[EXP2_GROUP_MAX];
+  PetscInt  j = j0;
 
-  for (; j + FUSED_GROUP * LANES <= j1; j += FUSED_GROUP * LANES) fused_steps(type, D, FUSED_GROUP, a_units, s, j, LANES, z, &v, m);
-  for (; j < j1; j += LANES) fused_steps(type, D, 1, a_units, s, j, (int)PetscMin(LANES, j1 - j), z, &v, m);
+  if (j + step <= j1) fused_arguments(type, D, G, s, j, LANES, z, next);
+  for (; j + step <= j1; j += step) {
+    vreal x[EXP2_GROUP_MAX];
+    for (int w = 0; w < G; w++) x[w] = next[w];
+    if (j + 2 * step <= j1) fused_arguments(type, D, G, s, j + step, LANES, z, next);
+    fused_add(D, G, a_units, s, j, LANES, z, x, &v, m);
+  }
+  for (; j < j1; j += LANES) {
+    const int live = (int)PetscMin(LANES, j1 - j);
+    vreal     x;
+    fused_arguments(type, D, 1, s, j, live, z, &x);
+    fused_add(D, 1, a_units, s, j, live, z, &x, &v, m);
+  }
   *value += lane_sum(v);
   for (int c = 0; c < D; c++) moment[c] += lane_sum(m[c]);
 }
