@@ -206,21 +206,32 @@ static __attribute__((noinline, noclone)) void symmetric_step(DSKernelType type,
   }
 }
 
+/* The kernel arguments (kernel_arguments_n) of the G queries z and the source vector at j. */
+INLINE void symmetric_arguments(DSKernelType type, int D, int G, const DSBlock *s, PetscInt j, const PetscReal (*z)[3], vreal *x)
+{
+  vreal sx[3];
+
+  for (int c = 0; c < D; c++) sx[c] = load(s->x + c * s->ld + j);
+  for (int g = 0; g < G; g++) {
+    x[g] = splat(0);
+    for (int c = 0; c < D; c++) {
+      const vreal d = splat(z[g][c]) - sx[c];
+      x[g]          = vfma(d, d, x[g]);
+    }
+  }
+  kernel_arguments_n(type, G, x);
+}
+
 /* The kernel values k[e][g] of the G queries z against the nv full source vectors from j:
-   distances and exponentials only (symmetric_span's first pass). */
+   distances and exponentials only (symmetric_span's first pass), software-pipelined as
+   the fused loop is: the next vector's arguments (laplace's square roots) before the
+   current one's exponentials. */
 INLINE void symmetric_values(DSKernelType type, int D, int G, vreal a_units, const DSBlock *s, PetscInt j, PetscInt nv, const PetscReal (*z)[3], vreal (*k)[SYMMETRIC_GROUP])
 {
+  if (nv > 0) symmetric_arguments(type, D, G, s, j, z, k[0]);
   for (PetscInt e = 0; e < nv; e++) {
-    vreal sx[3];
-    for (int c = 0; c < D; c++) sx[c] = load(s->x + c * s->ld + j + e * LANES);
-    for (int g = 0; g < G; g++) {
-      k[e][g] = splat(0);
-      for (int c = 0; c < D; c++) {
-        const vreal d = splat(z[g][c]) - sx[c];
-        k[e][g]       = vfma(d, d, k[e][g]);
-      }
-    }
-    kernel_values_n(type, G, a_units, k[e]);
+    if (e + 1 < nv) symmetric_arguments(type, D, G, s, j + (e + 1) * LANES, z, k[e + 1]);
+    kernel_values_of_arguments_n(G, a_units, k[e]);
   }
 }
 
