@@ -453,13 +453,32 @@ INLINE void wide_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, co
   PetscCallAbort(PETSC_COMM_SELF, PetscFree(scratch));
 }
 
+/* fused_sums for one kernel type and dimension, compiled as a function of its own (NAME):
+   inlined into the dispatching function, its loop shared the registers with that
+   function's hoisted invariants (gaussian d = 2 on AVX2: 41 stack references per 4 vectors
+   against 21, and 5 to 12% slower at d = 1 to 3). */
+#define DS_FUSED_SUMS_FUNCTION(NAME, TYPE, D) \
+  static __attribute__((noinline)) void NAME(const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc) \
+  { \
+    fused_sums(TYPE, D, K, q, s, exclude, moment_scale, acc); \
+  }
+DS_FUSED_SUMS_FUNCTION(fused_sums_gaussian_1, DS_KERNEL_GAUSSIAN, 1)
+DS_FUSED_SUMS_FUNCTION(fused_sums_gaussian_2, DS_KERNEL_GAUSSIAN, 2)
+DS_FUSED_SUMS_FUNCTION(fused_sums_gaussian_3, DS_KERNEL_GAUSSIAN, 3)
+DS_FUSED_SUMS_FUNCTION(fused_sums_laplace_1, DS_KERNEL_LAPLACE, 1)
+DS_FUSED_SUMS_FUNCTION(fused_sums_laplace_2, DS_KERNEL_LAPLACE, 2)
+DS_FUSED_SUMS_FUNCTION(fused_sums_laplace_3, DS_KERNEL_LAPLACE, 3)
+#undef DS_FUSED_SUMS_FUNCTION
+
 /* The fused (d <= 3) or the wide micro-kernel for one kernel type. */
 INLINE void vector_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
 {
+  const PetscBool gaussian = type == DS_KERNEL_GAUSSIAN ? PETSC_TRUE : PETSC_FALSE;
+
   switch (q->dim) {
-  case 1: fused_sums(type, 1, K, q, s, exclude, moment_scale, acc); break;
-  case 2: fused_sums(type, 2, K, q, s, exclude, moment_scale, acc); break;
-  case 3: fused_sums(type, 3, K, q, s, exclude, moment_scale, acc); break;
+  case 1: (gaussian ? fused_sums_gaussian_1 : fused_sums_laplace_1)(K, q, s, exclude, moment_scale, acc); break;
+  case 2: (gaussian ? fused_sums_gaussian_2 : fused_sums_laplace_2)(K, q, s, exclude, moment_scale, acc); break;
+  case 3: (gaussian ? fused_sums_gaussian_3 : fused_sums_laplace_3)(K, q, s, exclude, moment_scale, acc); break;
   default: wide_sums(type, K, q, s, exclude, moment_scale, acc); break;
   }
 }
