@@ -44,10 +44,13 @@ ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine 2>/dev/null)),)
 else
   KERNEL_ISAS ?= generic
 endif
-# The generic level, for x86-64 CPUs without AVX2, needs no ISA flag (its vectors are one
-# SSE2 register, 2 doubles); it compiles at -O2: its three files take 13.5 s instead of 19.7
-# s at -O3, and a clean make has to fit in 50 s on 2 cores (the kernel files are 80 s of CPU).
-ISA_FLAGS_generic := -O2
+# The generic level, for x86-64 CPUs without AVX2 and the only level elsewhere, needs no ISA
+# flag (its vectors are one SSE2 register, 2 doubles); it compiles at -O2, since a clean make
+# has to fit in 50 s on 2 cores (the kernel files are 80 s of CPU), with -fpeel-loops: -O2
+# alone leaves the loops over the few vectors of a group rolled, their arrays on the stack,
+# and ran the pair loops 1.4 to 3 times slower (doc/performance.md). Its three files: 12.5 s
+# at -O2, 15.1 s with -fpeel-loops, 17.3 s at -O3.
+ISA_FLAGS_generic := -O2 -fpeel-loops
 ISA_FLAGS_avx2    := -march=x86-64-v3
 ISA_FLAGS_avx512  := -march=x86-64-v4
 KERNEL_OBJECTS := $(foreach isa,$(KERNEL_ISAS),$(patsubst src/%.c,$(BUILD)/src/%.$(isa).o,$(KERNEL_SOURCES)))
