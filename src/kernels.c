@@ -177,19 +177,15 @@ INLINE void fused_sums(DSKernelType type, int D, const DSKernel *K, const DSBloc
    its m[g]; the same values summed over the queries in registers and added once to the
    sources' partner sums: the value, and the moments times partner_scale (the pair's moment
    seen from the source, -1, times the scale the query moments get at the end). Lanes past
-   `live` hold z[0]'s coordinates and are set to 0 by a select (NaN-safe). Compiled once for
+   `live` hold each query's own coordinates and are set to 0 by a select (NaN-safe). Compiled once for
    any kernel, dimension, group and lane count: it serves the partial vectors at the ends
    of spans and the diagonal's triangle, the full vectors being symmetric_span's two
    passes. */
 static __attribute__((noinline, noclone)) void symmetric_step(DSKernelType type, int D, int G, vreal a_units, vreal partner_scale, const DSBlock *s, PetscInt j, int live, const PetscReal (*z)[3], vreal *v, vreal (*m)[3], DSKernelSums *partner)
 {
-  vreal sx[3], pv = splat(0), pm[3] = {splat(0), splat(0), splat(0)}, d[SYMMETRIC_GROUP][3], k[SYMMETRIC_GROUP];
+  vreal pv = splat(0), pm[3] = {splat(0), splat(0), splat(0)}, d[SYMMETRIC_GROUP][3], k[SYMMETRIC_GROUP];
 
-  for (int c = 0; c < D; c++) sx[c] = live == LANES ? load(s->x + c * s->ld + j) : load_partial(s->x + c * s->ld + j, live, z[0][c]);
-  for (int g = 0; g < G; g++) {
-    k[g] = splat(0);
-    for (int c = 0; c < D; c++) d[g][c] = splat(z[g][c]) - sx[c], k[g] = vfma(d[g][c], d[g][c], k[g]);
-  }
+  for (int g = 0; g < G; g++) k[g] = fused_distances(D, s, j, live, z[g], d[g]);
   kernel_values_n(type, G, a_units, k); /* the G queries' exponentials interleaved */
   for (int g = 0; g < G; g++) {
     if (live < LANES) k[g] = vselect(live_lanes(live) > splat(0), k[g], splat(0));
@@ -209,16 +205,9 @@ static __attribute__((noinline, noclone)) void symmetric_step(DSKernelType type,
 /* The kernel arguments (kernel_arguments_n) of the G queries z and the source vector at j. */
 INLINE void symmetric_arguments(DSKernelType type, int D, int G, const DSBlock *s, PetscInt j, const PetscReal (*z)[3], vreal *x)
 {
-  vreal sx[3];
+  vreal d[3];
 
-  for (int c = 0; c < D; c++) sx[c] = load(s->x + c * s->ld + j);
-  for (int g = 0; g < G; g++) {
-    x[g] = splat(0);
-    for (int c = 0; c < D; c++) {
-      const vreal d = splat(z[g][c]) - sx[c];
-      x[g]          = vfma(d, d, x[g]);
-    }
-  }
+  for (int g = 0; g < G; g++) x[g] = fused_distances(D, s, j, LANES, z[g], d);
   kernel_arguments_n(type, G, x);
 }
 
