@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "ds_test.h"
 #include "ds_init.h"
 
@@ -71,6 +72,15 @@ static void write_files(Files *f, PetscInt n, PetscInt c, PetscInt m, PetscInt d
     PetscFree(w);
   }
   PetscFree(neg);
+}
+
+/* Removes a case's files once every rank has read them. */
+static void remove_files(const Files *f)
+{
+  MPI_Barrier(PETSC_COMM_WORLD);
+  if (PetscGlobalRank != 0) return;
+  unlink(f->negatives);
+  for (int set = 0; set < 3; set++) unlink(f->weights[set]);
 }
 
 /* Options of a case; with_columns adds the negatives and the three weights files. */
@@ -331,6 +341,7 @@ START_TEST(joint_floors_match_dense_brute_force)
             free_columns(&cl);
             ds_test_run_teardown(&run);
           }
+    remove_files(&files);
   }
 }
 END_TEST
@@ -372,6 +383,7 @@ START_TEST(multitemperature_floors_match_dense_brute_force)
           free_columns(&cl);
           ds_test_run_teardown(&run);
         }
+  remove_files(&files);
 }
 END_TEST
 
@@ -404,6 +416,7 @@ START_TEST(exact_joint_unit_weights_are_bit_identical)
     ds_test_run_teardown(&plain);
     ds_test_run_teardown(&weighted);
   }
+  remove_files(&files);
 }
 END_TEST
 
@@ -470,6 +483,7 @@ START_TEST(underflowed_rows_under_each_floor)
     free_columns(&cl);
     ds_test_run_teardown(&run);
   }
+  remove_files(&files);
 }
 END_TEST
 
