@@ -15,6 +15,7 @@ typedef struct {
   PetscReal    inv_h;  /* 1 / h */
   PetscReal    inv_h2; /* 1 / h^2 */
   PetscReal    log2_scale; /* k = 2^(log2_scale r^2) (gaussian) or 2^(log2_scale r) (laplace); NAN for imq */
+  int          imq_halves; /* imq: 2 beta when it is an integer from 1 to 4 (the pair loops' square-root path), else 0 (pow) */
 } DSKernel;
 
 /* What each pair (z_i, s_j) contributes: f = k (value-weighted, for kernel-weighted means)

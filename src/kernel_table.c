@@ -16,6 +16,7 @@ void ds_kernel_setup(DSKernelType type, PetscReal h, PetscReal beta, DSKernel *k
   /* k = 2^(log2_scale r^2) gaussian, 2^(log2_scale r) laplace: log2(e) folded in once;
      imq (a power, not an exponential) has none. */
   kernel->log2_scale = type == DS_KERNEL_GAUSSIAN ? -0.5 * kernel->inv_h2 * M_LOG2E : type == DS_KERNEL_LAPLACE ? -kernel->inv_h * M_LOG2E : NAN;
+  kernel->imq_halves = type == DS_KERNEL_IMQ && 2 * beta == floor(2 * beta) && 2 * beta >= 1 && 2 * beta <= 4 ? (int)(2 * beta) : 0;
 }
 
 PetscReal ds_kernel_gradient_factor(const DSKernel *kernel, PetscReal r)

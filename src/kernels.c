@@ -49,7 +49,7 @@ PetscReal DS_ISA_ENTRY(ds_kernel_value)(const DSKernel *kernel, PetscReal r)
   switch (kernel->type) {
   case DS_KERNEL_GAUSSIAN:
   case DS_KERNEL_LAPLACE: return exp2_units(splat(EXP2_UNITS * kernel->log2_scale) * splat(kernel->type == DS_KERNEL_GAUSSIAN ? r * r : r))[0];
-  case DS_KERNEL_IMQ: return pow(1.0 + r * r * kernel->inv_h2, -kernel->beta);
+  case DS_KERNEL_IMQ: return imq_values(kernel, splat(r * r))[0];
   }
   return NAN;
 }
@@ -68,25 +68,23 @@ INLINE void tile_distances(const DSBlock *q, PetscInt i, const DSBlock *s, Petsc
   }
 }
 
-/* k[j] = k(r_j) for the n squared distances r2[j] of a gaussian or laplace kernel. */
-INLINE void kernel_value_array(DSKernelType type, const DSKernel *K, PetscInt n, const PetscReal *restrict r2, PetscReal *restrict k)
+/* Kernel values of one vector of squared distances r2, any kernel. */
+INLINE vreal any_kernel_values(DSKernelType type, const DSKernel *K, vreal a_units, vreal r2)
 {
-  const vreal a_units = splat(EXP2_UNITS * K->log2_scale);
-  PetscInt    j   = 0;
-
-  for (; j + LANES <= n; j += LANES) store(k + j, kernel_values(type, a_units, load(r2 + j)));
-  if (j < n) {
-    const vreal v = kernel_values(type, a_units, load_partial(r2 + j, (int)(n - j), 0));
-    for (PetscInt l = 0; l < n - j; l++) k[j + l] = v[l];
-  }
+  return type == DS_KERNEL_IMQ ? imq_values(K, r2) : kernel_values(type, a_units, r2);
 }
 
-/* Kernel values k of a tile from its squared distances r2. */
+/* Kernel values k of a tile from its n squared distances r2. */
 INLINE void tile_values(DSKernelType type, const DSKernel *K, PetscInt n, const PetscReal *restrict r2, PetscReal *restrict k)
 {
-  if (type == DS_KERNEL_IMQ)
-    for (PetscInt j = 0; j < n; j++) k[j] = pow(1.0 + K->inv_h2 * r2[j], -K->beta);
-  else kernel_value_array(type, K, n, r2, k);
+  const vreal a_units = splat(EXP2_UNITS * K->log2_scale);
+  PetscInt    j       = 0;
+
+  for (; j + LANES <= n; j += LANES) store(k + j, any_kernel_values(type, K, a_units, load(r2 + j)));
+  if (j < n) {
+    const vreal v = any_kernel_values(type, K, a_units, load_partial(r2 + j, (int)(n - j), 0));
+    for (PetscInt l = 0; l < n - j; l++) k[j + l] = v[l];
+  }
 }
 
 /* Kernel values k and pair weights f of a tile from its squared distances r2. */

@@ -1,7 +1,7 @@
 /* The floored modes' pair loops (ds_kernels_floor.h) on the vector layer of the micro-kernels
    (kernels_vector.h): per query, the source block a vector of LANES sources at a time,
-   distances clamped by the rule, kernel values (the micro-kernels' exponential; imq by pow
-   lane by lane), then the floored affinities and their sums in registers. The self pair is
+   distances clamped by the rule, kernel values (the micro-kernels' exponential and imq
+   power, kernels_vector.h), then the floored affinities and their sums in registers. The self pair is
    split off the vector loop, as in the fused micro-kernel, and added on its own at the
    rule's self distance (its difference z - s is 0, so it adds to the value sums only). */
 #include "kernels_vector.h"
@@ -35,11 +35,8 @@ INLINE vreal rule_values(DSKernelType type, int D, const RuleValues *rv, const D
   vreal       k;
 
   if (type == DS_KERNEL_IMQ) {
-    k = splat(0); /* lane by lane below; GCC warns of a vector written lane by lane otherwise */
-    for (int l = 0; l < LANES; l++) {
-      k[l] = pow(1.0 + r2[l] * rv->kernel->inv_h2, -rv->kernel->beta);
-      k[l] = k[l] < KERNEL_SMALLEST ? 0.0 : k[l];
-    }
+    k = imq_values(rv->kernel, r2);
+    k = vselect(k < splat(KERNEL_SMALLEST), splat(0), k);
   } else k = kernel_values(type, rv->a_units, r2);
   return live < LANES ? k * live_lanes(live) : k;
 }

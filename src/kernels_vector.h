@@ -220,6 +220,26 @@ INLINE void kernel_values_of_arguments_n(int n, vreal a_units, vreal *x)
   exp2_units_n(n, x);
 }
 
+/* Values k = x^(-beta), x = 1 + r^2 / h^2, of the imq kernel K for one vector of squared
+   distances r2. When 2 beta is an integer from 1 to 4 (K->imq_halves; beta = 1/2 by
+   default): 1 / (sqrt(x) x^m) for odd 2 beta = 2 m + 1, 1 / x^m for even 2 beta = 2 m, by
+   the square root, products and one division, each rounded once: at most 3 roundings (test
+   imq_values_within_rounding_bound). Any other beta: pow, lane by lane. */
+INLINE vreal imq_values(const DSKernel *K, vreal r2)
+{
+  const vreal x = splat(1) + splat(K->inv_h2) * r2;
+  vreal       p;
+
+  if (!K->imq_halves) {
+    p = splat(0); /* lane by lane below; GCC warns of a vector written lane by lane otherwise */
+    for (int l = 0; l < LANES; l++) p[l] = pow(x[l], -K->beta);
+    return p;
+  }
+  p = K->imq_halves % 2 ? vsqrt(x) : splat(1);
+  for (int m = 2; m <= K->imq_halves; m += 2) p *= x;
+  return splat(1) / p;
+}
+
 /* Kernel values k = k(r) of a gaussian or laplace kernel for the n vectors of squared
    distances r2[0..n), in place; a_units = EXP2_UNITS log2_scale. */
 INLINE void kernel_values_n(DSKernelType type, int n, vreal a_units, vreal *r2)
