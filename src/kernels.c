@@ -388,18 +388,6 @@ INLINE void wide_block(DSKernelType type, vreal a_units, const PetscReal *z, con
   wide_moments(z, s, j, moments, (const vreal(*)[WIDE_VECTORS])k, m);
 }
 
-/* dst[0, n) = src[0, n) and dst[n, padded) = 0, padded a multiple of LANES, by vector
-   loads and stores: a tile row is 128 to 2048 bytes, and GCC compiles memcpy of a variable
-   length to `rep movsq`, whose start-up took 46% of the wide loop's time at d = 64. */
-INLINE void copy_padded(PetscReal *dst, const PetscReal *src, PetscInt n, PetscInt padded)
-{
-  PetscInt l = 0;
-
-  for (; l + LANES <= n; l += LANES) store(dst + l, load(src + l));
-  if (l < n) store(dst + l, load_partial(src + l, (int)(n - l), 0)), l += LANES;
-  for (; l < padded; l += LANES) store(dst + l, splat(0));
-}
-
 /* The wide micro-kernel for a gaussian or laplace kernel and any number of coordinates,
    blocked as a matrix product: panels of WIDE_PANEL queries (coordinates copied
    contiguously, padded to whole register blocks with copies of the last query; sums in

@@ -5,49 +5,108 @@
    2^((u - shift) / EXP2_UNITS) by the micro-kernels' exp2_units. Per tile of sources and
    query point, one sweep adds the terms with the query's shift and tracks the tile's
    largest exponent; only when that exceeds the shift by more than RAISE_LIMIT (terms
-   beyond 2^900) is the shift raised to it, the sums rescaled and the tile swept again. A query's first tile sets the shift to its exact
-   maximum first (one sweep of distances and a vector maximum). So after the first tile a
-   pass costs one sweep: the shift is the largest exponent seen up to 900 binary orders,
-   no term overflows, and no term that matters underflows. */
+   beyond 2^900) is the shift raised to it, the sums rescaled and the tile swept again. A
+   query's first tile sets the shift to its exact maximum first (one sweep of distances and
+   a vector maximum). So after the first tile a pass costs one sweep: the shift is the
+   largest exponent seen up to 900 binary orders, no term overflows, and no term that
+   matters underflows.
+   Each tile is copied to a buffer, its rows a cache line longer than the tile (a block's
+   rows are usually a power of two apart and fell in the same sets of the first-level
+   cache), and sized to that cache for any d; a sweep takes LSE_GROUP source vectors at a
+   time, their squared distances in registers over every coordinate and the differences
+   formed again for the moments, so that d > 3 keeps no vector per coordinate. */
 #include "kernels_vector.h"
 #include "ds_kernels_lse.h"
 
-#define TILE        512                /* sources per tile: a swept-again tile is still in the first-level cache */
+#define TILE        512   /* sources per tile at most */
+#define TILE_MIN    128   /* sources per tile at least: a query's work per tile (its coordinates gathered, its sums reduced) small against its pairs */
+#define TILE_BYTES  32768 /* source coordinates per tile, within those bounds: the first-level cache, so that a tile swept again is still there */
+#define TILE_PAD    8     /* doubles between a tile's rows beyond its length: one cache line, so that rows a power of two long do not fall in the same sets of the cache */
 #define RAISE_LIMIT   (EXP2_UNITS * 900.0)      /* terms up to 2^900 are kept with the current shift */
 #define UNITS_PER_NAT (EXP2_UNITS * M_LOG2E) /* natural exponents to the exponential's units */
 /* The log-weight of the lanes past a span's end: finite (no NaN from inf - inf), far below
    any real exponent, and its 2^(u / EXP2_UNITS) is 0. */
 #define ABSENT (-0x1p1000)
 
-/* Exponents (in the exponential's units) of query z against the sources [j, j + live), live <= LANES: the
-   differences z - s_j in d[0..D), the factor of the cost's gradient on them in *gradient
-   (1 for the squared cost, 1 / r for the euclidean one, 0 at r = 0); lanes past `live` get
-   the exponent of ABSENT. a_units is -UNITS_PER_NAT / eps times 1/2 for the squared cost. */
-INLINE vreal lse_exponents(DSSinkhornCost cost, int D, vreal a_units, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *d, vreal *gradient)
-{
-  const vreal r2 = fused_distances(D, s, j, live, z, d);
-  vreal       w;
+/* Source vectors whose exponentials the sweeps compute together (at most EXP2_GROUP_MAX):
+   independent chains for the core's scheduler, and at d > 3 a query coordinate broadcast
+   once per group. */
+#define LSE_GROUP 4
 
-  if (s->weight) w = live == LANES ? load(s->weight + j) : load_partial(s->weight + j, live, ABSENT);
-  else w = live == LANES ? splat(0) : splat(ABSENT) * (splat(1) - live_lanes(live));
-  w *= splat(UNITS_PER_NAT);
-  if (cost == DS_SINKHORN_COST_SQUARED) {
-    *gradient = splat(1);
-    return vfma(a_units, r2, w);
-  }
-  const vreal r = vsqrt(r2);
-  *gradient     = vselect(r2 > 0, splat(1) / r, splat(0));
-  return vfma(a_units, r, w);
+/* z[c] - s_c for the sources [j, j + live), live <= LANES; 0 in the lanes past `live`. */
+INLINE vreal difference(int c, const DSBlock *s, PetscInt j, int live, const PetscReal *z)
+{
+  const PetscReal *sc = s->x + c * s->ld + j;
+
+  return splat(z[c]) - (live == LANES ? load(sc) : load_partial(sc, live, z[c]));
 }
+
+/* Exponents (in the exponential's units) u[0..n) of query z against the n source vectors
+   from j, live <= LANES sources in the last, and the factor of the cost's gradient on the
+   differences z - s_j in gradient[0..n) (1 for the squared cost, 1 / r for the euclidean
+   one, 0 at r = 0); lanes past `live` get the exponent of ABSENT. The differences are not
+   kept (lse_moments forms them again), so that any d runs with the n squared distances
+   alone in registers. a_units is -UNITS_PER_NAT / eps times 1/2 for the squared cost. */
+INLINE void lse_exponents(DSSinkhornCost cost, int D, int n, vreal a_units, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *u, vreal *gradient)
+{
+  for (int w = 0; w < n; w++) u[w] = splat(0);
+  for (int c = 0; c < D; c++)
+    for (int w = 0; w < n; w++) {
+      const vreal d = difference(c, s, j + w * LANES, w < n - 1 ? LANES : live, z);
+      u[w]          = vfma(d, d, u[w]);
+    }
+  for (int w = 0; w < n; w++) {
+    const int live_w = w < n - 1 ? LANES : live;
+    vreal     weight;
+    if (s->weight) weight = live_w == LANES ? load(s->weight + j + w * LANES) : load_partial(s->weight + j + w * LANES, live_w, ABSENT);
+    else weight = live_w == LANES ? splat(0) : splat(ABSENT) * (splat(1) - live_lanes(live_w));
+    weight *= splat(UNITS_PER_NAT);
+    if (cost == DS_SINKHORN_COST_SQUARED) {
+      gradient[w] = splat(1);
+      u[w]        = vfma(a_units, u[w], weight);
+    } else {
+      const vreal r = vsqrt(u[w]);
+      gradient[w]   = vselect(u[w] > 0, splat(1) / r, splat(0));
+      u[w]          = vfma(a_units, r, weight);
+    }
+  }
+}
+
+/* sum[c] += sum_w kg[w] (z[c] - s_c) over the n source vectors from j (lse_exponents' layout),
+   for the D coordinates. */
+INLINE void lse_moments(int D, int n, const DSBlock *s, PetscInt j, int live, const PetscReal *z, const vreal *kg, vreal *sum)
+{
+  for (int c = 0; c < D; c++) {
+    vreal acc = sum[c];
+    for (int w = 0; w < n; w++) acc = vfma(kg[w], difference(c, s, j + w * LANES, w < n - 1 ? LANES : live, z), acc);
+    sum[c] = acc;
+  }
+}
+
+/* The sources [j0, j1) in groups of LSE_GROUP vectors, then vector by vector, the last
+   partial: STEP(j, n, live) for n vectors from j, live sources in the last. */
+#define LSE_SPAN(j0, j1, STEP) \
+  do { \
+    PetscInt j_ = (j0); \
+    for (; j_ + LSE_GROUP * LANES <= (j1); j_ += LSE_GROUP * LANES) STEP(j_, LSE_GROUP, LANES); \
+    for (; j_ < (j1); j_ += LANES) STEP(j_, 1, (int)PetscMin(LANES, (j1) - j_)); \
+  } while (0)
 
 /* The largest exponent (units) of query z over the sources [j0, j1); -INFINITY for an
    empty range. */
 INLINE PetscReal span_max(DSSinkhornCost cost, int D, vreal a_units, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z)
 {
-  vreal     top = splat(-INFINITY), d[D], gradient;
+  vreal     top = splat(-INFINITY);
   PetscReal m   = -INFINITY;
 
-  for (PetscInt j = j0; j < j1; j += LANES) top = vmax(top, lse_exponents(cost, D, a_units, s, j, (int)PetscMin(LANES, j1 - j), z, d, &gradient));
+#define LSE_MAX_STEP(j, n, live) \
+  do { \
+    vreal u[LSE_GROUP], gradient[LSE_GROUP]; \
+    lse_exponents(cost, D, n, a_units, s, j, live, z, u, gradient); \
+    for (int w = 0; w < (n); w++) top = vmax(top, u[w]); \
+  } while (0)
+  LSE_SPAN(j0, j1, LSE_MAX_STEP);
+#undef LSE_MAX_STEP
   for (int l = 0; l < LANES; l++) m = PetscMax(m, top[l]);
   return m;
 }
@@ -56,19 +115,20 @@ INLINE PetscReal span_max(DSSinkhornCost cost, int D, vreal a_units, const DSBlo
    m[0..D), and the lane-wise maximum of the exponents u to *top. */
 INLINE void span_sums(DSSinkhornCost cost, int D, vreal a_units, vreal shift, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, vreal *v, vreal *m, vreal *top)
 {
-  vreal d[D], gradient, sum[D]; /* the moments in local accumulators, which stay in registers */
+  vreal sum[D]; /* the moments in local accumulators, which stay in registers for small D */
 
   for (int c = 0; m && c < D; c++) sum[c] = m[c];
-  for (PetscInt j = j0; j < j1; j += LANES) {
-    const vreal u = lse_exponents(cost, D, a_units, s, j, (int)PetscMin(LANES, j1 - j), z, d, &gradient);
-    const vreal k = exp2_units(u - shift);
-    *top          = vmax(*top, u);
-    *v += k;
-    if (m) {
-      const vreal kg = k * gradient;
-      for (int c = 0; c < D; c++) sum[c] = vfma(kg, d[c], sum[c]);
-    }
-  }
+#define LSE_SUMS_STEP(j, n, live) \
+  do { \
+    vreal u[LSE_GROUP], k[LSE_GROUP], gradient[LSE_GROUP]; \
+    lse_exponents(cost, D, n, a_units, s, j, live, z, u, gradient); \
+    for (int w = 0; w < (n); w++) k[w] = u[w] - shift, *top = vmax(*top, u[w]); \
+    exp2_units_n(n, k); \
+    for (int w = 0; w < (n); w++) *v += k[w], k[w] *= gradient[w]; \
+    if (m) lse_moments(D, n, s, j, live, z, k, sum); \
+  } while (0)
+  LSE_SPAN(j0, j1, LSE_SUMS_STEP);
+#undef LSE_SUMS_STEP
   for (int c = 0; m && c < D; c++) m[c] = sum[c];
 }
 
@@ -106,27 +166,31 @@ INLINE void raise_shift(DSLseSums *sums, int D, PetscInt i, PetscReal old_units,
 
 INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscReal epsilon, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSLseSums *sums)
 {
-  const vreal a_units = splat(-UNITS_PER_NAT / (cost == DS_SINKHORN_COST_SQUARED ? 2 * epsilon : epsilon));
+  const vreal    a_units = splat(-UNITS_PER_NAT / (cost == DS_SINKHORN_COST_SQUARED ? 2 * epsilon : epsilon));
+  const PetscInt tile = PetscClipInterval(TILE_BYTES / (PetscInt)sizeof(PetscReal) / D / (LSE_GROUP * LANES) * (LSE_GROUP * LANES), TILE_MIN, TILE);
+  PetscReal     *buffer;
 
-  for (PetscInt t0 = 0; t0 < s->n; t0 += TILE) {
-    const PetscInt t1 = PetscMin(t0 + TILE, s->n);
+  PetscCallAbort(PETSC_COMM_SELF, PetscMalloc1((size_t)(tile + TILE_PAD) * D, &buffer));
+  for (PetscInt t0 = 0; t0 < s->n; t0 += tile) {
+    const DSBlock t = {PetscMin(tile, s->n - t0), D, tile + TILE_PAD, s->start + t0, buffer, s->weight ? s->weight + t0 : NULL};
+    for (int c = 0; c < D; c++) copy_padded(buffer + c * t.ld, s->x + c * s->ld + t0, t.n, (t.n + LANES - 1) / LANES * LANES);
     for (PetscInt i = 0; i < q->n; i++) {
-      const PetscInt self = exclude ? q->start + i - s->start : -1;
+      const PetscInt self = exclude ? q->start + i - t.start : -1;
       PetscReal      z[D], m_units = sums->max[i] * UNITS_PER_NAT, largest;
       vreal          v, m[D], *moment = sums->moment ? m : NULL;
 
       for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
       if (m_units == -INFINITY) { /* the first terms: the shift starts at their exact maximum */
         PetscInt  range[4];
-        const int count = ranges_around(t0, t1, self, range);
+        const int count = ranges_around(0, t.n, self, range);
         largest         = -INFINITY;
-        for (int r = 0; r < count; r++) largest = PetscMax(largest, span_max(cost, D, a_units, s, range[2 * r], range[2 * r + 1], z));
+        for (int r = 0; r < count; r++) largest = PetscMax(largest, span_max(cost, D, a_units, &t, range[2 * r], range[2 * r + 1], z));
         if (largest == -INFINITY) continue; /* the tile held the query's self pair only */
         raise_shift(sums, D, i, m_units, largest);
         m_units = largest;
       }
       for (int sweep = 0;; sweep++) { /* terms beyond 2^900: raise the shift and sweep once more */
-        largest = tile_sums(cost, D, a_units, m_units, s, t0, t1, self, z, &v, moment);
+        largest = tile_sums(cost, D, a_units, m_units, &t, 0, t.n, self, z, &v, moment);
         if (sweep == 1 || !(largest > m_units + RAISE_LIMIT)) break;
         raise_shift(sums, D, i, m_units, largest);
         m_units = largest;
@@ -136,6 +200,7 @@ INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscReal epsilon, const DS
         for (int c = 0; c < D; c++) sums->moment[c * sums->ld + i] += lane_sum(m[c]);
     }
   }
+  PetscCallAbort(PETSC_COMM_SELF, PetscFree(buffer));
 }
 
 void DS_ISA_ENTRY(ds_kernel_lse_sums)(DSSinkhornCost cost, PetscReal epsilon, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSLseSums *sums)

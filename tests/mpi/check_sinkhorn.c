@@ -422,15 +422,16 @@ END_TEST
 
 #define LSE_QUERIES 7
 #define LSE_SOURCES 1300 /* three tiles of 512 */
+#define LSE_DIM_MAX 16
 
-/* Queries (global indices from q0; on_sources: at the sources of the same index) against
+/* Queries (global indices from q0; on_sources: at the sources of the same index), d <= LSE_DIM_MAX coordinates, against
    sources split in two calls ([0, 700) and [700, M)), all on [-8, 8]^d, with log-weights
    in [-3, 0) and eps = the smallest cost of two distinct points / 1000, so that every term
    underflows in double but a query's own; against long double. */
 static void check_lse(DSSinkhornCost cost, PetscInt d, PetscInt q0, PetscBool exclude, PetscBool on_sources)
 {
-  static double src[LSE_SOURCES * 3], soa[LSE_SOURCES * 3], weight[LSE_SOURCES];
-  double        qrows[LSE_QUERIES * 3], qsoa[LSE_QUERIES * 3], max[LSE_QUERIES], value[LSE_QUERIES], moment[3 * LSE_QUERIES];
+  static double src[LSE_SOURCES * LSE_DIM_MAX], soa[LSE_SOURCES * LSE_DIM_MAX], weight[LSE_SOURCES], part_soa[700 * LSE_DIM_MAX];
+  double        qrows[LSE_QUERIES * LSE_DIM_MAX], qsoa[LSE_QUERIES * LSE_DIM_MAX], max[LSE_QUERIES], value[LSE_QUERIES], moment[LSE_DIM_MAX * LSE_QUERIES];
   DSLseSums     sums = {LSE_QUERIES, max, value, moment};
   int           underflows = 1;
   double        nearest = INFINITY;
@@ -452,14 +453,13 @@ static void check_lse(DSSinkhornCost cost, PetscInt d, PetscInt q0, PetscBool ex
   ds_lse_sums_reset(LSE_QUERIES, d, &sums);
   for (int part = 0; part < 2; part++) {
     const PetscInt j0 = part ? 700 : 0, j1 = part ? LSE_SOURCES : 700;
-    double         part_soa[700 * 3];
     for (PetscInt c = 0; c < d; c++)
       for (PetscInt j = j0; j < j1; j++) part_soa[c * (j1 - j0) + j - j0] = soa[c * LSE_SOURCES + j];
     const DSBlock source = {j1 - j0, d, j1 - j0, j0, part_soa, weight + j0};
     ds_kernel_lse_sums(cost, eps, &query, &source, exclude, &sums);
   }
   for (PetscInt i = 0; i < LSE_QUERIES; i++) {
-    LD top = -INFINITY, sum = 0, mom[3] = {0, 0, 0}, gc[3];
+    LD top = -INFINITY, sum = 0, mom[LSE_DIM_MAX] = {0}, gc[LSE_DIM_MAX];
     for (PetscInt j = 0; j < LSE_SOURCES; j++)
       if (!(exclude && q0 + i == j)) top = fmaxl(top, weight[j] - dense_cost(&D, &qrows[i * d], &src[j * d]) / eps);
     for (PetscInt j = 0; j < LSE_SOURCES; j++) {
@@ -482,8 +482,10 @@ static void check_lse(DSSinkhornCost cost, PetscInt d, PetscInt q0, PetscBool ex
 
 START_TEST(test_lse_kernel_keeps_largest_term)
 {
+  static const PetscInt dims[] = {2, 3, 5, 16}; /* 5 and 16: the loops' general dimension */
   for (int cost = 0; cost < 2; cost++)
-    for (PetscInt d = 2; d <= 3; d++) {
+    for (size_t di = 0; di < sizeof(dims) / sizeof(dims[0]); di++) {
+      const PetscInt d = dims[di];
       check_lse((DSSinkhornCost)cost, d, 0, PETSC_FALSE, PETSC_FALSE);
       check_lse((DSSinkhornCost)cost, d, 600, PETSC_TRUE, PETSC_TRUE);   /* the self pair left out, in the second tile */
       check_lse((DSSinkhornCost)cost, d, 697, PETSC_TRUE, PETSC_TRUE);   /* the self pairs straddle the two calls */
