@@ -1,13 +1,15 @@
 /* The floored modes' pair loops (ds_kernels_floor.h) on the vector layer of the micro-kernels
-   (kernels_vector.h): per query, the source block a vector of LANES sources at a time,
-   distances clamped by the rule, kernel values (the micro-kernels' exponential and imq
-   power, kernels_vector.h), then the floored affinities and their sums in registers. The self pair is
-   split off the vector loop, as in the fused micro-kernel, and added on its own at the
-   rule's self distance (its difference z - s is 0, so it adds to the value sums only). */
+   (kernels_vector.h): tiles of the source block copied to a buffer (copy_tile), each swept
+   by every query SPAN_GROUP vectors of sources at a time (GROUP_SPAN): distances clamped by
+   the rule, kernel values (the micro-kernels' exponential and imq power), then the floored
+   affinities and their sums in registers, the differences formed again for the moments
+   (group_moments). The self pair is split off the vector loop, as in the fused
+   micro-kernel, and added on its own at the rule's self distance (its difference z - s is
+   0, so it adds to the value sums only). */
 #include "kernels_vector.h"
 #include "ds_kernels_floor.h"
 
-#define TILE 256 /* sources per tile of the affinity sums: their column factors on the stack */
+#define TILE 256 /* sources per tile at most: the affinity sums' column factors on the stack */
 
 /* Kernel values below this are 0, as in the micro-kernels (2^(-1021 - 1/32), doc/design.md):
    no subnormal enters a sum. */
@@ -26,19 +28,30 @@ static RuleValues rule_values_setup(const DSKernel *kernel, const DSFloorRule *r
   return (RuleValues){kernel, splat(EXP2_UNITS * kernel->log2_scale), splat(rule->min_r2), ds_kernel_value(kernel, rule->self_distance)};
 }
 
-/* Kernel values of one vector of pairs (query z, sources [j, j + live)) at the rule's
-   distances sqrt(max(r^2, min_r2)), the differences z - s_j in d[0..D); lanes past `live`
-   are 0. */
-INLINE vreal rule_values(DSKernelType type, int D, const RuleValues *rv, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *d)
+/* Kernel values k[0..n) of query z and the n source vectors from j (live <= LANES sources
+   in the last; 0 in the lanes past it) at the rule's distances sqrt(max(r^2, min_r2)). */
+INLINE void rule_values(DSKernelType type, int D, int n, const RuleValues *rv, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *k)
 {
-  const vreal r2 = vmax(fused_distances(D, s, j, live, z, d), rv->min_r2);
-  vreal       k;
+  group_distances(D, n, s, j, live, z, k);
+  for (int w = 0; w < n; w++) k[w] = vmax(k[w], rv->min_r2);
+  if (type == DS_KERNEL_IMQ)
+    for (int w = 0; w < n; w++) {
+      k[w] = imq_values(rv->kernel, k[w]);
+      k[w] = vselect(k[w] < splat(KERNEL_SMALLEST), splat(0), k[w]);
+    }
+  else kernel_values_n(type, n, rv->a_units, k);
+  if (live < LANES) k[n - 1] *= live_lanes(live);
+}
 
-  if (type == DS_KERNEL_IMQ) {
-    k = imq_values(rv->kernel, r2);
-    k = vselect(k < splat(KERNEL_SMALLEST), splat(0), k);
-  } else k = kernel_values(type, rv->a_units, r2);
-  return live < LANES ? k * live_lanes(live) : k;
+/* The tile of the floored loops for D coordinates (tile_sources), its buffer allocated:
+   they sweep each tile with every query. Failing to allocate aborts, since the pair loops
+   return no error. */
+INLINE PetscInt floor_tile(int D, PetscReal **buffer)
+{
+  const PetscInt tile = tile_sources(D, TILE);
+
+  PetscCallAbort(PETSC_COMM_SELF, PetscMalloc1((size_t)(tile + TILE_PAD) * D, buffer));
+  return tile;
 }
 
 /* Adds one vector's kernel values k of sources [j, j + live) to the query's row sum v and
@@ -53,28 +66,40 @@ INLINE void add_row_column(vreal k, PetscInt j, int live, vreal *v, PetscReal *c
 /* Row and column sums of query z against the sources [j0, j1). */
 INLINE void rule_row_column_span(DSKernelType type, int D, const RuleValues *rv, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal *row, PetscReal *column)
 {
-  vreal    v = splat(0), d[D];
-  PetscInt j = j0;
+  vreal v = splat(0);
 
-  for (; j + LANES <= j1; j += LANES) add_row_column(rule_values(type, D, rv, s, j, LANES, z, d), j, LANES, &v, column);
-  if (j < j1) add_row_column(rule_values(type, D, rv, s, j, (int)(j1 - j), z, d), j, (int)(j1 - j), &v, column);
+#define ROW_COLUMN_STEP(j, n, live) \
+  do { \
+    vreal k[SPAN_GROUP]; \
+    rule_values(type, D, n, rv, s, j, live, z, k); \
+    for (int w = 0; w < (n); w++) add_row_column(k[w], (j) + w * LANES, w < (n) - 1 ? LANES : (live), &v, column); \
+  } while (0)
+  GROUP_SPAN(j0, j1, ROW_COLUMN_STEP);
+#undef ROW_COLUMN_STEP
   *row += lane_sum(v);
 }
 
 INLINE void row_column_for(DSKernelType type, int D, const RuleValues *rv, const DSBlock *q, const DSBlock *s, PetscBool self_pairs, PetscReal *row, PetscReal *column)
 {
-  for (PetscInt i = 0; i < q->n; i++) {
-    const PetscInt self = self_pairs ? q->start + i - s->start : -1;
-    PetscReal      z[D];
-    for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
-    PetscInt  range[4];
-    const int count = ranges_around(0, s->n, self, range);
-    for (int r = 0; r < count; r++) rule_row_column_span(type, D, rv, s, range[2 * r], range[2 * r + 1], z, row + i, column);
-    if (count == 2) { /* the self pair, at the rule's self distance */
-      row[i] += rv->self;
-      column[self] += rv->self;
+  PetscReal     *buffer;
+  const PetscInt tile = floor_tile(D, &buffer);
+
+  for (PetscInt t0 = 0; t0 < s->n; t0 += tile) {
+    const DSBlock t = copy_tile(s, t0, PetscMin(tile, s->n - t0), tile + TILE_PAD, buffer);
+    for (PetscInt i = 0; i < q->n; i++) {
+      const PetscInt self = self_pairs ? q->start + i - t.start : -1;
+      PetscReal      z[D];
+      for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
+      PetscInt  range[4];
+      const int count = ranges_around(0, t.n, self, range);
+      for (int r = 0; r < count; r++) rule_row_column_span(type, D, rv, &t, range[2 * r], range[2 * r + 1], z, row + i, column + t0);
+      if (count == 2) { /* the self pair, at the rule's self distance */
+        row[i] += rv->self;
+        column[t0 + self] += rv->self;
+      }
     }
   }
+  PetscCallAbort(PETSC_COMM_SELF, PetscFree(buffer));
 }
 
 /* BODY(TYPE, D) over the kernel types, D as DS_VECTOR_DISPATCH_DIM gives it; imq with the
@@ -126,23 +151,30 @@ typedef struct {
   vreal *moment;
 } AffinityAccumulators;
 
-/* Adds the floored affinities of query z (row factor a) against sources [j0, j1) of a
-   tile whose column factors b and weights w start at source j0 = tile start. */
-INLINE void affinity_span(DSKernelType type, int D, DSJointFloor floor, const RuleValues *rv, const DSBlock *s, PetscInt t0, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal a, const PetscReal *b, const PetscReal *w, AffinityAccumulators *acc)
+/* Adds the floored affinities of query z (row factor a) against the sources [j0, j1) of a
+   tile, whose column factors b and weights w are indexed as the tile's sources. */
+INLINE void affinity_span(DSKernelType type, int D, DSJointFloor floor, const RuleValues *rv, const DSBlock *t, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal a, const PetscReal *b, const PetscReal *w, AffinityAccumulators *acc)
 {
-  for (PetscInt j = j0; j < j1; j += LANES) {
-    const int   live = (int)PetscMin(LANES, j1 - j);
-    vreal       d[D], floored;
-    const vreal k    = rule_values(type, D, rv, s, j, live, z, d);
-    const vreal bj   = live == LANES ? load(b + j - t0) : load_partial(b + j - t0, live, 0);
-    const vreal wj   = live == LANES ? load(w + j - t0) : load_partial(w + j - t0, live, 0);
-    const vreal aff  = floored_affinities(floor, k, splat(a) * bj, wj, &floored);
-    const vreal keep = live == LANES ? floored : floored * live_lanes(live);
-    acc->value += aff;
-    acc->floor_value += aff * keep;
-    acc->floor_pairs += keep;
-    for (int c = 0; c < D; c++) acc->moment[c] = vfma(aff, d[c], acc->moment[c]);
-  }
+#define AFFINITY_STEP(j, n, live) \
+  do { \
+    vreal k[SPAN_GROUP]; \
+    rule_values(type, D, n, rv, t, j, live, z, k); \
+    for (int w_ = 0; w_ < (n); w_++) { \
+      const PetscInt jw     = (j) + w_ * LANES; \
+      const int      live_w = w_ < (n) - 1 ? LANES : (live); \
+      vreal          floored; \
+      const vreal    bj = live_w == LANES ? load(b + jw) : load_partial(b + jw, live_w, 0); \
+      const vreal    wj = live_w == LANES ? load(w + jw) : load_partial(w + jw, live_w, 0); \
+      k[w_]             = floored_affinities(floor, k[w_], splat(a) * bj, wj, &floored); \
+      if (live_w < LANES) floored *= live_lanes(live_w); \
+      acc->value += k[w_]; \
+      acc->floor_value += k[w_] * floored; \
+      acc->floor_pairs += floored; \
+    } \
+    group_moments(D, n, t, j, live, z, k, acc->moment); \
+  } while (0)
+  GROUP_SPAN(j0, j1, AFFINITY_STEP);
+#undef AFFINITY_STEP
 }
 
 /* The row factor a = 1 / sqrt(R) or the column factor b = 1 / sqrt(C) of a sum, for an
@@ -155,24 +187,25 @@ static inline PetscReal normaliser_factor(DSJointFloor floor, PetscReal sum)
 
 INLINE void affinity_sums_for(DSKernelType type, int D, DSJointFloor floor, const RuleValues *rv, const DSBlock *q, const PetscReal *row_sums, const DSBlock *s, const PetscReal *column_sums, const PetscReal *column_weights, PetscBool self_pairs, DSFloorSums *sums)
 {
-  PetscReal b[TILE];
+  PetscReal      b[TILE], *buffer;
+  const PetscInt tile = floor_tile(D, &buffer);
 
-  for (PetscInt t0 = 0; t0 < s->n; t0 += TILE) {
-    const PetscInt t1 = PetscMin(s->n, t0 + TILE);
-    for (PetscInt j = t0; j < t1; j++) b[j - t0] = normaliser_factor(floor, column_sums[j]);
+  for (PetscInt t0 = 0; t0 < s->n; t0 += tile) {
+    const DSBlock t = copy_tile(s, t0, PetscMin(tile, s->n - t0), tile + TILE_PAD, buffer);
+    for (PetscInt j = 0; j < t.n; j++) b[j] = normaliser_factor(floor, column_sums[t0 + j]);
     for (PetscInt i = 0; i < q->n; i++) {
-      const PetscInt       self = self_pairs ? q->start + i - s->start : -1;
+      const PetscInt       self = self_pairs ? q->start + i - t.start : -1;
       const PetscReal      a    = normaliser_factor(floor, row_sums[i]);
       vreal                moment[D];
       AffinityAccumulators acc = {splat(0), splat(0), splat(0), moment};
       PetscReal            z[D];
       for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i], moment[c] = splat(0);
       PetscInt  range[4];
-      const int count = ranges_around(t0, t1, self, range);
-      for (int r = 0; r < count; r++) affinity_span(type, D, floor, rv, s, t0, range[2 * r], range[2 * r + 1], z, a, b, column_weights + t0, &acc);
+      const int count = ranges_around(0, t.n, self, range);
+      for (int r = 0; r < count; r++) affinity_span(type, D, floor, rv, &t, range[2 * r], range[2 * r + 1], z, a, b, column_weights + t0, &acc);
       if (count == 2) { /* the self pair, at the rule's self distance */
         vreal       floored;
-        const vreal aff = floored_affinities(floor, splat(rv->self), splat(a * b[self - t0]), splat(column_weights[self]), &floored);
+        const vreal aff = floored_affinities(floor, splat(rv->self), splat(a * b[self]), splat(column_weights[t0 + self]), &floored);
         sums->value[i] += aff[0];
         sums->floor_value[i] += aff[0] * floored[0];
         sums->floor_pairs += floored[0];
@@ -183,6 +216,7 @@ INLINE void affinity_sums_for(DSKernelType type, int D, DSJointFloor floor, cons
       for (int c = 0; c < D; c++) sums->moment[c * sums->ld + i] += lane_sum(acc.moment[c]);
     }
   }
+  PetscCallAbort(PETSC_COMM_SELF, PetscFree(buffer));
 }
 
 void DS_ISA_ENTRY(ds_kernel_floor_sums)(const DSKernel *kernel, const DSFloorRule *rule, const DSBlock *query, const PetscReal *row_sums, const DSBlock *source, const PetscReal *column_sums, const PetscReal *column_weights, PetscBool self_pairs, DSFloorSums *sums)
@@ -198,26 +232,39 @@ void DS_ISA_ENTRY(ds_kernel_floor_sums)(const DSKernel *kernel, const DSFloorRul
 /* sum_j w_j sqrt(max(r^2, min_r2)) of query z over the sources [j0, j1). */
 INLINE vreal distance_span(int D, vreal min_r2, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z)
 {
-  vreal sum = splat(0), d[D];
+  vreal sum = splat(0);
 
-  for (PetscInt j = j0; j < j1; j += LANES) {
-    const int   live = (int)PetscMin(LANES, j1 - j);
-    const vreal r    = vsqrt(vmax(fused_distances(D, s, j, live, z, d), min_r2));
-    const vreal w    = s->weight ? (live == LANES ? load(s->weight + j) : load_partial(s->weight + j, live, 0)) : live_lanes(live);
-    sum              = vfma(w, r, sum);
-  }
+#define DISTANCE_STEP(j, n, live) \
+  do { \
+    vreal r2[SPAN_GROUP]; \
+    group_distances(D, n, s, j, live, z, r2); \
+    for (int w = 0; w < (n); w++) { \
+      const PetscInt jw     = (j) + w * LANES; \
+      const int      live_w = w < (n) - 1 ? LANES : (live); \
+      const vreal    weight = s->weight ? (live_w == LANES ? load(s->weight + jw) : load_partial(s->weight + jw, live_w, 0)) : live_lanes(live_w); \
+      sum                   = vfma(weight, vsqrt(vmax(r2[w], min_r2)), sum); \
+    } \
+  } while (0)
+  GROUP_SPAN(j0, j1, DISTANCE_STEP);
+#undef DISTANCE_STEP
   return sum;
 }
 
 INLINE PetscReal distance_sum_for(int D, const DSBlock *q, const DSBlock *s, PetscReal min_r2)
 {
-  vreal sum = splat(0);
+  vreal          sum = splat(0);
+  PetscReal     *buffer;
+  const PetscInt tile = floor_tile(D, &buffer);
 
-  for (PetscInt i = 0; i < q->n; i++) {
-    PetscReal z[D];
-    for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
-    sum += distance_span(D, splat(min_r2), s, 0, s->n, z);
+  for (PetscInt t0 = 0; t0 < s->n; t0 += tile) {
+    const DSBlock t = copy_tile(s, t0, PetscMin(tile, s->n - t0), tile + TILE_PAD, buffer);
+    for (PetscInt i = 0; i < q->n; i++) {
+      PetscReal z[D];
+      for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
+      sum += distance_span(D, splat(min_r2), &t, 0, t.n, z);
+    }
   }
+  PetscCallAbort(PETSC_COMM_SELF, PetscFree(buffer));
   return lane_sum(sum);
 }
 

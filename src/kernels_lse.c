@@ -12,49 +12,27 @@
    matters underflows.
    Each tile is copied to a buffer, its rows a cache line longer than the tile (a block's
    rows are usually a power of two apart and fell in the same sets of the first-level
-   cache), and sized to that cache for any d; a sweep takes LSE_GROUP source vectors at a
+   cache), and sized to that cache for any d; a sweep takes SPAN_GROUP source vectors at a
    time, their squared distances in registers over every coordinate and the differences
    formed again for the moments, so that d > 3 keeps no vector per coordinate. */
 #include "kernels_vector.h"
 #include "ds_kernels_lse.h"
 
-#define TILE        512   /* sources per tile at most */
-#define TILE_MIN    128   /* sources per tile at least: a query's work per tile (its coordinates gathered, its sums reduced) small against its pairs */
-#define TILE_BYTES  32768 /* source coordinates per tile, within those bounds: the first-level cache, so that a tile swept again is still there */
-#define TILE_PAD    8     /* doubles between a tile's rows beyond its length: one cache line, so that rows a power of two long do not fall in the same sets of the cache */
+#define TILE        512   /* sources per tile at most (tile_sources) */
 #define RAISE_LIMIT   (EXP2_UNITS * 900.0)      /* terms up to 2^900 are kept with the current shift */
 #define UNITS_PER_NAT (EXP2_UNITS * M_LOG2E) /* natural exponents to the exponential's units */
 /* The log-weight of the lanes past a span's end: finite (no NaN from inf - inf), far below
    any real exponent, and its 2^(u / EXP2_UNITS) is 0. */
 #define ABSENT (-0x1p1000)
 
-/* Source vectors whose exponentials the sweeps compute together (at most EXP2_GROUP_MAX):
-   independent chains for the core's scheduler, and at d > 3 a query coordinate broadcast
-   once per group. */
-#define LSE_GROUP 4
-
-/* z[c] - s_c for the sources [j, j + live), live <= LANES; 0 in the lanes past `live`. */
-INLINE vreal difference(int c, const DSBlock *s, PetscInt j, int live, const PetscReal *z)
-{
-  const PetscReal *sc = s->x + c * s->ld + j;
-
-  return splat(z[c]) - (live == LANES ? load(sc) : load_partial(sc, live, z[c]));
-}
-
 /* Exponents (in the exponential's units) u[0..n) of query z against the n source vectors
    from j, live <= LANES sources in the last, and the factor of the cost's gradient on the
    differences z - s_j in gradient[0..n) (1 for the squared cost, 1 / r for the euclidean
-   one, 0 at r = 0); lanes past `live` get the exponent of ABSENT. The differences are not
-   kept (lse_moments forms them again), so that any d runs with the n squared distances
-   alone in registers. a_units is -UNITS_PER_NAT / eps times 1/2 for the squared cost. */
+   one, 0 at r = 0); lanes past `live` get the exponent of ABSENT (group_distances).
+   a_units is -UNITS_PER_NAT / eps times 1/2 for the squared cost. */
 INLINE void lse_exponents(DSSinkhornCost cost, int D, int n, vreal a_units, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *u, vreal *gradient)
 {
-  for (int w = 0; w < n; w++) u[w] = splat(0);
-  for (int c = 0; c < D; c++)
-    for (int w = 0; w < n; w++) {
-      const vreal d = difference(c, s, j + w * LANES, w < n - 1 ? LANES : live, z);
-      u[w]          = vfma(d, d, u[w]);
-    }
+  group_distances(D, n, s, j, live, z, u);
   for (int w = 0; w < n; w++) {
     const int live_w = w < n - 1 ? LANES : live;
     vreal     weight;
@@ -72,26 +50,6 @@ INLINE void lse_exponents(DSSinkhornCost cost, int D, int n, vreal a_units, cons
   }
 }
 
-/* sum[c] += sum_w kg[w] (z[c] - s_c) over the n source vectors from j (lse_exponents' layout),
-   for the D coordinates. */
-INLINE void lse_moments(int D, int n, const DSBlock *s, PetscInt j, int live, const PetscReal *z, const vreal *kg, vreal *sum)
-{
-  for (int c = 0; c < D; c++) {
-    vreal acc = sum[c];
-    for (int w = 0; w < n; w++) acc = vfma(kg[w], difference(c, s, j + w * LANES, w < n - 1 ? LANES : live, z), acc);
-    sum[c] = acc;
-  }
-}
-
-/* The sources [j0, j1) in groups of LSE_GROUP vectors, then vector by vector, the last
-   partial: STEP(j, n, live) for n vectors from j, live sources in the last. */
-#define LSE_SPAN(j0, j1, STEP) \
-  do { \
-    PetscInt j_ = (j0); \
-    for (; j_ + LSE_GROUP * LANES <= (j1); j_ += LSE_GROUP * LANES) STEP(j_, LSE_GROUP, LANES); \
-    for (; j_ < (j1); j_ += LANES) STEP(j_, 1, (int)PetscMin(LANES, (j1) - j_)); \
-  } while (0)
-
 /* The largest exponent (units) of query z over the sources [j0, j1); -INFINITY for an
    empty range. */
 INLINE PetscReal span_max(DSSinkhornCost cost, int D, vreal a_units, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z)
@@ -101,11 +59,11 @@ INLINE PetscReal span_max(DSSinkhornCost cost, int D, vreal a_units, const DSBlo
 
 #define LSE_MAX_STEP(j, n, live) \
   do { \
-    vreal u[LSE_GROUP], gradient[LSE_GROUP]; \
+    vreal u[SPAN_GROUP], gradient[SPAN_GROUP]; \
     lse_exponents(cost, D, n, a_units, s, j, live, z, u, gradient); \
     for (int w = 0; w < (n); w++) top = vmax(top, u[w]); \
   } while (0)
-  LSE_SPAN(j0, j1, LSE_MAX_STEP);
+  GROUP_SPAN(j0, j1, LSE_MAX_STEP);
 #undef LSE_MAX_STEP
   for (int l = 0; l < LANES; l++) m = PetscMax(m, top[l]);
   return m;
@@ -120,14 +78,14 @@ INLINE void span_sums(DSSinkhornCost cost, int D, vreal a_units, vreal shift, co
   for (int c = 0; m && c < D; c++) sum[c] = m[c];
 #define LSE_SUMS_STEP(j, n, live) \
   do { \
-    vreal u[LSE_GROUP], k[LSE_GROUP], gradient[LSE_GROUP]; \
+    vreal u[SPAN_GROUP], k[SPAN_GROUP], gradient[SPAN_GROUP]; \
     lse_exponents(cost, D, n, a_units, s, j, live, z, u, gradient); \
     for (int w = 0; w < (n); w++) k[w] = u[w] - shift, *top = vmax(*top, u[w]); \
     exp2_units_n(n, k); \
     for (int w = 0; w < (n); w++) *v += k[w], k[w] *= gradient[w]; \
-    if (m) lse_moments(D, n, s, j, live, z, k, sum); \
+    if (m) group_moments(D, n, s, j, live, z, k, sum); \
   } while (0)
-  LSE_SPAN(j0, j1, LSE_SUMS_STEP);
+  GROUP_SPAN(j0, j1, LSE_SUMS_STEP);
 #undef LSE_SUMS_STEP
   for (int c = 0; m && c < D; c++) m[c] = sum[c];
 }
@@ -167,13 +125,12 @@ INLINE void raise_shift(DSLseSums *sums, int D, PetscInt i, PetscReal old_units,
 INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscReal epsilon, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSLseSums *sums)
 {
   const vreal    a_units = splat(-UNITS_PER_NAT / (cost == DS_SINKHORN_COST_SQUARED ? 2 * epsilon : epsilon));
-  const PetscInt tile = PetscClipInterval(TILE_BYTES / (PetscInt)sizeof(PetscReal) / D / (LSE_GROUP * LANES) * (LSE_GROUP * LANES), TILE_MIN, TILE);
+  const PetscInt tile = tile_sources(D, TILE);
   PetscReal     *buffer;
 
   PetscCallAbort(PETSC_COMM_SELF, PetscMalloc1((size_t)(tile + TILE_PAD) * D, &buffer));
   for (PetscInt t0 = 0; t0 < s->n; t0 += tile) {
-    const DSBlock t = {PetscMin(tile, s->n - t0), D, tile + TILE_PAD, s->start + t0, buffer, s->weight ? s->weight + t0 : NULL};
-    for (int c = 0; c < D; c++) copy_padded(buffer + c * t.ld, s->x + c * s->ld + t0, t.n, (t.n + LANES - 1) / LANES * LANES);
+    const DSBlock t = copy_tile(s, t0, PetscMin(tile, s->n - t0), tile + TILE_PAD, buffer);
     for (PetscInt i = 0; i < q->n; i++) {
       const PetscInt self = exclude ? q->start + i - t.start : -1;
       PetscReal      z[D], m_units = sums->max[i] * UNITS_PER_NAT, largest;

@@ -287,6 +287,77 @@ INLINE vreal fused_distances(int D, const DSBlock *s, PetscInt j, int live, cons
   return r2;
 }
 
+/* Source vectors the pair loops over any d (the log-sum-exp and floored loops) take at a
+   time (at most EXP2_GROUP_MAX): their exponentials interleaved, independent chains for
+   the core's scheduler, and a query coordinate broadcast once per group. */
+#define SPAN_GROUP 4
+
+/* The sources [j0, j1) in groups of SPAN_GROUP vectors, then vector by vector, the last
+   partial: STEP(j, n, live) for the n vectors from j, live sources in the last (n a
+   compile-time constant in each, so that the group's arrays stay in registers). */
+#define GROUP_SPAN(j0, j1, STEP) \
+  do { \
+    PetscInt j_ = (j0); \
+    for (; j_ + SPAN_GROUP * LANES <= (j1); j_ += SPAN_GROUP * LANES) STEP(j_, SPAN_GROUP, LANES); \
+    for (; j_ < (j1); j_ += LANES) STEP(j_, 1, (int)PetscMin(LANES, (j1) - j_)); \
+  } while (0)
+
+/* z[c] - s_c for the sources [j, j + live), live <= LANES; 0 in the lanes past `live`. */
+INLINE vreal difference(int c, const DSBlock *s, PetscInt j, int live, const PetscReal *z)
+{
+  const PetscReal *sc = s->x + c * s->ld + j;
+
+  return splat(z[c]) - (live == LANES ? load(sc) : load_partial(sc, live, z[c]));
+}
+
+/* Squared distances r2[0..n) of query z to the n source vectors from j, live <= LANES
+   sources in the last (0 in the lanes past it), over the D coordinates: the n distances in
+   registers, no vector kept per coordinate, so that any d runs in registers; the moments
+   form the differences again (group_moments). The same bits as fused_distances. */
+INLINE void group_distances(int D, int n, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *r2)
+{
+  for (int w = 0; w < n; w++) r2[w] = splat(0);
+  for (int c = 0; c < D; c++)
+    for (int w = 0; w < n; w++) {
+      const vreal d = difference(c, s, j + w * LANES, w < n - 1 ? LANES : live, z);
+      r2[w]         = vfma(d, d, r2[w]);
+    }
+}
+
+/* m[c] += sum_w f[w] (z[c] - s_c) over the n source vectors from j (group_distances'
+   layout), for the D coordinates, w in order. */
+INLINE void group_moments(int D, int n, const DSBlock *s, PetscInt j, int live, const PetscReal *z, const vreal *f, vreal *m)
+{
+  for (int c = 0; c < D; c++) {
+    vreal acc = m[c];
+    for (int w = 0; w < n; w++) acc = vfma(f[w], difference(c, s, j + w * LANES, w < n - 1 ? LANES : live, z), acc);
+    m[c] = acc;
+  }
+}
+
+/* Doubles between a copied tile's rows beyond its length: one cache line, so that rows a
+   power of two long do not fall in the same sets of the first-level cache, as a block's
+   rows, a power of two apart in a run, do. */
+#define TILE_PAD 8
+
+/* Sources per tile of a loop that sweeps each tile with every query, for D coordinates: 32
+   KB of coordinates (the first-level cache, where a tile swept again still is), in whole
+   groups of vectors, at least 128 (a query's work per tile, its coordinates gathered and
+   its sums reduced, small against its pairs) and at most `most`. */
+INLINE PetscInt tile_sources(int D, PetscInt most)
+{
+  return PetscClipInterval(32768 / (PetscInt)sizeof(PetscReal) / D / (SPAN_GROUP * LANES) * (SPAN_GROUP * LANES), 128, most);
+}
+
+/* The sources [t0, t0 + n) of s copied to buffer (copy_padded), rows ld apart (at least n
+   rounded up to LANES: the callers give a tile's capacity plus TILE_PAD), as a block of
+   their own: a tile that every query sweeps. */
+INLINE DSBlock copy_tile(const DSBlock *s, PetscInt t0, PetscInt n, PetscInt ld, PetscReal *buffer)
+{
+  for (PetscInt c = 0; c < s->dim; c++) copy_padded(buffer + c * ld, s->x + c * s->ld + t0, n, (n + LANES - 1) / LANES * LANES);
+  return (DSBlock){n, s->dim, ld, s->start + t0, buffer, s->weight ? s->weight + t0 : NULL};
+}
+
 /* BODY(TYPE, D) with the dimension D a compile-time constant for 1 to 3, the block's own
    beyond, so the loops over coordinates unroll where dimensions are small. */
 #define DS_VECTOR_DISPATCH_DIM(TYPE, dim, BODY) \
