@@ -73,9 +73,6 @@ INLINE PetscReal span_max(DSSinkhornCost cost, int D, vreal a_units, const DSBlo
    m[0..D), and the lane-wise maximum of the exponents u to *top. */
 INLINE void span_sums(DSSinkhornCost cost, int D, vreal a_units, vreal shift, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, vreal *v, vreal *m, vreal *top)
 {
-  vreal sum[D]; /* the moments in local accumulators, which stay in registers for small D */
-
-  for (int c = 0; m && c < D; c++) sum[c] = m[c];
 #define LSE_SUMS_STEP(j, n, live) \
   do { \
     vreal u[SPAN_GROUP], k[SPAN_GROUP], gradient[SPAN_GROUP]; \
@@ -83,11 +80,10 @@ INLINE void span_sums(DSSinkhornCost cost, int D, vreal a_units, vreal shift, co
     for (int w = 0; w < (n); w++) k[w] = u[w] - shift, *top = vmax(*top, u[w]); \
     exp2_units_n(n, k); \
     for (int w = 0; w < (n); w++) *v += k[w], k[w] *= gradient[w]; \
-    if (m) group_moments(D, n, s, j, live, z, k, sum); \
+    if (m) group_moments(D, n, s, j, live, z, k, m); \
   } while (0)
   GROUP_SPAN(j0, j1, LSE_SUMS_STEP);
 #undef LSE_SUMS_STEP
-  for (int c = 0; m && c < D; c++) m[c] = sum[c];
 }
 
 /* The terms of query z over the sources [t0, t1) but `self` (an index outside the range
@@ -162,8 +158,9 @@ INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscReal epsilon, const DS
 
 void DS_ISA_ENTRY(ds_kernel_lse_sums)(DSSinkhornCost cost, PetscReal epsilon, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSLseSums *sums)
 {
-#define DS_LSE_SUMS(COST, D) lse_sums_for(COST, D, epsilon, query, source, exclude_same_index, sums)
-  if (cost == DS_SINKHORN_COST_SQUARED) DS_VECTOR_DISPATCH_DIM(DS_SINKHORN_COST_SQUARED, query->dim, DS_LSE_SUMS)
-  else DS_VECTOR_DISPATCH_DIM(DS_SINKHORN_COST_EUCLIDEAN, query->dim, DS_LSE_SUMS)
-#undef DS_LSE_SUMS
+  /* The block's own dimension, no constant copies: the loop keeps no vector per coordinate,
+     and constant d = 1 to 3 were 16% faster at d = 2 (6.05e8 against 5.11e8 pairs/s,
+     lse gradient) for 8 s more compile time per level. */
+  if (cost == DS_SINKHORN_COST_SQUARED) lse_sums_for(DS_SINKHORN_COST_SQUARED, (int)query->dim, epsilon, query, source, exclude_same_index, sums);
+  else lse_sums_for(DS_SINKHORN_COST_EUCLIDEAN, (int)query->dim, epsilon, query, source, exclude_same_index, sums);
 }

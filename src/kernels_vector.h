@@ -358,16 +358,6 @@ INLINE DSBlock copy_tile(const DSBlock *s, PetscInt t0, PetscInt n, PetscInt ld,
   return (DSBlock){n, s->dim, ld, s->start + t0, buffer, s->weight ? s->weight + t0 : NULL};
 }
 
-/* BODY(TYPE, D) with the dimension D a compile-time constant for 1 to 3, the block's own
-   beyond, so the loops over coordinates unroll where dimensions are small. */
-#define DS_VECTOR_DISPATCH_DIM(TYPE, dim, BODY) \
-  switch (dim) { \
-  case 1: BODY(TYPE, 1); break; \
-  case 2: BODY(TYPE, 2); break; \
-  case 3: BODY(TYPE, 3); break; \
-  default: BODY(TYPE, (int)(dim)); break; \
-  }
-
 /* 1 in the lanes [0, live), 0 in the others. */
 INLINE vreal live_lanes(int live)
 {
