@@ -175,10 +175,10 @@ INLINE void fused_sums(DSKernelType type, int D, const DSKernel *K, const DSBloc
    its m[g]; the same values summed over the queries in registers and added once to the
    sources' partner sums: the value, and the moments times partner_scale (the pair's moment
    seen from the source, -1, times the scale the query moments get at the end). Lanes past
-   `live` hold each query's own coordinates and are set to 0 by a select (NaN-safe). Compiled once for
-   any kernel, dimension, group and lane count: it serves the partial vectors at the ends
-   of spans and the diagonal's triangle, the full vectors being symmetric_span's two
-   passes. */
+   `live` hold each query's own coordinates and are set to 0 by a select (NaN-safe).
+   Compiled once for any kernel, dimension, group and lane count: it serves the partial
+   vectors at the ends of spans and the diagonal's triangle, the full vectors being
+   symmetric_span's two passes. */
 static __attribute__((noinline, noclone)) void symmetric_step(DSKernelType type, int D, int G, vreal a_units, vreal partner_scale, const DSBlock *s, PetscInt j, int live, const PetscReal (*z)[3], vreal *v, vreal (*m)[3], DSKernelSums *partner)
 {
   vreal pv = splat(0), pm[3] = {splat(0), splat(0), splat(0)}, d[SYMMETRIC_GROUP][3], k[SYMMETRIC_GROUP];

@@ -43,16 +43,6 @@ INLINE void rule_values(DSKernelType type, int D, int n, const RuleValues *rv, c
   if (live < LANES) k[n - 1] *= live_lanes(live);
 }
 
-/* The tile of the floored loops for D coordinates (tile_sources), its buffer allocated:
-   they sweep each tile with every query. Failing to allocate aborts, since the pair loops
-   return no error. */
-INLINE PetscInt floor_tile(int D, PetscReal **buffer)
-{
-  const PetscInt tile = tile_sources(D, TILE);
-
-  PetscCallAbort(PETSC_COMM_SELF, PetscMalloc1((size_t)(tile + TILE_PAD) * D, buffer));
-  return tile;
-}
 
 /* Adds one vector's kernel values k of sources [j, j + live) to the query's row sum v and
    to column[j, j + live). */
@@ -72,7 +62,7 @@ INLINE void rule_row_column_span(DSKernelType type, int D, const RuleValues *rv,
   do { \
     vreal k[SPAN_GROUP]; \
     rule_values(type, D, n, rv, s, j, live, z, k); \
-    for (int w = 0; w < (n); w++) add_row_column(k[w], (j) + w * LANES, w < (n) - 1 ? LANES : (live), &v, column); \
+    for (int w = 0; w < (n); w++) add_row_column(k[w], (j) + w * LANES, group_live(w, n, live), &v, column); \
   } while (0)
   GROUP_SPAN(j0, j1, ROW_COLUMN_STEP);
 #undef ROW_COLUMN_STEP
@@ -82,10 +72,10 @@ INLINE void rule_row_column_span(DSKernelType type, int D, const RuleValues *rv,
 INLINE void row_column_for(DSKernelType type, int D, const RuleValues *rv, const DSBlock *q, const DSBlock *s, PetscBool self_pairs, PetscReal *row, PetscReal *column)
 {
   PetscReal     *buffer;
-  const PetscInt tile = floor_tile(D, &buffer);
+  const PetscInt tile = tile_buffer(D, TILE, &buffer);
 
   for (PetscInt t0 = 0; t0 < s->n; t0 += tile) {
-    const DSBlock t = copy_tile(s, t0, PetscMin(tile, s->n - t0), tile + TILE_PAD, buffer);
+    const DSBlock t = copy_tile(s, t0, tile, buffer);
     for (PetscInt i = 0; i < q->n; i++) {
       const PetscInt self = self_pairs ? q->start + i - t.start : -1;
       PetscReal      z[D];
@@ -160,10 +150,10 @@ INLINE void affinity_span(DSKernelType type, int D, DSJointFloor floor, const Ru
     rule_values(type, D, n, rv, t, j, live, z, k); \
     for (int w_ = 0; w_ < (n); w_++) { \
       const PetscInt jw     = (j) + w_ * LANES; \
-      const int      live_w = w_ < (n) - 1 ? LANES : (live); \
+      const int      live_w = group_live(w_, n, live); \
       vreal          floored; \
-      const vreal    bj = live_w == LANES ? load(b + jw) : load_partial(b + jw, live_w, 0); \
-      const vreal    wj = live_w == LANES ? load(w + jw) : load_partial(w + jw, live_w, 0); \
+      const vreal    bj = load_live(b + jw, live_w, 0); \
+      const vreal    wj = load_live(w + jw, live_w, 0); \
       k[w_]             = floored_affinities(floor, k[w_], splat(a) * bj, wj, &floored); \
       if (live_w < LANES) floored *= live_lanes(live_w); \
       acc->value += k[w_]; \
@@ -187,10 +177,10 @@ static inline PetscReal normaliser_factor(DSJointFloor floor, PetscReal sum)
 INLINE void affinity_sums_for(DSKernelType type, int D, DSJointFloor floor, const RuleValues *rv, const DSBlock *q, const PetscReal *row_sums, const DSBlock *s, const PetscReal *column_sums, const PetscReal *column_weights, PetscBool self_pairs, DSFloorSums *sums)
 {
   PetscReal      b[TILE], *buffer;
-  const PetscInt tile = floor_tile(D, &buffer);
+  const PetscInt tile = tile_buffer(D, TILE, &buffer);
 
   for (PetscInt t0 = 0; t0 < s->n; t0 += tile) {
-    const DSBlock t = copy_tile(s, t0, PetscMin(tile, s->n - t0), tile + TILE_PAD, buffer);
+    const DSBlock t = copy_tile(s, t0, tile, buffer);
     for (PetscInt j = 0; j < t.n; j++) b[j] = normaliser_factor(floor, column_sums[t0 + j]);
     for (PetscInt i = 0; i < q->n; i++) {
       const PetscInt       self = self_pairs ? q->start + i - t.start : -1;
@@ -239,8 +229,8 @@ INLINE vreal distance_span(int D, vreal min_r2, const DSBlock *s, PetscInt j0, P
     group_distances(D, n, s, j, live, z, r2); \
     for (int w = 0; w < (n); w++) { \
       const PetscInt jw     = (j) + w * LANES; \
-      const int      live_w = w < (n) - 1 ? LANES : (live); \
-      const vreal    weight = s->weight ? (live_w == LANES ? load(s->weight + jw) : load_partial(s->weight + jw, live_w, 0)) : live_lanes(live_w); \
+      const int      live_w = group_live(w, n, live); \
+      const vreal    weight = s->weight ? load_live(s->weight + jw, live_w, 0) : live_lanes(live_w); \
       sum                   = vfma(weight, vsqrt(vmax(r2[w], min_r2)), sum); \
     } \
   } while (0)
@@ -253,10 +243,10 @@ INLINE PetscReal distance_sum_for(int D, const DSBlock *q, const DSBlock *s, Pet
 {
   vreal          sum = splat(0);
   PetscReal     *buffer;
-  const PetscInt tile = floor_tile(D, &buffer);
+  const PetscInt tile = tile_buffer(D, TILE, &buffer);
 
   for (PetscInt t0 = 0; t0 < s->n; t0 += tile) {
-    const DSBlock t = copy_tile(s, t0, PetscMin(tile, s->n - t0), tile + TILE_PAD, buffer);
+    const DSBlock t = copy_tile(s, t0, tile, buffer);
     for (PetscInt i = 0; i < q->n; i++) {
       PetscReal z[D];
       for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];

@@ -18,7 +18,7 @@
 #include "kernels_vector.h"
 #include "ds_kernels_lse.h"
 
-#define TILE        512   /* sources per tile at most (tile_sources) */
+#define TILE        512   /* sources per tile at most (tile_buffer) */
 #define RAISE_LIMIT   (EXP2_UNITS * 900.0)      /* terms up to 2^900 are kept with the current shift */
 #define UNITS_PER_NAT (EXP2_UNITS * M_LOG2E) /* natural exponents to the exponential's units */
 /* The log-weight of the lanes past a span's end: finite (no NaN from inf - inf), far below
@@ -34,9 +34,9 @@ INLINE void lse_exponents(DSSinkhornCost cost, int D, int n, vreal a_units, cons
 {
   group_distances(D, n, s, j, live, z, u);
   for (int w = 0; w < n; w++) {
-    const int live_w = w < n - 1 ? LANES : live;
+    const int live_w = group_live(w, n, live);
     vreal     weight;
-    if (s->weight) weight = live_w == LANES ? load(s->weight + j + w * LANES) : load_partial(s->weight + j + w * LANES, live_w, ABSENT);
+    if (s->weight) weight = load_live(s->weight + j + w * LANES, live_w, ABSENT);
     else weight = live_w == LANES ? splat(0) : splat(ABSENT) * (splat(1) - live_lanes(live_w));
     weight *= splat(UNITS_PER_NAT);
     if (cost == DS_SINKHORN_COST_SQUARED) {
@@ -86,13 +86,13 @@ INLINE void span_sums(DSSinkhornCost cost, int D, vreal a_units, vreal shift, co
 #undef LSE_SUMS_STEP
 }
 
-/* The terms of query z over the sources [t0, t1) but `self` (an index outside the range
+/* The terms of query z over the tile t's sources but `self` (an index outside the tile
    leaves none out) with the shift m_units, in *v and m[0..D) (zeroed first); their largest
    exponent is returned. */
-INLINE PetscReal tile_sums(DSSinkhornCost cost, int D, vreal a_units, PetscReal m_units, const DSBlock *s, PetscInt t0, PetscInt t1, PetscInt self, const PetscReal *z, vreal *v, vreal *m)
+INLINE PetscReal tile_sums(DSSinkhornCost cost, int D, vreal a_units, PetscReal m_units, const DSBlock *t, PetscInt self, const PetscReal *z, vreal *v, vreal *m)
 {
   PetscInt  range[4];
-  const int count   = ranges_around(t0, t1, self, range);
+  const int count   = ranges_around(0, t->n, self, range);
   vreal     top     = splat(-INFINITY);
   PetscReal largest = -INFINITY;
 
@@ -100,8 +100,8 @@ INLINE PetscReal tile_sums(DSSinkhornCost cost, int D, vreal a_units, PetscReal 
   if (m)
     for (int c = 0; c < D; c++) m[c] = splat(0);
   for (int r = 0; r < count; r++) { /* a copy of the loop with moments, one without: neither tests for them */
-    if (m) span_sums(cost, D, a_units, splat(m_units), s, range[2 * r], range[2 * r + 1], z, v, m, &top);
-    else span_sums(cost, D, a_units, splat(m_units), s, range[2 * r], range[2 * r + 1], z, v, NULL, &top);
+    if (m) span_sums(cost, D, a_units, splat(m_units), t, range[2 * r], range[2 * r + 1], z, v, m, &top);
+    else span_sums(cost, D, a_units, splat(m_units), t, range[2 * r], range[2 * r + 1], z, v, NULL, &top);
   }
   for (int l = 0; l < LANES; l++) largest = PetscMax(largest, top[l]);
   return largest;
@@ -121,12 +121,11 @@ INLINE void raise_shift(DSLseSums *sums, int D, PetscInt i, PetscReal old_units,
 INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscReal epsilon, const DSBlock *q, const DSBlock *s, PetscBool exclude, DSLseSums *sums)
 {
   const vreal    a_units = splat(-UNITS_PER_NAT / (cost == DS_SINKHORN_COST_SQUARED ? 2 * epsilon : epsilon));
-  const PetscInt tile = tile_sources(D, TILE);
   PetscReal     *buffer;
+  const PetscInt tile = tile_buffer(D, TILE, &buffer);
 
-  PetscCallAbort(PETSC_COMM_SELF, PetscMalloc1((size_t)(tile + TILE_PAD) * D, &buffer));
   for (PetscInt t0 = 0; t0 < s->n; t0 += tile) {
-    const DSBlock t = copy_tile(s, t0, PetscMin(tile, s->n - t0), tile + TILE_PAD, buffer);
+    const DSBlock t = copy_tile(s, t0, tile, buffer);
     for (PetscInt i = 0; i < q->n; i++) {
       const PetscInt self = exclude ? q->start + i - t.start : -1;
       PetscReal      z[D], m_units = sums->max[i] * UNITS_PER_NAT, largest;
@@ -143,7 +142,7 @@ INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscReal epsilon, const DS
         m_units = largest;
       }
       for (int sweep = 0;; sweep++) { /* terms beyond 2^900: raise the shift and sweep once more */
-        largest = tile_sums(cost, D, a_units, m_units, &t, 0, t.n, self, z, &v, moment);
+        largest = tile_sums(cost, D, a_units, m_units, &t, self, z, &v, moment);
         if (sweep == 1 || !(largest > m_units + RAISE_LIMIT)) break;
         raise_shift(sums, D, i, m_units, largest);
         m_units = largest;

@@ -1,8 +1,10 @@
 /* The vector layer of the pair micro-kernels, private to the files compiled once per ISA
    level (kernels.c, kernels_floor.c, kernels_lse.c): GCC vector types of LANES doubles (one
-   register of the level), lane-wise operations, the exponential exp2_units and the fused
-   micro-kernel's loop over a range of sources, which the all-pairs sums and the cell
-   lists' sums share. Every function here is inlined into its caller. */
+   register of the level), lane-wise operations, the exponential exp2_units and the imq
+   power imq_values, the fused micro-kernel's loop over a range of sources, which the
+   all-pairs sums and the cell lists' sums share, and the group steps and copied tiles of
+   the loops over any d (the floored and log-sum-exp loops). Every function here is inlined
+   into its caller. */
 #ifndef DS_KERNELS_VECTOR_H
 #define DS_KERNELS_VECTOR_H
 
@@ -80,10 +82,12 @@ INLINE vreal load_partial(const PetscReal *p, int live, PetscReal fill)
   for (int l = 0; l < live; l++) v[l] = p[l];
   return v;
 }
+/* Lanes [0, live) from p, the others `fill`: a plain load when every lane is live. */
+INLINE vreal load_live(const PetscReal *p, int live, PetscReal fill) { return live == LANES ? load(p) : load_partial(p, live, fill); }
 /* dst[0, n) = src[0, n) and dst[n, padded) = 0, padded a multiple of LANES, by vector
-   loads and stores: the wide and log-sum-exp loops copy tile rows of 128 bytes and up, and
-   GCC compiles memcpy of a variable length to `rep movsq`, whose start-up took 46% of the
-   wide loop's time at d = 64. */
+   loads and stores: the wide, log-sum-exp and floored loops copy tile rows of 128 bytes and
+   up, and GCC compiles memcpy of a variable length to `rep movsq`, whose start-up took 46%
+   of the wide loop's time at d = 64. */
 INLINE void copy_padded(PetscReal *dst, const PetscReal *src, PetscInt n, PetscInt padded)
 {
   PetscInt l = 0;
@@ -268,11 +272,18 @@ INLINE vreal kernel_values(DSKernelType type, vreal a_units, vreal r2)
   return r2;
 }
 
+/* z[c] - s_c for the sources [j, j + live), live <= LANES; lanes past `live` hold the
+   query itself (difference 0). */
+INLINE vreal difference(int c, const DSBlock *s, PetscInt j, int live, const PetscReal *z)
+{
+  return splat(z[c]) - load_live(s->x + c * s->ld + j, live, z[c]);
+}
+
 /* The differences z - s_j of query z and the sources [j, j + live), live <= LANES, in
-   d[0..D); lanes past `live` hold the query itself (difference 0). */
+   d[0..D) (difference). */
 INLINE void fused_differences(int D, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *d)
 {
-  for (int c = 0; c < D; c++) d[c] = splat(z[c]) - (live == LANES ? load(s->x + c * s->ld + j) : load_partial(s->x + c * s->ld + j, live, z[c]));
+  for (int c = 0; c < D; c++) d[c] = difference(c, s, j, live, z);
 }
 
 /* Squared distances of query z to the sources [j, j + live), with the differences
@@ -302,13 +313,8 @@ INLINE vreal fused_distances(int D, const DSBlock *s, PetscInt j, int live, cons
     for (; j_ < (j1); j_ += LANES) STEP(j_, 1, (int)PetscMin(LANES, (j1) - j_)); \
   } while (0)
 
-/* z[c] - s_c for the sources [j, j + live), live <= LANES; 0 in the lanes past `live`. */
-INLINE vreal difference(int c, const DSBlock *s, PetscInt j, int live, const PetscReal *z)
-{
-  const PetscReal *sc = s->x + c * s->ld + j;
-
-  return splat(z[c]) - (live == LANES ? load(sc) : load_partial(sc, live, z[c]));
-}
+/* The live sources of vector w of a group of n from GROUP_SPAN: all LANES but in the last. */
+INLINE int group_live(int w, int n, int live) { return w < n - 1 ? LANES : live; }
 
 /* Squared distances r2[0..n) of query z to the n source vectors from j, live <= LANES
    sources in the last (0 in the lanes past it), over the D coordinates: the n distances in
@@ -319,7 +325,7 @@ INLINE void group_distances(int D, int n, const DSBlock *s, PetscInt j, int live
   for (int w = 0; w < n; w++) r2[w] = splat(0);
   for (int c = 0; c < D; c++)
     for (int w = 0; w < n; w++) {
-      const vreal d = difference(c, s, j + w * LANES, w < n - 1 ? LANES : live, z);
+      const vreal d = difference(c, s, j + w * LANES, group_live(w, n, live), z);
       r2[w]         = vfma(d, d, r2[w]);
     }
 }
@@ -330,7 +336,7 @@ INLINE void group_moments(int D, int n, const DSBlock *s, PetscInt j, int live, 
 {
   for (int c = 0; c < D; c++) {
     vreal acc = m[c];
-    for (int w = 0; w < n; w++) acc = vfma(f[w], difference(c, s, j + w * LANES, w < n - 1 ? LANES : live, z), acc);
+    for (int w = 0; w < n; w++) acc = vfma(f[w], difference(c, s, j + w * LANES, group_live(w, n, live), z), acc);
     m[c] = acc;
   }
 }
@@ -340,20 +346,26 @@ INLINE void group_moments(int D, int n, const DSBlock *s, PetscInt j, int live, 
    rows, a power of two apart in a run, do. */
 #define TILE_PAD 8
 
-/* Sources per tile of a loop that sweeps each tile with every query, for D coordinates: 32
-   KB of coordinates (the first-level cache, where a tile swept again still is), in whole
-   groups of vectors, at least 128 (a query's work per tile, its coordinates gathered and
-   its sums reduced, small against its pairs) and at most `most`. */
-INLINE PetscInt tile_sources(int D, PetscInt most)
+/* The tile of a loop that sweeps each tile with every query, for D coordinates, returned,
+   and its buffer allocated (freed by the caller): 32 KB of coordinates (the first-level
+   cache, where a tile swept again still is), in whole groups of vectors, at least 128
+   sources (a query's work per tile, its coordinates gathered and its sums reduced, small
+   against its pairs) and at most `most`; rows TILE_PAD longer. Failing to allocate aborts,
+   since the pair loops return no error. */
+INLINE PetscInt tile_buffer(int D, PetscInt most, PetscReal **buffer)
 {
-  return PetscClipInterval(32768 / (PetscInt)sizeof(PetscReal) / D / (SPAN_GROUP * LANES) * (SPAN_GROUP * LANES), 128, most);
+  const PetscInt tile = PetscClipInterval(32768 / (PetscInt)sizeof(PetscReal) / D / (SPAN_GROUP * LANES) * (SPAN_GROUP * LANES), 128, most);
+
+  PetscCallAbort(PETSC_COMM_SELF, PetscMalloc1((size_t)(tile + TILE_PAD) * D, buffer));
+  return tile;
 }
 
-/* The sources [t0, t0 + n) of s copied to buffer (copy_padded), rows ld apart (at least n
-   rounded up to LANES: the callers give a tile's capacity plus TILE_PAD), as a block of
-   their own: a tile that every query sweeps. */
-INLINE DSBlock copy_tile(const DSBlock *s, PetscInt t0, PetscInt n, PetscInt ld, PetscReal *buffer)
+/* The sources [t0, t0 + tile) of s (fewer at the block's end) copied to buffer
+   (copy_padded; tile and buffer from tile_buffer), as a block of their own. */
+INLINE DSBlock copy_tile(const DSBlock *s, PetscInt t0, PetscInt tile, PetscReal *buffer)
 {
+  const PetscInt n = PetscMin(tile, s->n - t0), ld = tile + TILE_PAD;
+
   for (PetscInt c = 0; c < s->dim; c++) copy_padded(buffer + c * ld, s->x + c * s->ld + t0, n, (n + LANES - 1) / LANES * LANES);
   return (DSBlock){n, s->dim, ld, s->start + t0, buffer, s->weight ? s->weight + t0 : NULL};
 }
