@@ -28,11 +28,13 @@ static inline int ds_test_all(int ok)
 /* Asserts that a PETSc call succeeded on every rank. */
 #define DS_ASSERT_PETSC(call) DS_ASSERT_ALL((call) == 0, "%s failed", #call)
 
-/* Relative difference |a - b| / max(|b|, floor). */
+/* Relative difference |a - b| / max(|b|, floor); infinite where a - b is NaN (either is
+   NaN, or both infinite), so that a NaN result fails the tests, whose worst differences are
+   maxima (PetscMax keeps the old value against a NaN). */
 static inline double ds_test_reldiff(double a, double b, double floor_)
 {
-  double den = PetscMax(PetscAbsReal(b), floor_);
-  return PetscAbsReal(a - b) / den;
+  const double den = PetscMax(PetscAbsReal(b), floor_), diff = PetscAbsReal(a - b);
+  return diff == diff ? diff / den : INFINITY;
 }
 
 /* A path under /tmp that is the same on every rank: /tmp/ds_<suite>_<rank 0's process
