@@ -72,5 +72,5 @@ PetscErrorCode ds_cells_destroy(DSCells *c)
 
 PetscBool ds_kernel_cells_apply(const DSKernel *kernel, DSWeight weight, const DSBlock *source, const DSKernelSums *sums)
 {
-  return ds_fused_moment_scale(kernel, weight) != 0 && !source->weight && !ds_kernel_sums_extended(sums) && source->dim <= 3 ? PETSC_TRUE : PETSC_FALSE;
+  return kernel->type != DS_KERNEL_IMQ && ds_fused_moment_scale(kernel, weight) != 0 && !source->weight && !ds_kernel_sums_extended(sums) && source->dim <= 3 ? PETSC_TRUE : PETSC_FALSE;
 }

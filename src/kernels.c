@@ -13,13 +13,14 @@
    need not produce subnormals.
 
    Three micro-kernels, by what the pair needs:
-   - fused (gaussian or laplace value sums, d <= 3, unweighted): per query, one pass over
-     the source block, 8 sources per vector, distances, kernel values and sums in registers;
-   - wide (the same kernels, d >= 4): blocked as a matrix product, sources in the lanes:
+   - fused (gaussian sums, laplace value sums, imq sums; d <= 3, unweighted): per query, one
+     pass over the source block, a register of sources at a time, distances, kernel values
+     and sums in registers (the imq gradient's moments weighted by k / x, x = 1 + r^2/h^2);
+   - wide (the same sums, d >= 4): blocked as a matrix product, sources in the lanes:
      panels of queries against tiles of sources copied to a buffer, register blocks of 3
      queries by 4 source vectors (squared distances over every coordinate, kernel values,
      then the moments);
-   - tiled (imq, weighted sources, companion or second-moment sums, laplace gradients, the
+   - tiled (weighted sources, companion or second-moment sums, the laplace gradient, the
      joint field's row and column sums): per query, squared distances for a tile of sources,
      then kernel values and weights, then each sum. The joint field's exact mode stays
      there so that its results do not change; its floored modes run on the vector layer
@@ -71,7 +72,9 @@ INLINE void tile_distances(const DSBlock *q, PetscInt i, const DSBlock *s, Petsc
 /* Kernel values of one vector of squared distances r2, any kernel. */
 INLINE vreal any_kernel_values(DSKernelType type, const DSKernel *K, vreal a_units, vreal r2)
 {
-  return type == DS_KERNEL_IMQ ? imq_values(K, r2) : kernel_values(type, a_units, r2);
+  kernel_arguments_n(type, 1, &r2);
+  any_kernel_values_of_arguments_n(type, K, 1, a_units, &r2);
+  return r2;
 }
 
 /* Kernel values k of a tile from its n squared distances r2. */
@@ -154,18 +157,18 @@ INLINE void sums_for(DSKernelType type, DSWeight weight, const DSKernel *K, cons
   }
 }
 
-/* The fused micro-kernel for a gaussian or laplace kernel and D <= 3 coordinates: per
-   query, one pass over the source block (two, around the self pair when it is excluded)
-   accumulating sum_j k and sum_j k (z - s_j), the latter multiplied by `moment_scale` at
-   the end (1 for value weights, -1/h^2 for the gaussian gradient). */
-INLINE void fused_sums(DSKernelType type, int D, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
+/* The fused micro-kernel for D <= 3 coordinates: per query, one pass over the source block
+   (two, around the self pair when it is excluded) accumulating sum_j k and sum_j k (z - s_j),
+   or sum_j (k / x) (z - s_j) when `divided` (the imq gradient), the latter multiplied by
+   `moment_scale` at the end (ds_fused_moment_scale). */
+INLINE void fused_sums(DSKernelType type, int D, PetscBool divided, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
 {
   const vreal a_units = splat(EXP2_UNITS * K->log2_scale);
 
   for (PetscInt i = 0; i < q->n; i++) {
     PetscReal z[3], value = 0, moment[3] = {0, 0, 0};
     for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
-    fused_range(type, D, a_units, s, 0, s->n, exclude ? q->start + i - s->start : -1, z, &value, moment);
+    fused_range(type, D, divided, K, a_units, s, 0, s->n, exclude ? q->start + i - s->start : -1, z, &value, moment);
     add_query_sums(acc, i, D, moment_scale, value, moment);
   }
 }
@@ -370,22 +373,28 @@ INLINE void wide_moments(const PetscReal *z, const DSBlock *s, PetscInt j, Petsc
 /* One register block of the wide micro-kernel: the WIDE_QUERIES queries z against the
    WIDE_VECTORS vectors of sources from j, of which the first `valid` are sources (the
    others padding): kernel values (0 for the padding and for source self[a], query a's own
-   point), added to v[a], and their moments to m. */
-INLINE void wide_block(DSKernelType type, vreal a_units, const PetscReal *z, const PetscInt *self, const DSBlock *s, PetscInt j, PetscInt valid, PetscInt moments, vreal *v, vreal *m)
+   point), added to v[a], and their moments, weighted by k or by k / x when `divided`
+   (fused_add), to m. */
+INLINE void wide_block(DSKernelType type, PetscBool divided, const DSKernel *K, vreal a_units, const PetscReal *z, const PetscInt *self, const DSBlock *s, PetscInt j, PetscInt valid, PetscInt moments, vreal *v, vreal *m)
 {
   vint  lane; /* lane indices */
-  vreal k[WIDE_QUERIES][WIDE_VECTORS];
+  vreal k[WIDE_QUERIES][WIDE_VECTORS], f[WIDE_QUERIES][WIDE_VECTORS];
 
   for (int l = 0; l < LANES; l++) lane[l] = l;
   wide_distances(z, s, j, k);
-  for (int a = 0; a < WIDE_QUERIES; a++) kernel_values_n(type, WIDE_VECTORS, a_units, k[a]);
+  for (int a = 0; a < WIDE_QUERIES; a++) {
+    kernel_arguments_n(type, WIDE_VECTORS, k[a]);
+    for (int w = 0; divided && w < WIDE_VECTORS; w++) f[a][w] = k[a][w];
+    any_kernel_values_of_arguments_n(type, K, WIDE_VECTORS, a_units, k[a]);
+  }
   for (int a = 0; a < WIDE_QUERIES; a++) {
     for (int w = 0; w < WIDE_VECTORS && valid < WIDE_VECTORS * LANES; w++) k[a][w] *= live_lanes((int)PetscClipInterval(valid - w * LANES, 0, LANES));
     if (self[a] >= j && self[a] < j + WIDE_VECTORS * LANES)
       for (int w = 0; w < WIDE_VECTORS; w++) k[a][w] = vselect(lane == self[a] - j - w * LANES, splat(0), k[a][w]);
     for (int w = 0; w < WIDE_VECTORS; w++) v[a] += k[a][w];
+    for (int w = 0; divided && w < WIDE_VECTORS; w++) f[a][w] = imq_gradient_weights(K, k[a][w], f[a][w]);
   }
-  wide_moments(z, s, j, moments, (const vreal(*)[WIDE_VECTORS])k, m);
+  wide_moments(z, s, j, moments, (const vreal(*)[WIDE_VECTORS])(divided ? f : k), m);
 }
 
 /* The wide micro-kernel for a gaussian or laplace kernel and any number of coordinates,
@@ -399,7 +408,7 @@ INLINE void wide_block(DSKernelType type, vreal a_units, const PetscReal *z, con
    d may be in the thousands, aligned by hand to a cache line (PetscMalloc gives 16 bytes;
    the sums are vectors, a tile row's loads should not split lines); failing to allocate
    aborts, since the pair loops return no error. */
-INLINE void wide_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
+INLINE void wide_sums(DSKernelType type, PetscBool divided, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
 {
   const PetscInt block = WIDE_VECTORS * LANES, dim = q->dim, moments = acc->moment ? dim : 0;
   const PetscInt tile  = PetscMax(block, WIDE_TILE_BYTES / (PetscInt)sizeof(PetscReal) / dim / block * block);
@@ -427,7 +436,7 @@ INLINE void wide_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, co
       for (PetscInt c = 0; c < dim; c++) copy_padded(buffer + c * tile, s->x + c * s->ld + j0, t.n, n);
       for (PetscInt a = 0; a < padded; a++) self[a] = exclude && a < np ? q->start + i0 + a - t.start : -1;
       for (PetscInt a = 0; a < padded; a += WIDE_QUERIES)
-        for (PetscInt j = 0; j < n; j += block) wide_block(type, a_units, z + a * dim, self + a, &t, j, t.n - j, moments, v + a, m + a * moments);
+        for (PetscInt j = 0; j < n; j += block) wide_block(type, divided, K, a_units, z + a * dim, self + a, &t, j, t.n - j, moments, v + a, m + a * moments);
     }
     for (PetscInt a = 0; a < np; a++) {
       acc->value[i0 + a] += lane_sum(v[a]);
@@ -441,30 +450,41 @@ INLINE void wide_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, co
    inlined into the dispatching function, its loop shared the registers with that
    function's hoisted invariants (gaussian d = 2 on AVX2: 41 stack references per 4 vectors
    against 21, and 5 to 12% slower at d = 1 to 3). */
-#define DS_FUSED_SUMS_FUNCTION(NAME, TYPE, D) \
+#define DS_FUSED_SUMS_FUNCTION(NAME, TYPE, D, DIVIDED) \
   static __attribute__((noinline)) void NAME(const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc) \
   { \
-    fused_sums(TYPE, D, K, q, s, exclude, moment_scale, acc); \
+    fused_sums(TYPE, D, DIVIDED, K, q, s, exclude, moment_scale, acc); \
   }
-DS_FUSED_SUMS_FUNCTION(fused_sums_gaussian_1, DS_KERNEL_GAUSSIAN, 1)
-DS_FUSED_SUMS_FUNCTION(fused_sums_gaussian_2, DS_KERNEL_GAUSSIAN, 2)
-DS_FUSED_SUMS_FUNCTION(fused_sums_gaussian_3, DS_KERNEL_GAUSSIAN, 3)
-DS_FUSED_SUMS_FUNCTION(fused_sums_laplace_1, DS_KERNEL_LAPLACE, 1)
-DS_FUSED_SUMS_FUNCTION(fused_sums_laplace_2, DS_KERNEL_LAPLACE, 2)
-DS_FUSED_SUMS_FUNCTION(fused_sums_laplace_3, DS_KERNEL_LAPLACE, 3)
+DS_FUSED_SUMS_FUNCTION(fused_sums_gaussian_1, DS_KERNEL_GAUSSIAN, 1, PETSC_FALSE)
+DS_FUSED_SUMS_FUNCTION(fused_sums_gaussian_2, DS_KERNEL_GAUSSIAN, 2, PETSC_FALSE)
+DS_FUSED_SUMS_FUNCTION(fused_sums_gaussian_3, DS_KERNEL_GAUSSIAN, 3, PETSC_FALSE)
+DS_FUSED_SUMS_FUNCTION(fused_sums_laplace_1, DS_KERNEL_LAPLACE, 1, PETSC_FALSE)
+DS_FUSED_SUMS_FUNCTION(fused_sums_laplace_2, DS_KERNEL_LAPLACE, 2, PETSC_FALSE)
+DS_FUSED_SUMS_FUNCTION(fused_sums_laplace_3, DS_KERNEL_LAPLACE, 3, PETSC_FALSE)
+DS_FUSED_SUMS_FUNCTION(fused_sums_imq_1, DS_KERNEL_IMQ, 1, PETSC_FALSE)
+DS_FUSED_SUMS_FUNCTION(fused_sums_imq_2, DS_KERNEL_IMQ, 2, PETSC_FALSE)
+DS_FUSED_SUMS_FUNCTION(fused_sums_imq_3, DS_KERNEL_IMQ, 3, PETSC_FALSE)
+DS_FUSED_SUMS_FUNCTION(fused_sums_imq_gradient_1, DS_KERNEL_IMQ, 1, PETSC_TRUE)
+DS_FUSED_SUMS_FUNCTION(fused_sums_imq_gradient_2, DS_KERNEL_IMQ, 2, PETSC_TRUE)
+DS_FUSED_SUMS_FUNCTION(fused_sums_imq_gradient_3, DS_KERNEL_IMQ, 3, PETSC_TRUE)
 #undef DS_FUSED_SUMS_FUNCTION
 
-/* The fused (d <= 3) or the wide micro-kernel for one kernel type. */
-INLINE void vector_sums(DSKernelType type, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
-{
-  const PetscBool gaussian = type == DS_KERNEL_GAUSSIAN ? PETSC_TRUE : PETSC_FALSE;
+/* The fused micro-kernels by kernel (gaussian, laplace, imq with value weights, imq
+   gradient) and dimension 1 to 3. */
+typedef void (*FusedSums)(const DSKernel *, const DSBlock *, const DSBlock *, PetscBool, PetscReal, DSKernelSums *);
+static const FusedSums fused_sums_table[4][3] = {
+  {fused_sums_gaussian_1,     fused_sums_gaussian_2,     fused_sums_gaussian_3    },
+  {fused_sums_laplace_1,      fused_sums_laplace_2,      fused_sums_laplace_3     },
+  {fused_sums_imq_1,          fused_sums_imq_2,          fused_sums_imq_3         },
+  {fused_sums_imq_gradient_1, fused_sums_imq_gradient_2, fused_sums_imq_gradient_3}
+};
 
-  switch (q->dim) {
-  case 1: (gaussian ? fused_sums_gaussian_1 : fused_sums_laplace_1)(K, q, s, exclude, moment_scale, acc); break;
-  case 2: (gaussian ? fused_sums_gaussian_2 : fused_sums_laplace_2)(K, q, s, exclude, moment_scale, acc); break;
-  case 3: (gaussian ? fused_sums_gaussian_3 : fused_sums_laplace_3)(K, q, s, exclude, moment_scale, acc); break;
-  default: wide_sums(type, K, q, s, exclude, moment_scale, acc); break;
-  }
+/* The fused (d <= 3) or the wide micro-kernel for one kernel type, moments weighted by k
+   or, when `divided` (the imq gradient), by k / x. */
+INLINE void vector_sums(DSKernelType type, PetscBool divided, const DSKernel *K, const DSBlock *q, const DSBlock *s, PetscBool exclude, PetscReal moment_scale, DSKernelSums *acc)
+{
+  if (q->dim <= 3) fused_sums_table[type == DS_KERNEL_GAUSSIAN ? 0 : type == DS_KERNEL_LAPLACE ? 1 : divided ? 3 : 2][q->dim - 1](K, q, s, exclude, moment_scale, acc);
+  else wide_sums(type, divided, K, q, s, exclude, moment_scale, acc);
 }
 
 void DS_ISA_ENTRY(ds_kernel_sums)(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSKernelSums *sums)
@@ -472,8 +492,11 @@ void DS_ISA_ENTRY(ds_kernel_sums)(const DSKernel *kernel, DSWeight weight, const
   const PetscReal scale = ds_fused_moment_scale(kernel, weight);
 
   if (scale != 0 && !source->weight && !ds_kernel_sums_extended(sums)) {
-    if (kernel->type == DS_KERNEL_GAUSSIAN) vector_sums(DS_KERNEL_GAUSSIAN, kernel, query, source, exclude_same_index, scale, sums);
-    else vector_sums(DS_KERNEL_LAPLACE, kernel, query, source, exclude_same_index, scale, sums);
+    switch (kernel->type) {
+    case DS_KERNEL_GAUSSIAN: vector_sums(DS_KERNEL_GAUSSIAN, PETSC_FALSE, kernel, query, source, exclude_same_index, scale, sums); break;
+    case DS_KERNEL_LAPLACE: vector_sums(DS_KERNEL_LAPLACE, PETSC_FALSE, kernel, query, source, exclude_same_index, scale, sums); break;
+    case DS_KERNEL_IMQ: vector_sums(DS_KERNEL_IMQ, ds_fused_moment_divided(kernel, weight), kernel, query, source, exclude_same_index, scale, sums); break;
+    }
     return;
   }
 #define DS_DISPATCH_WEIGHT(TYPE) \
@@ -549,7 +572,7 @@ INLINE void cells_sums(DSKernelType type, int D, const DSKernel *K, const DSBloc
       for (PetscInt iy = PetscMax(cy - 1, 0); iy <= PetscMin(cy + 1, c->count[1] - 1); iy++) {
         const PetscInt row = (iz * c->count[1] + iy) * c->count[0];
         const PetscInt j0 = c->first[row + PetscMax(cx - 1, 0)], j1 = c->first[row + PetscMin(cx + 1, c->count[0] - 1) + 1];
-        fused_range(type, D, a_units, &sorted, j0, j1, self, z, &value, moment);
+        fused_range(type, D, PETSC_FALSE, K, a_units, &sorted, j0, j1, self, z, &value, moment);
       }
     add_query_sums(acc, i, D, moment_scale, value, moment);
   }

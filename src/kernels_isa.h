@@ -43,13 +43,22 @@ DS_KERNEL_VALUE_ENTRIES(DS_ISA_ENTRY_DECLARATION)
   #undef DS_ISA_ENTRY_DECLARATION
 #endif
 
-/* The factor the fused and wide micro-kernels apply at the end to their sums k (z - s):
-   -1/h^2 for the gaussian gradient, 1 for value weights; 0 where they do not apply (imq,
-   the laplace gradient, whose factor depends on r). */
+/* Whether the fused and wide micro-kernels weight a pair's moment by k / x, x = 1 + r^2/h^2,
+   rather than by k: the imq gradient, whose factor -2 beta/h^2 x^(-beta - 1) is k / x
+   times a constant. */
+static inline PetscBool ds_fused_moment_divided(const DSKernel *K, DSWeight weight)
+{
+  return K->type == DS_KERNEL_IMQ && weight == DS_WEIGHT_GRADIENT ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* The factor the fused and wide micro-kernels apply at the end to their sums k (z - s), or
+   (k / x) (z - s) (ds_fused_moment_divided): -1/h^2 for the gaussian gradient, -2 beta/h^2
+   for the imq gradient, 1 for value weights; 0 where they do not apply (the laplace
+   gradient, whose factor k / (h r) is not smooth at r = 0 and which no field uses). */
 static inline PetscReal ds_fused_moment_scale(const DSKernel *K, DSWeight weight)
 {
-  if (K->type == DS_KERNEL_GAUSSIAN) return weight == DS_WEIGHT_GRADIENT ? -K->inv_h2 : 1.0;
-  return K->type == DS_KERNEL_LAPLACE && weight == DS_WEIGHT_VALUE ? 1.0 : 0.0;
+  if (weight == DS_WEIGHT_VALUE) return 1.0;
+  return K->type == DS_KERNEL_GAUSSIAN ? -K->inv_h2 : K->type == DS_KERNEL_IMQ ? -2.0 * K->beta * K->inv_h2 : 0.0;
 }
 
 /* Index of coordinate value x along axis k of the cell grid, clamped to the grid: points

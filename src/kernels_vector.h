@@ -272,6 +272,20 @@ INLINE vreal kernel_values(DSKernelType type, vreal a_units, vreal r2)
   return r2;
 }
 
+/* Kernel values of any kernel K for the n vectors of kernel arguments x[0..n)
+   (kernel_arguments_n: r for laplace, r^2 for the others), in place: the exponential
+   (kernel_values_of_arguments_n) or the imq power (imq_values). */
+INLINE void any_kernel_values_of_arguments_n(DSKernelType type, const DSKernel *K, int n, vreal a_units, vreal *x)
+{
+  if (type == DS_KERNEL_IMQ)
+    for (int w = 0; w < n; w++) x[w] = imq_values(K, x[w]);
+  else kernel_values_of_arguments_n(n, a_units, x);
+}
+
+/* The weights k / x, x = 1 + r^2/h^2, of an imq gradient's moments (ds_fused_moment_divided)
+   from the kernel values k and the squared distances r2. */
+INLINE vreal imq_gradient_weights(const DSKernel *K, vreal k, vreal r2) { return k / (splat(1) + splat(K->inv_h2) * r2); }
+
 /* z[c] - s_c for the sources [j, j + live), live <= LANES; lanes past `live` hold the
    query itself (difference 0). */
 INLINE vreal difference(int c, const DSBlock *s, PetscInt j, int live, const PetscReal *z)
@@ -407,8 +421,9 @@ INLINE vreal vone_where(vint mask) { return vselect(mask, splat(1), splat(0)); }
 
 /* Source vectors the fused loop computes together, their exponentials interleaved step by
    step: one vector's chain of dependent instructions (about 80 cycles) is longer than the
-   core's scheduler can hide. AVX2 (Zen 3): 4 for the gaussian, 2 for laplace, whose square
-   roots the loop computes a group ahead; AVX-512 keeps 1, as tuned. */
+   core's scheduler can hide. AVX2 (Zen 3): 4 for the gaussian and imq (whose square root and
+   divisions ran 1.1 to 1.25 times faster so than by 2), 2 for laplace, whose square roots
+   the loop computes a group ahead; AVX-512 keeps 1, as tuned. */
 #define FUSED_GROUP(type) (LANES == 8 ? 1 : (type) == DS_KERNEL_LAPLACE ? 2 : 4)
 
 /* The kernel arguments x[0..n) (kernel_arguments_n) of query z and n source vectors from
@@ -421,26 +436,31 @@ INLINE void fused_arguments(DSKernelType type, int D, int n, const DSBlock *s, P
   kernel_arguments_n(type, n, x);
 }
 
-/* Adds the kernel values of the n source vectors from j to v and k (z - s_j) to m, from
-   their kernel arguments x[0..n) (fused_arguments, overwritten); the differences z - s_j
-   are computed again here, which keeps them out of registers between the two. */
-INLINE void fused_add(int D, int n, vreal a_units, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *x, vreal *v, vreal *m)
+/* Adds the kernel values of the n source vectors from j to v and k (z - s_j) to m, or
+   (k / x) (z - s_j) when `divided` (the imq gradient, ds_fused_moment_divided), from their
+   kernel arguments x[0..n) (fused_arguments, overwritten); the differences z - s_j are
+   computed again here, which keeps them out of registers between the two. */
+INLINE void fused_add(DSKernelType type, int D, int n, PetscBool divided, const DSKernel *K, vreal a_units, const DSBlock *s, PetscInt j, int live, const PetscReal *z, vreal *x, vreal *v, vreal *m)
 {
-  kernel_values_of_arguments_n(n, a_units, x);
+  vreal r2[EXP2_GROUP_MAX];
+
+  for (int w = 0; divided && w < n; w++) r2[w] = x[w];
+  any_kernel_values_of_arguments_n(type, K, n, a_units, x);
   if (live < LANES) x[n - 1] *= live_lanes(live);
   for (int w = 0; w < n; w++) {
-    vreal d[3];
+    const vreal f = divided ? imq_gradient_weights(K, x[w], r2[w]) : x[w];
+    vreal       d[3];
     fused_differences(D, s, j + w * LANES, w == n - 1 ? live : LANES, z, d);
     *v += x[w];
-    for (int c = 0; c < D; c++) m[c] = vfma(x[w], d[c], m[c]);
+    for (int c = 0; c < D; c++) m[c] = vfma(f, d[c], m[c]);
   }
 }
 
 /* Adds to value and moment[0..D) the fused sums of query z over sources [j0, j1):
-   sum_j k and sum_j k (z - s_j). Whole groups are software-pipelined: the next group's
+   sum_j k and sum_j k (z - s_j), or sum_j (k / x) (z - s_j) when `divided` (fused_add). Whole groups are software-pipelined: the next group's
    kernel arguments (with laplace's square roots, 9 cycles each on Zen 3's divider) are
    computed before the current group's exponentials, so the core overlaps them. */
-INLINE void fused_span(DSKernelType type, int D, vreal a_units, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal *value, PetscReal *moment)
+INLINE void fused_span(DSKernelType type, int D, PetscBool divided, const DSKernel *K, vreal a_units, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal *value, PetscReal *moment)
 {
   const int G = FUSED_GROUP(type), step = G * LANES;
   vreal     v = splat(0), m[3] = {splat(0), splat(0), splat(0)}, next[EXP2_GROUP_MAX];
@@ -451,13 +471,13 @@ INLINE void fused_span(DSKernelType type, int D, vreal a_units, const DSBlock *s
     vreal x[EXP2_GROUP_MAX];
     for (int w = 0; w < G; w++) x[w] = next[w];
     if (j + 2 * step <= j1) fused_arguments(type, D, G, s, j + step, LANES, z, next);
-    fused_add(D, G, a_units, s, j, LANES, z, x, &v, m);
+    fused_add(type, D, G, divided, K, a_units, s, j, LANES, z, x, &v, m);
   }
   for (; j < j1; j += LANES) {
     const int live = (int)PetscMin(LANES, j1 - j);
     vreal     x;
     fused_arguments(type, D, 1, s, j, live, z, &x);
-    fused_add(D, 1, a_units, s, j, live, z, &x, &v, m);
+    fused_add(type, D, 1, divided, K, a_units, s, j, live, z, &x, &v, m);
   }
   *value += lane_sum(v);
   for (int c = 0; c < D; c++) moment[c] += lane_sum(m[c]);
@@ -477,12 +497,12 @@ INLINE int ranges_around(PetscInt j0, PetscInt j1, PetscInt self, PetscInt range
 
 /* fused_span over the sources [j0, j1) other than `self` (an index outside the range
    skips nothing). */
-INLINE void fused_range(DSKernelType type, int D, vreal a_units, const DSBlock *s, PetscInt j0, PetscInt j1, PetscInt self, const PetscReal *z, PetscReal *value, PetscReal *moment)
+INLINE void fused_range(DSKernelType type, int D, PetscBool divided, const DSKernel *K, vreal a_units, const DSBlock *s, PetscInt j0, PetscInt j1, PetscInt self, const PetscReal *z, PetscReal *value, PetscReal *moment)
 {
   PetscInt  range[4];
   const int count = ranges_around(j0, j1, self, range);
 
-  for (int r = 0; r < count; r++) fused_span(type, D, a_units, s, range[2 * r], range[2 * r + 1], z, value, moment);
+  for (int r = 0; r < count; r++) fused_span(type, D, divided, K, a_units, s, range[2 * r], range[2 * r + 1], z, value, moment);
 }
 
 /* Adds one query's fused sums to the accumulators, the moments times moment_scale. */

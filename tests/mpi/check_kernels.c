@@ -156,10 +156,10 @@ static void fill_blocks(int dim, DSBlock *query, DSBlock *source)
 
 /* The block sums of every kernel and weight, with and without the self pair, source
    weights and the companion and second-moment sums, against a double loop over the
-   single-pair formulas, in dimensions that take each micro-kernel: unweighted gaussian
-   and laplace value sums and gaussian gradient sums without the companion go to the
-   fused (d <= 3) or the wide one (d = 5: a partial chunk of coordinates; d = 16: two full
-   ones), the others to the tiled one. Value-only sums (moment NULL) give the same values
+   single-pair formulas, in dimensions that take each micro-kernel: unweighted sums without
+   the companion (but the laplace gradient's) go to the fused (d <= 3) or the wide one
+   (d = 5: a partial chunk of coordinates; d = 16: two full ones), the others to the tiled
+   one. Value-only sums (moment NULL) give the same values
    and companion sums, bit for bit. */
 START_TEST(block_sums_match_double_loop)
 {
