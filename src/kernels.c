@@ -455,29 +455,24 @@ INLINE void wide_sums(DSKernelType type, PetscBool divided, const DSKernel *K, c
   { \
     fused_sums(TYPE, D, DIVIDED, K, q, s, exclude, moment_scale, acc); \
   }
-DS_FUSED_SUMS_FUNCTION(fused_sums_gaussian_1, DS_KERNEL_GAUSSIAN, 1, PETSC_FALSE)
-DS_FUSED_SUMS_FUNCTION(fused_sums_gaussian_2, DS_KERNEL_GAUSSIAN, 2, PETSC_FALSE)
-DS_FUSED_SUMS_FUNCTION(fused_sums_gaussian_3, DS_KERNEL_GAUSSIAN, 3, PETSC_FALSE)
-DS_FUSED_SUMS_FUNCTION(fused_sums_laplace_1, DS_KERNEL_LAPLACE, 1, PETSC_FALSE)
-DS_FUSED_SUMS_FUNCTION(fused_sums_laplace_2, DS_KERNEL_LAPLACE, 2, PETSC_FALSE)
-DS_FUSED_SUMS_FUNCTION(fused_sums_laplace_3, DS_KERNEL_LAPLACE, 3, PETSC_FALSE)
-DS_FUSED_SUMS_FUNCTION(fused_sums_imq_1, DS_KERNEL_IMQ, 1, PETSC_FALSE)
-DS_FUSED_SUMS_FUNCTION(fused_sums_imq_2, DS_KERNEL_IMQ, 2, PETSC_FALSE)
-DS_FUSED_SUMS_FUNCTION(fused_sums_imq_3, DS_KERNEL_IMQ, 3, PETSC_FALSE)
-DS_FUSED_SUMS_FUNCTION(fused_sums_imq_gradient_1, DS_KERNEL_IMQ, 1, PETSC_TRUE)
-DS_FUSED_SUMS_FUNCTION(fused_sums_imq_gradient_2, DS_KERNEL_IMQ, 2, PETSC_TRUE)
-DS_FUSED_SUMS_FUNCTION(fused_sums_imq_gradient_3, DS_KERNEL_IMQ, 3, PETSC_TRUE)
+/* NAME_1, NAME_2 and NAME_3: one kernel and moment weight in dimensions 1 to 3. */
+#define DS_FUSED_SUMS_FUNCTIONS(NAME, TYPE, DIVIDED) \
+  DS_FUSED_SUMS_FUNCTION(NAME##_1, TYPE, 1, DIVIDED) \
+  DS_FUSED_SUMS_FUNCTION(NAME##_2, TYPE, 2, DIVIDED) \
+  DS_FUSED_SUMS_FUNCTION(NAME##_3, TYPE, 3, DIVIDED)
+DS_FUSED_SUMS_FUNCTIONS(fused_sums_gaussian, DS_KERNEL_GAUSSIAN, PETSC_FALSE)
+DS_FUSED_SUMS_FUNCTIONS(fused_sums_laplace, DS_KERNEL_LAPLACE, PETSC_FALSE)
+DS_FUSED_SUMS_FUNCTIONS(fused_sums_imq, DS_KERNEL_IMQ, PETSC_FALSE)
+DS_FUSED_SUMS_FUNCTIONS(fused_sums_imq_gradient, DS_KERNEL_IMQ, PETSC_TRUE)
+#undef DS_FUSED_SUMS_FUNCTIONS
 #undef DS_FUSED_SUMS_FUNCTION
 
 /* The fused micro-kernels by kernel (gaussian, laplace, imq with value weights, imq
    gradient) and dimension 1 to 3. */
 typedef void (*FusedSums)(const DSKernel *, const DSBlock *, const DSBlock *, PetscBool, PetscReal, DSKernelSums *);
-static const FusedSums fused_sums_table[4][3] = {
-  {fused_sums_gaussian_1,     fused_sums_gaussian_2,     fused_sums_gaussian_3    },
-  {fused_sums_laplace_1,      fused_sums_laplace_2,      fused_sums_laplace_3     },
-  {fused_sums_imq_1,          fused_sums_imq_2,          fused_sums_imq_3         },
-  {fused_sums_imq_gradient_1, fused_sums_imq_gradient_2, fused_sums_imq_gradient_3}
-};
+#define DS_FUSED_SUMS_DIMENSIONS(NAME) {NAME##_1, NAME##_2, NAME##_3}
+static const FusedSums fused_sums_table[4][3] = {DS_FUSED_SUMS_DIMENSIONS(fused_sums_gaussian), DS_FUSED_SUMS_DIMENSIONS(fused_sums_laplace), DS_FUSED_SUMS_DIMENSIONS(fused_sums_imq), DS_FUSED_SUMS_DIMENSIONS(fused_sums_imq_gradient)};
+#undef DS_FUSED_SUMS_DIMENSIONS
 
 /* The fused (d <= 3) or the wide micro-kernel for one kernel type, moments weighted by k
    or, when `divided` (the imq gradient), by k / x. */
