@@ -193,7 +193,7 @@ static PetscErrorCode program_ecf(MPI_Comm comm, PetscInt seed, PetscInt L, Pets
 static double worst_reldiff(const double *got, const double *want, PetscInt count)
 {
   double worst = 0;
-  for (PetscInt k = 0; k < count; k++) worst = PetscMax(worst, ds_test_reldiff(got[k], want[k], 0));
+  for (PetscInt k = 0; k < count; k++) worst = ds_test_worst(worst, ds_test_reldiff(got[k], want[k], 0));
   return worst;
 }
 
@@ -335,7 +335,7 @@ START_TEST(diagnostics_list_and_compute_the_shells)
           snprintf(name, sizeof(name), "ecf_%s_K%g", k < NSHELLS ? "error" : "floor", (double)shells[k % NSHELLS]);
           const double got = value_of(&with, values, name, &here);
           found = found && here;
-          worst = PetscMax(worst, ds_test_reldiff(got, want[k], 0));
+          worst = ds_test_worst(worst, ds_test_reldiff(got, want[k], 0));
         }
         DS_ASSERT_ALL(found && worst < 1e-12, "%s pass %d: the shells' values differ from the direct computation by %g", cfg, pass, worst);
         DS_ASSERT_ALL(identical_on_all_ranks(values, with.count), "%s pass %d: values differ between ranks", cfg, pass);
@@ -374,7 +374,7 @@ START_TEST(closed_form_matches_quadrature_and_large_samples)
         quad[1] -= step * density * sinl(k * x);
       }
       mixture_phi(&r1, &k, closed);
-      worst = PetscMax(worst, (double)hypotl(quad[0] - closed[0], quad[1] - closed[1]));
+      worst = ds_test_worst(worst, (double)hypotl(quad[0] - closed[0], quad[1] - closed[1]));
       want[s] += (double)hypotl(cosl(k * x0) - quad[0], -sinl(k * x0) - quad[1]) / 16;
     }
   DS_ASSERT_ALL(worst < 1e-12, "d = 1: the closed form and the quadrature differ by %g", worst);
@@ -422,7 +422,7 @@ START_TEST(closed_form_matches_quadrature_and_large_samples)
         ecf_of(Y, M, d, k, sample);
         mixture_phi(&ref, k, closed);
         const double standard_error = sqrt((double)(1 - closed[0] * closed[0] - closed[1] * closed[1]) / M);
-        excess                      = PetscMax(excess, (double)hypotl(sample[0] - closed[0], sample[1] - closed[1]) / (standard_error + 1e-15));
+        excess                      = ds_test_worst(excess, (double)hypotl(sample[0] - closed[0], sample[1] - closed[1]) / (standard_error + 1e-15));
       }
     DS_ASSERT_ALL(excess < 6, "case %d (d %d): a sample ECF is %.2f standard errors from the closed form", (int)c, (int)d, excess);
     PetscFree(Y);

@@ -93,8 +93,8 @@ static double worst_ratio(Shape shape, PetscInt d, PetscReal h, PetscReal eps, P
       s2 += k * r2;
       for (PetscInt c = 0; c < d; c++) g[c] -= k * (z[c] - S[c * n + j]) / (h * h);
     }
-    ratio = PetscMax(ratio, PetscMax(fabs(value[i] - v) / bound[i], fabs(second[i] - s2) / bound[2 * nq + i]));
-    for (PetscInt c = 0; c < d; c++) ratio = PetscMax(ratio, fabs(moment[c * nq + i] - g[c]) / bound[nq + i]);
+    ratio = ds_test_worst(ds_test_worst(ratio, fabs(value[i] - v) / bound[i]), fabs(second[i] - s2) / bound[2 * nq + i]);
+    for (PetscInt c = 0; c < d; c++) ratio = ds_test_worst(ratio, fabs(moment[c * nq + i] - g[c]) / bound[nq + i]);
   }
   (void)MPI_Allreduce(MPI_IN_PLACE, &ratio, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD);
   ds_fgt_destroy(&fgt);

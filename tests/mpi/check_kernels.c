@@ -27,7 +27,7 @@ START_TEST(exponential_matches_long_double)
   for (int i = 0; i <= 1000000; i++) {
     const double      y   = -1030.0 * i / 1000000.0, got = ds_exp2_nonpositive(y);
     const long double ref = exp2l((long double)y);
-    if (y >= -1021) worst = PetscMax(worst, (double)(fabsl(got - ref) / ref));
+    if (y >= -1021) worst = ds_test_worst(worst, (double)(fabsl(got - ref) / ref));
     else if (y <= -1021.0625) flushed &= got == 0.0;
     subnormal |= got != 0.0 && got < DBL_MIN;
   }
@@ -56,7 +56,7 @@ START_TEST(kernel_values_within_rounding_bound)
         const double      r = all_kernels[t] == DS_KERNEL_GAUSSIAN ? h * sqrt(-2.0 * x) : -h * x;
         const long double lr = r, lh = h, ex = all_kernels[t] == DS_KERNEL_GAUSSIAN ? -lr * lr / (2 * lh * lh) : -lr / lh, ref = expl(ex);
         const double      got = ds_kernel_value(&K, r);
-        if (ref >= 2.0L * DBL_MIN) worst = PetscMax(worst, (double)(fabsl(got - ref) / ref / (DBL_EPSILON * (1 + 3 * fabsl(ex)))));
+        if (ref >= 2.0L * DBL_MIN) worst = ds_test_worst(worst, (double)(fabsl(got - ref) / ref / (DBL_EPSILON * (1 + 3 * fabsl(ex)))));
         else if (ref < 1.9L * DBL_MIN) flushed &= got == 0.0;
       }
     }
@@ -80,7 +80,7 @@ START_TEST(imq_values_within_rounding_bound)
     for (int i = 0; i <= 200000; i++) {
       const double      r = i == 0 ? 0.0 : h * pow(10.0, -6.0 + 12.0 * i / 200000.0), x = 1.0 + r * r * K.inv_h2;
       const long double ref = powl((long double)x, -(long double)betas[b]);
-      worst                 = PetscMax(worst, (double)(fabsl(ds_kernel_value(&K, r) - ref) / ref));
+      worst                 = ds_test_worst(worst, (double)(fabsl(ds_kernel_value(&K, r) - ref) / ref));
     }
   }
   ds_kernel_setup(DS_KERNEL_IMQ, h, 0.75, &K);
@@ -113,7 +113,7 @@ START_TEST(gradient_matches_finite_differences)
         zp[c] += eps; zm[c] -= eps;
         const double fd = (ds_kernel_value(&K, distance(dim, zp, w)) - ds_kernel_value(&K, distance(dim, zm, w))) / (2 * eps);
         /* Central differences: truncation ~ eps^2 k''' ~ 1e-12, rounding ~ 1e-16 / eps = 1e-10. */
-        worst = PetscMax(worst, fabs(fd - g * (z[c] - w[c])) / PetscMax(fabs(fd), 1e-3));
+        worst = ds_test_worst(worst, fabs(fd - g * (z[c] - w[c])) / PetscMax(fabs(fd), 1e-3));
       }
     }
   }
@@ -194,9 +194,9 @@ START_TEST(block_sums_match_double_loop)
           ref_second += w * k * r * r;
           for (int c = 0; c < dim; c++) ref_moment[c] += w * f * (z[c] - s[c]), ref_magnitude[c] += fabs(w * f * (z[c] - s[c]));
         }
-        worst = PetscMax(worst, ds_test_reldiff(value[i], ref_value, 1e-300));
-        if (with_companion) worst = PetscMax(worst, PetscMax(ds_test_reldiff(companion[i], ref_companion, 1e-300), ds_test_reldiff(second[i], ref_second, 1e-300)));
-        for (int c = 0; c < dim; c++) worst = PetscMax(worst, ds_test_reldiff(moment[c * NQ + i], ref_moment[c], ref_magnitude[c])); /* relative to the terms: the sums cancel */
+        worst = ds_test_worst(worst, ds_test_reldiff(value[i], ref_value, 1e-300));
+        if (with_companion) worst = ds_test_worst(worst, PetscMax(ds_test_reldiff(companion[i], ref_companion, 1e-300), ds_test_reldiff(second[i], ref_second, 1e-300)));
+        for (int c = 0; c < dim; c++) worst = ds_test_worst(worst, ds_test_reldiff(moment[c * NQ + i], ref_moment[c], ref_magnitude[c])); /* relative to the terms: the sums cancel */
       }
     }
   DS_ASSERT_ALL(worst < 1e-12, "block sums differ from the double loop by %g (relative)", worst);
@@ -257,10 +257,10 @@ START_TEST(symmetric_sums_match_double_loop)
               for (int c = 0; c < dim; c++) ref_moment[c] += f * (z[c] - w[c]), ref_magnitude[c] += fabs(f * (z[c] - w[c]));
             }
             const double value = side ? pv[i] : qv[i] + (diagonal ? pv[i] : 0);
-            worst              = PetscMax(worst, ds_test_reldiff(value, ref_value, 1e-300));
+            worst              = ds_test_worst(worst, ds_test_reldiff(value, ref_value, 1e-300));
             for (int c = 0; c < dim; c++) {
               const double moment = side ? pm[c * ND + i] : qm[c * ND + i] + (diagonal ? pm[c * ND + i] : 0);
-              worst               = PetscMax(worst, ds_test_reldiff(moment, ref_moment[c], ref_magnitude[c])); /* relative to the terms: the sums cancel */
+              worst               = ds_test_worst(worst, ds_test_reldiff(moment, ref_moment[c], ref_magnitude[c])); /* relative to the terms: the sums cancel */
             }
           }
         }
@@ -296,8 +296,8 @@ START_TEST(row_column_and_distance_sums_match_double_loop)
             ref_row[i] += k;
             ref_column[j] += k;
           }
-        for (int i = 0; i < NQ; i++) worst = PetscMax(worst, ds_test_reldiff(row[i], ref_row[i], 1e-300));
-        for (int j = 0; j < NS; j++) worst = PetscMax(worst, ds_test_reldiff(column[j], ref_column[j], 1e-300));
+        for (int i = 0; i < NQ; i++) worst = ds_test_worst(worst, ds_test_reldiff(row[i], ref_row[i], 1e-300));
+        for (int j = 0; j < NS; j++) worst = ds_test_worst(worst, ds_test_reldiff(column[j], ref_column[j], 1e-300));
       }
   fill_blocks(DIM, &query, &source);
   double ref_distance = 0;
@@ -307,7 +307,7 @@ START_TEST(row_column_and_distance_sums_match_double_loop)
       for (int c = 0; c < DIM; c++) z[c] = zq[c * NQ + i], s[c] = ss[c * NS + j];
       ref_distance += distance(DIM, z, s);
     }
-  worst = PetscMax(worst, ds_test_reldiff(ds_kernel_distance_sum(&query, &source), ref_distance, 1e-300));
+  worst = ds_test_worst(worst, ds_test_reldiff(ds_kernel_distance_sum(&query, &source), ref_distance, 1e-300));
   DS_ASSERT_ALL(worst < 1e-12, "row, column or distance sums differ from the double loop by %g (relative)", worst);
 }
 END_TEST
@@ -351,8 +351,8 @@ START_TEST(cell_sums_match_all_pairs_within_bound)
           ds_kernel_sums(&K, weight, &query, &source, (PetscBool)exclude, &all);
           ds_kernel_sums_cells(&K, weight, &query, &cells, (PetscBool)exclude, &near);
           for (int i = 0; i < nq; i++) {
-            worst = PetscMax(worst, fabs(v1[i] - v2[i]) / (NP * eps));
-            for (int c = 0; c < dim; c++) worst = PetscMax(worst, fabs(m1[c * nq + i] - m2[c * nq + i]) / (NP * eps * 4.0 * factor));
+            worst = ds_test_worst(worst, fabs(v1[i] - v2[i]) / (NP * eps));
+            for (int c = 0; c < dim; c++) worst = ds_test_worst(worst, fabs(m1[c * nq + i] - m2[c * nq + i]) / (NP * eps * 4.0 * factor));
           }
         }
       ck_assert(ds_cells_destroy(&cells) == 0);

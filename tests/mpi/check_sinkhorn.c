@@ -162,8 +162,8 @@ static double plan_marginal_error(const Dense *D, PetscInt n, const double *X, c
         rows[i] += pi;
         cols[j] += pi;
       }
-  for (PetscInt i = 0; i < n; i++) worst = PetscMax(worst, (double)fabsl(rows[i] * n - 1));
-  for (PetscInt j = 0; j < m; j++) worst = PetscMax(worst, (double)fabsl(cols[j] * m - 1));
+  for (PetscInt i = 0; i < n; i++) worst = ds_test_worst(worst, (double)fabsl(rows[i] * n - 1));
+  for (PetscInt j = 0; j < m; j++) worst = ds_test_worst(worst, (double)fabsl(cols[j] * m - 1));
   return worst;
 }
 

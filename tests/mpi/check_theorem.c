@@ -158,7 +158,7 @@ START_TEST(mixture_laplacian_matches_score_differences)
         DS_ASSERT_PETSC(ds_mixture_score(t->mixture, 0.35, 1, zp, sm));
         fd += (sp[c] - sm[c]) / (2 * e);
       }
-      worst = PetscMax(worst, fabs(lap - fd) / PetscMax(fabs(fd), 1.0));
+      worst = ds_test_worst(worst, fabs(lap - fd) / PetscMax(fabs(fd), 1.0));
     }
     ds_target_destroy(&t);
   }

@@ -29,13 +29,16 @@ static inline int ds_test_all(int ok)
 #define DS_ASSERT_PETSC(call) DS_ASSERT_ALL((call) == 0, "%s failed", #call)
 
 /* Relative difference |a - b| / max(|b|, floor); infinite where a - b is NaN (either is
-   NaN, or both infinite), so that a NaN result fails the tests, whose worst differences are
-   maxima (PetscMax keeps the old value against a NaN). */
+   NaN, or both infinite), so that a NaN result fails a test. */
 static inline double ds_test_reldiff(double a, double b, double floor_)
 {
   const double den = PetscMax(PetscAbsReal(b), floor_), diff = PetscAbsReal(a - b);
   return diff == diff ? diff / den : INFINITY;
 }
+
+/* The worst of a test's differences so far and a new one: their maximum, infinite once a
+   difference is NaN (PetscMax would keep the old value, and a NaN result would pass). */
+static inline double ds_test_worst(double worst, double difference) { return difference == difference ? PetscMax(worst, difference) : INFINITY; }
 
 /* A path under /tmp that is the same on every rank: /tmp/ds_<suite>_<rank 0's process
    id>_<tag>. Collective. */
