@@ -457,9 +457,10 @@ INLINE void fused_add(DSKernelType type, int D, int n, PetscBool divided, const 
 }
 
 /* Adds to value and moment[0..D) the fused sums of query z over sources [j0, j1):
-   sum_j k and sum_j k (z - s_j), or sum_j (k / x) (z - s_j) when `divided` (fused_add). Whole groups are software-pipelined: the next group's
-   kernel arguments (with laplace's square roots, 9 cycles each on Zen 3's divider) are
-   computed before the current group's exponentials, so the core overlaps them. */
+   sum_j k and sum_j k (z - s_j), or sum_j (k / x) (z - s_j) when `divided` (fused_add).
+   Whole groups are software-pipelined: the next group's kernel arguments (with laplace's
+   square roots, 9 cycles each on Zen 3's divider) are computed before the current group's
+   exponentials, so the core overlaps them. */
 INLINE void fused_span(DSKernelType type, int D, PetscBool divided, const DSKernel *K, vreal a_units, const DSBlock *s, PetscInt j0, PetscInt j1, const PetscReal *z, PetscReal *value, PetscReal *moment)
 {
   const int G = FUSED_GROUP(type), step = G * LANES;
