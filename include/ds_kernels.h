@@ -63,9 +63,9 @@ PETSC_EXTERN PetscReal ds_kernel_gradient_factor(const DSKernel *kernel, PetscRe
    source->start + j: the self pair of a particle) contribute nothing. */
 PETSC_EXTERN void ds_kernel_sums(const DSKernel *kernel, DSWeight weight, const DSBlock *query, const DSBlock *source, PetscBool exclude_same_index, DSKernelSums *sums);
 
-/* Whether ds_kernel_sums_symmetric can serve these sums: a gaussian kernel, or a laplace
-   kernel with value weights; dimension 1 to 3; values and moments only; the sources
-   unweighted. */
+/* Whether ds_kernel_sums_symmetric can serve these sums: a gaussian or imq kernel, or a
+   laplace kernel with value weights; dimension 1 to 3; values and moments only; the
+   sources unweighted. */
 PETSC_EXTERN PetscBool ds_kernel_symmetric_apply(const DSKernel *kernel, DSWeight weight, PetscInt dim, const DSKernelSums *sums);
 
 /* The symmetric micro-kernel: each pair's kernel value computed once and added to both

@@ -31,7 +31,7 @@ PetscReal ds_kernel_gradient_factor(const DSKernel *kernel, PetscReal r)
 
 PetscBool ds_kernel_symmetric_apply(const DSKernel *kernel, DSWeight weight, PetscInt dim, const DSKernelSums *sums)
 {
-  return kernel->type != DS_KERNEL_IMQ && ds_fused_moment_scale(kernel, weight) != 0 && dim <= 3 && !ds_kernel_sums_extended(sums) ? PETSC_TRUE : PETSC_FALSE;
+  return ds_fused_moment_scale(kernel, weight) != 0 && dim <= 3 && !ds_kernel_sums_extended(sums) ? PETSC_TRUE : PETSC_FALSE;
 }
 
 PetscReal ds_kernel_normalisation(const DSKernel *kernel, PetscInt dim)

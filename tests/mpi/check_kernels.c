@@ -205,7 +205,7 @@ START_TEST(block_sums_match_double_loop)
 END_TEST
 
 /* The symmetric micro-kernel against a double loop over the single-pair formulas, for the
-   sums it serves (gaussian value and gradient, laplace value; d = 1, 2, 3): a diagonal block
+   sums it serves (gaussian and imq value and gradient, laplace value; d = 1, 2, 3): a diagonal block
    of 601 points (three source tiles, the last partial; query groups and a remainder), with
    the self pair in and out, and an off-diagonal pair of blocks, 37 points of one (query groups
    and a remainder) against 601 of another. Both sides' sums are checked: the queries' and the
@@ -217,7 +217,7 @@ START_TEST(symmetric_sums_match_double_loop)
   static const struct {
     DSKernelType kernel;
     DSWeight     weight;
-  } served[] = {{DS_KERNEL_GAUSSIAN, DS_WEIGHT_VALUE}, {DS_KERNEL_GAUSSIAN, DS_WEIGHT_GRADIENT}, {DS_KERNEL_LAPLACE, DS_WEIGHT_VALUE}};
+  } served[] = {{DS_KERNEL_GAUSSIAN, DS_WEIGHT_VALUE}, {DS_KERNEL_GAUSSIAN, DS_WEIGHT_GRADIENT}, {DS_KERNEL_LAPLACE, DS_WEIGHT_VALUE}, {DS_KERNEL_IMQ, DS_WEIGHT_VALUE}, {DS_KERNEL_IMQ, DS_WEIGHT_GRADIENT}};
   static double x[3 * ND], qv[ND], qm[3 * ND], pv[ND], pm[3 * ND];
   double        worst = 0;
   int           applies = 1;
