@@ -421,9 +421,9 @@ INLINE vreal vone_where(vint mask) { return vselect(mask, splat(1), splat(0)); }
 
 /* Source vectors the fused loop computes together, their exponentials interleaved step by
    step: one vector's chain of dependent instructions (about 80 cycles) is longer than the
-   core's scheduler can hide. AVX2 (Zen 3): 4 for the gaussian and imq (whose square root and
-   divisions ran 1.1 to 1.25 times faster so than by 2), 2 for laplace, whose square roots
-   the loop computes a group ahead; AVX-512 keeps 1, as tuned. */
+   core's scheduler can hide. AVX2 (Zen 3): 4 for the gaussian, and for imq (its square root
+   and divisions: 1.1 to 1.25 times faster than in groups of 2); 2 for laplace, whose
+   square roots the loop computes a group ahead; AVX-512 keeps 1, as tuned. */
 #define FUSED_GROUP(type) (LANES == 8 ? 1 : (type) == DS_KERNEL_LAPLACE ? 2 : 4)
 
 /* The kernel arguments x[0..n) (kernel_arguments_n) of query z and n source vectors from
