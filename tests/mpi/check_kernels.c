@@ -176,7 +176,7 @@ START_TEST(block_sums_match_double_loop)
       DSKernelSums sums = {.ld = NQ, .value = value, .moment = moment, .companion = with_companion ? companion : NULL, .second = with_companion ? second : NULL}, values = {.ld = NQ, .value = value_only, .moment = NULL, .companion = with_companion ? companion_only : NULL};
       fill_blocks(dim, &query, &source);
       source.weight = weighted ? sw : NULL;
-      ds_kernel_setup(all_kernels[t], 0.6, 0.5, &K);
+      ds_kernel_setup(all_kernels[t], 0.6, exclude ? 0.75 : 0.5, &K); /* imq: beta = 1/2 by products, 3/4 by pow */
       ds_kernel_sums(&K, (DSWeight)weight, &query, &source, (PetscBool)exclude, &sums);
       ds_kernel_sums(&K, (DSWeight)weight, &query, &source, (PetscBool)exclude, &values);
       values_only_same &= !memcmp(value, value_only, sizeof(value)) && !memcmp(companion, companion_only, sizeof(companion));
@@ -229,7 +229,7 @@ START_TEST(symmetric_sums_match_double_loop)
         const int       nq = diagonal ? ND : NQ, ns = diagonal ? ND : NS;
         DSKernel        K;
         DSBlock         query, source;
-        ds_kernel_setup(served[k].kernel, 0.6, 0.5, &K);
+        ds_kernel_setup(served[k].kernel, 0.6, exclude ? 0.75 : 0.5, &K); /* imq: beta = 1/2 by products, 3/4 by pow */
         if (diagonal) {
           for (int i = 0; i < ND; i++)
             for (int c = 0; c < dim; c++) x[c * ND + i] = point_coordinate(i, c);
