@@ -110,7 +110,7 @@ INLINE void tile_weights(DSKernelType type, DSWeight weight, const DSKernel *K, 
 /* Index within the source tile starting at j0 of query i's own point, or -1. */
 static inline PetscInt self_in_tile(const DSBlock *q, PetscInt i, const DSBlock *s, PetscBool exclude, PetscInt j0, PetscInt nt)
 {
-  const PetscInt j = q->start + i - s->start - j0;
+  const PetscInt j = self_index(exclude, q, i, s) - j0;
   return exclude && j >= 0 && j < nt ? j : -1;
 }
 
@@ -167,8 +167,8 @@ INLINE void fused_sums(DSKernelType type, int D, PetscBool divided, const DSKern
 
   for (PetscInt i = 0; i < q->n; i++) {
     PetscReal z[3], value = 0, moment[3] = {0, 0, 0};
-    for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
-    fused_range(type, D, divided, K, a_units, s, 0, s->n, exclude ? q->start + i - s->start : -1, z, &value, moment);
+    query_point(D, q, i, z);
+    fused_range(type, D, divided, K, a_units, s, 0, s->n, self_index(exclude, q, i, s), z, &value, moment);
     add_query_sums(acc, i, D, moment_scale, value, moment);
   }
 }
@@ -284,7 +284,8 @@ INLINE void symmetric_queries(DSKernelType type, int D, int G, PetscBool divided
 
   for (int g = 0; g < G; g++) {
     v[g] = splat(0);
-    for (int c = 0; c < D; c++) z[g][c] = q->x[c * q->ld + i0 + g], m[g][c] = splat(0);
+    query_point(D, q, i0 + g, z[g]);
+    for (int c = 0; c < D; c++) m[g][c] = splat(0);
   }
   symmetric_span(type, D, G, divided, K, a_units, partner_scale, s, shared, j1, (const PetscReal(*)[3])z, v, m, partner);
   for (int g = 0; diagonal && g < G; g++) {
@@ -443,7 +444,7 @@ INLINE void wide_sums(DSKernelType type, PetscBool divided, const DSKernel *K, c
       const DSBlock  t = {PetscMin(tile, s->n - j0), dim, tile, s->start + j0, buffer, NULL};
       const PetscInt n = (t.n + block - 1) / block * block;
       for (PetscInt c = 0; c < dim; c++) copy_padded(buffer + c * tile, s->x + c * s->ld + j0, t.n, n);
-      for (PetscInt a = 0; a < padded; a++) self[a] = exclude && a < np ? q->start + i0 + a - t.start : -1;
+      for (PetscInt a = 0; a < padded; a++) self[a] = self_index(exclude && a < np ? PETSC_TRUE : PETSC_FALSE, q, i0 + a, &t);
       for (PetscInt a = 0; a < padded; a += WIDE_QUERIES)
         for (PetscInt j = 0; j < n; j += block) wide_block(type, divided, K, a_units, z + a * dim, self + a, &t, j, t.n - j, moments, v + a, m + a * moments);
     }
@@ -568,7 +569,7 @@ INLINE void cells_sums(DSKernelType type, int D, const DSKernel *K, const DSBloc
 
   for (PetscInt i = 0; i < q->n; i++) {
     PetscReal       z[3] = {0, 0, 0}, value = 0, moment[3] = {0, 0, 0};
-    for (int k = 0; k < D; k++) z[k] = q->x[k * q->ld + i];
+    query_point(D, q, i, z);
     const PetscInt  own = q->start + i - c->start;
     const PetscInt  self = exclude && own >= 0 && own < c->n ? c->position[own] : -1;
     const PetscInt  cx = ds_cell_index(c, 0, z[0]), cy = D > 1 ? ds_cell_index(c, 1, z[1]) : 0, cz = D > 2 ? ds_cell_index(c, 2, z[2]) : 0;

@@ -34,15 +34,11 @@ INLINE void rule_values(DSKernelType type, int D, int n, const RuleValues *rv, c
 {
   group_distances(D, n, s, j, live, z, k);
   for (int w = 0; w < n; w++) k[w] = vmax(k[w], rv->min_r2);
-  if (type == DS_KERNEL_IMQ)
-    for (int w = 0; w < n; w++) {
-      k[w] = imq_values(rv->kernel, k[w]);
-      k[w] = vselect(k[w] < splat(KERNEL_SMALLEST), splat(0), k[w]);
-    }
-  else kernel_values_n(type, n, rv->a_units, k);
+  kernel_arguments_n(type, n, k);
+  any_kernel_values_of_arguments_n(type, rv->kernel, n, rv->a_units, k);
+  for (int w = 0; type == DS_KERNEL_IMQ && w < n; w++) k[w] = vselect(k[w] < splat(KERNEL_SMALLEST), splat(0), k[w]); /* the exponential flushes its own */
   if (live < LANES) k[n - 1] *= live_lanes(live);
 }
-
 
 /* Adds one vector's kernel values k of sources [j, j + live) to the query's row sum v and
    to column[j, j + live). */
@@ -77,9 +73,9 @@ INLINE void row_column_for(DSKernelType type, int D, const RuleValues *rv, const
   for (PetscInt t0 = 0; t0 < s->n; t0 += tile) {
     const DSBlock t = copy_tile(s, t0, tile, buffer);
     for (PetscInt i = 0; i < q->n; i++) {
-      const PetscInt self = self_pairs ? q->start + i - t.start : -1;
+      const PetscInt self = self_index(self_pairs, q, i, &t);
       PetscReal      z[D];
-      for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
+      query_point(D, q, i, z);
       PetscInt  range[4];
       const int count = ranges_around(0, t.n, self, range);
       for (int r = 0; r < count; r++) rule_row_column_span(type, D, rv, &t, range[2 * r], range[2 * r + 1], z, row + i, column + t0);
@@ -183,12 +179,13 @@ INLINE void affinity_sums_for(DSKernelType type, int D, DSJointFloor floor, cons
     const DSBlock t = copy_tile(s, t0, tile, buffer);
     for (PetscInt j = 0; j < t.n; j++) b[j] = normaliser_factor(floor, column_sums[t0 + j]);
     for (PetscInt i = 0; i < q->n; i++) {
-      const PetscInt       self = self_pairs ? q->start + i - t.start : -1;
+      const PetscInt       self = self_index(self_pairs, q, i, &t);
       const PetscReal      a    = normaliser_factor(floor, row_sums[i]);
       vreal                moment[D];
       AffinityAccumulators acc = {splat(0), splat(0), splat(0), moment};
       PetscReal            z[D];
-      for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i], moment[c] = splat(0);
+      query_point(D, q, i, z);
+      for (int c = 0; c < D; c++) moment[c] = splat(0);
       PetscInt  range[4];
       const int count = ranges_around(0, t.n, self, range);
       for (int r = 0; r < count; r++) affinity_span(type, D, floor, rv, &t, range[2 * r], range[2 * r + 1], z, a, b, column_weights + t0, &acc);
@@ -249,7 +246,7 @@ INLINE PetscReal distance_sum_for(int D, const DSBlock *q, const DSBlock *s, Pet
     const DSBlock t = copy_tile(s, t0, tile, buffer);
     for (PetscInt i = 0; i < q->n; i++) {
       PetscReal z[D];
-      for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
+      query_point(D, q, i, z);
       sum += distance_span(D, splat(min_r2), &t, 0, t.n, z);
     }
   }

@@ -127,11 +127,11 @@ INLINE void lse_sums_for(DSSinkhornCost cost, int D, PetscReal epsilon, const DS
   for (PetscInt t0 = 0; t0 < s->n; t0 += tile) {
     const DSBlock t = copy_tile(s, t0, tile, buffer);
     for (PetscInt i = 0; i < q->n; i++) {
-      const PetscInt self = exclude ? q->start + i - t.start : -1;
+      const PetscInt self = self_index(exclude, q, i, &t);
       PetscReal      z[D], m_units = sums->max[i] * UNITS_PER_NAT, largest;
       vreal          v, m[D], *moment = sums->moment ? m : NULL;
 
-      for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
+      query_point(D, q, i, z);
       if (m_units == -INFINITY) { /* the first terms: the shift starts at their exact maximum */
         PetscInt  range[4];
         const int count = ranges_around(0, t.n, self, range);

@@ -286,6 +286,16 @@ INLINE void any_kernel_values_of_arguments_n(DSKernelType type, const DSKernel *
    from the kernel values k and the squared distances r2. */
 INLINE vreal imq_gradient_weights(const DSKernel *K, vreal k, vreal r2) { return k / (splat(1) + splat(K->inv_h2) * r2); }
 
+/* The D coordinates of point i of block q, in z[0..D). */
+INLINE void query_point(int D, const DSBlock *q, PetscInt i, PetscReal *z)
+{
+  for (int c = 0; c < D; c++) z[c] = q->x[c * q->ld + i];
+}
+
+/* The index in block s of query i of block q's own point when `exclude` (the self pair to
+   leave out; outside [0, s->n) when s does not hold it), else -1. */
+INLINE PetscInt self_index(PetscBool exclude, const DSBlock *q, PetscInt i, const DSBlock *s) { return exclude ? q->start + i - s->start : -1; }
+
 /* z[c] - s_c for the sources [j, j + live), live <= LANES; lanes past `live` hold the
    query itself (difference 0). */
 INLINE vreal difference(int c, const DSBlock *s, PetscInt j, int live, const PetscReal *z)
