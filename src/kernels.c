@@ -33,8 +33,11 @@
 #define TILE       256 /* sources per tile of the tiled micro-kernel */
 #define WIDE_TILE_BYTES 8192 /* source coordinates per tile of the wide micro-kernel: with its panel's sums, under the L1 data cache */
 #define WIDE_PANEL 30 /* queries per panel of the wide micro-kernel (a multiple of WIDE_QUERIES) */
-#define WIDE_QUERIES 3 /* queries of the wide micro-kernel's register block */
-#define WIDE_VECTORS 4 /* source vectors of its register block: 3 x 4 vectors of squared distances in registers (at most EXP2_GROUP_MAX) */
+/* queries of the wide micro-kernel's register block: 6 x 4 vectors of squared distances in
+   AVX-512's 32 registers (1.05 to 1.08x 3 x 4 at d = 16 to 64 on Zen 5; 4 and 5 the same),
+   3 x 4 in AVX2's 16 */
+#define WIDE_QUERIES (LANES == 8 ? 6 : 3)
+#define WIDE_VECTORS 4 /* source vectors of its register block (at most EXP2_GROUP_MAX) */
 _Static_assert(WIDE_PANEL % WIDE_QUERIES == 0, "a panel of the wide micro-kernel is whole register blocks");
 #define SYMMETRIC_TILE 256 /* sources per tile of the symmetric micro-kernel: with their partner sums, at most 14 KB */
 
