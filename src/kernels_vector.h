@@ -430,11 +430,13 @@ INLINE vreal vmin(vreal a, vreal b) { return vselect(a < b, a, b); }
 INLINE vreal vone_where(vint mask) { return vselect(mask, splat(1), splat(0)); }
 
 /* Source vectors the fused loop computes together, their exponentials interleaved step by
-   step: one vector's chain of dependent instructions (about 80 cycles) is longer than the
-   core's scheduler can hide. AVX2 (Zen 3): 4 for the gaussian, and for imq (its square root
-   and divisions: 1.1 to 1.25 times faster than in groups of 2); 2 for laplace, whose
-   square roots the loop computes a group ahead; AVX-512 keeps 1, as tuned. */
-#define FUSED_GROUP(type) (LANES == 8 ? 1 : (type) == DS_KERNEL_LAPLACE ? 2 : 4)
+   step: one vector's chain of dependent instructions (about 80 cycles on AVX2, 55 on
+   AVX-512) is longer than the core's scheduler can hide. AVX2 (Zen 3): 4 for the gaussian,
+   and for imq (its square root and divisions: 1.1 to 1.25 times faster than in groups of
+   2); 2 for laplace, whose square roots the loop computes a group ahead. AVX-512 (Zen 5):
+   2 for the gaussian (1.10x 1 at d = 2, 1.03x 4), 4 for laplace (1.07 to 1.19x 1), 1 for
+   imq (groups of 2 and 4 0.75 to 0.95x). */
+#define FUSED_GROUP(type) (LANES == 8 ? ((type) == DS_KERNEL_GAUSSIAN ? 2 : (type) == DS_KERNEL_LAPLACE ? 4 : 1) : (type) == DS_KERNEL_LAPLACE ? 2 : 4)
 
 /* The kernel arguments x[0..n) (kernel_arguments_n) of query z and n source vectors from
    j, live <= LANES sources in the last; lanes past `live` hold the query itself. */
