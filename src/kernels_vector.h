@@ -110,8 +110,9 @@ INLINE PetscReal lane_sum(vreal v)
 }
 
 /* The most vectors exp2_units_n computes together (fixed-size arrays, which GCC keeps in
-   registers where variable-length ones go to the stack). */
-#define EXP2_GROUP_MAX 4
+   registers where variable-length ones go to the stack): 8 in AVX-512's 32 registers, 4 in
+   the 16 of AVX2 and SSE2. */
+#define EXP2_GROUP_MAX (LANES == 8 ? 8 : 4)
 
 /* Rounds each of the n vectors u[0..n) to an integer m by the 1.5 2^52 shifter (so it
    vectorises): r = u - m, exact with |r| <= 1/2, and the shifted value's bits, whose low
