@@ -1,6 +1,5 @@
 /* The ISA levels of the pair loops as a user meets them (issue 16): every level this CPU
-   runs, by /proc/cpuinfo's flags (x86-64-v3: avx avx2 bmi1 bmi2 f16c fma abm movbe xsave;
-   x86-64-v4 adds avx512f avx512bw avx512cd avx512dq avx512vl), forced by -drift_isa at 2
+   runs, by CPUID (cpu_runs), forced by -drift_isa at 2
    ranks, is named in PERF_SUMMARY and in the output's vector_isa attribute, and its run ends
    where every other level's does (positions after 5 steps within 1e-12 relative: the
    levels sum the same pairs in other orders); -drift_isa auto takes the best of them; a
@@ -17,32 +16,42 @@
 static const char *const levels[] = {"generic", "avx2", "avx512"};
 #define LEVELS 3
 
-/* Whether /proc/cpuinfo's first "flags" line has every flag of the space-separated `needed`. */
-static int cpu_has(const char *needed)
+#if defined(__x86_64__)
+  #include <cpuid.h>
+
+/* Whether every bit of `mask` is set in register `reg` (0 eax, 1 ebx, 2 ecx, 3 edx) of CPUID
+   leaf `leaf`, subleaf `sub`; 0 where the CPU has no such leaf. */
+static int cpuid_has(unsigned leaf, unsigned sub, int reg, unsigned mask)
 {
-  static char cpuinfo[1 << 16];
-  char        flags[8192] = "", wanted[256], *save = NULL;
-  const char *line;
-  slurp("/proc/cpuinfo", cpuinfo, sizeof(cpuinfo));
-  if (!(line = strstr(cpuinfo, "\nflags"))) return 0;
-  line = strchr(line, ':');
-  snprintf(flags, sizeof(flags), " %.*s ", (int)(strcspn(line + 1, "\n")), line + 1);
-  snprintf(wanted, sizeof(wanted), "%s", needed);
-  for (char *flag = strtok_r(wanted, " ", &save); flag; flag = strtok_r(NULL, " ", &save)) {
-    char word[64];
-    snprintf(word, sizeof(word), " %s ", flag);
-    if (!strstr(flags, word)) return 0;
-  }
-  return 1;
+  unsigned r[4] = {0, 0, 0, 0};
+  if (!__get_cpuid_count(leaf, sub, &r[0], &r[1], &r[2], &r[3])) return 0;
+  return (r[reg] & mask) == mask;
 }
 
-/* Whether this CPU runs level l, from its flags (x86-64 builds have all three levels). */
+/* Whether the operating system saves every state component of `mask` (XCR0, read by xgetbv;
+   only when CPUID says OSXSAVE). */
+static int os_saves(unsigned mask)
+{
+  unsigned lo, hi;
+  if (!cpuid_has(1, 0, 2, 1u << 27)) return 0;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (lo & mask) == mask;
+}
+#endif
+
+/* Whether this CPU runs level l (x86-64 builds have all three levels), from CPUID itself
+   rather than /proc/cpuinfo, whose flags may lack some (one Zen 5 VM's kernel listed no
+   "abm", LZCNT, which CPUID reports and which executes), or the compiler's
+   __builtin_cpu_supports, which the program uses. x86-64-v3: FMA, MOVBE, XSAVE, AVX, F16C
+   (leaf 1 ecx), BMI1, AVX2, BMI2 (leaf 7 ebx), LZCNT (leaf 0x80000001 ecx), with the SSE and
+   AVX registers saved by the OS; x86-64-v4 adds AVX512F, DQ, CD, BW, VL (leaf 7 ebx) and the
+   opmask and ZMM registers saved. */
 static int cpu_runs(int l)
 {
 #if defined(__x86_64__)
-  const char *v3 = "avx avx2 bmi1 bmi2 f16c fma abm movbe xsave";
-  if (l == 1) return cpu_has(v3);
-  if (l == 2) return cpu_has(v3) && cpu_has("avx512f avx512bw avx512cd avx512dq avx512vl");
+  const int v3 = cpuid_has(1, 0, 2, 1u << 12 | 1u << 22 | 1u << 26 | 1u << 28 | 1u << 29) && cpuid_has(7, 0, 1, 1u << 3 | 1u << 5 | 1u << 8) && cpuid_has(0x80000001u, 0, 2, 1u << 5) && os_saves(0x6);
+  if (l == 1) return v3;
+  if (l == 2) return v3 && cpuid_has(7, 0, 1, 1u << 16 | 1u << 17 | 1u << 28 | 1u << 30 | 1u << 31) && os_saves(0xE6);
   return 1;
 #else
   return l == 0;
