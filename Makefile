@@ -38,7 +38,7 @@ LDLIBS_ALL = $(SANITIZE) $(DEPS_LIBS) -lm $(LDLIBS)
 
 # The pair loops (doc/design.md, "ISA levels"): each file compiled once per level of the
 # target's architecture, with that level's flags and its entry points suffixed by its name.
-KERNEL_SOURCES := src/kernels.c src/kernels_floor.c src/kernels_lse.c
+KERNEL_SOURCES := src/kernels.c src/kernels_symmetric.c src/kernels_floor.c src/kernels_lse.c
 ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine 2>/dev/null)),)
   KERNEL_ISAS ?= generic avx2 avx512
 else
