@@ -111,8 +111,8 @@ INLINE void tile_weights(DSKernelType type, DSWeight weight, const DSKernel *K, 
 /* Index within the source tile starting at j0 of query i's own point, or -1. */
 static inline PetscInt self_in_tile(const DSBlock *q, PetscInt i, const DSBlock *s, PetscBool exclude, PetscInt j0, PetscInt nt)
 {
-  const PetscInt j = self_index(exclude, q, i, s) - j0;
-  return exclude && j >= 0 && j < nt ? j : -1;
+  const PetscInt j = self_index(exclude, q, i, s) - j0; /* negative unless excluded: self_index is -1 */
+  return j >= 0 && j < nt ? j : -1;
 }
 
 /* The sums micro-kernel for one (kernel, weight) pair; specialised by the constant arguments. */
