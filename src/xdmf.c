@@ -106,12 +106,12 @@ static int view_create(hid_t file, const DSXdmfSeries *s, const char *source, Pe
   return failed ? -1 : 0;
 }
 
-/* Brings the views file `views` up to date with the series: /cells, and the views of
-   snapshots 0 to count - 1 (those of later snapshots, cut by a restart, are removed); 0, or
-   -1 on an HDF5 failure. Called by one rank, through HDF5's default driver. */
-static int views_update(const char *views, const DSXdmfSeries *s)
+/* Brings the views file `views` up to date with the series, from an empty file when
+   `fresh`, else from the file as it is: /cells, and the views of snapshots 0 to count - 1
+   (those of later snapshots, cut by a restart, are removed); 0, or -1 on an HDF5 failure. */
+static int views_write(const char *views, const DSXdmfSeries *s, PetscBool fresh)
 {
-  hid_t file = access(views, F_OK) ? H5Fcreate(views, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT) : H5Fopen(views, H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t file = fresh ? H5Fcreate(views, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT) : H5Fopen(views, H5F_ACC_RDWR, H5P_DEFAULT);
   int   failed = file < 0;
   char  name[64];
 
@@ -150,6 +150,16 @@ static int views_update(const char *views, const DSXdmfSeries *s)
   }
   if (file >= 0 && H5Fclose(file) < 0) failed = 1;
   return failed ? -1 : 0;
+}
+
+/* views_write on the views file as it is, and made again from nothing when it is missing or
+   cannot be brought up to date: the views derive from the output alone, and a run killed
+   while it updated them can leave a file HDF5 no longer opens (seen after kill -9, test
+   test_kill9.sh). Called by one rank, through HDF5's default driver. */
+static int views_update(const char *views, const DSXdmfSeries *s)
+{
+  if (!access(views, F_OK) && !views_write(views, s, PETSC_FALSE)) return 0;
+  return views_write(views, s, PETSC_TRUE);
 }
 
 PetscErrorCode ds_xdmf_update(const char *sidecar, const char *views, const DSXdmfSeries *s, int *err)

@@ -354,8 +354,46 @@ START_TEST(test_reopen_for_restart)
 }
 END_TEST
 
+/* A views file a killed run left broken (here cut to its first 100 bytes, inside HDF5's
+   metadata) is made again when the run restarts: the reopen succeeds and the sidecar and
+   every view describe the kept snapshots (test_kill9.sh met such a file once in ten kills). */
+START_TEST(test_broken_views_made_again)
+{
+  const PetscInt n = 7, dim = 2;
+  char           path[PETSC_MAX_PATH_LEN], views[PETSC_MAX_PATH_LEN + 16];
+  DSOptions      opts;
+  DSTarget       target;
+  DSOutput       out = NULL;
+  Vec            X, V;
+  int            ok = 1;
+
+  DS_ASSERT_PETSC(ds_test_path("output", "broken_views.h5", path, sizeof(path)));
+  companion_of(path, ".views.h5", views, sizeof(views));
+  fill_options(n, dim, path, &opts);
+  snprintf(opts.restart, sizeof(opts.restart), "/tmp/run.chk");
+  DS_ASSERT_PETSC(make_target(dim, SAMPLES, PETSC_FALSE, PETSC_FALSE, &target));
+  DS_ASSERT_PETSC(make_particles(n, dim, PETSC_FALSE, &X));
+  DS_ASSERT_PETSC(VecDuplicate(X, &V));
+  DS_ASSERT_PETSC(ds_output_open(PETSC_COMM_WORLD, &opts, &target, &output_test_bandwidth, &out));
+  DS_ASSERT_PETSC(write_steps(out, X, V, 0, 5, same_row));
+  DS_ASSERT_PETSC(ds_output_close(&out));
+  if (PetscGlobalRank == 0) ok = truncate(views, 100) == 0;
+  DS_ASSERT_PETSC(share_verdict(&ok));
+  DS_ASSERT_ALL(ok, "could not cut the views file %s", views);
+  DS_ASSERT_PETSC(ds_output_reopen(PETSC_COMM_WORLD, &opts, &target, &output_test_bandwidth, 3, &out));
+  DS_ASSERT_PETSC(check_sidecar_now(path, 3, n, dim, &ok));
+  DS_ASSERT_ALL(ok, "after a reopen over a broken views file, the sidecar and views do not describe the 3 kept snapshots");
+  DS_ASSERT_PETSC(ds_output_close(&out));
+  if (PetscGlobalRank == 0) remove_output(path);
+  DS_ASSERT_PETSC(VecDestroy(&X));
+  DS_ASSERT_PETSC(VecDestroy(&V));
+  DS_ASSERT_PETSC(free_target(&target));
+}
+END_TEST
+
 void output_test_add_restart(TCase *tc)
 {
   tcase_add_loop_test(tc, test_xdmf_sidecar, 0, 3);
   tcase_add_test(tc, test_reopen_for_restart);
+  tcase_add_test(tc, test_broken_views_made_again);
 }
